@@ -1,0 +1,272 @@
+// Compiles a FilterNode into one parameterised SQLite boolean expression over a JSON metadata column,
+// and owns the JSON-path quoting that expression indexes must share. Imports only src/errors.ts.
+// Invariant: values are always bound parameters; paths are SQL literals built only by jsonPathLiteralOf,
+// because SQLite matches an expression index only against the identical expression with a literal path.
+
+import { QuiverError } from '../errors.js';
+import type { Comparable, CompareOperator, FieldPath, FilterNode, InNode, Scalar } from './ast.js';
+
+export interface CompileOptions {
+  /** The column holding the metadata JSON: trusted code, `name` or `table.name`, never user input. */
+  readonly metadataColumn: string;
+}
+
+export interface CompiledFilter {
+  /** A boolean expression: 1 for matching rows, 0 or NULL for the rest; use it inside WHERE. */
+  readonly sql: string;
+  /** Positional parameters for the `?` placeholders of `sql`, in order. */
+  readonly params: unknown[];
+}
+
+/** The two expressions to index for a declared field, character for character what compileFilter emits. */
+export interface IndexExpressions {
+  /** `json_extract(<column>, '<path>')`: serves `$eq`, `$in` and ranges on scalar values. */
+  readonly value: string;
+  /** `json_type(<column>, '<path>')`: serves the array branch, `null`, `$exists`, so ORs stay indexed. */
+  readonly type: string;
+}
+
+// Names of json_each's own columns: a bare metadata column with one of these names would be
+// ambiguous inside the array-element subquery, so such a column must be written `table.column`.
+const jsonEachColumns = new Set([
+  'element',
+  'key',
+  'value',
+  'type',
+  'atom',
+  'id',
+  'parent',
+  'fullkey',
+  'path',
+  'json',
+  'root',
+]);
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type ValueKind = 'number' | 'string' | 'boolean';
+
+// json_type names per kind. JSON true/false extract as the integers 1/0, so the type test is what keeps
+// `true` from equalling `1`, and the text test keeps the string '[1]' from equalling an extracted array.
+const typeTest: Readonly<Record<ValueKind, string>> = {
+  number: "IN ('integer', 'real')",
+  string: "= 'text'",
+  boolean: "IN ('true', 'false')",
+};
+
+const sqlOperator: Readonly<Record<CompareOperator, string>> = {
+  eq: '=',
+  ne: '=', // compiled as NOT of equality
+  gt: '>',
+  gte: '>=',
+  lt: '<',
+  lte: '<=',
+};
+
+/**
+ * The SQLite JSON path of a field: `$` then each key JSON-quoted, so keys may hold dots, quotes,
+ * brackets, `$`, spaces, control characters or any Unicode (SQLite 3.45+ decodes escapes in quoted keys).
+ *
+ * @example
+ * jsonPathOf(['author', 'name']); // '$."author"."name"'
+ */
+export function jsonPathOf(path: FieldPath): string {
+  if (path.length === 0 || path.some((segment) => typeof segment !== 'string' || segment.length === 0)) {
+    throw new QuiverError(
+      'INVALID_FILTER',
+      `a field path needs one or more non-empty keys, got ${JSON.stringify(path)}`,
+    );
+  }
+  // JSON.stringify escapes `"`, `\`, every control character (NUL included) and lone surrogates, so the
+  // quoted key ends exactly at its closing quote and holds no NUL that would cut SQLite's C string.
+  return `$${path.map((segment) => `.${JSON.stringify(segment)}`).join('')}`;
+}
+
+/**
+ * The JSON path of a field as a SQL string literal: the only way a path enters compiled SQL.
+ *
+ * @example
+ * jsonPathLiteralOf(["it's"]); // `'$."it''s"'`
+ */
+export function jsonPathLiteralOf(path: FieldPath): string {
+  // Inside a SQL '…' literal only the single quote is special; doubling it is SQL's one escape.
+  return `'${jsonPathOf(path).replaceAll("'", "''")}'`;
+}
+
+/**
+ * The exact index expressions for a declared field. Create both, leading with the collection column:
+ * `CREATE INDEX … ON records(collection_id, <value>)` and `… ON records(collection_id, <type>)`.
+ *
+ * @example
+ * indexExpressionsOf(['year'], { metadataColumn: 'metadata' });
+ * // { value: `json_extract(metadata, '$."year"')`, type: `json_type(metadata, '$."year"')` }
+ */
+export function indexExpressionsOf(path: FieldPath, options: CompileOptions): IndexExpressions {
+  const column = checkedColumn(options.metadataColumn);
+  const literal = jsonPathLiteralOf(path);
+  return { value: `json_extract(${column}, ${literal})`, type: `json_type(${column}, ${literal})` };
+}
+
+/**
+ * The dotted paths a filter reads (parsed keys never contain `.`, so joining is lossless).
+ *
+ * @example
+ * fieldsOf(parseFilter({ year: { $gte: 2020 }, $or: [{ 'author.name': 'Ann' }] })); // Set { 'year', 'author.name' }
+ */
+export function fieldsOf(node: FilterNode): Set<string> {
+  const fields = new Set<string>();
+  const visit = (current: FilterNode): void => {
+    switch (current.kind) {
+      case 'and':
+      case 'or':
+        for (const child of current.children) visit(child);
+        return;
+      case 'not':
+        visit(current.child);
+        return;
+      default:
+        fields.add(current.path.join('.'));
+    }
+  };
+  visit(node);
+  return fields;
+}
+
+/**
+ * Compiles a filter into a SQL boolean expression and its parameters.
+ *
+ * @example
+ * const { sql, params } = compileFilter(parseFilter({ year: { $gte: 2020 } }), { metadataColumn: 'metadata' });
+ * db.prepare(`SELECT label FROM records WHERE collection_id = ? AND (${sql})`).all(collectionId, ...params);
+ * @throws QuiverError INVALID_ARGUMENT when `metadataColumn` is not a plain identifier.
+ */
+export function compileFilter(node: FilterNode, options: CompileOptions): CompiledFilter {
+  const params: unknown[] = [];
+  const sql = new FilterCompiler(checkedColumn(options.metadataColumn), params).compile(node);
+  return { sql, params };
+}
+
+function checkedColumn(column: string): string {
+  const parts = column.split('.');
+  const valid =
+    parts.length <= 2 &&
+    parts.every((part) => identifier.test(part)) &&
+    (parts.length === 2 || !jsonEachColumns.has(column.toLowerCase()));
+  if (!valid) {
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `metadataColumn ${JSON.stringify(column)} must be a plain identifier (or table.column when it is named like a json_each column)`,
+    );
+  }
+  return column;
+}
+
+function kindOf(value: Comparable): ValueKind {
+  return typeof value === 'number' ? 'number' : typeof value === 'string' ? 'string' : 'boolean';
+}
+
+class FilterCompiler {
+  readonly #column: string;
+  readonly #params: unknown[];
+
+  constructor(column: string, params: unknown[]) {
+    this.#column = column;
+    this.#params = params;
+  }
+
+  compile(node: FilterNode): string {
+    switch (node.kind) {
+      case 'and':
+        return node.children.length === 0
+          ? '1'
+          : `(${node.children.map((child) => this.compile(child)).join(' AND ')})`;
+      case 'or':
+        return node.children.length === 0 ? '0' : `(${node.children.map((child) => this.compile(child)).join(' OR ')})`;
+      case 'not':
+        return negation(this.compile(node.child));
+      case 'exists':
+        return `(${this.#type(node.path)} ${node.exists ? 'IS NOT NULL' : 'IS NULL'})`;
+      case 'in':
+        return node.negate ? negation(this.#anyOf(node)) : this.#anyOf(node);
+      case 'compare':
+        if (node.op === 'ne') return negation(this.#compare(node.path, 'eq', node.value));
+        return this.#compare(node.path, node.op, node.value);
+    }
+  }
+
+  #compare(path: FieldPath, op: CompareOperator, value: Scalar): string {
+    if (value === null) return op === 'eq' ? this.#anyOf({ kind: 'in', path, values: [null], negate: false }) : '0';
+    const kind = kindOf(value);
+    const operator = sqlOperator[op];
+    // The scalar term is written exactly `json_extract(col, '<path>') <op> <value> AND json_type(…) …` so
+    // an expression index on the first part serves it; the array term is served by the json_type index.
+    const scalar = `(${this.#extract(path)} ${operator} ${this.#bind(value)} AND ${this.#type(path)} ${typeTest[kind]})`;
+    const element = `element.type ${typeTest[kind]} AND element.value ${operator} ${this.#bind(value)}`;
+    return `(${scalar} OR ${this.#arrayHas(path, element)})`;
+  }
+
+  /** Equality against any listed value, grouped per type so each group is one indexable IN list. */
+  #anyOf(node: InNode): string {
+    if (node.values.length === 0) return '0';
+    const groups = new Map<ValueKind, Comparable[]>();
+    let hasNull = false;
+    for (const value of node.values) {
+      if (value === null) {
+        hasNull = true;
+        continue;
+      }
+      const kind = kindOf(value);
+      const group = groups.get(kind) ?? [];
+      group.push(value);
+      groups.set(kind, group);
+    }
+    const scalarTerms: string[] = [];
+    const elementTerms: string[] = [];
+    for (const [kind, values] of groups) {
+      const list = (): string => values.map((value) => this.#bind(value)).join(', ');
+      scalarTerms.push(`(${this.#extract(node.path)} IN (${list()}) AND ${this.#type(node.path)} ${typeTest[kind]})`);
+      elementTerms.push(`(element.type ${typeTest[kind]} AND element.value IN (${list()}))`);
+    }
+    if (hasNull) {
+      // A missing field equals null (as in MongoDB): json_type is SQL NULL for a missing path, 'null' for JSON null.
+      scalarTerms.push(`${this.#type(node.path)} IS NULL`, `${this.#type(node.path)} = 'null'`);
+      elementTerms.push(`element.type = 'null'`);
+    }
+    return `(${[...scalarTerms, this.#arrayHas(node.path, elementTerms.join(' OR '))].join(' OR ')})`;
+  }
+
+  /** True when the field is an array with an element satisfying `condition` (over `element.type/value`). */
+  #arrayHas(path: FieldPath, condition: string): string {
+    return `(${this.#type(path)} = 'array' AND EXISTS (SELECT 1 FROM json_each(${this.#column}, ${jsonPathLiteralOf(path)}) AS element WHERE ${condition}))`;
+  }
+
+  #extract(path: FieldPath): string {
+    return `json_extract(${this.#column}, ${jsonPathLiteralOf(path)})`;
+  }
+
+  #type(path: FieldPath): string {
+    return `json_type(${this.#column}, ${jsonPathLiteralOf(path)})`;
+  }
+
+  /**
+   * Binds one value and returns its placeholder. Numbers travel as JSON text parsed by SQLite's own
+   * JSON reader, exactly as the stored metadata was: binding the JS double instead would make
+   * 2^53 < |n| < 2^63 disagree (SQLite keeps "47065759321143870" as that exact int64, not the double).
+   * Booleans bind as 1/0 (what json_extract yields for true/false); strings bind as themselves.
+   */
+  #bind(value: Comparable): string {
+    if (typeof value === 'number') {
+      this.#params.push(JSON.stringify(value));
+      return "json_extract(?, '$')";
+    }
+    this.#params.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
+    return '?';
+  }
+}
+
+/**
+ * Exact negation. Sub-expressions may be NULL where they mean "no match" (a missing path makes
+ * json_extract NULL); AND/OR keep that reading, but NOT NULL is NULL, so map NULL to 0 first.
+ */
+function negation(sql: string): string {
+  return `(NOT IFNULL(${sql}, 0))`;
+}
