@@ -1,0 +1,169 @@
+// A database: one directory holding quiver.sqlite. Owns the store handle and the open
+// collections, creates and checks collections' settings, and closes everything once.
+import { mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CollectionImpl } from './collection.js';
+import { QuiverError } from './errors.js';
+import {
+  collectionNameSchema,
+  collectionOptionsSchema,
+  openOptionsSchema,
+  type ParsedCollectionOptions,
+  parseOrThrow,
+} from './schema.js';
+import { type CollectionRow, type IndexParams, Store } from './storage/store.js';
+import type { Collection, CollectionInfo, CollectionOptions, Database, OpenOptions } from './types.js';
+
+/** Name of the SQLite file inside a database directory. */
+export const SQLITE_FILE = 'quiver.sqlite';
+
+const HNSW_DEFAULTS = { m: 16, efConstruction: 200, ef: 64 } as const;
+
+export class DatabaseImpl implements Database {
+  readonly path: string;
+  readonly readOnly: boolean;
+  #store: Store | undefined;
+  readonly #collections = new Map<string, CollectionImpl>();
+
+  constructor(path: string, options: OpenOptions = {}) {
+    const parsed = parseOrThrow(openOptionsSchema, options, 'options');
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new QuiverError('INVALID_ARGUMENT', 'open() needs the path of a database directory');
+    }
+    this.path = resolve(path);
+    this.readOnly = parsed.readOnly === true;
+    prepareDirectory(this.path, this.readOnly);
+    this.#store = Store.open(join(this.path, SQLITE_FILE), {
+      durability: parsed.durability ?? 'full',
+      readOnly: this.readOnly,
+    });
+  }
+
+  get store(): Store {
+    this.assertOpen();
+    return this.#store!;
+  }
+
+  assertOpen(): void {
+    if (this.#store === undefined) {
+      throw new QuiverError('CLOSED', `the database at ${this.path} was closed; open() it again`);
+    }
+  }
+
+  collection(name: string, options?: CollectionOptions): Collection {
+    const store = this.store;
+    parseOrThrow(collectionNameSchema, name, 'collection name');
+    const settings = options === undefined ? undefined : parseOrThrow(collectionOptionsSchema, options, 'options');
+    const open = this.#collections.get(name);
+    const stored = open === undefined ? store.findCollection(name) : undefined;
+    const row: CollectionRow | undefined =
+      open === undefined
+        ? stored
+        : { id: -1, name, dim: open.dim, metric: open.metric, index: open.index, createdAt: 0 };
+    if (row !== undefined) {
+      if (settings !== undefined) checkSettings(row, settings);
+      if (open !== undefined) return open;
+      return this.#remember(new CollectionImpl(this, row));
+    }
+    if (settings === undefined) {
+      throw new QuiverError(
+        'NOT_FOUND',
+        `collection '${name}' does not exist; create it with db.collection('${name}', { dim, metric })`,
+      );
+    }
+    if (this.readOnly) {
+      throw new QuiverError('READ_ONLY', `collection '${name}' does not exist and the database is read-only`);
+    }
+    const index: IndexParams =
+      settings.index?.type === 'flat'
+        ? { type: 'flat' }
+        : {
+            type: 'hnsw',
+            m: settings.index?.m ?? HNSW_DEFAULTS.m,
+            efConstruction: settings.index?.efConstruction ?? HNSW_DEFAULTS.efConstruction,
+            ef: settings.index?.ef ?? HNSW_DEFAULTS.ef,
+          };
+    const created = store.createCollection(name, settings.dim, settings.metric ?? 'l2', index);
+    return this.#remember(new CollectionImpl(this, created));
+  }
+
+  listCollections(): CollectionInfo[] {
+    const store = this.store;
+    return store.listCollections().map((row) => ({
+      name: row.name,
+      dim: row.dim,
+      metric: row.metric,
+      index: row.index,
+      count: store.count(row.id),
+    }));
+  }
+
+  dropCollection(name: string): boolean {
+    const store = this.store;
+    parseOrThrow(collectionNameSchema, name, 'collection name');
+    if (this.readOnly) throw new QuiverError('READ_ONLY', `cannot drop '${name}': the database is read-only`);
+    const row = store.findCollection(name);
+    if (row === undefined) return false;
+    store.dropCollection(row.id);
+    this.#collections.get(name)?.close();
+    this.#collections.delete(name);
+    return true;
+  }
+
+  close(): void {
+    if (this.#store === undefined) return;
+    for (const collection of this.#collections.values()) collection.close();
+    this.#collections.clear();
+    this.#store.close();
+    this.#store = undefined;
+  }
+
+  #remember(collection: CollectionImpl): CollectionImpl {
+    this.#collections.set(collection.name, collection);
+    return collection;
+  }
+}
+
+function prepareDirectory(path: string, readOnly: boolean): void {
+  let isDirectory: boolean | undefined;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    isDirectory = undefined;
+  }
+  if (isDirectory === false) {
+    throw new QuiverError('INVALID_ARGUMENT', `${path} is a file; a QuiverDB database is a directory`);
+  }
+  if (isDirectory === undefined) {
+    if (readOnly) throw new QuiverError('NOT_FOUND', `no database at ${path}; a read-only open needs an existing one`);
+    mkdirSync(path, { recursive: true });
+  }
+}
+
+/** Throws SETTINGS_MISMATCH when `options` ask for something other than what is stored. */
+function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): void {
+  const differences: string[] = [];
+  if (options.dim !== row.dim) differences.push(`dim ${options.dim} (stored: ${row.dim})`);
+  const metric = options.metric ?? 'l2';
+  if (metric !== row.metric) differences.push(`metric '${metric}' (stored: '${row.metric}')`);
+  const index = options.index;
+  if (index !== undefined) {
+    if (index.type !== row.index.type) {
+      differences.push(`index '${index.type}' (stored: '${row.index.type}')`);
+    } else if (index.type === 'hnsw' && row.index.type === 'hnsw') {
+      for (const key of ['m', 'efConstruction', 'ef'] as const) {
+        const value = index[key];
+        if (value !== undefined && value !== row.index[key]) {
+          differences.push(`${key} ${value} (stored: ${row.index[key]})`);
+        }
+      }
+    }
+  }
+  if (differences.length > 0) {
+    throw new QuiverError(
+      'SETTINGS_MISMATCH',
+      `collection '${row.name}' exists with other settings: asked for ${differences.join(', ')}. ` +
+        `Open it without options to use the stored settings, or drop it first to change them.`,
+    );
+  }
+}

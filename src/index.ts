@@ -1,0 +1,38 @@
+// The public entry of quiverdb: open(), the public types and the error class. Nothing else
+// is exported; package.json#exports makes deep imports fail.
+import { DatabaseImpl } from './db.js';
+import type { Database, OpenOptions } from './types.js';
+
+export { type ErrorCode, QuiverError } from './errors.js';
+export type {
+  Collection,
+  CollectionInfo,
+  CollectionOptions,
+  Database,
+  Id,
+  IndexOptions,
+  IndexSettings,
+  Metadata,
+  MetadataValue,
+  Metric,
+  OpenOptions,
+  QueryHit,
+  QueryOptions,
+  QuiverRecord,
+  UpsertRecord,
+  UpsertResult,
+  VectorInput,
+} from './types.js';
+
+/**
+ * Opens the database in directory `path`, creating the directory and its files when missing
+ * (unless `readOnly`).
+ * @example
+ * import { open } from 'quiverdb';
+ * const db = open('./my.quiver');
+ * const docs = db.collection('docs', { dim: 384, metric: 'cosine' });
+ * @throws {QuiverError} INVALID_ARGUMENT, NOT_FOUND (read-only and missing), FORMAT_TOO_NEW, CORRUPT, IO_ERROR
+ */
+export function open(path: string, options?: OpenOptions): Database {
+  return new DatabaseImpl(path, options);
+}

@@ -1,0 +1,106 @@
+// The HNSW index: an hnswlib-node graph plus the bookkeeping hnswlib leaves to its caller —
+// which labels are live or deleted, capacity growth, and ef per query. Deleted labels stay in
+// the graph marked deleted; upserting such a label again reuses its slot (hnswlib updates the
+// point and unmarks it), so the graph does not grow under churn.
+import hnswlib from 'hnswlib-node';
+import { QuiverError } from '../errors.js';
+import type { Metric } from '../schema.js';
+import type { AnnIndex, Neighbours } from './types.js';
+
+export interface HnswParams {
+  readonly m: number;
+  readonly efConstruction: number;
+}
+
+/** Seed of hnswlib's level generator: fixed, so a build from the same records is repeatable. */
+const RANDOM_SEED = 100;
+
+enum Slot {
+  Empty = 0,
+  Live = 1,
+  Deleted = 2,
+}
+
+export class HnswIndex implements AnnIndex {
+  readonly type = 'hnsw';
+  readonly metric: Metric;
+  readonly dim: number;
+  readonly params: HnswParams;
+  #graph: hnswlib.HierarchicalNSW | undefined;
+  #slots: Uint8Array; // Slot state per label
+  #size = 0;
+  #efSet = -1;
+
+  constructor(metric: Metric, dim: number, params: HnswParams, initialCapacity = 1024) {
+    this.metric = metric;
+    this.dim = dim;
+    this.params = params;
+    const capacity = Math.max(16, initialCapacity);
+    this.#graph = new hnswlib.HierarchicalNSW(metric, dim);
+    this.#graph.initIndex({
+      maxElements: capacity,
+      m: params.m,
+      efConstruction: params.efConstruction,
+      randomSeed: RANDOM_SEED,
+      allowReplaceDeleted: false,
+    });
+    this.#slots = new Uint8Array(capacity);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  upsert(label: number, vector: Float32Array): void {
+    const graph = this.#open();
+    if (label >= this.#slots.length) this.#growSlots(label + 1);
+    const state = this.#slots[label]!;
+    if (state === Slot.Empty && graph.getCurrentCount() >= graph.getMaxElements()) {
+      graph.resizeIndex(Math.max(graph.getMaxElements() * 2, 16));
+    }
+    // hnswlib-node copies the numbers out of a plain array; it does not take typed arrays.
+    graph.addPoint(Array.from(vector), label);
+    if (state !== Slot.Live) this.#size++;
+    this.#slots[label] = Slot.Live;
+  }
+
+  remove(label: number): void {
+    if (this.#slots[label] !== Slot.Live) return;
+    this.#open().markDelete(label);
+    this.#slots[label] = Slot.Deleted;
+    this.#size--;
+  }
+
+  search(query: Float32Array, k: number, ef: number): Neighbours {
+    const graph = this.#open();
+    if (this.#size === 0 || k < 1) return { labels: [], distances: [] };
+    const effort = Math.max(ef, k);
+    if (effort !== this.#efSet) {
+      graph.setEf(effort);
+      this.#efSet = effort;
+    }
+    const result = graph.searchKnn(Array.from(query), Math.min(k, this.#size));
+    return { labels: result.neighbors, distances: result.distances };
+  }
+
+  dispose(): void {
+    // hnswlib-node frees the graph when the wrapper is collected; dropping the reference is
+    // all JavaScript can do.
+    this.#graph = undefined;
+    this.#slots = new Uint8Array(0);
+    this.#size = 0;
+  }
+
+  #open(): hnswlib.HierarchicalNSW {
+    if (this.#graph === undefined) throw new QuiverError('CLOSED', 'the HNSW index was disposed');
+    return this.#graph;
+  }
+
+  #growSlots(minimum: number): void {
+    let length = Math.max(this.#slots.length, 16);
+    while (length < minimum) length *= 2;
+    const slots = new Uint8Array(length);
+    slots.set(this.#slots);
+    this.#slots = slots;
+  }
+}

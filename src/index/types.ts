@@ -1,0 +1,32 @@
+// The one small interface every ANN index implements. Indexes know labels and vectors only:
+// never ids, metadata or SQLite (they must not import src/storage/).
+import type { Metric } from '../schema.js';
+
+/**
+ * Raw distances follow hnswlib's conventions, the same for every index kind:
+ * `l2` is the squared Euclidean distance, `ip` is 1 - dot, `cosine` is 1 - dot of the
+ * normalised vectors. The collection converts them to user-facing figures.
+ */
+export interface Neighbours {
+  readonly labels: number[];
+  readonly distances: number[];
+}
+
+export interface AnnIndex {
+  readonly type: 'hnsw' | 'flat';
+  readonly metric: Metric;
+  readonly dim: number;
+  /** Number of live (not deleted) vectors. */
+  readonly size: number;
+  /** Inserts `vector` under `label`, replacing what the label held before. */
+  upsert(label: number, vector: Float32Array): void;
+  /** Removes the vector under `label`; a label that is not present is ignored. */
+  remove(label: number): void;
+  /**
+   * The up-to-k nearest live vectors, best first. `ef` is the search effort (ignored by exact
+   * indexes). k must not exceed `size`.
+   */
+  search(query: Float32Array, k: number, ef: number): Neighbours;
+  /** Frees native memory. The index is unusable afterwards. */
+  dispose(): void;
+}

@@ -1,0 +1,280 @@
+// The SQLite file that is the truth of a database: schema migrations, the format version,
+// collections, records and the write-ahead log (oplog). Owns every SQL statement but the
+// compiled filters. Knows nothing of ANN indexes. Layout: see migrations/0001-initial.ts.
+import Database from 'better-sqlite3';
+import { QuiverError, toQuiverError } from '../errors.js';
+import type { Metric } from '../schema.js';
+import { migrations } from './migrations/index.js';
+
+/** The on-disk format this code writes. Bump it, with a named upgrade, when the layout changes. */
+export const FORMAT_VERSION = 1;
+
+export type Durability = 'full' | 'normal';
+
+/** Fixed parameters of a collection's index, as stored. */
+export type IndexParams = { type: 'hnsw'; m: number; efConstruction: number; ef: number } | { type: 'flat' };
+
+export interface CollectionRow {
+  readonly id: number;
+  readonly name: string;
+  readonly dim: number;
+  readonly metric: Metric;
+  readonly index: IndexParams;
+  readonly createdAt: number;
+}
+
+export interface StoredRecord {
+  readonly id: string;
+  readonly label: number;
+  readonly metadata: string;
+  readonly vector?: Buffer;
+}
+
+interface CollectionSqlRow {
+  id: number;
+  name: string;
+  dim: number;
+  metric: string;
+  index_type: string;
+  index_params: string;
+  created_at: number;
+}
+
+export interface StoreOptions {
+  readonly durability: Durability;
+  readonly readOnly: boolean;
+}
+
+/** One handle on quiver.sqlite. All methods are synchronous, like better-sqlite3. */
+export class Store {
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /** Opens (creating when allowed) the SQLite file, applies migrations and checks the format. */
+  static open(file: string, options: StoreOptions): Store {
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: options.readOnly, fileMustExist: options.readOnly, timeout: 5000 });
+    } catch (error) {
+      throw toQuiverError(error, `opening ${file}`);
+    }
+    try {
+      if (!options.readOnly) db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('foreign_keys = ON');
+      const store = new Store(db);
+      store.#migrate(options.readOnly, file);
+      return store;
+    } catch (error) {
+      db.close();
+      throw toQuiverError(error, `opening ${file}`);
+    }
+  }
+
+  #migrate(readOnly: boolean, file: string): void {
+    const applied = this.#db.pragma('user_version', { simple: true }) as number;
+    if (applied > migrations.length) {
+      throw new QuiverError(
+        'FORMAT_TOO_NEW',
+        `${file} has schema version ${applied}; this QuiverDB knows ${migrations.length}. Upgrade quiverdb to open it.`,
+      );
+    }
+    if (applied < migrations.length) {
+      if (readOnly) {
+        throw new QuiverError(
+          'READ_ONLY',
+          `${file} needs a schema upgrade (${applied} → ${migrations.length}); open it once for writing first`,
+        );
+      }
+      this.#db.transaction(() => {
+        for (let version = applied + 1; version <= migrations.length; version++) {
+          this.#db.exec(migrations[version - 1]!);
+        }
+        this.#db
+          .prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('format_version', ?)")
+          .run(String(FORMAT_VERSION));
+        this.#db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('created_at', ?)").run(String(Date.now()));
+        this.#db.pragma(`user_version = ${migrations.length}`);
+      })();
+    }
+    const stored = Number(this.meta('format_version'));
+    if (!Number.isInteger(stored) || stored < 1) {
+      throw new QuiverError('CORRUPT', `${file} has no valid format_version in its meta table`);
+    }
+    if (stored > FORMAT_VERSION) {
+      throw new QuiverError(
+        'FORMAT_TOO_NEW',
+        `${file} was written in format ${stored}; this QuiverDB reads up to ${FORMAT_VERSION}. Upgrade quiverdb to open it.`,
+      );
+    }
+  }
+
+  #statement(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Runs `body` in one transaction: all of it commits, or none of it. */
+  transaction<T>(body: () => T): T {
+    return this.#db.transaction(body)();
+  }
+
+  meta(key: string): string | undefined {
+    const row = this.#statement('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  listCollections(): CollectionRow[] {
+    const rows = this.#statement('SELECT * FROM collections ORDER BY name').all() as CollectionSqlRow[];
+    return rows.map(toCollectionRow);
+  }
+
+  findCollection(name: string): CollectionRow | undefined {
+    const row = this.#statement('SELECT * FROM collections WHERE name = ?').get(name) as CollectionSqlRow | undefined;
+    return row === undefined ? undefined : toCollectionRow(row);
+  }
+
+  createCollection(name: string, dim: number, metric: Metric, index: IndexParams): CollectionRow {
+    const { type, ...params } = index;
+    const createdAt = Date.now();
+    const result = this.#statement(
+      'INSERT INTO collections(name, dim, metric, index_type, index_params, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(name, dim, metric, type, JSON.stringify(params), createdAt);
+    return { id: Number(result.lastInsertRowid), name, dim, metric, index, createdAt };
+  }
+
+  /** Removes a collection with its records and log rows. */
+  dropCollection(collectionId: number): void {
+    this.transaction(() => {
+      this.#statement('DELETE FROM records WHERE collection_id = ?').run(collectionId);
+      this.#statement('DELETE FROM oplog WHERE collection_id = ?').run(collectionId);
+      this.#statement('DELETE FROM collections WHERE id = ?').run(collectionId);
+    });
+  }
+
+  labelOf(collectionId: number, id: string): number | undefined {
+    const row = this.#statement('SELECT label FROM records WHERE collection_id = ? AND id = ?').get(collectionId, id) as
+      | { label: number }
+      | undefined;
+    return row?.label;
+  }
+
+  insertRecord(collectionId: number, id: string, label: number, vector: Float32Array, metadata: string): void {
+    this.#statement('INSERT INTO records(collection_id, id, label, vector, metadata) VALUES (?, ?, ?, ?, ?)').run(
+      collectionId,
+      id,
+      label,
+      blobOf(vector),
+      metadata,
+    );
+  }
+
+  updateRecord(collectionId: number, label: number, vector: Float32Array, metadata: string): void {
+    this.#statement('UPDATE records SET vector = ?, metadata = ? WHERE collection_id = ? AND label = ?').run(
+      blobOf(vector),
+      metadata,
+      collectionId,
+      label,
+    );
+  }
+
+  deleteRecord(collectionId: number, label: number): void {
+    this.#statement('DELETE FROM records WHERE collection_id = ? AND label = ?').run(collectionId, label);
+  }
+
+  /** Appends one change to the write-ahead log; returns its seq. */
+  appendLog(collectionId: number, op: 'upsert' | 'delete', label: number): number {
+    const result = this.#statement('INSERT INTO oplog(collection_id, op, label) VALUES (?, ?, ?)').run(
+      collectionId,
+      op,
+      label,
+    );
+    return Number(result.lastInsertRowid);
+  }
+
+  /** Removes a collection's log rows up to and including `seq`. */
+  truncateLog(collectionId: number, seq: number): void {
+    this.#statement('DELETE FROM oplog WHERE collection_id = ? AND seq <= ?').run(collectionId, seq);
+  }
+
+  /** The highest seq ever written (0 for none), across all collections. */
+  lastSeq(): number {
+    const row = this.#statement("SELECT seq FROM sqlite_sequence WHERE name = 'oplog'").get() as
+      | { seq: number }
+      | undefined;
+    return row?.seq ?? 0;
+  }
+
+  recordByLabel(collectionId: number, label: number, withVector: boolean): StoredRecord | undefined {
+    const sql = withVector
+      ? 'SELECT id, label, metadata, vector FROM records WHERE collection_id = ? AND label = ?'
+      : 'SELECT id, label, metadata FROM records WHERE collection_id = ? AND label = ?';
+    return this.#statement(sql).get(collectionId, label) as StoredRecord | undefined;
+  }
+
+  recordById(collectionId: number, id: string): StoredRecord | undefined {
+    return this.#statement('SELECT id, label, metadata, vector FROM records WHERE collection_id = ? AND id = ?').get(
+      collectionId,
+      id,
+    ) as StoredRecord | undefined;
+  }
+
+  count(collectionId: number): number {
+    const row = this.#statement('SELECT count(*) AS n FROM records WHERE collection_id = ?').get(collectionId) as {
+      n: number;
+    };
+    return row.n;
+  }
+
+  /** Every live label of a collection, ascending. */
+  labels(collectionId: number): number[] {
+    return this.#statement('SELECT label FROM records WHERE collection_id = ? ORDER BY label')
+      .pluck()
+      .all(collectionId) as number[];
+  }
+
+  /** Streams (label, vector) for every record of a collection, in label order. */
+  *vectors(collectionId: number): Generator<{ label: number; vector: Buffer }> {
+    const statement = this.#db.prepare('SELECT label, vector FROM records WHERE collection_id = ? ORDER BY label');
+    yield* statement.iterate(collectionId) as IterableIterator<{ label: number; vector: Buffer }>;
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function toCollectionRow(row: CollectionSqlRow): CollectionRow {
+  const params = JSON.parse(row.index_params) as Record<string, number>;
+  const index: IndexParams =
+    row.index_type === 'flat'
+      ? { type: 'flat' }
+      : { type: 'hnsw', m: params['m'] ?? 16, efConstruction: params['efConstruction'] ?? 200, ef: params['ef'] ?? 64 };
+  if (row.metric !== 'l2' && row.metric !== 'cosine' && row.metric !== 'ip') {
+    throw new QuiverError('CORRUPT', `collection '${row.name}' has unknown metric '${row.metric}' in quiver.sqlite`);
+  }
+  return { id: row.id, name: row.name, dim: row.dim, metric: row.metric, index, createdAt: row.created_at };
+}
+
+/** The BLOB form of a vector: its little-endian float32 bytes, without a copy. */
+export function blobOf(vector: Float32Array): Buffer {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+}
+
+/** Copies a vector BLOB into a new Float32Array (a BLOB's bytes need not be 4-byte aligned). */
+export function vectorOf(blob: Buffer, dim: number): Float32Array {
+  if (blob.byteLength !== dim * 4) {
+    throw new QuiverError('CORRUPT', `a stored vector has ${blob.byteLength} bytes; expected ${dim * 4} (dim ${dim})`);
+  }
+  const vector = new Float32Array(dim);
+  new Uint8Array(vector.buffer).set(blob);
+  return vector;
+}

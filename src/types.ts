@@ -1,0 +1,206 @@
+// The public types: every interface a user touches, with the JSDoc they read in their editor.
+// Implementations live in db.ts and collection.ts and keep their handles in #private fields.
+import type { Metric } from './schema.js';
+
+export type { Metric };
+
+/** A record id: a non-empty string of at most 512 UTF-8 bytes, or a safe integer (stored as its decimal string). */
+export type Id = string | number;
+
+/** A vector: `dim` finite numbers. A Float32Array is used without conversion. */
+export type VectorInput = readonly number[] | Float32Array;
+
+/** A metadata value: JSON scalars, arrays of scalars, and nested objects of the same. */
+export type MetadataValue = string | number | boolean | null | MetadataScalar[] | { [key: string]: MetadataValue };
+type MetadataScalar = string | number | boolean | null;
+
+/** A record's metadata: a plain JSON object. */
+export type Metadata = { [key: string]: MetadataValue };
+
+/** Parameters of a collection's index, fixed when the collection is created. */
+export type IndexOptions =
+  | {
+      type: 'hnsw';
+      /** Graph degree: links per node per layer (default 16). Higher: better recall, more memory. */
+      m?: number;
+      /** Candidate list size while building (default 200). Higher: better graph, slower build. */
+      efConstruction?: number;
+      /** Default search effort per query (default 64); a query's `ef` overrides it. Always at least k. */
+      ef?: number;
+    }
+  | {
+      /** Exact search: every vector is scored. Best for up to tens of thousands of vectors. */
+      type: 'flat';
+    };
+
+/** The index settings a collection was created with, all defaults filled in. */
+export type IndexSettings = { type: 'hnsw'; m: number; efConstruction: number; ef: number } | { type: 'flat' };
+
+export interface CollectionOptions {
+  /** Number of dimensions of every vector (1 to 65,536). */
+  dim: number;
+  /** Distance to rank by (default 'l2'). 'cosine' normalises vectors for the index; stored vectors stay as given. */
+  metric?: Metric;
+  /** Index kind and parameters (default `{ type: 'hnsw', m: 16, efConstruction: 200, ef: 64 }`). */
+  index?: IndexOptions;
+}
+
+export interface OpenOptions {
+  /**
+   * 'full' (default): every committed write survives a power loss (SQLite synchronous=FULL).
+   * 'normal': a power loss may drop the last commits but never corrupts; a process crash loses nothing.
+   */
+  durability?: 'full' | 'normal';
+  /** Open without writing anything; the database must exist. */
+  readOnly?: boolean;
+}
+
+/** One record to insert or replace. */
+export interface UpsertRecord {
+  id: Id;
+  vector: VectorInput;
+  /** Defaults to `{}`. Replaces the previous metadata whole on upsert. */
+  metadata?: Metadata;
+}
+
+export interface UpsertResult {
+  /** Records that did not exist before. */
+  inserted: number;
+  /** Records whose vector and metadata were replaced. */
+  updated: number;
+}
+
+/** A stored record. `vector` is a copy of the float32 values as given (not normalised). */
+export interface QuiverRecord {
+  id: string;
+  vector: Float32Array;
+  metadata: Metadata;
+}
+
+export interface QueryOptions {
+  vector: VectorInput;
+  /** Number of neighbours (1 to 10,000, default 10). Fewer come back when the collection holds fewer. */
+  k?: number;
+  /** Search effort for HNSW (default: the collection's `ef`); raised to k when lower. Ignored by 'flat'. */
+  ef?: number;
+  /** Also return each hit's stored vector (default false). */
+  includeVectors?: boolean;
+}
+
+/**
+ * One query result. `distance` is in the collection's metric, smaller is closer:
+ * 'l2' the Euclidean distance; 'cosine' 1 − cosine similarity; 'ip' 1 − dot product.
+ * `score` is the similarity for 'cosine' and 'ip' (1 − distance), absent for 'l2'.
+ */
+export interface QueryHit {
+  id: string;
+  distance: number;
+  score?: number;
+  metadata: Metadata;
+  vector?: Float32Array;
+}
+
+/** What `listCollections()` reports of each collection. */
+export interface CollectionInfo {
+  name: string;
+  dim: number;
+  metric: Metric;
+  index: IndexSettings;
+  count: number;
+}
+
+/** A named set of vectors with metadata, all of one dimension and metric. */
+export interface Collection {
+  readonly name: string;
+  readonly dim: number;
+  readonly metric: Metric;
+  readonly index: IndexSettings;
+
+  /**
+   * Inserts records, or replaces those whose id exists. The batch is validated whole first: one
+   * bad record rejects the batch and nothing is written. When this returns, the batch is committed.
+   * @example
+   * docs.upsert([{ id: 'a', vector: [0.1, 0.2, 0.3], metadata: { lang: 'en' } }]);
+   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
+   *   READ_ONLY, CLOSED, IO_ERROR
+   */
+  upsert(records: readonly UpsertRecord[]): UpsertResult;
+
+  /**
+   * Reads records by id. One id gives the record or undefined; an array gives the records
+   * found, in the order asked, skipping ids that do not exist.
+   * @example
+   * const one = docs.get('a');          // QuiverRecord | undefined
+   * const some = docs.get(['a', 'b']);  // QuiverRecord[]
+   * @throws {QuiverError} INVALID_ID, INVALID_ARGUMENT, CLOSED
+   */
+  get(id: Id): QuiverRecord | undefined;
+  get(ids: readonly Id[]): QuiverRecord[];
+
+  /**
+   * Deletes records by id; ids that do not exist are ignored. Returns how many were deleted.
+   * @example
+   * docs.delete(['a', 'b']); // 2
+   * @throws {QuiverError} INVALID_ID, INVALID_ARGUMENT, READ_ONLY, CLOSED, IO_ERROR
+   */
+  delete(ids: Id | readonly Id[]): number;
+
+  /**
+   * The k nearest records to a vector, best first.
+   * @example
+   * const hits = docs.query({ vector: q, k: 10 });
+   * for (const { id, distance, metadata } of hits) console.log(id, distance, metadata);
+   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, CLOSED
+   */
+  query(options: QueryOptions): QueryHit[];
+
+  /**
+   * Number of records in the collection.
+   * @example
+   * docs.count(); // 1000
+   * @throws {QuiverError} CLOSED
+   */
+  count(): number;
+}
+
+/** An open database directory. */
+export interface Database {
+  /** The directory this database lives in. */
+  readonly path: string;
+  readonly readOnly: boolean;
+
+  /**
+   * Opens a collection, creating it when `options` are given and it does not exist. Reopening
+   * with options checks them against the stored settings; without options, the stored settings are used.
+   * @example
+   * const docs = db.collection('docs', { dim: 384, metric: 'cosine' });
+   * const again = db.collection('docs'); // same settings, same object
+   * @throws {QuiverError} NOT_FOUND (no such collection and no options), SETTINGS_MISMATCH,
+   *   INVALID_ARGUMENT, READ_ONLY, CLOSED
+   */
+  collection(name: string, options?: CollectionOptions): Collection;
+
+  /**
+   * Every collection with its settings and record count, by name.
+   * @example
+   * for (const { name, count } of db.listCollections()) console.log(name, count);
+   * @throws {QuiverError} CLOSED
+   */
+  listCollections(): CollectionInfo[];
+
+  /**
+   * Deletes a collection and all its records. Returns false when it did not exist.
+   * Collection objects for it raise CLOSED afterwards.
+   * @example
+   * db.dropCollection('docs'); // true
+   * @throws {QuiverError} INVALID_ARGUMENT, READ_ONLY, CLOSED
+   */
+  dropCollection(name: string): boolean;
+
+  /**
+   * Closes the database and its collections. Idempotent. Using them afterwards raises CLOSED.
+   * @example
+   * db.close();
+   */
+  close(): void;
+}
