@@ -1,0 +1,18 @@
+// Registers the quiver_native addon's functions; the code lives in bindings.cc and the kernels.
+#include <napi.h>
+
+#include "bindings.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("distances", Napi::Function::New(env, quiver::DistancesBinding, "distances"));
+  exports.Set("exactTopK", Napi::Function::New(env, quiver::ExactTopKBinding, "exactTopK"));
+  exports.Set("kmeansAssign", Napi::Function::New(env, quiver::KMeansAssignBinding, "kmeansAssign"));
+  exports.Set("adcTopK", Napi::Function::New(env, quiver::AdcTopKBinding, "adcTopK"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(quiver_native, Init)

@@ -1,0 +1,249 @@
+// Argument unpacking for the addon. src/native.ts validates first and reports QuiverErrors; these
+// checks are a second line so that the addon stays memory-safe when called any other way. Each
+// failure throws a JavaScript TypeError or RangeError and returns undefined (no C++ exceptions).
+#include "bindings.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "kernels.h"
+
+namespace quiver {
+namespace {
+
+// A typed array's element pointer and length; ok is false after a JavaScript error was thrown.
+template <typename T>
+struct View {
+  T* data = nullptr;
+  std::size_t length = 0;
+  bool ok = false;
+};
+
+bool Fail(const Napi::Env& env, const std::string& message, bool range = false) {
+  if (range) {
+    Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+  } else {
+    Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  }
+  return false;
+}
+
+template <typename T>
+View<T> TypedArrayArgument(const Napi::CallbackInfo& info, std::size_t index, napi_typedarray_type type,
+                           const char* name, const char* type_name) {
+  View<T> view;
+  const Napi::Value value = info[index];
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
+    Fail(info.Env(), std::string(name) + " must be a " + type_name);
+    return view;
+  }
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  view.data = reinterpret_cast<T*>(static_cast<std::uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+  view.length = array.ElementLength();
+  view.ok = true;
+  return view;
+}
+
+View<float> Float32Argument(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
+  return TypedArrayArgument<float>(info, index, napi_float32_array, name, "Float32Array");
+}
+
+View<std::int32_t> Int32Argument(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
+  return TypedArrayArgument<std::int32_t>(info, index, napi_int32_array, name, "Int32Array");
+}
+
+View<std::uint8_t> Uint8Argument(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
+  return TypedArrayArgument<std::uint8_t>(info, index, napi_uint8_array, name, "Uint8Array");
+}
+
+// A positive integer argument; 0 means failure (a JavaScript error was thrown).
+std::size_t PositiveIntegerArgument(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
+  const Napi::Value value = info[index];
+  if (!value.IsNumber()) {
+    Fail(info.Env(), std::string(name) + " must be a number");
+    return 0;
+  }
+  const double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= 1 && number <= 2147483647.0) || number != static_cast<double>(static_cast<std::int64_t>(number))) {
+    Fail(info.Env(), std::string(name) + " must be an integer from 1 to 2^31 - 1", true);
+    return 0;
+  }
+  return static_cast<std::size_t>(number);
+}
+
+bool MetricArgument(const Napi::CallbackInfo& info, std::size_t index, Metric* metric) {
+  const Napi::Value value = info[index];
+  if (!value.IsNumber()) return Fail(info.Env(), "metric must be 0 (l2) or 1 (ip)");
+  const std::int32_t code = value.As<Napi::Number>().Int32Value();
+  if (code != 0 && code != 1) return Fail(info.Env(), "metric must be 0 (l2) or 1 (ip)", true);
+  *metric = static_cast<Metric>(code);
+  return true;
+}
+
+// Row count of a matrix of `width` columns held in `length` elements; false when not whole rows.
+bool RowCount(const Napi::Env& env, std::size_t length, std::size_t width, const char* name, std::size_t* rows) {
+  if (length % width != 0) return Fail(env, std::string(name) + " length is not a multiple of its row width", true);
+  *rows = length / width;
+  return true;
+}
+
+// Optional candidate row list (null or undefined means every row); every index must be a row.
+bool CandidatesArgument(const Napi::CallbackInfo& info, std::size_t index, std::size_t row_count,
+                        View<std::int32_t>* candidates) {
+  const Napi::Value value = info[index];
+  if (value.IsNull() || value.IsUndefined()) {
+    *candidates = View<std::int32_t>{nullptr, 0, true};
+    return true;
+  }
+  *candidates = Int32Argument(info, index, "candidates");
+  if (!candidates->ok) return false;
+  for (std::size_t position = 0; position < candidates->length; ++position) {
+    const std::int32_t row = candidates->data[position];
+    if (row < 0 || static_cast<std::size_t>(row) >= row_count) {
+      return Fail(info.Env(), "candidates[" + std::to_string(position) + "] is not a row index", true);
+    }
+  }
+  return true;
+}
+
+bool HasArguments(const Napi::CallbackInfo& info, std::size_t count) {
+  if (info.Length() >= count) return true;
+  return Fail(info.Env(), "expected " + std::to_string(count) + " arguments");
+}
+
+}  // namespace
+
+Napi::Value DistancesBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Metric metric;
+  if (!HasArguments(info, 5) || !MetricArgument(info, 0, &metric)) return env.Undefined();
+  const View<float> queries = Float32Argument(info, 1, "queries");
+  if (!queries.ok) return env.Undefined();
+  const View<float> base = Float32Argument(info, 2, "base");
+  if (!base.ok) return env.Undefined();
+  const std::size_t dim = PositiveIntegerArgument(info, 3, "dim");
+  if (dim == 0) return env.Undefined();
+  const View<float> out = Float32Argument(info, 4, "out");
+  if (!out.ok) return env.Undefined();
+  std::size_t query_count = 0;
+  std::size_t base_count = 0;
+  if (!RowCount(env, queries.length, dim, "queries", &query_count) ||
+      !RowCount(env, base.length, dim, "base", &base_count)) {
+    return env.Undefined();
+  }
+  if (out.length < query_count * base_count) {
+    Fail(env, "out is shorter than queries x base rows", true);
+    return env.Undefined();
+  }
+  BatchDistances(metric, queries.data, query_count, base.data, base_count, dim, out.data);
+  return env.Undefined();
+}
+
+Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Metric metric;
+  if (!HasArguments(info, 8) || !MetricArgument(info, 0, &metric)) return env.Undefined();
+  const View<float> queries = Float32Argument(info, 1, "queries");
+  if (!queries.ok) return env.Undefined();
+  const View<float> base = Float32Argument(info, 2, "base");
+  if (!base.ok) return env.Undefined();
+  const std::size_t dim = PositiveIntegerArgument(info, 3, "dim");
+  if (dim == 0) return env.Undefined();
+  const std::size_t k = PositiveIntegerArgument(info, 4, "k");
+  if (k == 0) return env.Undefined();
+  std::size_t query_count = 0;
+  std::size_t base_count = 0;
+  if (!RowCount(env, queries.length, dim, "queries", &query_count) ||
+      !RowCount(env, base.length, dim, "base", &base_count)) {
+    return env.Undefined();
+  }
+  if (base_count > 2147483647u) {
+    Fail(env, "base has more rows than an Int32Array label can name", true);
+    return env.Undefined();
+  }
+  View<std::int32_t> candidates;
+  if (!CandidatesArgument(info, 5, base_count, &candidates)) return env.Undefined();
+  const View<std::int32_t> labels = Int32Argument(info, 6, "labels");
+  if (!labels.ok) return env.Undefined();
+  const View<float> distances = Float32Argument(info, 7, "distances");
+  if (!distances.ok) return env.Undefined();
+  if (labels.length < query_count * k || distances.length < query_count * k) {
+    Fail(env, "labels and distances must hold queries x k entries", true);
+    return env.Undefined();
+  }
+  ExactTopK(metric, queries.data, query_count, base.data, base_count, dim, k, candidates.data, candidates.length,
+            labels.data, distances.data);
+  return env.Undefined();
+}
+
+Napi::Value KMeansAssignBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Metric metric;
+  if (!HasArguments(info, 6) || !MetricArgument(info, 0, &metric)) return env.Undefined();
+  const View<float> points = Float32Argument(info, 1, "points");
+  if (!points.ok) return env.Undefined();
+  const View<float> centroids = Float32Argument(info, 2, "centroids");
+  if (!centroids.ok) return env.Undefined();
+  const std::size_t dim = PositiveIntegerArgument(info, 3, "dim");
+  if (dim == 0) return env.Undefined();
+  const View<std::int32_t> assignments = Int32Argument(info, 4, "assignments");
+  if (!assignments.ok) return env.Undefined();
+  const View<float> distances = Float32Argument(info, 5, "distances");
+  if (!distances.ok) return env.Undefined();
+  std::size_t point_count = 0;
+  std::size_t centroid_count = 0;
+  if (!RowCount(env, points.length, dim, "points", &point_count) ||
+      !RowCount(env, centroids.length, dim, "centroids", &centroid_count)) {
+    return env.Undefined();
+  }
+  if (centroid_count == 0 || centroid_count > 2147483647u) {
+    Fail(env, "centroids must hold from 1 to 2^31 - 1 rows", true);
+    return env.Undefined();
+  }
+  if (assignments.length < point_count || distances.length < point_count) {
+    Fail(env, "assignments and distances must hold one entry per point", true);
+    return env.Undefined();
+  }
+  KMeansAssign(metric, points.data, point_count, centroids.data, centroid_count, dim, assignments.data,
+               distances.data);
+  return env.Undefined();
+}
+
+Napi::Value AdcTopKBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!HasArguments(info, 7)) return env.Undefined();
+  const View<float> tables = Float32Argument(info, 0, "tables");
+  if (!tables.ok) return env.Undefined();
+  const View<std::uint8_t> codes = Uint8Argument(info, 1, "codes");
+  if (!codes.ok) return env.Undefined();
+  const std::size_t m = PositiveIntegerArgument(info, 2, "m");
+  if (m == 0) return env.Undefined();
+  const std::size_t k = PositiveIntegerArgument(info, 3, "k");
+  if (k == 0) return env.Undefined();
+  std::size_t query_count = 0;
+  std::size_t code_count = 0;
+  if (!RowCount(env, tables.length, m * kAdcTableWidth, "tables", &query_count) ||
+      !RowCount(env, codes.length, m, "codes", &code_count)) {
+    return env.Undefined();
+  }
+  if (code_count > 2147483647u) {
+    Fail(env, "codes has more rows than an Int32Array label can name", true);
+    return env.Undefined();
+  }
+  View<std::int32_t> candidates;
+  if (!CandidatesArgument(info, 4, code_count, &candidates)) return env.Undefined();
+  const View<std::int32_t> labels = Int32Argument(info, 5, "labels");
+  if (!labels.ok) return env.Undefined();
+  const View<float> distances = Float32Argument(info, 6, "distances");
+  if (!distances.ok) return env.Undefined();
+  if (labels.length < query_count * k || distances.length < query_count * k) {
+    Fail(env, "labels and distances must hold queries x k entries", true);
+    return env.Undefined();
+  }
+  AdcTopK(tables.data, query_count, codes.data, code_count, m, k, candidates.data, candidates.length, labels.data,
+          distances.data);
+  return env.Undefined();
+}
+
+}  // namespace quiver

@@ -1,0 +1,18 @@
+// Node-API entry points of the addon: unwrap typed arrays and numbers, re-check shapes so that a
+// direct call can never read or write out of bounds, then call the kernels of kernels.h.
+#pragma once
+
+#include <napi.h>
+
+namespace quiver {
+
+// distances(metric, queries, base, dim, out)
+Napi::Value DistancesBinding(const Napi::CallbackInfo& info);
+// exactTopK(metric, queries, base, dim, k, candidates | null, labels, distances)
+Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info);
+// kmeansAssign(metric, points, centroids, dim, assignments, distances)
+Napi::Value KMeansAssignBinding(const Napi::CallbackInfo& info);
+// adcTopK(tables, codes, m, k, candidates | null, labels, distances)
+Napi::Value AdcTopKBinding(const Napi::CallbackInfo& info);
+
+}  // namespace quiver

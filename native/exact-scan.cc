@@ -1,0 +1,88 @@
+// Batched distances and exact top-k over float32 rows. Base rows are visited in tiles that fit in
+// the L2 cache, and every query scans a tile before the next tile is loaded, so a batch of queries
+// reads the base from memory once instead of once per query.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "distance.h"
+#include "kernels.h"
+#include "top-k.h"
+
+namespace quiver {
+namespace {
+
+constexpr std::size_t kTileBytes = 128 * 1024;
+
+std::size_t TileRows(std::size_t dim) { return std::max<std::size_t>(16, kTileBytes / (dim * sizeof(float))); }
+
+template <Metric metric>
+void BatchDistancesFor(const float* queries, std::size_t query_count, const float* base, std::size_t base_count,
+                       std::size_t dim, float* out) {
+  const std::size_t tile_rows = TileRows(dim);
+  for (std::size_t tile_start = 0; tile_start < base_count; tile_start += tile_rows) {
+    const std::size_t tile_end = std::min(base_count, tile_start + tile_rows);
+    for (std::size_t q = 0; q < query_count; ++q) {
+      const float* query = queries + q * dim;
+      float* row_out = out + q * base_count;
+      for (std::size_t row = tile_start; row < tile_end; ++row) {
+        row_out[row] = Distance<metric>(query, base + row * dim, dim);
+      }
+    }
+  }
+}
+
+template <Metric metric>
+void ExactTopKFor(const float* queries, std::size_t query_count, const float* base, std::size_t base_count,
+                  std::size_t dim, std::size_t k, const std::int32_t* candidates, std::size_t candidate_count,
+                  std::int32_t* labels, float* distances) {
+  const std::size_t tile_rows = TileRows(dim);
+  const std::size_t scan_count = candidates != nullptr ? candidate_count : base_count;
+  // One heap per query lives in that query's slice of the output buffers.
+  for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += tile_rows) {
+    const std::size_t tile_end = std::min(scan_count, tile_start + tile_rows);
+    for (std::size_t q = 0; q < query_count; ++q) {
+      TopK heap = TopK::Resume(labels + q * k, distances + q * k, k, tile_start);
+      const float* query = queries + q * dim;
+      if (candidates != nullptr) {
+        for (std::size_t position = tile_start; position < tile_end; ++position) {
+          const std::int32_t row = candidates[position];
+          heap.Push(Distance<metric>(query, base + static_cast<std::size_t>(row) * dim, dim), row);
+        }
+      } else {
+        for (std::size_t row = tile_start; row < tile_end; ++row) {
+          heap.Push(Distance<metric>(query, base + row * dim, dim), static_cast<std::int32_t>(row));
+        }
+      }
+    }
+  }
+  for (std::size_t q = 0; q < query_count; ++q) {
+    TopK heap = TopK::Resume(labels + q * k, distances + q * k, k, scan_count);
+    heap.Finish();
+  }
+}
+
+}  // namespace
+
+void BatchDistances(Metric metric, const float* queries, std::size_t query_count, const float* base,
+                    std::size_t base_count, std::size_t dim, float* out) {
+  if (metric == Metric::kL2) {
+    BatchDistancesFor<Metric::kL2>(queries, query_count, base, base_count, dim, out);
+  } else {
+    BatchDistancesFor<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, out);
+  }
+}
+
+void ExactTopK(Metric metric, const float* queries, std::size_t query_count, const float* base,
+               std::size_t base_count, std::size_t dim, std::size_t k, const std::int32_t* candidates,
+               std::size_t candidate_count, std::int32_t* labels, float* distances) {
+  if (metric == Metric::kL2) {
+    ExactTopKFor<Metric::kL2>(queries, query_count, base, base_count, dim, k, candidates, candidate_count, labels,
+                              distances);
+  } else {
+    ExactTopKFor<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, k, candidates, candidate_count,
+                                        labels, distances);
+  }
+}
+
+}  // namespace quiver

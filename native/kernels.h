@@ -1,0 +1,37 @@
+// The kernels of the quiver_native addon: plain C++ over raw pointers, no Node-API, no allocation
+// in the hot loops. Shapes are checked by the callers (src/native.ts, then native/bindings.cc).
+// Distances follow hnswlib: l2 is the squared Euclidean distance, ip is 1 - dot(a, b).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace quiver {
+
+enum class Metric : int { kL2 = 0, kInnerProduct = 1 };
+
+// Width of one ADC look-up table row: codes are 8 bits, so every sub-space has 256 entries.
+constexpr std::size_t kAdcTableWidth = 256;
+
+// out[q * n + i] = distance(query q, base row i). queries: nq x dim, base: n x dim.
+void BatchDistances(Metric metric, const float* queries, std::size_t query_count, const float* base,
+                    std::size_t base_count, std::size_t dim, float* out);
+
+// For each query, the k nearest base rows, best first, ties to the lower row index. When candidates
+// is not null only those rows are scanned. Missing results are label -1, distance +Infinity.
+// labels and distances hold query_count x k entries.
+void ExactTopK(Metric metric, const float* queries, std::size_t query_count, const float* base,
+               std::size_t base_count, std::size_t dim, std::size_t k, const std::int32_t* candidates,
+               std::size_t candidate_count, std::int32_t* labels, float* distances);
+
+// For each point the nearest centroid (ties to the lower centroid index) and its distance.
+void KMeansAssign(Metric metric, const float* points, std::size_t point_count, const float* centroids,
+                  std::size_t centroid_count, std::size_t dim, std::int32_t* assignments, float* distances);
+
+// ADC scan: tables holds query_count tables of m x 256 floats; codes holds code_count rows of m bytes.
+// The distance of a row is the sum over sub-spaces j of table[j * 256 + code[j]]. Output as ExactTopK.
+void AdcTopK(const float* tables, std::size_t query_count, const std::uint8_t* codes, std::size_t code_count,
+             std::size_t m, std::size_t k, const std::int32_t* candidates, std::size_t candidate_count,
+             std::int32_t* labels, float* distances);
+
+}  // namespace quiver

@@ -1,0 +1,46 @@
+// k-means assignment: the nearest centroid of every point. The centroid set is small (it fits in
+// cache), so points are streamed once and each is compared with every centroid.
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+#include "distance.h"
+#include "kernels.h"
+
+namespace quiver {
+namespace {
+
+template <Metric metric>
+void KMeansAssignFor(const float* points, std::size_t point_count, const float* centroids,
+                     std::size_t centroid_count, std::size_t dim, std::int32_t* assignments, float* distances) {
+  for (std::size_t point = 0; point < point_count; ++point) {
+    const float* vector = points + point * dim;
+    float best_distance = std::numeric_limits<float>::infinity();
+    std::int32_t best_centroid = 0;
+    for (std::size_t centroid = 0; centroid < centroid_count; ++centroid) {
+      const float distance = Distance<metric>(vector, centroids + centroid * dim, dim);
+      // Strict comparison keeps the lower index on ties; NaN never wins, so a point whose distances
+      // are all NaN is assigned to centroid 0 with distance +Infinity.
+      if (distance < best_distance) {
+        best_distance = distance;
+        best_centroid = static_cast<std::int32_t>(centroid);
+      }
+    }
+    assignments[point] = best_centroid;
+    distances[point] = best_distance;
+  }
+}
+
+}  // namespace
+
+void KMeansAssign(Metric metric, const float* points, std::size_t point_count, const float* centroids,
+                  std::size_t centroid_count, std::size_t dim, std::int32_t* assignments, float* distances) {
+  if (metric == Metric::kL2) {
+    KMeansAssignFor<Metric::kL2>(points, point_count, centroids, centroid_count, dim, assignments, distances);
+  } else {
+    KMeansAssignFor<Metric::kInnerProduct>(points, point_count, centroids, centroid_count, dim, assignments,
+                                           distances);
+  }
+}
+
+}  // namespace quiver
