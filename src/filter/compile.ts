@@ -219,13 +219,14 @@ class FilterCompiler {
       group.push(value);
       groups.set(kind, group);
     }
-    const scalarTerms: string[] = [];
-    const elementTerms: string[] = [];
-    for (const [kind, values] of groups) {
-      const list = (): string => values.map((value) => this.#bind(value)).join(', ');
-      scalarTerms.push(`(${this.#extract(node.path)} IN (${list()}) AND ${this.#type(node.path)} ${typeTest[kind]})`);
-      elementTerms.push(`(element.type ${typeTest[kind]} AND element.value IN (${list()}))`);
-    }
+    // Placeholders are bound in the order they appear in the text: every scalar term, then the element terms.
+    const scalarTerms = [...groups].map(
+      ([kind, values]) =>
+        `(${this.#extract(node.path)} IN (${this.#bindAll(values)}) AND ${this.#type(node.path)} ${typeTest[kind]})`,
+    );
+    const elementTerms = [...groups].map(
+      ([kind, values]) => `(element.type ${typeTest[kind]} AND element.value IN (${this.#bindAll(values)}))`,
+    );
     if (hasNull) {
       // A missing field equals null (as in MongoDB): json_type is SQL NULL for a missing path, 'null' for JSON null.
       scalarTerms.push(`${this.#type(node.path)} IS NULL`, `${this.#type(node.path)} = 'null'`);
@@ -245,6 +246,10 @@ class FilterCompiler {
 
   #type(path: FieldPath): string {
     return `json_type(${this.#column}, ${jsonPathLiteralOf(path)})`;
+  }
+
+  #bindAll(values: readonly Comparable[]): string {
+    return values.map((value) => this.#bind(value)).join(', ');
   }
 
   /**

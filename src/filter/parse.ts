@@ -83,7 +83,7 @@ function invalid(at: string, message: string): QuiverError {
 
 /** `filter.year`, `filter.$or[1]`, `filter["odd key"]`: a location a user can find in their own filter. */
 function keyLocation(at: string, key: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$.]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`;
+  return /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`;
 }
 
 function describe(value: unknown): string {
