@@ -1,0 +1,20 @@
+// The published surface: ESM and CommonJS entry points load from the build, export exactly
+// open and QuiverError at run time, and deep imports are refused by package.json#exports.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim();
+
+it('loads through require() and import by package name, exporting only open and QuiverError', () => {
+  expect(run(['-e', "console.log(Object.keys(require('quiverdb')).sort().join(','))"])).toBe('QuiverError,open');
+  expect(
+    run(['--input-type=module', '-e', "import * as q from 'quiverdb'; console.log(Object.keys(q).sort().join(','))"]),
+  ).toBe('QuiverError,open');
+});
+
+it('refuses deep imports', () => {
+  expect(() => run(['-e', "require('quiverdb/src/db.ts')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  expect(() => run(['-e', "require('quiverdb/dist/index.cjs')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+});
