@@ -70,14 +70,15 @@ const sqlOperator: Readonly<Record<CompareOperator, string>> = {
  * jsonPathOf(['author', 'name']); // '$."author"."name"'
  */
 export function jsonPathOf(path: FieldPath): string {
-  if (path.length === 0 || path.some((segment) => typeof segment !== 'string' || segment.length === 0)) {
+  // SQLite ends a quoted key at an escaped NUL ("\u0000" would match the key "\u0000x"), so NUL is refused.
+  if (path.length === 0 || path.some((segment) => segment.length === 0 || segment.includes('\u0000'))) {
     throw new QuiverError(
       'INVALID_FILTER',
-      `a field path needs one or more non-empty keys, got ${JSON.stringify(path)}`,
+      `a field path needs one or more non-empty keys without NUL characters, got ${JSON.stringify(path)}`,
     );
   }
-  // JSON.stringify escapes `"`, `\`, every control character (NUL included) and lone surrogates, so the
-  // quoted key ends exactly at its closing quote and holds no NUL that would cut SQLite's C string.
+  // JSON.stringify escapes `"`, `\`, every control character and lone surrogates, so the quoted key
+  // ends exactly at its closing quote and the path holds no raw NUL that would cut SQLite's C string.
   return `$${path.map((segment) => `.${JSON.stringify(segment)}`).join('')}`;
 }
 
@@ -178,9 +179,17 @@ class FilterCompiler {
       case 'and':
         return node.children.length === 0
           ? '1'
-          : `(${node.children.map((child) => this.compile(child)).join(' AND ')})`;
+          : balanced(
+              node.children.map((child) => this.compile(child)),
+              'AND',
+            );
       case 'or':
-        return node.children.length === 0 ? '0' : `(${node.children.map((child) => this.compile(child)).join(' OR ')})`;
+        return node.children.length === 0
+          ? '0'
+          : balanced(
+              node.children.map((child) => this.compile(child)),
+              'OR',
+            );
       case 'not':
         return negation(this.compile(node.child));
       case 'exists':
@@ -266,6 +275,16 @@ class FilterCompiler {
     this.#params.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
     return '?';
   }
+}
+
+/**
+ * Joins terms as a balanced tree: SQLite refuses expression trees deeper than 1000, and a flat chain of
+ * 1,000 ORs is that deep. Its planner flattens nested ANDs (and ORs) again, so indexes still apply.
+ */
+function balanced(terms: readonly string[], operator: 'AND' | 'OR'): string {
+  if (terms.length === 1) return terms[0]!;
+  const middle = Math.ceil(terms.length / 2);
+  return `(${balanced(terms.slice(0, middle), operator)} ${operator} ${balanced(terms.slice(middle), operator)})`;
 }
 
 /**

@@ -48,7 +48,7 @@ export function parseFilter(input: unknown): FilterNode {
  * @example
  * parseFieldPath('author.name'); // ['author', 'name']
  * @throws QuiverError INVALID_FILTER for an empty name, an empty segment (`'a..b'`), a name starting
- *   with `$`, a lone UTF-16 surrogate, or a name longer than filterLimits.maxPathLength.
+ *   with `$`, a NUL character, a lone UTF-16 surrogate, or a name longer than filterLimits.maxPathLength.
  */
 export function parseFieldPath(field: string, at = 'field'): FieldPath {
   const where = `field ${JSON.stringify(field.length > 80 ? `${field.slice(0, 80)}…` : field)}`;
@@ -66,6 +66,9 @@ export function parseFieldPath(field: string, at = 'field'): FieldPath {
   }
   if (loneSurrogate.test(field)) {
     throw invalid(at, `${where} contains an unpaired UTF-16 surrogate; use well-formed Unicode keys`);
+  }
+  if (field.includes('\u0000')) {
+    throw invalid(at, `${where} contains a NUL character, which SQLite's JSON paths cannot address; rename the key`);
   }
   const segments = field.split('.');
   if (segments.some((segment) => segment.length === 0)) {
