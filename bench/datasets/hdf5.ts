@@ -1,0 +1,137 @@
+// Reader for ann-benchmarks HDF5 files through h5wasm (its Node build reads the host file system).
+// Imports h5wasm and the error type only. Layout: datasets `train` (n × dim), `test` (q × dim),
+// optional `neighbors` (q × k ids) and `distances` (q × k); root attribute `distance` names the metric.
+
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import h5wasm, { type File as Hdf5File } from 'h5wasm/node';
+import { QuiverError } from '../../src/errors.js';
+import { type IdSet, type Metric, parseMetric, type VectorSet } from './dataset.js';
+
+/** The contents of an ann-benchmarks file. */
+export interface AnnBenchmarksData {
+  metric: Metric;
+  /** The `distance` attribute as written (e.g. 'euclidean', 'angular'). */
+  distanceName: string;
+  /** Only the first `limit` train rows when a limit was given. */
+  train: VectorSet;
+  /** Train rows in the file. */
+  trainCount: number;
+  test: VectorSet;
+  neighbors?: IdSet;
+  /** Distances beside `neighbors`, in the file's units (Euclidean, not squared, for l2). */
+  distances?: VectorSet;
+}
+
+/** Rows read per h5wasm slice, so a large `train` never needs a second full copy inside the wasm heap. */
+const ROWS_PER_SLICE = 16_384;
+
+type Numeric = ArrayLike<number> | BigInt64Array | BigUint64Array;
+
+function isNumericArray(value: unknown): value is Numeric {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
+
+function copyInto(target: Float32Array | Int32Array, offset: number, source: Numeric): void {
+  if (source instanceof BigInt64Array || source instanceof BigUint64Array) {
+    for (let index = 0; index < source.length; index++) target[offset + index] = Number(source[index]!);
+  } else {
+    target.set(source, offset);
+  }
+}
+
+/** Reads a 2-d numeric dataset row block by row block into a flat typed array. */
+function readMatrix<T extends Float32Array | Int32Array>(
+  file: Hdf5File,
+  path: string,
+  name: string,
+  make: (length: number) => T,
+  limit?: number,
+): { count: number; dim: number; data: T; rowsInFile: number } {
+  const entity = file.get(name);
+  if (!(entity instanceof h5wasm.Dataset)) {
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `${path} has no dataset '${name}'; an ann-benchmarks file needs train and test`,
+    );
+  }
+  const shape = entity.shape;
+  if (shape?.length !== 2 || shape[0]! < 0 || shape[1]! < 1) {
+    throw new QuiverError(
+      'CORRUPT',
+      `${path}: dataset '${name}' has shape ${JSON.stringify(shape)}; expected two dimensions (rows × dim)`,
+    );
+  }
+  const dim = shape[1]!;
+  const count = Math.min(shape[0]!, limit ?? Number.POSITIVE_INFINITY);
+  const data = make(count * dim);
+  for (let start = 0; start < count; start += ROWS_PER_SLICE) {
+    const end = Math.min(count, start + ROWS_PER_SLICE);
+    const block = entity.slice([[start, end], []]);
+    if (!isNumericArray(block)) {
+      throw new QuiverError('CORRUPT', `${path}: dataset '${name}' has type ${String(entity.dtype)}, not numbers`);
+    }
+    copyInto(data, start * dim, block);
+  }
+  return { count, dim, data, rowsInFile: shape[0]! };
+}
+
+/**
+ * Reads an ann-benchmarks HDF5 file. `limit` keeps only the first `limit` train vectors (the
+ * file's neighbours then no longer apply; the caller must recompute them).
+ * @throws INVALID_ARGUMENT when the file is missing or lacks train/test; CORRUPT when it is not HDF5 or has odd shapes
+ */
+export async function readAnnBenchmarksHdf5(
+  path: string,
+  options: { limit?: number } = {},
+): Promise<AnnBenchmarksData> {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) throw new QuiverError('INVALID_ARGUMENT', `cannot read ${path}: no such file`);
+  await h5wasm.ready;
+  let file: Hdf5File;
+  try {
+    file = new h5wasm.File(absolute, 'r');
+  } catch (error) {
+    throw new QuiverError('CORRUPT', `${path} is not a readable HDF5 file (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  try {
+    const attribute = file.attrs['distance']?.value;
+    const distanceName = typeof attribute === 'string' ? attribute : 'euclidean';
+    const metric = parseMetric(distanceName, path);
+    const train = readMatrix(file, path, 'train', (length) => new Float32Array(length), options.limit);
+    const test = readMatrix(file, path, 'test', (length) => new Float32Array(length));
+    if (train.dim !== test.dim) {
+      throw new QuiverError('CORRUPT', `${path}: train has dim ${train.dim} but test has dim ${test.dim}`);
+    }
+    const result: AnnBenchmarksData = {
+      metric,
+      distanceName,
+      train: { count: train.count, dim: train.dim, data: train.data },
+      trainCount: train.rowsInFile,
+      test: { count: test.count, dim: test.dim, data: test.data },
+    };
+    const names = file.keys();
+    if (names.includes('neighbors')) {
+      result.neighbors = readMatrix(file, path, 'neighbors', (length) => new Int32Array(length));
+      if (result.neighbors.count !== test.count) {
+        throw new QuiverError(
+          'CORRUPT',
+          `${path}: neighbors has ${result.neighbors.count} rows for ${test.count} tests`,
+        );
+      }
+    }
+    if (names.includes('distances')) {
+      result.distances = readMatrix(file, path, 'distances', (length) => new Float32Array(length));
+    }
+    return result;
+  } catch (error) {
+    if (error instanceof QuiverError) throw error;
+    throw new QuiverError('CORRUPT', `${path}: reading the HDF5 file failed (${(error as Error).message})`, {
+      cause: error,
+    });
+  } finally {
+    file.close();
+  }
+}
