@@ -29,18 +29,18 @@ inline float AdcDistance(const float* __restrict table, const std::uint8_t* __re
 }  // namespace
 
 void AdcTopK(const float* tables, std::size_t query_count, const std::uint8_t* codes, std::size_t code_count,
-             std::size_t m, std::size_t k, const std::int32_t* candidates, std::size_t candidate_count,
-             std::int32_t* labels, float* distances) {
-  const std::size_t scan_count = candidates != nullptr ? candidate_count : code_count;
+             std::size_t m, std::size_t k, const RowSelection& candidates, std::int32_t* labels,
+             float* distances) {
+  const std::size_t scan_count = candidates.restricted ? candidates.count : code_count;
   const std::size_t table_size = m * kAdcTableWidth;
   for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += kTileRows) {
     const std::size_t tile_end = std::min(scan_count, tile_start + kTileRows);
     for (std::size_t q = 0; q < query_count; ++q) {
       TopK heap = TopK::Resume(labels + q * k, distances + q * k, k, tile_start);
       const float* table = tables + q * table_size;
-      if (candidates != nullptr) {
+      if (candidates.restricted) {
         for (std::size_t position = tile_start; position < tile_end; ++position) {
-          const std::int32_t row = candidates[position];
+          const std::int32_t row = candidates.rows[position];
           heap.Push(AdcDistance(table, codes + static_cast<std::size_t>(row) * m, m), row);
         }
       } else {

@@ -90,16 +90,17 @@ bool RowCount(const Napi::Env& env, std::size_t length, std::size_t width, const
 
 // Optional candidate row list (null or undefined means every row); every index must be a row.
 bool CandidatesArgument(const Napi::CallbackInfo& info, std::size_t index, std::size_t row_count,
-                        View<std::int32_t>* candidates) {
+                        RowSelection* candidates) {
   const Napi::Value value = info[index];
   if (value.IsNull() || value.IsUndefined()) {
-    *candidates = View<std::int32_t>{nullptr, 0, true};
+    *candidates = RowSelection{};
     return true;
   }
-  *candidates = Int32Argument(info, index, "candidates");
-  if (!candidates->ok) return false;
-  for (std::size_t position = 0; position < candidates->length; ++position) {
-    const std::int32_t row = candidates->data[position];
+  const View<std::int32_t> list = Int32Argument(info, index, "candidates");
+  if (!list.ok) return false;
+  *candidates = RowSelection{true, list.data, list.length};
+  for (std::size_t position = 0; position < list.length; ++position) {
+    const std::int32_t row = list.data[position];
     if (row < 0 || static_cast<std::size_t>(row) >= row_count) {
       return Fail(info.Env(), "candidates[" + std::to_string(position) + "] is not a row index", true);
     }
@@ -162,7 +163,7 @@ Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info) {
     Fail(env, "base has more rows than an Int32Array label can name", true);
     return env.Undefined();
   }
-  View<std::int32_t> candidates;
+  RowSelection candidates;
   if (!CandidatesArgument(info, 5, base_count, &candidates)) return env.Undefined();
   const View<std::int32_t> labels = Int32Argument(info, 6, "labels");
   if (!labels.ok) return env.Undefined();
@@ -172,8 +173,7 @@ Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info) {
     Fail(env, "labels and distances must hold queries x k entries", true);
     return env.Undefined();
   }
-  ExactTopK(metric, queries.data, query_count, base.data, base_count, dim, k, candidates.data, candidates.length,
-            labels.data, distances.data);
+  ExactTopK(metric, queries.data, query_count, base.data, base_count, dim, k, candidates, labels.data, distances.data);
   return env.Undefined();
 }
 
@@ -231,7 +231,7 @@ Napi::Value AdcTopKBinding(const Napi::CallbackInfo& info) {
     Fail(env, "codes has more rows than an Int32Array label can name", true);
     return env.Undefined();
   }
-  View<std::int32_t> candidates;
+  RowSelection candidates;
   if (!CandidatesArgument(info, 4, code_count, &candidates)) return env.Undefined();
   const View<std::int32_t> labels = Int32Argument(info, 5, "labels");
   if (!labels.ok) return env.Undefined();
@@ -241,8 +241,7 @@ Napi::Value AdcTopKBinding(const Napi::CallbackInfo& info) {
     Fail(env, "labels and distances must hold queries x k entries", true);
     return env.Undefined();
   }
-  AdcTopK(tables.data, query_count, codes.data, code_count, m, k, candidates.data, candidates.length, labels.data,
-          distances.data);
+  AdcTopK(tables.data, query_count, codes.data, code_count, m, k, candidates, labels.data, distances.data);
   return env.Undefined();
 }
 

@@ -34,19 +34,19 @@ void BatchDistancesFor(const float* queries, std::size_t query_count, const floa
 
 template <Metric metric>
 void ExactTopKFor(const float* queries, std::size_t query_count, const float* base, std::size_t base_count,
-                  std::size_t dim, std::size_t k, const std::int32_t* candidates, std::size_t candidate_count,
+                  std::size_t dim, std::size_t k, const RowSelection& candidates,
                   std::int32_t* labels, float* distances) {
   const std::size_t tile_rows = TileRows(dim);
-  const std::size_t scan_count = candidates != nullptr ? candidate_count : base_count;
+  const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
   // One heap per query lives in that query's slice of the output buffers.
   for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += tile_rows) {
     const std::size_t tile_end = std::min(scan_count, tile_start + tile_rows);
     for (std::size_t q = 0; q < query_count; ++q) {
       TopK heap = TopK::Resume(labels + q * k, distances + q * k, k, tile_start);
       const float* query = queries + q * dim;
-      if (candidates != nullptr) {
+      if (candidates.restricted) {
         for (std::size_t position = tile_start; position < tile_end; ++position) {
-          const std::int32_t row = candidates[position];
+          const std::int32_t row = candidates.rows[position];
           heap.Push(Distance<metric>(query, base + static_cast<std::size_t>(row) * dim, dim), row);
         }
       } else {
@@ -74,14 +74,12 @@ void BatchDistances(Metric metric, const float* queries, std::size_t query_count
 }
 
 void ExactTopK(Metric metric, const float* queries, std::size_t query_count, const float* base,
-               std::size_t base_count, std::size_t dim, std::size_t k, const std::int32_t* candidates,
-               std::size_t candidate_count, std::int32_t* labels, float* distances) {
+               std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
+               std::int32_t* labels, float* distances) {
   if (metric == Metric::kL2) {
-    ExactTopKFor<Metric::kL2>(queries, query_count, base, base_count, dim, k, candidates, candidate_count, labels,
-                              distances);
+    ExactTopKFor<Metric::kL2>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
   } else {
-    ExactTopKFor<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, k, candidates, candidate_count,
-                                        labels, distances);
+    ExactTopKFor<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
   }
 }
 

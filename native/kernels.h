@@ -10,6 +10,14 @@ namespace quiver {
 
 enum class Metric : int { kL2 = 0, kInnerProduct = 1 };
 
+// An optional list of row indexes to scan; when `restricted` is false every row is scanned. A
+// separate flag, not a null pointer, because an empty typed array may have a null data pointer.
+struct RowSelection {
+  bool restricted = false;
+  const std::int32_t* rows = nullptr;
+  std::size_t count = 0;
+};
+
 // Width of one ADC look-up table row: codes are 8 bits, so every sub-space has 256 entries.
 constexpr std::size_t kAdcTableWidth = 256;
 
@@ -18,11 +26,11 @@ void BatchDistances(Metric metric, const float* queries, std::size_t query_count
                     std::size_t base_count, std::size_t dim, float* out);
 
 // For each query, the k nearest base rows, best first, ties to the lower row index. When candidates
-// is not null only those rows are scanned. Missing results are label -1, distance +Infinity.
+// is restricted only those rows are scanned. Missing results are label -1, distance +Infinity.
 // labels and distances hold query_count x k entries.
 void ExactTopK(Metric metric, const float* queries, std::size_t query_count, const float* base,
-               std::size_t base_count, std::size_t dim, std::size_t k, const std::int32_t* candidates,
-               std::size_t candidate_count, std::int32_t* labels, float* distances);
+               std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
+               std::int32_t* labels, float* distances);
 
 // For each point the nearest centroid (ties to the lower centroid index) and its distance.
 void KMeansAssign(Metric metric, const float* points, std::size_t point_count, const float* centroids,
@@ -31,7 +39,7 @@ void KMeansAssign(Metric metric, const float* points, std::size_t point_count, c
 // ADC scan: tables holds query_count tables of m x 256 floats; codes holds code_count rows of m bytes.
 // The distance of a row is the sum over sub-spaces j of table[j * 256 + code[j]]. Output as ExactTopK.
 void AdcTopK(const float* tables, std::size_t query_count, const std::uint8_t* codes, std::size_t code_count,
-             std::size_t m, std::size_t k, const std::int32_t* candidates, std::size_t candidate_count,
-             std::int32_t* labels, float* distances);
+             std::size_t m, std::size_t k, const RowSelection& candidates, std::int32_t* labels,
+             float* distances);
 
 }  // namespace quiver
