@@ -1,0 +1,59 @@
+// The README's code blocks, run as tests: if an example stops working, this fails.
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { open, QuiverError } from '../../src/index.js';
+import { tempDirectory } from '../helpers/fixtures.js';
+
+let directory: ReturnType<typeof tempDirectory>;
+beforeEach(() => {
+  directory = tempDirectory();
+});
+afterEach(() => directory.cleanup());
+
+it('"Using it" works as written', () => {
+  const db = open(`${directory.path}/my.quiver`);
+  const docs = db.collection('docs', { dim: 3, metric: 'cosine' });
+  docs.upsert([
+    { id: 'a', vector: [0.1, 0.2, 0.3], metadata: { lang: 'en', year: 2024 } },
+    { id: 'b', vector: new Float32Array([0.3, 0.2, 0.1]), metadata: { lang: 'de', year: 2021 } },
+  ]);
+  const hits = docs.query({ vector: [0.1, 0.2, 0.25], k: 10 });
+  expect(hits.map((hit) => hit.id)).toEqual(['a', 'b']);
+  expect(hits[0]?.distance).toBeCloseTo(0.004, 3);
+  expect(hits[0]?.score).toBeCloseTo(0.996, 3);
+  expect(hits[0]?.metadata).toEqual({ lang: 'en', year: 2024 });
+  expect(docs.get('a')?.vector).toEqual(new Float32Array([0.1, 0.2, 0.3]));
+  expect(docs.get(['a', 'missing']).map((record) => record.id)).toEqual(['a']);
+  expect(docs.delete(['a'])).toBe(1);
+  expect(docs.count()).toBe(1);
+  expect(db.listCollections()).toEqual([
+    { name: 'docs', dim: 3, metric: 'cosine', index: { type: 'hnsw', m: 16, efConstruction: 200, ef: 64 }, count: 1 },
+  ]);
+  expect(db.dropCollection('docs')).toBe(true);
+  db.close();
+});
+
+it('the collection option examples work as written', () => {
+  const db = open(directory.path);
+  const images = db.collection('images', {
+    dim: 512,
+    metric: 'l2',
+    index: { type: 'hnsw', m: 32, efConstruction: 400, ef: 128 },
+  });
+  const small = db.collection('small', { dim: 64, index: { type: 'flat' } });
+  expect(images.index).toEqual({ type: 'hnsw', m: 32, efConstruction: 400, ef: 128 });
+  expect(small.index).toEqual({ type: 'flat' });
+  db.close();
+});
+
+it('the error-handling example catches DIMENSION_MISMATCH', () => {
+  const db = open(directory.path);
+  const docs = db.collection('docs', { dim: 3 });
+  let handled = false;
+  try {
+    docs.upsert([{ id: 'x', vector: [1, 2] }]);
+  } catch (error) {
+    if (error instanceof QuiverError && error.code === 'DIMENSION_MISMATCH') handled = true;
+  }
+  expect(handled).toBe(true);
+  db.close();
+});
