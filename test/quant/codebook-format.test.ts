@@ -1,0 +1,115 @@
+// The codebook file: round trips, and every truncation, every single-bit flip, padding and
+// inconsistent headers are refused as CORRUPT (a newer version as FORMAT_TOO_NEW), never misread.
+import { describe, expect, it } from 'vitest';
+import { isQuiverError } from '../../src/errors.js';
+import { readCodebook, writeCodebook } from '../../src/quant/codebook-format.js';
+import { crc32 } from '../../src/quant/crc32.js';
+import { ProductQuantizer, trainProductQuantizer } from '../../src/quant/pq.js';
+import { SeededRandom } from '../../src/quant/random.js';
+
+function codeOf(call: () => unknown): string | undefined {
+  try {
+    call();
+  } catch (error) {
+    expect(isQuiverError(error), String(error)).toBe(true);
+    return (error as { code: string }).code;
+  }
+  return undefined;
+}
+
+/** A small codebook: dim 5 in m 2 sub-spaces (widths 3 and 2), 3 centroids each, 2 coarse centroids. */
+function smallCodebook() {
+  const random = new SeededRandom(1);
+  const pq = new ProductQuantizer(
+    5,
+    2,
+    3,
+    Float32Array.from({ length: 15 }, () => random.nextGaussian()),
+  );
+  const coarseCentroids = Float32Array.from({ length: 10 }, () => random.nextGaussian());
+  return { pq, coarseCentroids };
+}
+
+/** Rewrites a header field and fixes the checksum, so only the structural checks can object. */
+function withField(bytes: Uint8Array, offset: number, value: number): Uint8Array {
+  const copy = bytes.slice();
+  const view = new DataView(copy.buffer);
+  view.setUint32(offset, value, true);
+  view.setUint32(copy.length - 4, crc32(copy.subarray(0, copy.length - 4)), true);
+  return copy;
+}
+
+describe('codebook format', () => {
+  it('round-trips a trained PQ with and without coarse centroids', () => {
+    const random = new SeededRandom(2);
+    const vectors = Float32Array.from({ length: 300 * 10 }, () => random.nextGaussian());
+    const pq = trainProductQuantizer(vectors, 10, { m: 3, seed: 1, maxIterations: 5 });
+    for (const coarseCentroids of [new Float32Array(0), vectors.subarray(0, 4 * 10)]) {
+      const bytes = writeCodebook({ pq, coarseCentroids });
+      expect(bytes.length).toBe(32 + 4 * pq.centroids.length + 4 * coarseCentroids.length + 4);
+      const read = readCodebook(bytes);
+      expect([read.pq.dim, read.pq.m, read.pq.centroidsPerSubspace]).toEqual([10, 3, 256]);
+      expect(read.pq.offsets).toEqual(pq.offsets);
+      expect(read.pq.centroids).toEqual(pq.centroids);
+      expect(read.coarseCentroids).toEqual(Float32Array.from(coarseCentroids));
+      expect(read.pq.encode(vectors)).toEqual(pq.encode(vectors));
+    }
+  });
+
+  it('reads a codebook that sits at an offset inside a larger buffer', () => {
+    const bytes = writeCodebook(smallCodebook());
+    const larger = new Uint8Array(bytes.length + 7);
+    larger.set(bytes, 3);
+    expect(readCodebook(larger.subarray(3, 3 + bytes.length)).pq.centroids).toEqual(smallCodebook().pq.centroids);
+  });
+
+  it('starts with the magic and version, little-endian', () => {
+    const bytes = writeCodebook(smallCodebook());
+    expect([...bytes.subarray(0, 8)]).toEqual([0x51, 0x56, 0x43, 0x42, 1, 0, 0, 0]);
+    expect(bytes.length).toBe(32 + 4 * 15 + 4 * 10 + 4);
+  });
+
+  it('refuses every truncation and padding as CORRUPT', () => {
+    const bytes = writeCodebook(smallCodebook());
+    for (let length = 0; length < bytes.length; length++)
+      expect(codeOf(() => readCodebook(bytes.subarray(0, length)))).toBe('CORRUPT');
+    const padded = new Uint8Array(bytes.length + 1);
+    padded.set(bytes);
+    expect(codeOf(() => readCodebook(padded))).toBe('CORRUPT');
+  });
+
+  it('refuses every single-bit flip as CORRUPT', () => {
+    const bytes = writeCodebook(smallCodebook());
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const flipped = bytes.slice();
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      expect(
+        codeOf(() => readCodebook(flipped)),
+        `bit ${bit}`,
+      ).toBe('CORRUPT');
+    }
+  });
+
+  it('refuses inconsistent sizes even when the checksum matches', () => {
+    const bytes = writeCodebook(smallCodebook());
+    expect(codeOf(() => readCodebook(withField(bytes, 12, 6)))).toBe('CORRUPT'); // dim
+    expect(codeOf(() => readCodebook(withField(bytes, 16, 6)))).toBe('CORRUPT'); // m > dim
+    expect(codeOf(() => readCodebook(withField(bytes, 16, 0)))).toBe('CORRUPT'); // m = 0
+    expect(codeOf(() => readCodebook(withField(bytes, 20, 257)))).toBe('CORRUPT'); // centroids per sub-space
+    expect(codeOf(() => readCodebook(withField(bytes, 24, 3)))).toBe('CORRUPT'); // coarse count
+    expect(codeOf(() => readCodebook(withField(bytes, 28, 1)))).toBe('CORRUPT'); // reserved
+    expect(codeOf(() => readCodebook(withField(bytes, 4, 0)))).toBe('CORRUPT'); // version 0
+    const notANumber = bytes.slice();
+    new DataView(notANumber.buffer).setFloat32(32, Number.NaN, true);
+    expect(codeOf(() => readCodebook(withField(notANumber, 28, 0)))).toBe('CORRUPT');
+  });
+
+  it('reports a newer format version as FORMAT_TOO_NEW', () => {
+    expect(codeOf(() => readCodebook(withField(writeCodebook(smallCodebook()), 4, 2)))).toBe('FORMAT_TOO_NEW');
+  });
+
+  it('rejects coarse centroids of the wrong dim when writing', () => {
+    const { pq } = smallCodebook();
+    expect(codeOf(() => writeCodebook({ pq, coarseCentroids: new Float32Array(7) }))).toBe('INVALID_ARGUMENT');
+  });
+});
