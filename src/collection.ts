@@ -1,14 +1,14 @@
 // A collection: validates batches, commits them to the store (records + oplog in one
 // transaction), then updates the in-memory index, and answers queries from the index with
 // records read back from the store. Never touches the file system directly.
+import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { QuiverError, toQuiverError } from './errors.js';
-import { FlatIndex } from './index/flat.js';
-import { HnswIndex } from './index/hnsw.js';
-import type { AnnIndex, Neighbours } from './index/types.js';
+import type { Neighbours } from './index/types.js';
 import { TopK } from './index/top-k.js';
 import { norm, normalized, rawDistance } from './index/vector-math.js';
 import { describe, parseOrThrow, querySchema, toId, toMetadataJson, toVector } from './schema.js';
 import type { Metric } from './schema.js';
+import { crashPoint } from './storage/crash-point.js';
 import { type CollectionRow, type Store, vectorOf } from './storage/store.js';
 import type {
   Collection,
@@ -78,7 +78,11 @@ class LabelAllocator {
 
 export interface CollectionHost {
   readonly store: Store;
+  readonly path: string;
   readonly readOnly: boolean;
+  readonly events: IndexEvents;
+  readonly snapshotThreshold: number;
+  /** Throws CLOSED when the database is closed; for readers, catches up with the writer first. */
   assertOpen(): void;
 }
 
@@ -89,7 +93,7 @@ export class CollectionImpl implements Collection {
   readonly index: IndexSettings;
   readonly #host: CollectionHost;
   readonly #collectionId: number;
-  #ann: AnnIndex | undefined;
+  #derived: DerivedIndex | undefined;
   #labels: LabelAllocator;
 
   constructor(host: CollectionHost, row: CollectionRow) {
@@ -99,25 +103,18 @@ export class CollectionImpl implements Collection {
     this.dim = row.dim;
     this.metric = row.metric;
     this.index = row.index;
-    const store = host.store;
-    const labels = store.labels(row.id);
-    this.#labels = new LabelAllocator(labels);
-    const capacity = Math.max(1024, Math.ceil(labels.length * 1.25));
-    const ann: AnnIndex =
-      row.index.type === 'hnsw'
-        ? new HnswIndex(row.metric, row.dim, row.index, capacity)
-        : new FlatIndex(row.metric, row.dim, capacity);
-    // The index is derived: rebuilt here from the records, which are the truth.
-    for (const { label, vector } of store.vectors(row.id)) ann.upsert(label, vectorOf(vector, row.dim));
-    this.#ann = ann;
+    this.#labels = new LabelAllocator(host.store.labels(row.id));
+    this.#derived = new DerivedIndex(host.store, host.path, row, host.events);
+    if (!host.readOnly) this.#derived.removeOrphanSnapshots();
   }
 
   upsert(records: readonly UpsertRecord[]): UpsertResult {
-    const ann = this.#writable();
+    const derived = this.#writable();
     const prepared = this.#prepare(records);
     const store = this.#host.store;
     const applied: { label: number; vector: Float32Array }[] = [];
     let inserted = 0;
+    let seq = 0;
     try {
       store.transaction(() => {
         for (const record of prepared) {
@@ -129,17 +126,20 @@ export class CollectionImpl implements Collection {
           } else {
             store.updateRecord(this.#collectionId, label, record.vector, record.metadata);
           }
-          store.appendLog(this.#collectionId, 'upsert', label);
+          seq = store.appendLog(this.#collectionId, 'upsert', label);
           applied.push({ label, vector: record.vector });
         }
+        crashPoint('upsert-before-commit');
       });
     } catch (error) {
       this.#labels.rollback();
       throw toQuiverError(error, `upserting into collection '${this.name}'`);
     }
     this.#labels.commit();
-    // Committed: the index follows. A failure here leaves the records right and the index stale.
-    for (const { label, vector } of applied) ann.upsert(label, vector);
+    crashPoint('upsert-after-commit');
+    // Committed: the index follows.
+    derived.applyCommitted(applied, seq);
+    this.#maybeSnapshot(derived);
     return { inserted, updated: prepared.length - inserted };
   }
 
@@ -164,34 +164,35 @@ export class CollectionImpl implements Collection {
   }
 
   delete(idOrIds: Id | readonly Id[]): number {
-    const ann = this.#writable();
+    const derived = this.#writable();
     const ids = Array.isArray(idOrIds)
       ? (idOrIds as readonly unknown[]).map((id, i) => toId(id, `ids[${i}]`))
       : [toId(idOrIds, 'id')];
     const store = this.#host.store;
-    const removed: number[] = [];
+    const removed: { label: number; vector: undefined }[] = [];
+    let seq = 0;
     try {
       store.transaction(() => {
         for (const id of new Set(ids)) {
           const label = store.labelOf(this.#collectionId, id);
           if (label === undefined) continue;
           store.deleteRecord(this.#collectionId, label);
-          store.appendLog(this.#collectionId, 'delete', label);
-          removed.push(label);
+          seq = store.appendLog(this.#collectionId, 'delete', label);
+          removed.push({ label, vector: undefined });
         }
       });
     } catch (error) {
       throw toQuiverError(error, `deleting from collection '${this.name}'`);
     }
-    for (const label of removed) {
-      ann.remove(label);
-      this.#labels.release(label);
-    }
+    if (removed.length === 0) return 0;
+    derived.applyCommitted(removed, seq);
+    for (const { label } of removed) this.#labels.release(label);
+    this.#maybeSnapshot(derived);
     return removed.length;
   }
 
   query(options: QueryOptions): QueryHit[] {
-    const ann = this.#readable();
+    const ann = this.#readable().ann;
     const parsed = parseOrThrow(querySchema, options, 'query');
     const vector = toVector(parsed.vector, this.dim, 'query vector', this.name);
     if (this.metric === 'cosine' && norm(vector) === 0) {
@@ -210,35 +211,68 @@ export class CollectionImpl implements Collection {
   }
 
   count(): number {
-    return this.#readable().size;
+    return this.#readable().ann.size;
+  }
+
+  snapshot(): boolean {
+    return this.#writable().snapshot(true);
+  }
+
+  compact(): void {
+    this.#writable().compact();
+  }
+
+  /** Number of log rows written since the last snapshot (what a reopen would replay). */
+  get logLength(): number {
+    return this.#readable().logRows;
+  }
+
+  /**
+   * Catches up with another connection's commits; returns false (and closes this object) when
+   * the collection was dropped there. For read-only databases.
+   */
+  catchUp(): boolean {
+    if (this.#derived === undefined) return false;
+    if (this.#derived.catchUp()) return true;
+    this.close();
+    return false;
+  }
+
+  /** Writes a snapshot when the writer has logged changes since the last one. */
+  flush(): void {
+    if (this.#derived !== undefined && !this.#host.readOnly) this.#derived.snapshot(false);
   }
 
   /** Frees the index; further calls raise CLOSED. */
   close(): void {
-    this.#ann?.dispose();
-    this.#ann = undefined;
+    this.#derived?.dispose();
+    this.#derived = undefined;
   }
 
-  #readable(): AnnIndex {
+  #readable(): DerivedIndex {
     this.#host.assertOpen();
-    if (this.#ann === undefined) {
+    if (this.#derived === undefined) {
       throw new QuiverError(
         'CLOSED',
         `collection '${this.name}' was closed or dropped; open it again from the database`,
       );
     }
-    return this.#ann;
+    return this.#derived;
   }
 
-  #writable(): AnnIndex {
-    const ann = this.#readable();
+  #writable(): DerivedIndex {
+    const derived = this.#readable();
     if (this.#host.readOnly) {
       throw new QuiverError(
         'READ_ONLY',
         `the database was opened with readOnly: true; collection '${this.name}' cannot be written`,
       );
     }
-    return ann;
+    return derived;
+  }
+
+  #maybeSnapshot(derived: DerivedIndex): void {
+    if (derived.logRows >= Math.max(this.#host.snapshotThreshold, derived.ann.size / 2)) derived.snapshot(false);
   }
 
   /** Validates a whole batch before anything is written. */

@@ -3,6 +3,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CollectionImpl } from './collection.js';
+import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { QuiverError } from './errors.js';
 import {
   collectionNameSchema,
@@ -11,18 +12,28 @@ import {
   type ParsedCollectionOptions,
   parseOrThrow,
 } from './schema.js';
+import { acquireWriterLock, type WriterLock } from './storage/lock.js';
 import { type CollectionRow, type IndexParams, Store } from './storage/store.js';
-import type { Collection, CollectionInfo, CollectionOptions, Database, OpenOptions } from './types.js';
+import type { Collection, CollectionInfo, CollectionOptions, Database, OpenOptions, QuiverWarning } from './types.js';
 
 /** Name of the SQLite file inside a database directory. */
 export const SQLITE_FILE = 'quiver.sqlite';
 
 const HNSW_DEFAULTS = { m: 16, efConstruction: 200, ef: 64 } as const;
+const DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
+
+function emitWarning(warning: QuiverWarning): void {
+  process.emitWarning(warning.message, { code: `QUIVERDB_${warning.code}` });
+}
 
 export class DatabaseImpl implements Database {
   readonly path: string;
   readonly readOnly: boolean;
+  readonly events: IndexEvents;
+  readonly snapshotThreshold: number;
   #store: Store | undefined;
+  #lock: WriterLock | undefined;
+  #dataVersion = 0;
   readonly #collections = new Map<string, CollectionImpl>();
 
   constructor(path: string, options: OpenOptions = {}) {
@@ -32,11 +43,21 @@ export class DatabaseImpl implements Database {
     }
     this.path = resolve(path);
     this.readOnly = parsed.readOnly === true;
+    this.snapshotThreshold = parsed.snapshotThreshold ?? DEFAULT_SNAPSHOT_THRESHOLD;
+    this.events = { onWarning: options.onWarning ?? emitWarning, onProgress: options.onProgress ?? (() => {}) };
     prepareDirectory(this.path, this.readOnly);
-    this.#store = Store.open(join(this.path, SQLITE_FILE), {
-      durability: parsed.durability ?? 'full',
-      readOnly: this.readOnly,
-    });
+    // The lock comes first, so that only the writer ever creates or migrates the schema.
+    this.#lock = this.readOnly ? undefined : acquireWriterLock(this.path);
+    try {
+      this.#store = Store.open(join(this.path, SQLITE_FILE), {
+        durability: parsed.durability ?? 'full',
+        readOnly: this.readOnly,
+      });
+      this.#dataVersion = this.#store.dataVersion();
+    } catch (error) {
+      this.#lock?.release();
+      throw error;
+    }
   }
 
   get store(): Store {
@@ -45,9 +66,33 @@ export class DatabaseImpl implements Database {
   }
 
   assertOpen(): void {
+    const store = this.#openStore();
+    // A reader follows the writer: when another connection has committed, catch up first.
+    if (this.readOnly && store.dataVersion() !== this.#dataVersion) this.refresh();
+  }
+
+  refresh(): void {
+    const store = this.#openStore();
+    if (!this.readOnly) return;
+    this.#dataVersion = store.dataVersion();
+    for (const [name, collection] of this.#collections) {
+      if (!collection.catchUp()) this.#collections.delete(name);
+    }
+  }
+
+  #openStore(): Store {
     if (this.#store === undefined) {
       throw new QuiverError('CLOSED', `the database at ${this.path} was closed; open() it again`);
     }
+    return this.#store;
+  }
+
+  compact(): void {
+    const store = this.store;
+    if (this.readOnly) throw new QuiverError('READ_ONLY', 'cannot compact: the database is read-only');
+    for (const row of store.listCollections()) (this.collection(row.name) as CollectionImpl).compact();
+    store.checkpoint();
+    store.vacuum();
   }
 
   collection(name: string, options?: CollectionOptions): Collection {
@@ -107,15 +152,23 @@ export class DatabaseImpl implements Database {
     store.dropCollection(row.id);
     this.#collections.get(name)?.close();
     this.#collections.delete(name);
+    DerivedIndex.removeFiles(this.path, name);
     return true;
   }
 
   close(): void {
     if (this.#store === undefined) return;
-    for (const collection of this.#collections.values()) collection.close();
-    this.#collections.clear();
-    this.#store.close();
-    this.#store = undefined;
+    try {
+      // Snapshot what the log holds so the next open loads instead of replaying.
+      for (const collection of this.#collections.values()) collection.flush();
+    } finally {
+      for (const collection of this.#collections.values()) collection.close();
+      this.#collections.clear();
+      this.#store.close();
+      this.#store = undefined;
+      this.#lock?.release();
+      this.#lock = undefined;
+    }
   }
 
   #remember(collection: CollectionImpl): CollectionImpl {

@@ -18,6 +18,8 @@ export type {
   OpenOptions,
   QueryHit,
   QueryOptions,
+  QuiverProgress,
+  QuiverWarning,
   QuiverRecord,
   UpsertRecord,
   UpsertResult,

@@ -38,6 +38,9 @@ export type ParsedCollectionOptions = z.infer<typeof collectionOptionsSchema>;
 export const openOptionsSchema = z.strictObject({
   durability: z.enum(['full', 'normal']).optional(),
   readOnly: z.boolean().optional(),
+  snapshotThreshold: z.int().min(1).optional(),
+  onWarning: z.function().optional(),
+  onProgress: z.function().optional(),
 });
 
 export const collectionNameSchema = z

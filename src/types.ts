@@ -45,14 +45,51 @@ export interface CollectionOptions {
   index?: IndexOptions;
 }
 
+/** Something the app may want to know about, which QuiverDB has already handled. */
+export interface QuiverWarning {
+  /**
+   * 'SNAPSHOT_MISSING': a collection with records had no index snapshot (first open after a crash
+   * before its first snapshot); the index was rebuilt from the records.
+   * 'SNAPSHOT_INVALID': the snapshot failed verification (truncated, bit-flipped, stale, other
+   * parameters); the index was rebuilt from the records.
+   * 'INDEX_REBUILT': updating the in-memory index failed after a commit; it was rebuilt.
+   */
+  code: 'SNAPSHOT_MISSING' | 'SNAPSHOT_INVALID' | 'INDEX_REBUILT';
+  collection: string;
+  message: string;
+  cause?: unknown;
+}
+
+/** Progress of long work on open: loading a snapshot, replaying the log, rebuilding an index. */
+export interface QuiverProgress {
+  collection: string;
+  phase: 'load' | 'replay' | 'rebuild';
+  /** Items done so far (records for 'rebuild', log labels for 'replay'). */
+  done: number;
+  total: number;
+}
+
 export interface OpenOptions {
   /**
    * 'full' (default): every committed write survives a power loss (SQLite synchronous=FULL).
    * 'normal': a power loss may drop the last commits but never corrupts; a process crash loses nothing.
    */
   durability?: 'full' | 'normal';
-  /** Open without writing anything; the database must exist. */
+  /**
+   * Open without writing anything; the database must exist. Any number of read-only opens may
+   * sit beside the one writer; they see its commits (automatically before each call, or at
+   * `refresh()`).
+   */
   readOnly?: boolean;
+  /**
+   * Log rows after which a collection's index is snapshotted automatically (default 10,000).
+   * The effective threshold is never below half the collection's size, so bulk loads stay linear.
+   */
+  snapshotThreshold?: number;
+  /** Called when QuiverDB repaired something on its own (default: `process.emitWarning`). */
+  onWarning?: (warning: QuiverWarning) => void;
+  /** Called during long work on open (loading, replaying, rebuilding an index). */
+  onProgress?: (progress: QuiverProgress) => void;
 }
 
 /** One record to insert or replace. */
@@ -161,6 +198,24 @@ export interface Collection {
    * @throws {QuiverError} CLOSED
    */
   count(): number;
+
+  /**
+   * Writes the index to disk now (atomically) and truncates the log it covers, so the next open
+   * loads it instead of replaying. Snapshots also happen on close and automatically. Returns
+   * whether a file was written ('flat' indexes are rebuilt from the records and need none).
+   * @example
+   * docs.snapshot();
+   * @throws {QuiverError} READ_ONLY, CLOSED, IO_ERROR
+   */
+  snapshot(): boolean;
+
+  /**
+   * Rebuilds the index from the live records, dropping the space of deleted ones, and snapshots it.
+   * @example
+   * docs.compact();
+   * @throws {QuiverError} READ_ONLY, CLOSED, IO_ERROR
+   */
+  compact(): void;
 }
 
 /** An open database directory. */
@@ -198,7 +253,25 @@ export interface Database {
   dropCollection(name: string): boolean;
 
   /**
-   * Closes the database and its collections. Idempotent. Using them afterwards raises CLOSED.
+   * For a read-only database: catches up with the writer's commits now. Reads do this on their
+   * own when another connection has committed; a writer has nothing to catch up with.
+   * @example
+   * reader.refresh();
+   * @throws {QuiverError} CLOSED
+   */
+  refresh(): void;
+
+  /**
+   * Compacts every collection's index and rewrites the SQLite file without free pages.
+   * @example
+   * db.compact();
+   * @throws {QuiverError} READ_ONLY, CLOSED, IO_ERROR
+   */
+  compact(): void;
+
+  /**
+   * Snapshots every open collection's index, then closes the database, its collections and the
+   * writer lock. Idempotent. Using them afterwards raises CLOSED.
    * @example
    * db.close();
    */

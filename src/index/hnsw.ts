@@ -47,6 +47,50 @@ export class HnswIndex implements AnnIndex {
     this.#slots = new Uint8Array(capacity);
   }
 
+  /**
+   * Loads a graph written by `writeGraph`. `liveLabels` are the labels that were live when it was
+   * written; every other label in the graph is treated as deleted. Throws CORRUPT when the graph
+   * does not hold every live label.
+   */
+  static load(graphFile: string, metric: Metric, dim: number, params: HnswParams, liveLabels: Uint32Array): HnswIndex {
+    const index = new HnswIndex(metric, dim, params, 16);
+    const graph = new hnswlib.HierarchicalNSW(metric, dim);
+    graph.readIndexSync(graphFile, false);
+    if (graph.getNumDimensions() !== dim) {
+      throw new QuiverError('CORRUPT', `the snapshot graph has dim ${graph.getNumDimensions()}; expected ${dim}`);
+    }
+    const present = graph.getIdsList();
+    let highest = 0;
+    for (const label of present) highest = Math.max(highest, label);
+    const slots = new Uint8Array(Math.max(16, highest + 1));
+    for (const label of present) slots[label] = Slot.Deleted;
+    for (const label of liveLabels) {
+      if (slots[label] !== Slot.Deleted) {
+        throw new QuiverError('CORRUPT', `the snapshot graph lacks live label ${label}`);
+      }
+      slots[label] = Slot.Live;
+    }
+    index.#graph = graph;
+    index.#slots = slots;
+    index.#size = liveLabels.length;
+    return index;
+  }
+
+  /** Writes hnswlib's graph file (deleted nodes included; `liveLabels()` tells them apart). */
+  writeGraph(graphFile: string): void {
+    this.#open().writeIndexSync(graphFile);
+  }
+
+  /** The live labels, ascending. */
+  liveLabels(): Uint32Array {
+    const labels = new Uint32Array(this.#size);
+    let count = 0;
+    for (let label = 0; label < this.#slots.length; label++) {
+      if (this.#slots[label] === Slot.Live) labels[count++] = label;
+    }
+    return labels;
+  }
+
   get size(): number {
     return this.#size;
   }

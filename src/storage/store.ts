@@ -156,6 +156,7 @@ export class Store {
     this.transaction(() => {
       this.#statement('DELETE FROM records WHERE collection_id = ?').run(collectionId);
       this.#statement('DELETE FROM oplog WHERE collection_id = ?').run(collectionId);
+      this.#statement('DELETE FROM manifest WHERE collection_id = ?').run(collectionId);
       this.#statement('DELETE FROM collections WHERE id = ?').run(collectionId);
     });
   }
@@ -247,9 +248,68 @@ export class Store {
     yield* statement.iterate(collectionId) as IterableIterator<{ label: number; vector: Buffer }>;
   }
 
+  /** The snapshot manifest row of a collection, if it has one. */
+  manifest(collectionId: number): ManifestRow | undefined {
+    return this.#statement('SELECT file, seq, checksum, params FROM manifest WHERE collection_id = ?').get(
+      collectionId,
+    ) as ManifestRow | undefined;
+  }
+
+  /** Records the snapshot `file` as covering the log of a collection up to `seq`. */
+  setManifest(collectionId: number, row: ManifestRow): void {
+    this.#statement(
+      `INSERT INTO manifest (collection_id, file, seq, checksum, params, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (collection_id) DO UPDATE SET file = excluded.file, seq = excluded.seq,
+         checksum = excluded.checksum, params = excluded.params, created_at = excluded.created_at`,
+    ).run(collectionId, row.file, row.seq, row.checksum, row.params, Date.now());
+  }
+
+  removeManifest(collectionId: number): void {
+    this.#statement('DELETE FROM manifest WHERE collection_id = ?').run(collectionId);
+  }
+
+  /** Number of a collection's log rows after `seq`. */
+  logLength(collectionId: number, afterSeq = 0): number {
+    return (
+      this.#statement('SELECT count(*) AS n FROM oplog WHERE collection_id = ? AND seq > ?').get(
+        collectionId,
+        afterSeq,
+      ) as { n: number }
+    ).n;
+  }
+
+  /** The distinct labels a collection's log touches after `seq`, ascending. */
+  labelsLoggedAfter(collectionId: number, seq: number): number[] {
+    return this.#statement('SELECT DISTINCT label FROM oplog WHERE collection_id = ? AND seq > ? ORDER BY label')
+      .pluck()
+      .all(collectionId, seq) as number[];
+  }
+
+  /** Changes whenever another connection commits (PRAGMA data_version); cheap to poll. */
+  dataVersion(): number {
+    return this.#db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Checkpoints SQLite's WAL into the main file and truncates it. */
+  checkpoint(): void {
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Rewrites the SQLite file without free pages. */
+  vacuum(): void {
+    this.#db.exec('VACUUM');
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }
+}
+
+export interface ManifestRow {
+  readonly file: string;
+  readonly seq: number;
+  readonly checksum: number;
+  readonly params: string;
 }
 
 function toCollectionRow(row: CollectionSqlRow): CollectionRow {

@@ -1,0 +1,290 @@
+// The in-memory ANN index of one collection as a cache of the records: opened from the newest
+// verified snapshot plus a replay of the oplog after it, or rebuilt from the records; written
+// back as a snapshot; caught up with another process's commits. SQLite stays the truth.
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QuiverError } from './errors.js';
+import { FlatIndex } from './index/flat.js';
+import { HnswIndex } from './index/hnsw.js';
+import type { AnnIndex } from './index/types.js';
+import { crashPoint } from './storage/crash-point.js';
+import { readSnapshot, removeSnapshotsExcept, snapshotName, writeSnapshot } from './storage/snapshot-file.js';
+import { type CollectionRow, type ManifestRow, type Store, vectorOf } from './storage/store.js';
+import type { QuiverProgress, QuiverWarning } from './types.js';
+
+export interface IndexEvents {
+  readonly onWarning: (warning: QuiverWarning) => void;
+  readonly onProgress: (progress: QuiverProgress) => void;
+}
+
+/** Records read between two progress reports during a rebuild. */
+const PROGRESS_EVERY = 1000;
+let temporaryCounter = 0;
+
+export class DerivedIndex {
+  readonly #store: Store;
+  readonly #row: CollectionRow;
+  readonly #directory: string; // <database>/<collection>, where snapshots live
+  readonly #events: IndexEvents;
+  #ann: AnnIndex;
+  /** Every oplog row up to this seq is reflected in #ann. */
+  #appliedSeq = 0;
+  /** Log rows written since the last snapshot (what a reopen would have to replay). */
+  #logRows = 0;
+  /** True when the index was rebuilt because its snapshot was missing or unusable. */
+  #snapshotWanted = false;
+
+  constructor(store: Store, databasePath: string, row: CollectionRow, events: IndexEvents) {
+    this.#store = store;
+    this.#row = row;
+    this.#directory = join(databasePath, row.name);
+    this.#events = events;
+    this.#ann = this.#open();
+  }
+
+  get ann(): AnnIndex {
+    return this.#ann;
+  }
+
+  get logRows(): number {
+    return this.#logRows;
+  }
+
+  /**
+   * Brings the index up to date with commits made by another connection (a reader following a
+   * writer). Returns false when the collection no longer exists.
+   */
+  catchUp(): boolean {
+    return this.#store.transaction(() => {
+      const row = this.#store.findCollection(this.#row.name);
+      if (row === undefined || row.id !== this.#row.id) return false;
+      const manifest = this.#store.manifest(this.#row.id);
+      if (manifest !== undefined && manifest.seq > this.#appliedSeq) {
+        // The writer snapshotted and truncated the log past what we applied: reload.
+        this.#ann.dispose();
+        this.#ann = this.#open();
+      } else {
+        this.#replay(this.#ann, this.#appliedSeq);
+        this.#appliedSeq = this.#store.lastSeq();
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Applies a committed batch to the index: a vector for an upserted label, undefined for a
+   * deleted one. Should the index fail half-way, it is rebuilt from the records, which already
+   * hold the batch.
+   */
+  applyCommitted(changes: readonly { label: number; vector: Float32Array | undefined }[], seq: number): void {
+    try {
+      for (const { label, vector } of changes) {
+        if (vector === undefined) this.#ann.remove(label);
+        else this.#ann.upsert(label, vector);
+      }
+    } catch (error) {
+      this.#events.onWarning({
+        code: 'INDEX_REBUILT',
+        collection: this.#row.name,
+        message: `updating the index of '${this.#row.name}' failed (${(error as Error).message}); rebuilt it from the records`,
+        cause: error,
+      });
+      this.#ann.dispose();
+      this.#ann = this.#rebuild(this.#store.lastSeq());
+      return;
+    }
+    this.#appliedSeq = seq;
+    this.#logRows += changes.length;
+  }
+
+  /**
+   * Writes the index to `<collection>/hnsw.<seq>.bin` and records it in the manifest, then drops
+   * older snapshots and the log rows it covers. Flat indexes are rebuilt from the records on
+   * open and have nothing to snapshot. Returns whether a snapshot was written.
+   */
+  snapshot(force = false): boolean {
+    const ann = this.#ann;
+    const current = this.#logRows === 0 && !this.#snapshotWanted && this.#store.manifest(this.#row.id) !== undefined;
+    if (!force && current) return false;
+    const seq = this.#appliedSeq;
+    if (!(ann instanceof HnswIndex)) {
+      // A flat index is rebuilt from the records on open: it needs no file, only a manifest row
+      // telling readers that the log before seq is gone.
+      this.#commitManifest({ file: '', seq, checksum: 0, params: JSON.stringify(this.#row.index) });
+      return false;
+    }
+    mkdirSync(this.#directory, { recursive: true });
+    const graphFile = join(this.#directory, `${snapshotName(seq)}.graph.tmp`);
+    let written: { file: string; checksum: number };
+    try {
+      ann.writeGraph(graphFile);
+      written = writeSnapshot(
+        this.#directory,
+        { dim: ann.dim, metric: ann.metric, m: ann.params.m, efConstruction: ann.params.efConstruction, seq },
+        ann.liveLabels(),
+        graphFile,
+      );
+    } finally {
+      rmSync(graphFile, { force: true });
+    }
+    crashPoint('snapshot-before-manifest');
+    this.#commitManifest({
+      file: `${this.#row.name}/${written.file}`,
+      seq,
+      checksum: written.checksum,
+      params: JSON.stringify(this.#row.index),
+    });
+    crashPoint('snapshot-before-cleanup');
+    removeSnapshotsExcept(this.#directory, written.file);
+    return true;
+  }
+
+  /** Records a snapshot in the manifest and drops the log rows it covers, in one transaction. */
+  #commitManifest(manifest: ManifestRow): void {
+    this.#store.transaction(() => {
+      this.#store.setManifest(this.#row.id, manifest);
+      this.#store.truncateLog(this.#row.id, manifest.seq);
+    });
+    this.#logRows = 0;
+    this.#snapshotWanted = false;
+  }
+
+  /** Rebuilds the index from the live records, without tombstones, and snapshots it. */
+  compact(): void {
+    const fresh = this.#rebuild(this.#store.lastSeq(), true);
+    this.#ann.dispose();
+    this.#ann = fresh;
+    this.snapshot(true);
+  }
+
+  dispose(): void {
+    this.#ann.dispose();
+  }
+
+  /** Removes the collection's snapshot folder (after the collection was dropped). */
+  static removeFiles(databasePath: string, name: string): void {
+    rmSync(join(databasePath, name), { recursive: true, force: true });
+  }
+
+  /** Opens the index: verified snapshot + replay when possible, else a rebuild from the records. */
+  #open(): AnnIndex {
+    return this.#store.transaction(() => {
+      const seq = this.#store.lastSeq();
+      const count = this.#store.count(this.#row.id);
+      if (this.#row.index.type === 'hnsw') {
+        const manifest = this.#store.manifest(this.#row.id);
+        if (manifest !== undefined) {
+          try {
+            const ann = this.#loadSnapshot(manifest);
+            this.#replay(ann, manifest.seq);
+            if (ann.size !== count) {
+              ann.dispose();
+              throw new QuiverError(
+                'CORRUPT',
+                `it holds ${ann.size} live vectors after replay; the records hold ${count}`,
+              );
+            }
+            this.#appliedSeq = seq;
+            this.#logRows = this.#store.logLength(this.#row.id, manifest.seq);
+            return ann;
+          } catch (error) {
+            this.#events.onWarning({
+              code: 'SNAPSHOT_INVALID',
+              collection: this.#row.name,
+              message: `the index snapshot of '${this.#row.name}' (${manifest.file}) is unusable: ${(error as Error).message}; rebuilding it from the records`,
+              cause: error,
+            });
+          }
+        } else if (count > 0) {
+          this.#events.onWarning({
+            code: 'SNAPSHOT_MISSING',
+            collection: this.#row.name,
+            message: `collection '${this.#row.name}' has no index snapshot; rebuilding it from its ${count} records`,
+          });
+        }
+      }
+      const ann = this.#rebuild(seq);
+      this.#snapshotWanted = this.#row.index.type === 'hnsw' && count > 0;
+      return ann;
+    });
+  }
+
+  #loadSnapshot(manifest: ManifestRow): HnswIndex {
+    const row = this.#row;
+    if (row.index.type !== 'hnsw') throw new QuiverError('INTERNAL', 'only HNSW indexes have snapshots');
+    if (manifest.params !== JSON.stringify(row.index)) {
+      throw new QuiverError(
+        'CORRUPT',
+        `it was built with ${manifest.params}; the collection has ${JSON.stringify(row.index)}`,
+      );
+    }
+    const graphFile = join(tmpdir(), `quiverdb-${process.pid}-${++temporaryCounter}.graph`);
+    try {
+      const databasePath = join(this.#directory, '..');
+      const snapshot = readSnapshot(join(databasePath, manifest.file), graphFile);
+      const { header } = snapshot;
+      if (snapshot.checksum !== manifest.checksum)
+        throw new QuiverError('CORRUPT', 'its checksum differs from the manifest');
+      if (header.seq !== manifest.seq) {
+        throw new QuiverError('CORRUPT', `it covers seq ${header.seq}; the manifest says ${manifest.seq} (stale file)`);
+      }
+      if (header.dim !== row.dim || header.metric !== row.metric) {
+        throw new QuiverError(
+          'CORRUPT',
+          `it holds dim ${header.dim} ${header.metric}; the collection is dim ${row.dim} ${row.metric}`,
+        );
+      }
+      if (header.m !== row.index.m || header.efConstruction !== row.index.efConstruction) {
+        throw new QuiverError('CORRUPT', 'its graph parameters differ from the collection');
+      }
+      this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: snapshot.liveLabels.length });
+      return HnswIndex.load(graphFile, row.metric, row.dim, row.index, snapshot.liveLabels);
+    } finally {
+      rmSync(graphFile, { force: true });
+    }
+  }
+
+  /** Re-reads every label the log touches after `seq` and applies its current state. */
+  #replay(ann: AnnIndex, seq: number): void {
+    const labels = this.#store.labelsLoggedAfter(this.#row.id, seq);
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i]!;
+      const record = this.#store.recordByLabel(this.#row.id, label, true);
+      if (record?.vector === undefined) ann.remove(label);
+      else ann.upsert(label, vectorOf(record.vector, this.#row.dim));
+      if ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === labels.length) {
+        this.#events.onProgress({ collection: this.#row.name, phase: 'replay', done: i + 1, total: labels.length });
+      }
+    }
+  }
+
+  /** Builds a new index from every record; the caller disposes the old one. */
+  #rebuild(seq: number, compacting = false): AnnIndex {
+    const row = this.#row;
+    const total = this.#store.count(row.id);
+    const capacity = Math.max(1024, Math.ceil(total * 1.25));
+    const ann: AnnIndex =
+      row.index.type === 'hnsw'
+        ? new HnswIndex(row.metric, row.dim, row.index, capacity)
+        : new FlatIndex(row.metric, row.dim, capacity);
+    let done = 0;
+    for (const { label, vector } of this.#store.vectors(row.id)) {
+      ann.upsert(label, vectorOf(vector, row.dim));
+      done++;
+      if (done % PROGRESS_EVERY === 0 || done === total) {
+        this.#events.onProgress({ collection: row.name, phase: 'rebuild', done, total });
+      }
+      if (compacting && done === Math.ceil(total / 2)) crashPoint('compact-mid-build');
+    }
+    this.#appliedSeq = seq;
+    this.#logRows = this.#store.logLength(row.id, 0);
+    return ann;
+  }
+
+  /** Removes snapshot files the manifest does not name (left by a crash mid-snapshot). */
+  removeOrphanSnapshots(): void {
+    const manifest = this.#store.manifest(this.#row.id);
+    removeSnapshotsExcept(this.#directory, manifest?.file.split('/').pop());
+  }
+}

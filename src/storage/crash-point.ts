@@ -1,0 +1,27 @@
+// Fault injection for the crash tests: a process started with QUIVERDB_CRASH_AT=<name>[:<n>]
+// kills itself with SIGKILL the n-th time (default 1st) it reaches the named point. Without the
+// variable this is one comparison per call.
+const setting = process.env['QUIVERDB_CRASH_AT'];
+const [targetName, targetCount] = setting === undefined ? [undefined, 0] : parseSetting(setting);
+let reached = 0;
+
+function parseSetting(value: string): [string, number] {
+  const [name, count] = value.split(':');
+  return [name ?? '', count === undefined ? 1 : Number(count)];
+}
+
+/** Names of the points where a crash test may stop the process. */
+export type CrashPoint =
+  | 'upsert-before-commit'
+  | 'upsert-after-commit'
+  | 'snapshot-before-rename'
+  | 'snapshot-before-manifest'
+  | 'snapshot-before-cleanup'
+  | 'compact-mid-build';
+
+/** Kills the process here when QUIVERDB_CRASH_AT names this point. */
+export function crashPoint(name: CrashPoint): void {
+  if (targetName !== name) return;
+  reached++;
+  if (reached === targetCount) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,233 @@
+// Reader and writer of index snapshot files, `<collection>/hnsw.<seq>.bin`: hnswlib's own graph
+// file (which has no magic, version or checksum) wrapped in QuiverDB's header. Writes go
+// tmp → fsync → rename → fsync directory. Knows nothing of SQLite.
+//
+// Layout, little-endian:
+// | offset | bytes | field                                                        |
+// |--------|-------|--------------------------------------------------------------|
+// | 0      | 8     | magic "QUIVHNSW"                                             |
+// | 8      | 4     | format version (1)                                           |
+// | 12     | 4     | header length in bytes (64)                                  |
+// | 16     | 4     | dim                                                          |
+// | 20     | 1     | metric: 0 l2, 1 cosine, 2 ip                                 |
+// | 21     | 3     | reserved, zero                                               |
+// | 24     | 4     | m                                                            |
+// | 28     | 4     | efConstruction                                               |
+// | 32     | 8     | seq covered (float64 holding an integer)                     |
+// | 40     | 4     | live label count L                                           |
+// | 44     | 8     | payload length P in bytes (float64 holding an integer)       |
+// | 52     | 4     | CRC-32 of the payload                                        |
+// | 56     | 4     | reserved, zero                                               |
+// | 60     | 4     | CRC-32 of bytes 0..59                                        |
+// | 64     | P     | payload: L uint32 live labels, then hnswlib's graph file     |
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { QuiverError } from '../errors.js';
+import type { Metric } from '../schema.js';
+import { crashPoint } from './crash-point.js';
+
+const MAGIC = Buffer.from('QUIVHNSW', 'latin1');
+export const SNAPSHOT_FORMAT_VERSION = 1;
+const HEADER_BYTES = 64;
+const CHUNK_BYTES = 1 << 20;
+const METRIC_CODES: readonly Metric[] = ['l2', 'cosine', 'ip'];
+
+export interface SnapshotHeader {
+  readonly dim: number;
+  readonly metric: Metric;
+  readonly m: number;
+  readonly efConstruction: number;
+  readonly seq: number;
+}
+
+export interface SnapshotWritten {
+  readonly file: string;
+  readonly checksum: number;
+}
+
+/** The snapshot file name for `seq`. */
+export function snapshotName(seq: number): string {
+  return `hnsw.${seq}.bin`;
+}
+
+/**
+ * Writes `directory/hnsw.<seq>.bin` from the live labels and an hnswlib graph file, atomically:
+ * the content goes to a .tmp file that is fsynced and renamed, then the directory is fsynced.
+ */
+export function writeSnapshot(
+  directory: string,
+  header: SnapshotHeader,
+  liveLabels: Uint32Array,
+  graphFile: string,
+): SnapshotWritten {
+  const name = snapshotName(header.seq);
+  const temporary = join(directory, `${name}.tmp`);
+  const output = openSync(temporary, 'w');
+  try {
+    writeSync(output, Buffer.alloc(HEADER_BYTES)); // placeholder, rewritten once the checksum is known
+    const labelBytes = Buffer.from(liveLabels.buffer, liveLabels.byteOffset, liveLabels.byteLength);
+    writeSync(output, labelBytes);
+    let checksum = crc32(labelBytes);
+    let payloadLength = labelBytes.byteLength;
+    const input = openSync(graphFile, 'r');
+    try {
+      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      for (;;) {
+        const read = readSync(input, chunk, 0, CHUNK_BYTES, null);
+        if (read === 0) break;
+        const piece = chunk.subarray(0, read);
+        checksum = crc32(piece, checksum);
+        writeSync(output, piece);
+        payloadLength += read;
+      }
+    } finally {
+      closeSync(input);
+    }
+    writeSync(output, encodeHeader(header, liveLabels.length, payloadLength, checksum), 0, HEADER_BYTES, 0);
+    fsyncSync(output);
+    closeSync(output);
+    crashPoint('snapshot-before-rename');
+    renameSync(temporary, join(directory, name));
+    syncDirectory(directory);
+    return { file: name, checksum };
+  } catch (error) {
+    try {
+      closeSync(output);
+    } catch {
+      // already closed
+    }
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+function encodeHeader(header: SnapshotHeader, labelCount: number, payloadLength: number, checksum: number): Buffer {
+  const bytes = Buffer.alloc(HEADER_BYTES);
+  MAGIC.copy(bytes, 0);
+  bytes.writeUInt32LE(SNAPSHOT_FORMAT_VERSION, 8);
+  bytes.writeUInt32LE(HEADER_BYTES, 12);
+  bytes.writeUInt32LE(header.dim, 16);
+  bytes.writeUInt8(METRIC_CODES.indexOf(header.metric), 20);
+  bytes.writeUInt32LE(header.m, 24);
+  bytes.writeUInt32LE(header.efConstruction, 28);
+  bytes.writeDoubleLE(header.seq, 32);
+  bytes.writeUInt32LE(labelCount, 40);
+  bytes.writeDoubleLE(payloadLength, 44);
+  bytes.writeUInt32LE(checksum, 52);
+  bytes.writeUInt32LE(crc32(bytes.subarray(0, 60)), 60);
+  return bytes;
+}
+
+export interface SnapshotRead {
+  readonly header: SnapshotHeader;
+  readonly checksum: number;
+  readonly liveLabels: Uint32Array;
+}
+
+/**
+ * Verifies `file` completely (magic, version, header checksum, length, payload checksum) and
+ * copies hnswlib's graph out of it into `graphFile`. Throws CORRUPT, FORMAT_TOO_NEW or IO_ERROR;
+ * never returns unverified data.
+ */
+export function readSnapshot(file: string, graphFile: string): SnapshotRead {
+  let input: number;
+  try {
+    input = openSync(file, 'r');
+  } catch (error) {
+    throw new QuiverError('CORRUPT', `snapshot ${file} cannot be opened: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    const size = fstatSync(input).size;
+    if (size < HEADER_BYTES) throw corrupt(file, `it is ${size} bytes, shorter than its header`);
+    const bytes = Buffer.alloc(HEADER_BYTES);
+    readSync(input, bytes, 0, HEADER_BYTES, 0);
+    if (!bytes.subarray(0, 8).equals(MAGIC)) throw corrupt(file, 'it does not start with the snapshot magic');
+    const version = bytes.readUInt32LE(8);
+    if (crc32(bytes.subarray(0, 60)) !== bytes.readUInt32LE(60)) throw corrupt(file, 'its header checksum is wrong');
+    if (version > SNAPSHOT_FORMAT_VERSION) {
+      throw new QuiverError('FORMAT_TOO_NEW', `snapshot ${file} has format ${version}; this QuiverDB reads up to 1`);
+    }
+    if (bytes.readUInt32LE(12) !== HEADER_BYTES) throw corrupt(file, 'its header length is wrong');
+    const metric = METRIC_CODES[bytes.readUInt8(20)];
+    if (metric === undefined) throw corrupt(file, 'its metric code is unknown');
+    const header: SnapshotHeader = {
+      dim: bytes.readUInt32LE(16),
+      metric,
+      m: bytes.readUInt32LE(24),
+      efConstruction: bytes.readUInt32LE(28),
+      seq: bytes.readDoubleLE(32),
+    };
+    const labelCount = bytes.readUInt32LE(40);
+    const payloadLength = bytes.readDoubleLE(44);
+    const checksum = bytes.readUInt32LE(52);
+    if (payloadLength !== size - HEADER_BYTES) {
+      throw corrupt(file, `it holds ${size - HEADER_BYTES} payload bytes; its header says ${payloadLength}`);
+    }
+    if (labelCount * 4 > payloadLength) throw corrupt(file, 'its label count exceeds its payload');
+    const labelBytes = Buffer.alloc(labelCount * 4);
+    readSync(input, labelBytes, 0, labelBytes.byteLength, HEADER_BYTES);
+    let computed = crc32(labelBytes);
+    const output = openSync(graphFile, 'w');
+    try {
+      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      let position = HEADER_BYTES + labelBytes.byteLength;
+      while (position < size) {
+        const read = readSync(input, chunk, 0, Math.min(CHUNK_BYTES, size - position), position);
+        if (read === 0) throw corrupt(file, 'it ended early');
+        const piece = chunk.subarray(0, read);
+        computed = crc32(piece, computed);
+        writeSync(output, piece);
+        position += read;
+      }
+    } finally {
+      closeSync(output);
+    }
+    if (computed !== checksum) throw corrupt(file, 'its payload checksum is wrong');
+    const liveLabels = new Uint32Array(labelCount);
+    new Uint8Array(liveLabels.buffer).set(labelBytes);
+    return { header, checksum, liveLabels };
+  } finally {
+    closeSync(input);
+  }
+}
+
+/** Removes every snapshot or temporary file in `directory` except `keep`. */
+export function removeSnapshotsExcept(directory: string, keep: string | undefined): void {
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name !== keep && /^hnsw\.\d+\.bin(\.tmp|\.graph\.tmp)?$/.test(name))
+      rmSync(join(directory, name), { force: true });
+  }
+}
+
+/** fsyncs a directory so a rename inside it is durable. */
+export function syncDirectory(directory: string): void {
+  const descriptor = openSync(directory, 'r');
+  try {
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function corrupt(file: string, why: string): QuiverError {
+  return new QuiverError('CORRUPT', `snapshot ${file} is damaged: ${why}`);
+}
