@@ -1,0 +1,114 @@
+// The QuiverDB contestant: the public API of src/index.ts exactly as a user calls it.
+// Loads the engine with a dynamic import so a missing or broken build skips this contestant
+// instead of stopping the run. On disk: <directory>/db, a QuiverDB database directory.
+
+import { join } from 'node:path';
+import type { Collection, CollectionOptions, Database, OpenOptions } from '../../src/index.js';
+import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
+
+/** Records per upsert call: a typical application batch; each batch is one committed transaction. */
+export const UPSERT_BATCH = 1000;
+
+/** The collection name used inside the benchmark database. */
+const COLLECTION = 'bench';
+
+type OpenFunction = (path: string, options?: OpenOptions) => Database;
+
+class QuiverdbContestant implements Contestant {
+  readonly name = 'quiverdb';
+  readonly #open: OpenFunction;
+  readonly #openOptions: OpenOptions;
+  #database: Database | undefined;
+  #collection: Collection | undefined;
+  #directory: string | undefined;
+  #exact = false;
+
+  constructor(open: OpenFunction, openOptions: OpenOptions) {
+    this.#open = open;
+    this.#openOptions = openOptions;
+  }
+
+  supports(config: IndexConfig): boolean {
+    return config.type === 'hnsw' || config.type === 'flat';
+  }
+
+  async build(input: BuildInput): Promise<void> {
+    const { base, count, dim, config } = input;
+    this.#directory = join(input.directory, 'db');
+    this.#exact = config.type === 'flat';
+    const options: CollectionOptions = {
+      dim,
+      metric: input.metric,
+      index:
+        config.type === 'hnsw'
+          ? { type: 'hnsw', m: config.m, efConstruction: config.efConstruction }
+          : { type: 'flat' },
+    };
+    this.#database = this.#open(this.#directory, this.#openOptions);
+    const collection = this.#database.collection(COLLECTION, options);
+    for (let start = 0; start < count; start += UPSERT_BATCH) {
+      const end = Math.min(count, start + UPSERT_BATCH);
+      const records = [];
+      for (let row = start; row < end; row++) {
+        // A copy, as an application hands over its own array per record.
+        records.push({ id: String(row), vector: base.slice(row * dim, (row + 1) * dim), metadata: {} });
+      }
+      collection.upsert(records);
+      input.onProgress?.(end);
+    }
+    if (collection.count() !== count) {
+      throw new Error(`quiverdb holds ${collection.count()} records after inserting ${count}`);
+    }
+    this.#collection = collection;
+  }
+
+  search(vector: Float32Array, k: number, ef: number | undefined): ArrayLike<number> {
+    const collection = this.#collection;
+    if (!collection) throw new Error('quiverdb contestant: search before build or after close');
+    const hits = collection.query(this.#exact || ef === undefined ? { vector, k } : { vector, k, ef });
+    const ids = new Int32Array(hits.length);
+    for (let rank = 0; rank < hits.length; rank++) ids[rank] = Number(hits[rank]!.id);
+    return ids;
+  }
+
+  memoryEstimateBytes(): number | undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#database?.close();
+    this.#database = undefined;
+    this.#collection = undefined;
+  }
+
+  async reopen(): Promise<void> {
+    if (!this.#directory) throw new Error('quiverdb contestant: reopen before build');
+    this.#database = this.#open(this.#directory, this.#openOptions);
+    this.#collection = this.#database.collection(COLLECTION);
+  }
+}
+
+/** Options the runner passes through to QuiverDB's open(). */
+export interface QuiverdbContestantOptions {
+  durability?: 'full' | 'normal';
+}
+
+/** The QuiverDB contestant; `create` rejects with the import error when src/index.ts cannot load. */
+export function quiverdb(options: QuiverdbContestantOptions = {}): ContestantDefinition {
+  return {
+    name: 'quiverdb',
+    description: `QuiverDB's public API (open → collection → upsert batches of ${UPSERT_BATCH} → query)`,
+    create: async () => {
+      let open: OpenFunction;
+      try {
+        ({ open } = await import('../../src/index.js'));
+      } catch (error) {
+        throw new Error(`QuiverDB could not be loaded from src/index.ts: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      const openOptions: OpenOptions = options.durability ? { durability: options.durability } : {};
+      return new QuiverdbContestant(open, openOptions);
+    },
+  };
+}

@@ -1,0 +1,198 @@
+// Command-line options of `npm run bench`: parsing, defaults, --quick and the --help text.
+// Imports node:util and the error type; knows nothing of data sets or contestants beyond names.
+
+import { parseArgs } from 'node:util';
+import { QuiverError } from '../../src/errors.js';
+import type { Metric } from '../datasets/dataset.js';
+import { parseMetric } from '../datasets/dataset.js';
+
+/** Every setting of one harness run, after defaults and --quick are applied. */
+export interface BenchOptions {
+  datasets: string[];
+  out: string;
+  /** Recall depths to report (e.g. 1, 10, 100). */
+  recallDepths: number[];
+  m: number[];
+  efConstruction: number[];
+  ef: number[];
+  index: Array<'hnsw' | 'flat'>;
+  passes: number;
+  warmup: number;
+  queries: number | undefined;
+  limit: number | undefined;
+  contestants: string[];
+  metric: Metric | undefined;
+  durability: 'full' | 'normal' | undefined;
+  cacheDir: string | undefined;
+  quick: boolean;
+  progress: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+/** The defaults, documented in --help. */
+export const DEFAULTS = {
+  dataset: 'synthetic',
+  recallDepths: [1, 10, 100],
+  m: [16],
+  efConstruction: [200],
+  ef: [10, 20, 40, 80, 160, 320],
+  index: ['hnsw'] as Array<'hnsw' | 'flat'>,
+  passes: 3,
+  warmup: 1,
+  contestants: ['quiverdb', 'hnswlib-node'],
+};
+
+/** What --quick changes unless the option is given explicitly: a smoke run of about a minute. */
+export const QUICK = { limit: 2000, queries: 50, ef: [10, 40, 160], passes: 1, warmup: 1 };
+
+/** The --help text. */
+export const HELP = `Usage: npm run bench -- [options]
+
+Measures recall, QPS, latency, build time, memory, disk and open time of QuiverDB and of
+hnswlib-node used directly, over one or more data sets, and writes JSON, Markdown and SVG.
+
+Data:
+  --dataset <spec>         Repeatable. A folder (base.{fvecs,bvecs} + query.* + groundtruth*.ivecs,
+                           or base.arrow + query.arrow, or one .hdf5), an ann-benchmarks .hdf5/.h5
+                           file, an Arrow .arrow/.arrows file, or
+                           synthetic:n=10000,dim=128,clusters=100,intrinsic=32,queries=100,seed=42
+                           (also spread=, noise=, metric=). Default: ${DEFAULTS.dataset}
+  --metric <l2|cosine|ip>  Use this metric instead of the data set's own (ground truth is
+                           taken from groundtruth_<metric>.ivecs or computed)
+  --limit <N>              Use only the first N base vectors (ground truth is recomputed)
+  --queries <N>            Use only the first N queries
+  --cache <dir>            Ground-truth cache (default bench-results/.cache)
+
+Indexes:
+  --index <list>           Index types: hnsw, flat (default ${DEFAULTS.index.join(',')})
+  --m <list>               HNSW graph degree(s) (default ${DEFAULTS.m.join(',')})
+  --ef-construction <list> HNSW build effort(s) (default ${DEFAULTS.efConstruction.join(',')})
+  --ef <list>              Search efforts to sweep (default ${DEFAULTS.ef.join(',')}); hnswlib
+                           searches with max(ef, k)
+  --contestants <list>     quiverdb, hnswlib-node (default ${DEFAULTS.contestants.join(',')})
+  --durability <mode>      QuiverDB's durability: full or normal (default: QuiverDB's own)
+
+Measurement:
+  --k <list>               Recall depths (default ${DEFAULTS.recallDepths.join(',')}). Depths up to 10
+                           come from one k=10 search; larger depths from a search of that k
+  --passes <N>             Timed passes over the queries per ef; medians reported (default ${DEFAULTS.passes})
+  --warmup <N>             Untimed warm-up passes before them (default ${DEFAULTS.warmup})
+  --quick                  Smoke run: --limit ${QUICK.limit} --queries ${QUICK.queries} --ef ${QUICK.ef.join(',')} --passes ${QUICK.passes}
+                           unless given explicitly
+
+Output:
+  --out <dir>              Results folder (default bench-results/<timestamp>): results.json,
+                           results.md and <data set>.svg
+  --no-progress            No progress bar (it is off anyway when stderr is not a terminal)
+  --quiet                  No progress bar and no log lines
+  --help                   This text
+`;
+
+function fail(message: string): never {
+  throw new QuiverError('INVALID_ARGUMENT', `${message} (see --help)`);
+}
+
+function positiveInteger(name: string, value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) fail(`--${name} must be a positive integer, got '${value}'`);
+  return number;
+}
+
+function integerList(name: string, value: string): number[] {
+  const numbers = value.split(',').map((part) => positiveInteger(name, part.trim()));
+  return [...new Set(numbers)];
+}
+
+/**
+ * Parses the command line (without the node and script arguments).
+ * @throws INVALID_ARGUMENT for unknown options or malformed values
+ */
+export function parseOptions(argv: readonly string[], now: Date = new Date()): BenchOptions {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: false,
+      strict: true,
+      options: {
+        dataset: { type: 'string', multiple: true },
+        out: { type: 'string' },
+        k: { type: 'string' },
+        m: { type: 'string' },
+        'ef-construction': { type: 'string' },
+        ef: { type: 'string' },
+        index: { type: 'string' },
+        passes: { type: 'string' },
+        warmup: { type: 'string' },
+        queries: { type: 'string' },
+        limit: { type: 'string' },
+        contestants: { type: 'string' },
+        metric: { type: 'string' },
+        durability: { type: 'string' },
+        cache: { type: 'string' },
+        quick: { type: 'boolean' },
+        'no-progress': { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
+  const text = (name: string): string | undefined => values[name] as string | undefined;
+  const quick = values['quick'] === true;
+
+  const index = (text('index') ?? DEFAULTS.index.join(','))
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  for (const type of index) if (type !== 'hnsw' && type !== 'flat') fail(`--index knows hnsw and flat, not '${type}'`);
+
+  const contestants = (text('contestants') ?? DEFAULTS.contestants.join(','))
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (contestants.length === 0) fail('--contestants names none');
+
+  const durability = text('durability');
+  if (durability !== undefined && durability !== 'full' && durability !== 'normal') {
+    fail(`--durability must be full or normal, got '${durability}'`);
+  }
+
+  const warmupText = text('warmup');
+  const warmup = warmupText === undefined ? (quick ? QUICK.warmup : DEFAULTS.warmup) : Number(warmupText);
+  if (!Number.isInteger(warmup) || warmup < 0) fail(`--warmup must be an integer ≥ 0, got '${warmupText}'`);
+
+  const limitText = text('limit');
+  const queriesText = text('queries');
+  const passesText = text('passes');
+  const efText = text('ef');
+  const metricText = text('metric');
+  const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+  return {
+    datasets: (values['dataset'] as string[] | undefined) ?? [DEFAULTS.dataset],
+    out: text('out') ?? `bench-results/${stamp}`,
+    recallDepths: text('k') === undefined ? DEFAULTS.recallDepths : integerList('k', text('k')!).sort((a, b) => a - b),
+    m: text('m') === undefined ? DEFAULTS.m : integerList('m', text('m')!),
+    efConstruction:
+      text('ef-construction') === undefined
+        ? DEFAULTS.efConstruction
+        : integerList('ef-construction', text('ef-construction')!),
+    ef: efText === undefined ? (quick ? QUICK.ef : DEFAULTS.ef) : integerList('ef', efText).sort((a, b) => a - b),
+    index: [...new Set(index)] as Array<'hnsw' | 'flat'>,
+    passes: passesText === undefined ? (quick ? QUICK.passes : DEFAULTS.passes) : positiveInteger('passes', passesText),
+    warmup,
+    queries: queriesText === undefined ? (quick ? QUICK.queries : undefined) : positiveInteger('queries', queriesText),
+    limit: limitText === undefined ? (quick ? QUICK.limit : undefined) : positiveInteger('limit', limitText),
+    contestants: [...new Set(contestants)],
+    metric: metricText === undefined ? undefined : parseMetric(metricText, '--metric'),
+    durability: durability as 'full' | 'normal' | undefined,
+    cacheDir: text('cache'),
+    quick,
+    progress: values['no-progress'] !== true && values['quiet'] !== true,
+    quiet: values['quiet'] === true,
+    help: values['help'] === true,
+  };
+}

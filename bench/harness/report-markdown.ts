@@ -1,0 +1,167 @@
+// Renders a run's results as a Markdown report: machine, parameters, and per data set a build
+// table, a sweep table and the QuiverDB ÷ hnswlib-node ratios. Pure string building, no I/O.
+
+import type { MachineInfo } from './machine.js';
+import type { DatasetResult, RunResult } from './runner.js';
+
+/** The whole results document, as written to results.json. */
+export interface BenchResults {
+  formatVersion: 1;
+  startedAt: string;
+  finishedAt: string;
+  machine: MachineInfo;
+  parameters: Record<string, unknown>;
+  datasets: DatasetResult[];
+}
+
+/** Formats a byte count as KiB/MiB/GiB with one decimal. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '–';
+  const sign = bytes < 0 ? '-' : '';
+  let value = Math.abs(bytes);
+  for (const unit of ['B', 'KiB', 'MiB', 'GiB']) {
+    if (value < 1024 || unit === 'GiB') return `${sign}${unit === 'B' ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
+    value /= 1024;
+  }
+  return `${bytes} B`;
+}
+
+function fixed(value: number | null | undefined, digits: number): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+}
+
+function integer(value: number | null | undefined): string {
+  return value === null || value === undefined || !Number.isFinite(value)
+    ? '–'
+    : Math.round(value).toLocaleString('en-US');
+}
+
+function table(header: string[], rows: string[][]): string {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function buildRows(runs: RunResult[]): string[][] {
+  return runs.map((run) => {
+    const build = run.build;
+    return [
+      run.contestant,
+      run.label,
+      build ? fixed(build.seconds, 2) : '–',
+      build ? integer(build.vectorsPerSecond) : '–',
+      build ? formatBytes(build.rssDeltaBytes) : '–',
+      build ? formatBytes(build.memoryEstimateBytes) : '–',
+      build ? formatBytes(build.diskBytes) : '–',
+      build ? fixed(build.closeSeconds, 3) : '–',
+      build ? fixed(build.openSeconds, 3) : '–',
+      build ? fixed(build.recallAfterReopen, 4) : '–',
+      run.error ? `error: ${run.error.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|')}` : '',
+    ];
+  });
+}
+
+function datasetSection(result: DatasetResult, svgName: string): string {
+  const parts: string[] = [];
+  parts.push(`## ${result.name}`);
+  parts.push(
+    `${result.baseCount.toLocaleString('en-US')} base × ${result.dim} dims, ${result.queryCount} queries, metric ${result.metric}; ` +
+      `ground truth top-${result.groundTruthK} from ${result.groundTruthSource}; loaded in ${result.loadSeconds.toFixed(2)} s. ` +
+      `Source: \`${result.source}\`.`,
+  );
+  for (const note of result.notes) parts.push(`- ${note}`);
+  for (const skipped of result.skipped) {
+    parts.push(`- **${skipped.contestant} skipped:** ${skipped.reason.replace(/\s*\n\s*/g, ' ')}`);
+  }
+  parts.push(`![recall vs QPS](${svgName})`);
+  parts.push('### Build, disk and reopen');
+  parts.push(
+    table(
+      [
+        'contestant',
+        'index',
+        'build s',
+        'vectors/s',
+        'RSS Δ',
+        'own estimate',
+        'disk',
+        'close s',
+        'open s',
+        `recall@${result.primaryDepth} after reopen`,
+        '',
+      ],
+      buildRows(result.runs),
+    ),
+  );
+
+  const depths = result.recallDepths;
+  const sizes = [
+    ...new Set(result.runs.flatMap((run) => run.sweep.flatMap((point) => point.searches.map((s) => s.k)))),
+  ];
+  const header = ['contestant', 'index', 'ef'];
+  for (const depth of depths) header.push(`recall@${depth}`);
+  header.push(`tie-aware@${result.primaryDepth}`);
+  for (const k of sizes) header.push(`QPS k=${k}`, `p50 µs k=${k}`, `p95 µs k=${k}`, `p99 µs k=${k}`);
+  const rows: string[][] = [];
+  for (const run of result.runs) {
+    for (const point of run.sweep) {
+      const row = [run.contestant, run.label, point.ef === null ? '–' : String(point.ef)];
+      for (const depth of depths) row.push(fixed(point.recall[String(depth)], 4));
+      row.push(fixed(point.tieAwareRecall[String(result.primaryDepth)], 4));
+      for (const k of sizes) {
+        const search = point.searches.find((candidate) => candidate.k === k);
+        row.push(
+          integer(search?.qps),
+          fixed(search?.latencyMicroseconds.p50, 0),
+          fixed(search?.latencyMicroseconds.p95, 0),
+          fixed(search?.latencyMicroseconds.p99, 0),
+        );
+      }
+      rows.push(row);
+    }
+  }
+  parts.push('### Recall, QPS and latency (single thread, medians over passes)');
+  parts.push(table(header, rows));
+
+  if (result.ratios.length > 0) {
+    parts.push('### QuiverDB ÷ hnswlib-node');
+    parts.push(
+      table(
+        ['index', 'ef', `QPS ratio (k=${result.primaryK}, higher is better)`, 'build time ratio (lower is better)'],
+        result.ratios.map((ratio) => [
+          ratio.label,
+          ratio.ef === null ? '–' : String(ratio.ef),
+          fixed(ratio.qps, 2),
+          fixed(ratio.buildTime, 2),
+        ]),
+      ),
+    );
+  }
+  return parts.join('\n\n');
+}
+
+/** Renders the Markdown report; `svgNames[i]` is the chart file of `results.datasets[i]`. */
+export function renderMarkdown(results: BenchResults, svgNames: string[]): string {
+  const { machine } = results;
+  const parts: string[] = ['# QuiverDB benchmark'];
+  parts.push(
+    `Run ${results.startedAt} → ${results.finishedAt} on ${machine.cpuModel} (${machine.cores} cores), ` +
+      `${formatBytes(machine.memoryBytes)} RAM, ${machine.os.platform} ${machine.os.release} ${machine.os.arch}, ` +
+      `Node ${machine.node}; quiverdb ${machine.quiverdb}` +
+      (machine.git
+        ? ` at ${machine.git.commit.slice(0, 12)}${machine.git.dirty ? ' (uncommitted changes)' : ''}`
+        : '') +
+      `; ${Object.entries(machine.packages)
+        .map(([name, version]) => `${name} ${version}`)
+        .join(', ')}.`,
+  );
+  parts.push(
+    `Parameters: \`${JSON.stringify(results.parameters)}\`. QPS is single-threaded (queries ÷ wall time of a pass); ` +
+      'latencies are per query from process.hrtime.bigint(); warm-up passes are excluded and figures are medians over the timed passes. ' +
+      'Recall@d for d ≤ 10 comes from a k=10 search, larger d from a search of that k; hnswlib searches with max(ef, k).',
+  );
+  results.datasets.forEach((dataset, index) => {
+    parts.push(datasetSection(dataset, svgNames[index] ?? ''));
+  });
+  return `${parts.join('\n\n')}\n`;
+}

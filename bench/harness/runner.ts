@@ -1,0 +1,391 @@
+// The measuring loop: for each data set, contestant and index configuration, build, sweep ef,
+// close, reopen, and record every figure. Imports data sets and contestants through their
+// interfaces; writes only into a temporary folder per build, which it removes.
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Dataset } from '../datasets/dataset.js';
+import { exactDistance } from '../datasets/ground-truth.js';
+import { recallAtK, tieAwareRecallAtK } from '../datasets/recall.js';
+import { type Contestant, type ContestantDefinition, configLabel, type IndexConfig } from './contestant.js';
+import { folderBytes, median, now, percentile, residentBytes, secondsBetween } from './measure.js';
+import type { Progress } from './progress.js';
+
+/** Timing of one search size (k) at one ef: medians over the timed passes. */
+export interface SearchFigures {
+  k: number;
+  /** Queries per second, single-threaded: queries / wall time of a pass; median over passes. */
+  qps: number;
+  /** QPS of every timed pass. */
+  passQps: number[];
+  /** Per-query latency percentiles in microseconds; the median over passes of each pass's percentile. */
+  latencyMicroseconds: { p50: number; p95: number; p99: number; mean: number };
+}
+
+/** One point of the sweep. */
+export interface SweepPoint {
+  /** The requested search effort; null for exact indexes. */
+  ef: number | null;
+  searches: SearchFigures[];
+  /** recall@depth by depth, e.g. { "1": 0.99, "10": 0.95, "100": 0.9 }. */
+  recall: Record<string, number>;
+  /** Tie-aware recall@depth: ids as close as the true k-th neighbour count as correct. */
+  tieAwareRecall: Record<string, number>;
+}
+
+/** Build, persistence and reopen figures of one contestant × configuration. */
+export interface BuildFigures {
+  seconds: number;
+  vectorsPerSecond: number;
+  /** RSS after the build minus before it (after garbage collection), bytes. */
+  rssDeltaBytes: number;
+  /** The contestant's own estimate of its index memory, bytes (hnswlib: from its data layout). */
+  memoryEstimateBytes: number | null;
+  /** Seconds to close (persist to disk and release). */
+  closeSeconds: number;
+  /** Bytes of the contestant's folder after close. */
+  diskBytes: number;
+  /** Seconds to reopen from disk. */
+  openSeconds: number;
+  /** recall@primary depth at the largest ef after reopening, to show nothing was lost. */
+  recallAfterReopen: number;
+}
+
+/** Every figure of one contestant × configuration on one data set. */
+export interface RunResult {
+  contestant: string;
+  config: IndexConfig;
+  label: string;
+  build?: BuildFigures;
+  sweep: SweepPoint[];
+  /** Why the run stopped early, when it did. */
+  error?: string;
+}
+
+/** QuiverDB ÷ hnswlib-node for the same configuration (and ef for QPS). */
+export interface Ratio {
+  label: string;
+  ef: number | null;
+  /** QuiverDB QPS ÷ hnswlib-node QPS at the primary k (higher is better for QuiverDB). */
+  qps: number | null;
+  /** QuiverDB build seconds ÷ hnswlib-node build seconds (lower is better for QuiverDB). */
+  buildTime: number | null;
+}
+
+/** Everything measured on one data set. */
+export interface DatasetResult {
+  name: string;
+  source: string;
+  metric: string;
+  dim: number;
+  baseCount: number;
+  queryCount: number;
+  groundTruthK: number;
+  groundTruthSource: string;
+  notes: string[];
+  loadSeconds: number;
+  /** The search size whose QPS is the headline and whose recall is charted. */
+  primaryK: number;
+  /** The deepest recall depth served by the primary search: the charted recall@. */
+  primaryDepth: number;
+  recallDepths: number[];
+  runs: RunResult[];
+  skipped: Array<{ contestant: string; reason: string }>;
+  ratios: Ratio[];
+}
+
+/** Settings the runner needs (a subset of the command-line options). */
+export interface RunSettings {
+  recallDepths: number[];
+  configs: IndexConfig[];
+  ef: number[];
+  passes: number;
+  warmup: number;
+}
+
+/** Search sizes to run: one k=10 search serves depths ≤ 10; each larger depth gets its own search. */
+export function searchSizes(
+  depths: readonly number[],
+  baseCount: number,
+): { sizes: number[]; sourceOf: Map<number, number> } {
+  const sourceOf = new Map<number, number>();
+  for (const depth of depths) sourceOf.set(depth, Math.min(baseCount, Math.max(depth, 10)));
+  return { sizes: [...new Set(sourceOf.values())].sort((a, b) => a - b), sourceOf };
+}
+
+interface PassOutcome {
+  seconds: number;
+  latencies: Float64Array;
+}
+
+/** Runs every query once at (k, ef), timing each; fills `found` (queryCount × k, −1 for missing). */
+function runPass(
+  contestant: Contestant,
+  dataset: Dataset,
+  k: number,
+  ef: number | undefined,
+  found: Int32Array,
+  onQuery: () => void,
+): PassOutcome {
+  const { dim, queries, queryCount } = dataset;
+  const latencies = new Float64Array(queryCount);
+  found.fill(-1);
+  const passStart = now();
+  for (let q = 0; q < queryCount; q++) {
+    const vector = queries.subarray(q * dim, (q + 1) * dim);
+    const start = now();
+    const ids = contestant.search(vector, k, ef);
+    latencies[q] = Number(now() - start) / 1e3;
+    const count = Math.min(k, ids.length);
+    for (let rank = 0; rank < count; rank++) found[q * k + rank] = ids[rank]!;
+    onQuery();
+  }
+  return { seconds: secondsBetween(passStart, now()), latencies };
+}
+
+/** Exact distances of found ids and of each query's true k-th neighbour, for tie-aware recall. */
+function tieAware(dataset: Dataset, found: Int32Array, k: number, depth: number): number {
+  const { dim, metric, queries, base, groundTruth, groundTruthK, queryCount } = dataset;
+  const foundDistances = new Float64Array(found.length).fill(Number.POSITIVE_INFINITY);
+  const kth = new Float64Array(queryCount);
+  for (let q = 0; q < queryCount; q++) {
+    kth[q] = exactDistance(metric, queries, q, base, groundTruth[q * groundTruthK + depth - 1]!, dim);
+    for (let rank = 0; rank < depth; rank++) {
+      const id = found[q * k + rank]!;
+      if (id >= 0 && id < dataset.baseCount)
+        foundDistances[q * k + rank] = exactDistance(metric, queries, q, base, id, dim);
+    }
+  }
+  return tieAwareRecallAtK({ ids: found, stride: k }, foundDistances, kth, depth);
+}
+
+/** Measures one contestant × configuration; errors are caught and recorded in the result. */
+async function runOne(
+  definition: ContestantDefinition,
+  contestant: Contestant,
+  config: IndexConfig,
+  dataset: Dataset,
+  settings: RunSettings,
+  depths: number[],
+  progress: Progress,
+  workDone: { value: number },
+): Promise<RunResult> {
+  const label = configLabel(config);
+  const result: RunResult = { contestant: definition.name, config, label, sweep: [] };
+  const directory = mkdtempSync(join(tmpdir(), `quiverdb-bench-${definition.name}-`));
+  const task = (what: string): string => `${dataset.name} · ${definition.name} · ${label} · ${what}`;
+  const { sizes, sourceOf } = searchSizes(depths, dataset.baseCount);
+  const primaryK = sizes[0]!;
+  const primaryDepth = Math.max(...depths.filter((depth) => sourceOf.get(depth) === primaryK));
+  const efs: Array<number | undefined> = config.type === 'flat' ? [undefined] : settings.ef;
+  try {
+    mkdirSync(directory, { recursive: true });
+    const rssBefore = residentBytes();
+    const buildStart = now();
+    const buildOffset = workDone.value;
+    progress.update(workDone.value, task('build'));
+    await contestant.build({
+      base: dataset.base,
+      count: dataset.baseCount,
+      dim: dataset.dim,
+      metric: dataset.metric,
+      config,
+      directory,
+      onProgress: (inserted) => progress.update(buildOffset + inserted, task('build')),
+    });
+    const buildSeconds = secondsBetween(buildStart, now());
+    const rssDelta = residentBytes() - rssBefore;
+    workDone.value = buildOffset + dataset.baseCount;
+    progress.log(
+      `${task('built')} in ${buildSeconds.toFixed(2)} s (${Math.round(dataset.baseCount / buildSeconds)} vectors/s)`,
+    );
+
+    for (const ef of efs) {
+      const point: SweepPoint = { ef: ef ?? null, searches: [], recall: {}, tieAwareRecall: {} };
+      for (const k of sizes) {
+        const found = new Int32Array(dataset.queryCount * k);
+        const qpsList: number[] = [];
+        const p50: number[] = [];
+        const p95: number[] = [];
+        const p99: number[] = [];
+        const means: number[] = [];
+        for (let pass = 0; pass < settings.warmup + settings.passes; pass++) {
+          const what = `ef=${ef ?? '-'} k=${k} ${pass < settings.warmup ? 'warm-up' : `pass ${pass - settings.warmup + 1}/${settings.passes}`}`;
+          const outcome = runPass(contestant, dataset, k, ef, found, () => {
+            workDone.value++;
+            if ((workDone.value & 63) === 0) progress.update(workDone.value, task(what));
+          });
+          if (pass < settings.warmup) continue;
+          const sorted = outcome.latencies.slice().sort();
+          qpsList.push(dataset.queryCount / outcome.seconds);
+          p50.push(percentile(sorted, 50));
+          p95.push(percentile(sorted, 95));
+          p99.push(percentile(sorted, 99));
+          means.push(sorted.reduce((sum, value) => sum + value, 0) / Math.max(1, sorted.length));
+        }
+        point.searches.push({
+          k,
+          qps: median(qpsList),
+          passQps: qpsList,
+          latencyMicroseconds: { p50: median(p50), p95: median(p95), p99: median(p99), mean: median(means) },
+        });
+        for (const depth of depths) {
+          if (sourceOf.get(depth) !== k) continue;
+          const truth = { ids: dataset.groundTruth, stride: dataset.groundTruthK };
+          point.recall[String(depth)] = recallAtK({ ids: found, stride: k }, truth, depth);
+          point.tieAwareRecall[String(depth)] = tieAware(dataset, found, k, depth);
+        }
+      }
+      result.sweep.push(point);
+      const headline = point.searches[0]!;
+      progress.log(
+        `${task(`ef=${ef ?? '-'}`)}: recall@${primaryDepth} ${(point.recall[String(primaryDepth)] ?? Number.NaN).toFixed(4)}, ` +
+          `${Math.round(headline.qps)} QPS, p50 ${headline.latencyMicroseconds.p50.toFixed(0)} µs`,
+      );
+    }
+
+    const memoryEstimate = contestant.memoryEstimateBytes();
+    const closeStart = now();
+    await contestant.close();
+    const closeSeconds = secondsBetween(closeStart, now());
+    const diskBytes = folderBytes(directory);
+    const openStart = now();
+    await contestant.reopen();
+    const openSeconds = secondsBetween(openStart, now());
+    const lastEf = efs.at(-1);
+    const found = new Int32Array(dataset.queryCount * primaryK);
+    runPass(contestant, dataset, primaryK, lastEf, found, () => {
+      workDone.value++;
+    });
+    const recallAfterReopen = recallAtK(
+      { ids: found, stride: primaryK },
+      { ids: dataset.groundTruth, stride: dataset.groundTruthK },
+      primaryDepth,
+    );
+    await contestant.close();
+    result.build = {
+      seconds: buildSeconds,
+      vectorsPerSecond: dataset.baseCount / buildSeconds,
+      rssDeltaBytes: rssDelta,
+      memoryEstimateBytes: memoryEstimate ?? null,
+      closeSeconds,
+      diskBytes,
+      openSeconds,
+      recallAfterReopen,
+    };
+    progress.log(
+      `${task('reopened')} in ${openSeconds.toFixed(3)} s; disk ${(diskBytes / 2 ** 20).toFixed(1)} MiB; ` +
+        `recall after reopen ${recallAfterReopen.toFixed(4)}`,
+    );
+  } catch (error) {
+    result.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    progress.log(`${task('failed')}: ${result.error}`);
+    try {
+      await contestant.close();
+    } catch {
+      // Already broken; the error above is the one worth reporting.
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** The work units of one data set for the progress bar: vectors inserted plus queries run. */
+export function plannedWork(dataset: Dataset, settings: RunSettings, contestants: number, depths: number[]): number {
+  const { sizes } = searchSizes(depths, dataset.baseCount);
+  let total = 0;
+  for (const config of settings.configs) {
+    const efCount = config.type === 'flat' ? 1 : settings.ef.length;
+    total +=
+      dataset.baseCount + dataset.queryCount * (efCount * sizes.length * (settings.warmup + settings.passes) + 1);
+  }
+  return total * contestants;
+}
+
+/**
+ * Measures every available contestant on one loaded data set.
+ * `definitions` that cannot be created are listed in `skipped` with their reason.
+ */
+export async function runDataset(
+  dataset: Dataset,
+  loadSeconds: number,
+  definitions: readonly ContestantDefinition[],
+  settings: RunSettings,
+  progress: Progress,
+): Promise<DatasetResult> {
+  // Depths beyond the ground truth (tiny sets) are clamped to it rather than dropped.
+  const depths = [...new Set(settings.recallDepths.map((depth) => Math.min(depth, dataset.groundTruthK)))];
+  const clamped = settings.recallDepths.filter((depth) => depth > dataset.groundTruthK);
+  const notes = [...dataset.notes];
+  if (clamped.length > 0) {
+    notes.push(`recall@${clamped.join(',')} measured as recall@${dataset.groundTruthK}: the ground truth is that deep`);
+  }
+  const { sizes, sourceOf } = searchSizes(depths, dataset.baseCount);
+  const primaryDepth = Math.max(...depths.filter((depth) => sourceOf.get(depth) === sizes[0]));
+  const result: DatasetResult = {
+    name: dataset.name,
+    source: dataset.source,
+    metric: dataset.metric,
+    dim: dataset.dim,
+    baseCount: dataset.baseCount,
+    queryCount: dataset.queryCount,
+    groundTruthK: dataset.groundTruthK,
+    groundTruthSource: dataset.groundTruthSource,
+    notes,
+    loadSeconds,
+    primaryK: sizes[0]!,
+    primaryDepth,
+    recallDepths: depths,
+    runs: [],
+    skipped: [],
+    ratios: [],
+  };
+
+  const available: Array<{ definition: ContestantDefinition }> = [];
+  for (const definition of definitions) {
+    try {
+      const probe = await definition.create();
+      await probe.close();
+      available.push({ definition });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      result.skipped.push({ contestant: definition.name, reason });
+      progress.log(`skipping ${definition.name}: ${reason}`);
+    }
+  }
+
+  const workDone = { value: 0 };
+  progress.start(plannedWork(dataset, settings, available.length, depths));
+  for (const config of settings.configs) {
+    for (const { definition } of available) {
+      const contestant = await definition.create();
+      if (!contestant.supports(config)) {
+        result.skipped.push({ contestant: definition.name, reason: `does not support ${configLabel(config)}` });
+        continue;
+      }
+      result.runs.push(await runOne(definition, contestant, config, dataset, settings, depths, progress, workDone));
+    }
+  }
+  progress.stop();
+  result.ratios = ratios(result);
+  return result;
+}
+
+/** QuiverDB ÷ hnswlib-node for QPS (per ef) and build time, where both ran the same configuration. */
+export function ratios(result: DatasetResult): Ratio[] {
+  const out: Ratio[] = [];
+  for (const ours of result.runs.filter((run) => run.contestant === 'quiverdb')) {
+    const theirs = result.runs.find((run) => run.contestant === 'hnswlib-node' && run.label === ours.label);
+    if (!theirs) continue;
+    const buildTime = ours.build && theirs.build ? ours.build.seconds / theirs.build.seconds : null;
+    for (const point of ours.sweep) {
+      const other = theirs.sweep.find((candidate) => candidate.ef === point.ef);
+      const qps = other ? point.searches[0]!.qps / other.searches[0]!.qps : null;
+      out.push({ label: ours.label, ef: point.ef, qps, buildTime });
+    }
+    if (ours.sweep.length === 0) out.push({ label: ours.label, ef: null, qps: null, buildTime });
+  }
+  return out;
+}

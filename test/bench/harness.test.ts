@@ -1,0 +1,119 @@
+// Tests for the harness's pure parts: option parsing, search sizes, the SVG chart and Markdown.
+
+import { describe, expect, it } from 'vitest';
+import { renderRecallQpsChart } from '../../bench/harness/chart-svg.js';
+import { indexConfigs } from '../../bench/harness/main.js';
+import { median, percentile } from '../../bench/harness/measure.js';
+import { parseOptions, QUICK } from '../../bench/harness/options.js';
+import { searchSizes } from '../../bench/harness/runner.js';
+
+/** A minimal well-formedness check: every opened element is closed in order. */
+function balanced(svg: string): boolean {
+  const stack: string[] = [];
+  for (const match of svg.matchAll(/<(\/?)([a-zA-Z]+)[^>]*?(\/?)>/g)) {
+    const [, closing, name, selfClosing] = match;
+    if (selfClosing) continue;
+    if (closing) {
+      if (stack.pop() !== name) return false;
+    } else stack.push(name!);
+  }
+  return stack.length === 0;
+}
+
+describe('parseOptions', () => {
+  it('has documented defaults', () => {
+    const options = parseOptions([], new Date('2030-01-02T03:04:05.678Z'));
+    expect(options.out).toBe('bench-results/2030-01-02T03-04-05');
+    expect(options.datasets).toEqual(['synthetic']);
+    expect(options.ef).toEqual([10, 20, 40, 80, 160, 320]);
+    expect(options.recallDepths).toEqual([1, 10, 100]);
+    expect(options.contestants).toEqual(['quiverdb', 'hnswlib-node']);
+    expect(options.passes).toBe(3);
+  });
+
+  it('parses lists, repeats and --quick, letting explicit options win', () => {
+    const options = parseOptions([
+      '--dataset',
+      'a',
+      '--dataset',
+      'synthetic:n=10',
+      '--ef',
+      '40,10,40',
+      '--index',
+      'hnsw,flat',
+      '--m',
+      '8,16',
+      '--quick',
+      '--passes',
+      '2',
+      '--metric',
+      'angular',
+    ]);
+    expect(options.datasets).toEqual(['a', 'synthetic:n=10']);
+    expect(options.ef).toEqual([10, 40]);
+    expect(options.passes).toBe(2);
+    expect(options.limit).toBe(QUICK.limit);
+    expect(options.queries).toBe(QUICK.queries);
+    expect(options.metric).toBe('cosine');
+    expect(indexConfigs(options)).toEqual([
+      { type: 'hnsw', m: 8, efConstruction: 200 },
+      { type: 'hnsw', m: 16, efConstruction: 200 },
+      { type: 'flat' },
+    ]);
+  });
+
+  it('rejects unknown options and bad values with a pointer to --help', () => {
+    expect(() => parseOptions(['--frobnicate'])).toThrow(/--help/);
+    expect(() => parseOptions(['--ef', '10,x'])).toThrow(/--ef must be a positive integer/);
+    expect(() => parseOptions(['--index', 'ivf'])).toThrow(/hnsw and flat/);
+    expect(() => parseOptions(['--durability', 'sometimes'])).toThrow(/full or normal/);
+  });
+});
+
+describe('searchSizes', () => {
+  it('serves depths up to 10 from one k=10 search', () => {
+    const { sizes, sourceOf } = searchSizes([1, 10, 100], 10_000);
+    expect(sizes).toEqual([10, 100]);
+    expect(sourceOf.get(1)).toBe(10);
+    expect(searchSizes([1, 5], 3).sizes).toEqual([3]);
+  });
+});
+
+describe('measure', () => {
+  it('takes medians and nearest-rank percentiles', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    const sorted = Float64Array.from({ length: 100 }, (_, index) => index + 1);
+    expect([percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99)]).toEqual([50, 95, 99]);
+  });
+});
+
+describe('renderRecallQpsChart', () => {
+  it('draws a well-formed SVG with a line per series, a log axis and escaped labels', () => {
+    const svg = renderRecallQpsChart('a <b> & c', 'recall@10', [
+      {
+        label: 'quiverdb · hnsw m=16 efc=200',
+        points: [
+          { recall: 0.7, qps: 20_000, ef: 10 },
+          { recall: 0.99, qps: 3000, ef: 80 },
+        ],
+      },
+      { label: 'hnswlib-node · flat', points: [{ recall: 1, qps: 150, ef: null }] },
+    ]);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(balanced(svg)).toBe(true);
+    expect(svg).toContain('a &#60;b&#62; &#38; c');
+    expect(svg.match(/<polyline/g)?.length).toBe(1);
+    expect(svg).toContain('>ef=80<');
+    expect(svg).toContain('>exact<');
+    // Decade ticks from 100 to 100k on the log axis.
+    for (const tick of ['>100<', '>1k<', '>10k<', '>100k<']) expect(svg).toContain(tick);
+    expect(svg).not.toContain('NaN');
+  });
+
+  it('still draws a valid chart without data', () => {
+    const svg = renderRecallQpsChart('empty', 'recall@10', []);
+    expect(balanced(svg)).toBe(true);
+    expect(svg).toContain('no data');
+  });
+});
