@@ -2,7 +2,7 @@
 // Imports h5wasm and the error type only. Layout: datasets `train` (n × dim), `test` (q × dim),
 // optional `neighbors` (q × k ids) and `distances` (q × k); root attribute `distance` names the metric.
 
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import h5wasm, { type File as Hdf5File } from 'h5wasm/node';
 import { QuiverError } from '../../src/errors.js';
@@ -76,6 +76,24 @@ function readMatrix<T extends Float32Array | Int32Array>(
   return { count, dim, data, rowsInFile: shape[0]! };
 }
 
+/** The HDF5 format signature; it sits at byte 0 or at 512, 1024, 2048… after a user block. */
+const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** True when the file carries the HDF5 signature (checked here so libhdf5 never prints diagnostics for it). */
+function hasHdf5Signature(path: string): boolean {
+  const descriptor = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(SIGNATURE.length);
+    for (let offset = 0; offset <= 1 << 20; offset = offset === 0 ? 512 : offset * 2) {
+      if (readSync(descriptor, buffer, 0, buffer.length, offset) < buffer.length) return false;
+      if (buffer.equals(SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
 /**
  * Reads an ann-benchmarks HDF5 file. `limit` keeps only the first `limit` train vectors (the
  * file's neighbours then no longer apply; the caller must recompute them).
@@ -87,6 +105,9 @@ export async function readAnnBenchmarksHdf5(
 ): Promise<AnnBenchmarksData> {
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new QuiverError('INVALID_ARGUMENT', `cannot read ${path}: no such file`);
+  if (!hasHdf5Signature(absolute)) {
+    throw new QuiverError('CORRUPT', `${path} is not a readable HDF5 file (no HDF5 signature)`);
+  }
   await h5wasm.ready;
   let file: Hdf5File;
   try {
