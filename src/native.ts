@@ -161,13 +161,18 @@ function addon(): NativeAddon {
   } catch (error) {
     throw new QuiverError(
       'NATIVE_ERROR',
-      `QuiverDB's native addon could not be loaded from ${addonPath} (${error instanceof Error ? error.message : String(error)}). ` +
+      `QuiverDB's native addon could not be loaded from ${addonPath} (${firstLine(error)}). ` +
         `Rebuild it with \`npm rebuild quiverdb\`, or run \`npx node-gyp rebuild\` in ${root}; ` +
         'building needs Python 3 and a C++17 compiler.',
       { cause: error },
     );
   }
   return loadedAddon;
+}
+
+/** The first line of an error's message: Node's require errors append a multi-line stack of callers. */
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** Runs one addon call and converts whatever it throws into NATIVE_ERROR, in this one place. */
