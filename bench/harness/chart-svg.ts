@@ -74,9 +74,11 @@ export function renderRecallQpsChart(title: string, xLabel: string, series: Char
   out.push(`<rect x="0" y="0" width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
   out.push(`<text x="${MARGIN.left}" y="30" font-size="17" font-weight="bold">${escapeXml(title)}</text>`);
 
-  // Grid and ticks: x every 0.1 (0.05 when the range is narrow), y at 1-2-5 steps per decade.
-  const xStep = xMax - xMin <= 0.3 ? 0.05 : 0.1;
-  for (let tick = xMin; tick <= xMax + 1e-9; tick += xStep) {
+  // Grid and ticks: x in the finest of 0.01/0.02/0.05/0.1 steps giving at most 10 intervals, y at 1-2-5 per decade.
+  const xStep = [0.01, 0.02, 0.05, 0.1].find((step) => (xMax - xMin) / step <= 10.001) ?? 0.1;
+  const xTicks = Math.round((xMax - xMin) / xStep);
+  for (let index = 0; index <= xTicks; index++) {
+    const tick = xMin + index * xStep;
     const position = round(x(tick));
     out.push(
       `<line x1="${position}" y1="${MARGIN.top}" x2="${position}" y2="${MARGIN.top + plotHeight}" stroke="#e4e4e4"/>`,
