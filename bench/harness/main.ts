@@ -3,6 +3,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { QuiverError } from '../../src/errors.js';
 import { hnswlibNode } from '../contestants/hnswlib-node.js';
 import { quiverdb } from '../contestants/quiverdb.js';
 import { loadDataset } from '../datasets/load.js';
@@ -56,7 +57,9 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
   const known = contestantDefinitions(options);
   const definitions = options.contestants.map((name) => {
     const definition = known.get(name);
-    if (!definition) throw new Error(`unknown contestant '${name}'; known: ${[...known.keys()].join(', ')}`);
+    if (!definition) {
+      throw new QuiverError('INVALID_ARGUMENT', `unknown contestant '${name}'; known: ${[...known.keys()].join(', ')}`);
+    }
     return definition;
   });
   const configs = indexConfigs(options);
@@ -64,7 +67,6 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
   const startedAt = new Date().toISOString();
   const datasets: DatasetResult[] = [];
   const outDir = resolve(options.out);
-  mkdirSync(outDir, { recursive: true });
 
   for (const spec of options.datasets) {
     progress.log(`loading ${spec}`);
@@ -120,6 +122,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
   const svgNames = datasets.map(
     (dataset, index) => `${String(index + 1).padStart(2, '0')}-${fileSafe(dataset.name)}.svg`,
   );
+  mkdirSync(outDir, { recursive: true });
   const files = [resolve(outDir, 'results.json'), resolve(outDir, 'results.md')];
   writeFileSync(files[0]!, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(files[1]!, renderMarkdown(results, svgNames));
@@ -132,7 +135,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
   return { results, outDir, files };
 }
 
-/** Parses `argv`, runs, and returns the process exit code (0 ok, 1 failed, 2 bad options). */
+/** Parses `argv`, runs, and returns the process exit code (0 ok, 1 a run failed, 2 bad options or data-set spec). */
 export async function main(argv: readonly string[]): Promise<number> {
   let options: BenchOptions;
   try {
@@ -151,7 +154,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     const failed = run.results.datasets.flatMap((dataset) => dataset.runs.filter((result) => result.error));
     return failed.length > 0 ? 1 : 0;
   } catch (error) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
+    // Bad input (a missing data set, an unknown contestant) needs its message, not a stack trace.
+    const detail =
+      error instanceof QuiverError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
+    process.stderr.write(`bench failed: ${detail}\n`);
+    return error instanceof QuiverError && error.code === 'INVALID_ARGUMENT' ? 2 : 1;
   }
 }
