@@ -1,0 +1,21 @@
+// The crash-test writer, run as a child process: applies the seeded workload to the database in
+// argv[2] and prints "ack <n>" after operation n returns. The test kills it with SIGKILL, either
+// after a seeded delay or through QUIVERDB_CRASH_AT, and then checks what survived.
+import { writeSync } from 'node:fs';
+import { open } from '../../src/index.js';
+import { DIM, workload } from './crash-workload.js';
+
+const [directory, seedText, countText] = process.argv.slice(2);
+const operations = workload(Number(seedText), Number(countText));
+const db = open(directory!, { durability: 'full', snapshotThreshold: 40, onWarning: () => {} });
+const docs = db.collection('docs', { dim: DIM, index: { type: 'hnsw', m: 8, efConstruction: 64, ef: 64 } });
+writeSync(1, 'ready\n');
+for (const [n, operation] of operations.entries()) {
+  if (operation.kind === 'upsert') docs.upsert(operation.records);
+  else if (operation.kind === 'delete') docs.delete(operation.ids);
+  else if (operation.kind === 'snapshot') docs.snapshot();
+  else docs.compact();
+  writeSync(1, `ack ${n}\n`);
+}
+db.close();
+writeSync(1, 'done\n');
