@@ -333,18 +333,20 @@ export class CollectionImpl implements Collection {
   }
 
   #hydrate(neighbours: Neighbours, includeVectors: boolean): QueryHit[] {
-    const store = this.#host.store;
+    const rows = this.#host.store.recordsByLabels(this.#collectionId, neighbours.labels, includeVectors);
+    const byLabel = new Map(rows.map((row) => [row.label, row]));
     const hits: QueryHit[] = [];
     for (let i = 0; i < neighbours.labels.length; i++) {
-      const row = store.recordByLabel(this.#collectionId, neighbours.labels[i]!, includeVectors);
+      const row = byLabel.get(neighbours.labels[i]!);
       if (row === undefined) {
         throw new QuiverError('INTERNAL', `label ${neighbours.labels[i]} of collection '${this.name}' has no record`);
       }
       const raw = neighbours.distances[i]!;
+      const metadata = JSON.parse(row.metadata) as Metadata;
       const hit: QueryHit =
         this.metric === 'l2'
-          ? { id: row.id, distance: Math.sqrt(Math.max(0, raw)), metadata: JSON.parse(row.metadata) as Metadata }
-          : { id: row.id, distance: raw, score: 1 - raw, metadata: JSON.parse(row.metadata) as Metadata };
+          ? { id: row.id, distance: Math.sqrt(Math.max(0, raw)), metadata }
+          : { id: row.id, distance: raw, score: 1 - raw, metadata };
       if (includeVectors && row.vector !== undefined) hit.vector = vectorOf(row.vector, this.dim);
       hits.push(hit);
     }

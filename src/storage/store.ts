@@ -221,6 +221,14 @@ export class Store {
     return this.#statement(sql).get(collectionId, label) as StoredRecord | undefined;
   }
 
+  /** The records under `labels` (any order; missing labels are absent). One statement for all. */
+  recordsByLabels(collectionId: number, labels: readonly number[], withVector: boolean): StoredRecord[] {
+    const sql = withVector
+      ? 'SELECT id, label, metadata, vector FROM records WHERE collection_id = ? AND label IN (SELECT value FROM json_each(?))'
+      : 'SELECT id, label, metadata FROM records WHERE collection_id = ? AND label IN (SELECT value FROM json_each(?))';
+    return this.#statement(sql).all(collectionId, JSON.stringify(labels)) as StoredRecord[];
+  }
+
   recordById(collectionId: number, id: string): StoredRecord | undefined {
     return this.#statement('SELECT id, label, metadata, vector FROM records WHERE collection_id = ? AND id = ?').get(
       collectionId,

@@ -17,13 +17,14 @@ CREATE TABLE collections (
 
 -- One row per live record. label is the dense integer the ANN index knows the record by;
 -- labels of deleted records are reused. vector is little-endian float32, dim * 4 bytes,
--- exactly as the user gave it (cosine normalisation happens in the index).
+-- exactly as the user gave it (cosine normalisation happens in the index). vector is the last
+-- column so that reading id and metadata for query results never touches its overflow pages.
 CREATE TABLE records (
   collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
   id            TEXT NOT NULL,
   label         INTEGER NOT NULL,
-  vector        BLOB NOT NULL,
   metadata      TEXT NOT NULL DEFAULT '{}',
+  vector        BLOB NOT NULL,
   UNIQUE (collection_id, id),
   UNIQUE (collection_id, label)
 );
