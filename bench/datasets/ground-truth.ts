@@ -1,11 +1,13 @@
 // Exact top-k ground truth by blocked brute force, with an on-disk cache keyed by a hash of the inputs.
-// Imports node built-ins, the TEXMEX writer and the error type only — never QuiverDB's engine.
+// Imports node built-ins, the TEXMEX writer, the error type and src/native.ts's batched distance
+// kernel (used when the addon loads) — never QuiverDB's engine (db, collections, indexes).
 // Cache layout: <cacheDir>/ground-truth/<sha256>.ivecs (ids, k per row) and <sha256>.dist.fvecs.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuiverError } from '../../src/errors.js';
+import { loadNativeAddon, nativeKernels } from '../../src/native.js';
 import type { Metric, VectorSet } from './dataset.js';
 import { readFvecs, readIvecs, writeFvecs, writeIvecs } from './texmex.js';
 
@@ -38,7 +40,7 @@ export interface GroundTruth {
 export interface GroundTruthOptions {
   /** Neighbours per query (default 100, capped at the base size). */
   k?: number;
-  /** The distance kernel (default {@link typescriptDistanceKernel}). */
+  /** The distance kernel (default {@link defaultDistanceKernel}: native when the addon loads). */
   kernel?: BatchDistanceKernel;
   /** Called after each block of queries with (queries done, total). */
   onProgress?: (done: number, total: number) => void;
@@ -100,6 +102,68 @@ export const typescriptDistanceKernel: BatchDistanceKernel = (
     }
   }
 };
+
+/** Float32 output of the native kernel, reused across calls and grown on demand (nq × n entries). */
+let nativeScratch = new Float32Array(0);
+
+/**
+ * The native batched kernel (`nativeKernels.distances` of src/native.ts) behind the
+ * {@link BatchDistanceKernel} signature. It accumulates in float32, like hnswlib; the float32
+ * distances are widened into `out`. {@link computeGroundTruth} rescores its candidates in float64,
+ * so the ground truth does not depend on which kernel found them.
+ * @throws QuiverError NATIVE_ERROR when the addon is missing or fails
+ */
+export const nativeDistanceKernel: BatchDistanceKernel = (
+  queries,
+  queryCount,
+  base,
+  baseStart,
+  baseCount,
+  dim,
+  metric,
+  out,
+) => {
+  const size = queryCount * baseCount;
+  if (nativeScratch.length < size) nativeScratch = new Float32Array(size);
+  const scratch = nativeScratch.subarray(0, size);
+  nativeKernels.distances({
+    metric,
+    queries: queries.subarray(0, queryCount * dim),
+    base: base.subarray(baseStart * dim, (baseStart + baseCount) * dim),
+    dim,
+    out: scratch,
+  });
+  out.set(scratch);
+};
+
+/** A distance kernel with the name reports give it. */
+export interface NamedDistanceKernel {
+  name: 'native' | 'typescript';
+  kernel: BatchDistanceKernel;
+  /** Why the native kernel is not used, when it is not. */
+  reason?: string;
+}
+
+let defaultKernel: NamedDistanceKernel | undefined;
+
+/**
+ * The kernel ground truth is computed with unless one is given: the native batched kernel when
+ * the addon loads (one probe, remembered), else the TypeScript reference with the reason.
+ */
+export function defaultDistanceKernel(): NamedDistanceKernel {
+  if (defaultKernel) return defaultKernel;
+  try {
+    loadNativeAddon();
+    defaultKernel = { name: 'native', kernel: nativeDistanceKernel };
+  } catch (error) {
+    defaultKernel = {
+      name: 'typescript',
+      kernel: typescriptDistanceKernel,
+      reason: error instanceof Error ? error.message : String(error),
+    };
+  }
+  return defaultKernel;
+}
 
 /** Returns a copy of `data` with every row scaled to unit length (zero rows stay zero). */
 export function normalizeRows(data: Float32Array, dim: number): Float32Array {
@@ -201,20 +265,43 @@ class TopK {
     ids[index] = id;
   }
 
-  /** Writes the entries nearest first into the output rows. */
-  drain(outIds: Int32Array, outDistances: Float32Array, offset: number): void {
-    const order = Array.from({ length: this.size }, (_, index) => index);
-    order.sort((x, y) => this.distances[x]! - this.distances[y]! || this.ids[x]! - this.ids[y]!);
-    for (let rank = 0; rank < order.length; rank++) {
-      outIds[offset + rank] = this.ids[order[rank]!]!;
-      outDistances[offset + rank] = this.distances[order[rank]!]!;
+  /**
+   * Rescores the kept entries in float64 with {@link exactDistance} and writes the `k` nearest,
+   * ties by the lower id, into the output rows at `offset`.
+   */
+  rescoreInto(
+    k: number,
+    distanceOf: (id: number) => number,
+    outIds: Int32Array,
+    outDistances: Float32Array,
+    offset: number,
+  ): void {
+    const entries = Array.from({ length: this.size }, (_, index) => {
+      const id = this.ids[index]!;
+      return { id, distance: distanceOf(id) };
+    });
+    entries.sort((x, y) => x.distance - y.distance || x.id - y.id);
+    const count = Math.min(k, entries.length);
+    for (let rank = 0; rank < count; rank++) {
+      outIds[offset + rank] = entries[rank]!.id;
+      outDistances[offset + rank] = entries[rank]!.distance;
     }
   }
 }
 
 /**
+ * Candidates kept per query beyond k before the float64 rescoring: a float32 kernel may misorder
+ * neighbours whose distances differ by a rounding error, never by more than a few ranks.
+ */
+function rescoreMargin(k: number): number {
+  return Math.max(16, Math.ceil(k / 4));
+}
+
+/**
  * Exact top-k neighbours of every query among the base rows, nearest first, ties by the lower id.
- * Works in blocks of queries × base rows so one kernel call does a batch of distances.
+ * Works in blocks of queries × base rows so one kernel call does a batch of distances; the kernel
+ * picks k + margin candidates per query, which are then rescored in float64, so the native
+ * (float32) and TypeScript (float64) kernels give the same lists.
  * @throws INVALID_ARGUMENT when the dims differ or the base is empty
  */
 export function computeGroundTruth(
@@ -228,7 +315,8 @@ export function computeGroundTruth(
   }
   if (base.count === 0) throw new QuiverError('INVALID_ARGUMENT', 'ground truth needs at least one base vector');
   const k = Math.min(options.k ?? 100, base.count);
-  const kernel = options.kernel ?? typescriptDistanceKernel;
+  const kernel = options.kernel ?? defaultDistanceKernel().kernel;
+  const candidateCount = Math.min(base.count, k + rescoreMargin(k));
   const { dim } = base;
   const baseData = metric === 'cosine' ? normalizeRows(base.data, dim) : base.data;
   const queryData = metric === 'cosine' ? normalizeRows(queries.data, dim) : queries.data;
@@ -241,7 +329,7 @@ export function computeGroundTruth(
   for (let queryStart = 0; queryStart < queries.count; queryStart += QUERY_BLOCK) {
     const queryCount = Math.min(QUERY_BLOCK, queries.count - queryStart);
     const block = queryData.subarray(queryStart * dim, (queryStart + queryCount) * dim);
-    const heaps = Array.from({ length: queryCount }, () => new TopK(k));
+    const heaps = Array.from({ length: queryCount }, () => new TopK(candidateCount));
     for (let baseStart = 0; baseStart < base.count; baseStart += baseBlock) {
       const baseCount = Math.min(baseBlock, base.count - baseStart);
       kernel(block, queryCount, baseData, baseStart, baseCount, dim, kernelMetric, scratch);
@@ -259,14 +347,19 @@ export function computeGroundTruth(
         }
       }
     }
-    for (let q = 0; q < queryCount; q++) heaps[q]!.drain(ids, distances, (queryStart + q) * k);
+    for (let q = 0; q < queryCount; q++) {
+      const query = queryStart + q;
+      const distanceOf = (id: number): number => exactDistance(kernelMetric, queryData, query, baseData, id, dim);
+      heaps[q]!.rescoreInto(k, distanceOf, ids, distances, query * k);
+    }
     options.onProgress?.(queryStart + queryCount, queries.count);
   }
   return { k, queryCount: queries.count, ids, distances };
 }
 
 /** Bumped whenever the computation changes in a way that would make cached files wrong. */
-const CACHE_VERSION = 'ground-truth-v1';
+// v2: candidates rescored in float64 (the native kernel accumulates in float32).
+const CACHE_VERSION = 'ground-truth-v2';
 
 /** The cache key: a SHA-256 of the base and query bytes, their shapes, the metric and k. */
 export function groundTruthKey(base: VectorSet, queries: VectorSet, metric: Metric, k: number): string {

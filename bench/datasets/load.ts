@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { QuiverError } from '../../src/errors.js';
 import { readArrowDataset } from './arrow.js';
 import type { Dataset, IdSet, Metric, VectorSet } from './dataset.js';
-import { type BatchDistanceKernel, cachedGroundTruth, exactDistance } from './ground-truth.js';
+import { type BatchDistanceKernel, cachedGroundTruth, defaultDistanceKernel, exactDistance } from './ground-truth.js';
 import { readAnnBenchmarksHdf5 } from './hdf5.js';
 import { generateSynthetic, parseSyntheticSpec, syntheticName } from './synthetic.js';
 import { readFvecs, readIvecs, readVectors } from './texmex.js';
@@ -34,7 +34,7 @@ export interface LoadOptions {
   k?: number;
   /** Where computed ground truth is cached (default {@link DEFAULT_CACHE_DIR}). */
   cacheDir?: string;
-  /** A replacement distance kernel for computing ground truth. */
+  /** A replacement distance kernel for computing ground truth (default: native when the addon loads). */
   kernel?: BatchDistanceKernel;
   /** Told when ground truth has to be computed: (queries done, total). */
   onGroundTruthProgress?: (done: number, total: number) => void;
@@ -280,15 +280,18 @@ function finish(raw: RawDataset, options: LoadOptions): Dataset {
   } else {
     if (groundTruth)
       notes.push(`the source's ground truth holds ${groundTruth.dim} neighbours; ${k} needed: recomputed`);
+    const chosen = options.kernel ? { name: 'given', kernel: options.kernel } : defaultDistanceKernel();
     const computeOptions = {
       k,
-      ...(options.kernel ? { kernel: options.kernel } : {}),
+      kernel: chosen.kernel,
       ...(options.onGroundTruthProgress ? { onProgress: options.onGroundTruthProgress } : {}),
     };
     const truth = cachedGroundTruth(base, queries, metric, options.cacheDir ?? DEFAULT_CACHE_DIR, computeOptions);
     ids = truth.ids;
     groundTruthK = truth.k;
-    groundTruthSource = truth.fromCache ? `cache (${basename(truth.cacheFile)})` : 'computed (exact, cached)';
+    groundTruthSource = truth.fromCache
+      ? `cache (${basename(truth.cacheFile)})`
+      : `computed (exact, ${chosen.name} kernel, cached)`;
   }
 
   // Queries that are base vectors (bigann10k) find themselves at distance 0 in rank 0; say so in the report.

@@ -1,5 +1,6 @@
 // Tests for bench/datasets/ground-truth.ts: blocked exact top-k against a naive sort on random data,
-// against the siftsmall fixture's official ground truth, the kernel parameter, and the cache.
+// against the siftsmall fixture's official ground truth, the kernel parameter, the native kernel
+// against its TypeScript reference, and the cache.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,14 @@ import {
   type BatchDistanceKernel,
   cachedGroundTruth,
   computeGroundTruth,
+  defaultDistanceKernel,
   exactDistance,
+  nativeDistanceKernel,
   typescriptDistanceKernel,
 } from '../../bench/datasets/ground-truth.js';
 import { SeededRandom } from '../../bench/datasets/synthetic.js';
 import { readFvecs, readIvecs } from '../../bench/datasets/texmex.js';
+import { loadNativeAddon } from '../../src/native.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'quiverdb-ground-truth-test-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
@@ -105,6 +109,61 @@ describe('computeGroundTruth', () => {
       expect(new Set(got)).toEqual(new Set(want));
       expect(got[0]).toBe(want[0]);
     }
+  });
+});
+
+/** Whether the addon is built here; without it the native kernel cannot be compared (and is not the default). */
+const addonLoads = (() => {
+  try {
+    loadNativeAddon();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('the native batched kernel', () => {
+  it('is the default exactly when the addon loads', () => {
+    expect(defaultDistanceKernel().name).toBe(addonLoads ? 'native' : 'typescript');
+  });
+
+  // dim 1, 3, 17 and 128: no full lane, a tail only, lanes plus tail, lanes only.
+  for (const dim of [1, 3, 17, 128]) {
+    it.runIf(addonLoads)(`gives the reference distances at dim ${dim}`, () => {
+      const base = randomSet(300, dim, 11);
+      const queries = randomSet(7, dim, 12);
+      for (const metric of ['l2', 'ip'] as const) {
+        const native = new Float64Array(7 * 250);
+        const reference = new Float64Array(7 * 250);
+        // A base window that starts inside the set, as the blocked loop passes it.
+        nativeDistanceKernel(queries.data, 7, base.data, 50, 250, dim, metric, native);
+        typescriptDistanceKernel(queries.data, 7, base.data, 50, 250, dim, metric, reference);
+        for (let index = 0; index < native.length; index++) {
+          // float32 accumulation against float64: relative error of a few ulps per addition.
+          const tolerance = 1e-5 * Math.max(1, Math.abs(reference[index]!), dim);
+          expect(Math.abs(native[index]! - reference[index]!)).toBeLessThanOrEqual(tolerance);
+        }
+      }
+    });
+  }
+
+  for (const metric of ['l2', 'ip', 'cosine'] as const) {
+    it.runIf(addonLoads)(`gives the same ground truth as the TypeScript kernel for ${metric}`, () => {
+      const base = randomSet(1500, 24, 21);
+      const queries = randomSet(40, 24, 22);
+      const native = computeGroundTruth(base, queries, metric, { k: 30, kernel: nativeDistanceKernel });
+      const reference = computeGroundTruth(base, queries, metric, { k: 30, kernel: typescriptDistanceKernel });
+      // Both are rescored in float64, so ids and distances agree exactly, ties included.
+      expect(Array.from(native.ids)).toEqual(Array.from(reference.ids));
+      expect(Array.from(native.distances)).toEqual(Array.from(reference.distances));
+    });
+  }
+
+  it.runIf(addonLoads)('breaks exact ties by the lower id like the reference', () => {
+    const base = randomSet(2000, 3, 5, true);
+    const queries = randomSet(10, 3, 6, true);
+    const truth = computeGroundTruth(base, queries, 'l2', { k: 50, kernel: nativeDistanceKernel });
+    expect(Array.from(truth.ids)).toEqual(Array.from(bruteForce(base, queries, 'l2', 50)));
   });
 });
 
