@@ -1,0 +1,56 @@
+// Shared printing for the tinybench micro-benchmarks: the machine line and a Markdown table of
+// ops/s, mean and p99 per task. Imports tinybench's types and the harness's machine description.
+
+import { loadavg } from 'node:os';
+import type { Bench } from 'tinybench';
+import { machineInfo } from '../harness/machine.js';
+import { formatBytes } from '../harness/report-markdown.js';
+
+/** One line naming the machine, the software and the load average (1, 5, 15 minutes) right now. */
+export function machineLine(): string {
+  const machine = machineInfo();
+  const load = loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+  const commit = machine.git ? `; quiverdb at ${machine.git.commit.slice(0, 12)}${machine.git.dirty ? '+' : ''}` : '';
+  return (
+    `machine: ${machine.cpuModel} (${machine.cores} cores), ${formatBytes(machine.memoryBytes)} RAM, ` +
+    `${machine.os.platform} ${machine.os.release} ${machine.os.arch}, Node ${machine.node}${commit}; load average ${load}`
+  );
+}
+
+/** Formats a latency in milliseconds with 3 significant digits, switching to µs below 1 ms. */
+function latency(milliseconds: number): string {
+  if (!Number.isFinite(milliseconds)) return '–';
+  return milliseconds >= 1 ? `${milliseconds.toPrecision(3)} ms` : `${(milliseconds * 1000).toPrecision(3)} µs`;
+}
+
+/**
+ * Prints a bench's results as a Markdown table (task, ops/s, mean, p99, samples, ±rme) under its
+ * name and the machine line. `note` explains what one operation is, in its units.
+ */
+export function printBenchTable(bench: Bench, note: string): void {
+  const lines = [
+    `### ${bench.name ?? 'micro-benchmark'}`,
+    '',
+    machineLine(),
+    '',
+    note,
+    '',
+    '| task | ops/s | mean | p99 | samples | ± |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const task of bench.tasks) {
+    const result = task.result;
+    if (result.state !== 'completed') {
+      const reason = result.state === 'errored' ? `error: ${result.error.message}` : result.state;
+      lines.push(`| ${task.name} | – | – | – | – | ${reason} |`);
+      continue;
+    }
+    lines.push(
+      `| ${task.name} | ${Math.round(result.throughput.mean).toLocaleString('en-US')} | ${latency(result.latency.mean)} | ` +
+        `${latency(result.latency.p99)} | ${result.latency.samplesCount} | ±${result.latency.rme.toFixed(1)}% |`,
+    );
+  }
+  console.log(`${lines.join('\n')}\n`);
+}
