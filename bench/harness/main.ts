@@ -1,5 +1,6 @@
 // The harness's entry: parse options, load each data set, run the contestants, write
-// <out>/results.json, <out>/results.md and <out>/<data set>.svg. The only module that writes results.
+// <out>/results.json, <out>/results.md and <out>/<data set>.svg; or hand --suite durability to
+// durability.ts, which writes <out>/durability.json and .md.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { quiverdb } from '../contestants/quiverdb.js';
 import { loadDataset } from '../datasets/load.js';
 import { datasetChart } from './chart-svg.js';
 import type { ContestantDefinition, IndexConfig } from './contestant.js';
+import { runDurability } from './durability.js';
 import { machineInfo } from './machine.js';
 import { now, secondsBetween } from './measure.js';
 import { type BenchOptions, HELP, parseOptions } from './options.js';
@@ -149,6 +151,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
+    if (options.suite === 'durability') {
+      const run = await runDurability(options);
+      process.stdout.write(`${run.files.join('\n')}\n`);
+      return 0;
+    }
     const run = await runBench(options);
     process.stdout.write(`${run.files.join('\n')}\n`);
     const failed = run.results.datasets.flatMap((dataset) => dataset.runs.filter((result) => result.error));

@@ -6,8 +6,14 @@ import { QuiverError } from '../../src/errors.js';
 import type { Metric } from '../datasets/dataset.js';
 import { parseMetric } from '../datasets/dataset.js';
 
+/** The measurements `npm run bench` can make: recall/latency sweeps, or ingest and open times. */
+export type Suite = 'recall' | 'durability';
+
 /** Every setting of one harness run, after defaults and --quick are applied. */
 export interface BenchOptions {
+  suite: Suite;
+  /** Durability suite: size of the collection whose open time is measured (undefined: the plan's own). */
+  vectors: number | undefined;
   datasets: string[];
   out: string;
   /** Recall depths to report (e.g. 1, 10, 100). */
@@ -51,6 +57,17 @@ export const HELP = `Usage: npm run bench -- [options]
 
 Measures recall, QPS, latency, build time, memory, disk and open time of QuiverDB and of
 hnswlib-node used directly, over one or more data sets, and writes JSON, Markdown and SVG.
+With --suite durability, measures durable ingest rates and open times instead.
+
+Suite:
+  --suite <name>           recall (default): the recall/QPS sweep over data sets.
+                           durability: ingest rate (vectors/s) for batches of 1, 100 and 10,000
+                           under durability full and normal, hnsw and flat, beside hnswlib-node
+                           built in memory; open time of a 100,000 × 128 hnsw collection from its
+                           snapshot, with 10,000 log rows to replay after a crash, and rebuilt.
+                           --quick shrinks it to 10,000 vectors. Writes durability.json and .md
+  --vectors <N>            Durability suite: size of the collection whose open time is measured
+                           (default 100000, --quick 10000); also caps the ingest runs
 
 Data:
   --dataset <spec>         Repeatable. A folder (base.{fvecs,bvecs} + query.* + groundtruth*.ivecs,
@@ -116,6 +133,8 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
       allowPositionals: false,
       strict: true,
       options: {
+        suite: { type: 'string' },
+        vectors: { type: 'string' },
         dataset: { type: 'string', multiple: true },
         out: { type: 'string' },
         k: { type: 'string' },
@@ -156,6 +175,10 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     .filter((part) => part !== '');
   if (contestants.length === 0) fail('--contestants names none');
 
+  const suite = text('suite') ?? 'recall';
+  if (suite !== 'recall' && suite !== 'durability') fail(`--suite is recall or durability, not '${suite}'`);
+  const vectorsText = text('vectors');
+
   const durability = text('durability');
   if (durability !== undefined && durability !== 'full' && durability !== 'normal') {
     fail(`--durability must be full or normal, got '${durability}'`);
@@ -172,6 +195,8 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const metricText = text('metric');
   const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
   return {
+    suite,
+    vectors: vectorsText === undefined ? undefined : positiveInteger('vectors', vectorsText),
     datasets: (values['dataset'] as string[] | undefined) ?? [DEFAULTS.dataset],
     out: text('out') ?? `bench-results/${stamp}`,
     recallDepths: text('k') === undefined ? DEFAULTS.recallDepths : integerList('k', text('k')!).sort((a, b) => a - b),

@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { renderRecallQpsChart } from '../../bench/harness/chart-svg.js';
+import { durabilityPlan } from '../../bench/harness/durability.js';
 import { indexConfigs } from '../../bench/harness/main.js';
 import { median, percentile } from '../../bench/harness/measure.js';
 import { parseOptions, QUICK } from '../../bench/harness/options.js';
@@ -67,6 +68,36 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--ef', '10,x'])).toThrow(/--ef must be a positive integer/);
     expect(() => parseOptions(['--index', 'ivf'])).toThrow(/hnsw and flat/);
     expect(() => parseOptions(['--durability', 'sometimes'])).toThrow(/full or normal/);
+    expect(() => parseOptions(['--suite', 'speed'])).toThrow(/recall or durability/);
+    expect(() => parseOptions(['--vectors', '0'])).toThrow(/--vectors must be a positive integer/);
+  });
+
+  it('selects the suite, recall by default', () => {
+    expect(parseOptions([]).suite).toBe('recall');
+    const options = parseOptions(['--suite', 'durability', '--quick', '--vectors', '5000']);
+    expect([options.suite, options.quick, options.vectors]).toEqual(['durability', true, 5000]);
+  });
+});
+
+describe('durabilityPlan', () => {
+  it('measures batches of 1, 100 and 10,000 with fewer vectors for batch 1, and 100k for open time', () => {
+    const plan = durabilityPlan({ quick: false });
+    expect(plan.ingest).toEqual([
+      { batchSize: 1, vectors: 2_000 },
+      { batchSize: 100, vectors: 50_000 },
+      { batchSize: 10_000, vectors: 50_000 },
+    ]);
+    expect([plan.openVectors, plan.replayRows, plan.repeats]).toEqual([100_000, 10_000, 3]);
+    expect(plan.indexes).toEqual(['hnsw', 'flat']);
+    expect(plan.durabilities).toEqual(['full', 'normal']);
+  });
+
+  it('shrinks under --quick to 10k vectors, and --vectors caps every step', () => {
+    const quick = durabilityPlan({ quick: true });
+    expect([quick.openVectors, quick.replayRows, quick.repeats]).toEqual([10_000, 1_000, 1]);
+    const tiny = durabilityPlan({ quick: true, vectors: 500 });
+    expect(tiny.ingest.map((step) => step.vectors)).toEqual([200, 500, 500]);
+    expect([tiny.openVectors, tiny.replayRows]).toEqual([500, 50]);
   });
 });
 

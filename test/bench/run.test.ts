@@ -1,11 +1,12 @@
-// End-to-end: a --quick run of the harness on a tiny synthetic set in a temporary folder, checking
-// that results.json, results.md and the SVG exist and hold sane figures. No wall-clock assertions.
+// End-to-end: --quick runs of the harness on a tiny synthetic set in a temporary folder, checking
+// that results.json, results.md and the SVG exist and hold sane figures, with QuiverDB beside
+// hnswlib-node; and a --quick durability suite on a tiny collection. No wall-clock assertions.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { quiverdb } from '../../bench/contestants/quiverdb.js';
+import type { DurabilityResults } from '../../bench/harness/durability.js';
 import { main, runBench } from '../../bench/harness/main.js';
 import { parseOptions } from '../../bench/harness/options.js';
 import type { BenchResults } from '../../bench/harness/report-markdown.js';
@@ -14,14 +15,6 @@ const folder = mkdtempSync(join(tmpdir(), 'quiverdb-bench-e2e-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 const TINY = 'synthetic:n=600,dim=16,clusters=8,intrinsic=8,queries=20,seed=7';
-
-/** QuiverDB joins the end-to-end run only when src/index.ts loads (it is built in parallel). */
-const quiverdbLoads = await quiverdb()
-  .create()
-  .then(
-    () => true,
-    () => false,
-  );
 
 function quickOptions(out: string, contestants: string) {
   return parseOptions([
@@ -98,16 +91,98 @@ describe('npm run bench -- --quick', () => {
     expect(hnsw.build!.memoryEstimateBytes).toBeGreaterThan(600 * 16 * 4);
   });
 
-  it.skipIf(!quiverdbLoads)('runs QuiverDB beside hnswlib-node and reports the ratios', async () => {
+  it('runs QuiverDB beside hnswlib-node with the same recall, and reports the ratios', async () => {
     const out = join(folder, 'both');
     await runBench(quickOptions(out, 'quiverdb,hnswlib-node'));
     const results = checkResults(out, ['quiverdb', 'hnswlib-node']);
-    const ratios = results.datasets[0]!.ratios;
+    const dataset = results.datasets[0]!;
+    expect(dataset.skipped).toEqual([]);
+    const ours = dataset.runs.filter((run) => run.contestant === 'quiverdb');
+    expect(ours.map((run) => run.config.type).sort()).toEqual(['flat', 'hnsw']);
+    for (const run of ours) {
+      for (const point of run.sweep) for (const search of point.searches) expect(search.qps).toBeGreaterThan(0);
+      const theirs = dataset.runs.find((other) => other.contestant === 'hnswlib-node' && other.label === run.label)!;
+      // Both build hnswlib graphs with the same m, efConstruction and level seed on the same
+      // vectors, so recall may differ only by insertion-order effects: 0.05 is one query in twenty.
+      for (const point of run.sweep) {
+        const other = theirs.sweep.find((candidate) => candidate.ef === point.ef)!;
+        for (const depth of ['1', '10', '100']) {
+          expect(Math.abs(point.recall[depth]! - other.recall[depth]!)).toBeLessThanOrEqual(0.05);
+        }
+      }
+    }
+    const ratios = dataset.ratios;
     expect(ratios.length).toBe(3);
-    for (const ratio of ratios) expect(ratio.qps).toBeGreaterThan(0);
+    for (const ratio of ratios) {
+      expect(ratio.qps).toBeGreaterThan(0);
+      expect(ratio.buildTime).toBeGreaterThan(0);
+    }
   });
 
   it('exits 2 on a bad option', async () => {
     expect(await main(['--no-such-option'])).toBe(2);
+    expect(await main(['--suite', 'no-such-suite'])).toBe(2);
+  });
+});
+
+describe('npm run bench -- --suite durability --quick', () => {
+  it('measures ingest and the three kinds of open on a tiny collection and writes JSON and Markdown', async () => {
+    const out = join(folder, 'durability');
+    // 1,000 vectors: ingest steps of 200 (batch 1) and 1,000; 100 log rows for the crashed writer to leave.
+    expect(await main(['--suite', 'durability', '--quick', '--vectors', '1000', '--quiet', '--out', out])).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'durability.json'), 'utf8')) as DurabilityResults;
+    expect(results.suite).toBe('durability');
+    expect(results.machine.cores).toBeGreaterThan(0);
+    expect(results.loadAverage.start.length).toBe(3);
+    expect(results.parameters.openVectors).toBe(1000);
+    expect(results.parameters.replayRows).toBe(100);
+
+    const cells = results.ingest.map((figures) => `${figures.index}/${figures.durability}/${figures.batchSize}`);
+    expect(cells.sort()).toEqual(
+      ['flat', 'hnsw']
+        .flatMap((index) =>
+          ['full', 'normal'].flatMap((mode) => [1, 100, 10_000].map((batch) => `${index}/${mode}/${batch}`)),
+        )
+        .sort(),
+    );
+    for (const figures of results.ingest) {
+      expect(figures.vectors).toBe(figures.batchSize === 1 ? 200 : 1000);
+      expect(figures.commits).toBe(Math.ceil(figures.vectors / figures.batchSize));
+      expect(figures.vectorsPerSecond).toBeGreaterThan(0);
+      expect(figures.commitMilliseconds.max).toBeGreaterThanOrEqual(figures.commitMilliseconds.p50);
+      expect(figures.diskBytes).toBeGreaterThan(0);
+    }
+    expect(results.inMemoryBuilds.map((build) => `${build.index}/${build.vectors}`).sort()).toEqual([
+      'flat/1000',
+      'flat/200',
+      'hnsw/1000',
+      'hnsw/200',
+    ]);
+
+    const [snapshot, replay, rebuild] = results.open;
+    expect(results.open.map((figures) => figures.case)).toEqual(['snapshot', 'replay', 'rebuild']);
+    // A clean close leaves a snapshot that loads as is: no replay, no rebuild, no warning.
+    expect(snapshot).toMatchObject({ records: 1000, logRows: 0, warnings: [] });
+    expect(snapshot!.phases).not.toContain('rebuild');
+    expect(snapshot!.snapshotBytes).toBeGreaterThan(0);
+    // The crashed writer's 100 committed records are all there after the replay.
+    expect(replay).toMatchObject({ records: 1100, logRows: 100, warnings: [] });
+    expect(replay!.phases).toContain('replay');
+    expect(replay!.phases).not.toContain('rebuild');
+    // Without its snapshot file the index is rebuilt from the records, with a warning.
+    expect(rebuild!.records).toBe(1000);
+    expect(rebuild!.phases).toContain('rebuild');
+    expect(rebuild!.warnings.some((code) => code.startsWith('SNAPSHOT_'))).toBe(true);
+    expect(rebuild!.snapshotBytes).toBe(0);
+    for (const figures of results.open) {
+      expect(figures.runs.length).toBe(1);
+      expect(figures.seconds).toBeGreaterThan(0);
+      expect(figures.diskBytes).toBeGreaterThan(0);
+    }
+
+    const markdown = readFileSync(join(out, 'durability.md'), 'utf8');
+    expect(markdown).toContain('## Durable ingest, vectors/s');
+    expect(markdown).toContain('## Open time of a 1,000 × 128 hnsw collection');
+    expect(markdown).toContain('hnswlib-node by hand, in memory');
   });
 });
