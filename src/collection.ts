@@ -1,6 +1,8 @@
 // A collection: validates batches, commits them to the store (records + oplog in one
 // transaction), then updates the in-memory index, and answers queries from the index with
 // records read back from the store. Never touches the file system directly.
+import type { RecordBatch, Table } from 'apache-arrow';
+import { type ArrowExportSource, arrowTable, exportArrowFile, recordBatches, upsertArrow } from './arrow/index.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { QuiverError, toQuiverError } from './errors.js';
 import type { Neighbours } from './index/types.js';
@@ -20,6 +22,13 @@ import type {
   QuiverRecord,
   UpsertRecord,
   UpsertResult,
+} from './types.js';
+import type {
+  ArrowExportOptions,
+  ArrowExportResult,
+  ArrowImportOptions,
+  ArrowImportResult,
+  ArrowSource,
 } from './types.js';
 
 const DEFAULT_K = 10;
@@ -220,6 +229,39 @@ export class CollectionImpl implements Collection {
 
   compact(): void {
     this.#writable().compact();
+  }
+
+  async upsertArrow(source: ArrowSource, options?: ArrowImportOptions): Promise<ArrowImportResult> {
+    this.#writable();
+    return upsertArrow(this, source, options);
+  }
+
+  toArrow(options?: ArrowExportOptions): AsyncIterableIterator<RecordBatch> {
+    this.#readable();
+    return recordBatches(this.#arrowSource(), options);
+  }
+
+  toArrowTable(options?: ArrowExportOptions): Table {
+    this.#readable();
+    return arrowTable(this.#arrowSource(), options);
+  }
+
+  async exportArrow(path: string, options?: ArrowExportOptions): Promise<ArrowExportResult> {
+    this.#readable();
+    return exportArrowFile(this.#arrowSource(), path, options);
+  }
+
+  /** The store's records of this collection, page by page, for the Arrow export. */
+  #arrowSource(): ArrowExportSource {
+    return {
+      name: this.name,
+      dim: this.dim,
+      metric: this.metric,
+      readPage: (afterLabel, limit, withVectors, where) => {
+        this.#readable();
+        return this.#host.store.recordsAfterLabel(this.#collectionId, afterLabel, limit, withVectors, where);
+      },
+    };
   }
 
   /** Number of log rows written since the last snapshot (what a reopen would replay). */

@@ -1,5 +1,6 @@
 // The public types: every interface a user touches, with the JSDoc they read in their editor.
 // Implementations live in db.ts and collection.ts and keep their handles in #private fields.
+import type { RecordBatch, Table } from 'apache-arrow';
 import type { Metric } from './schema.js';
 
 export type { Metric };
@@ -105,6 +106,64 @@ export interface UpsertResult {
   inserted: number;
   /** Records whose vector and metadata were replaced. */
   updated: number;
+}
+
+/**
+ * Where `upsertArrow` reads from: an Arrow Table, one RecordBatch, an iterable or async iterable
+ * of RecordBatches (such as a RecordBatchReader), or the path of an Arrow IPC file (.arrow) or
+ * stream (.arrows), which is read one record batch at a time.
+ */
+export type ArrowSource = Table | RecordBatch | Iterable<RecordBatch> | AsyncIterable<RecordBatch> | string;
+
+export interface ArrowImportOptions {
+  /** The id column: Utf8, LargeUtf8 or an integer type (default 'id'). */
+  idColumn?: string;
+  /** The vector column: FixedSizeList or List of Float16, Float32 or Float64 (default 'vector'). */
+  vectorColumn?: string;
+  /** The columns that become metadata (default: every column but the id and vector columns). */
+  metadataColumns?: readonly string[];
+  /** Called after each record batch is written. */
+  onProgress?: (progress: ArrowImportProgress) => void;
+}
+
+/** Progress of `upsertArrow`, reported after each record batch. */
+export interface ArrowImportProgress {
+  /** Rows read and written so far. */
+  rows: number;
+  /** Record batches read and written so far. */
+  batches: number;
+  inserted: number;
+  updated: number;
+}
+
+/** What `upsertArrow` did: records inserted and updated, rows and record batches read. */
+export interface ArrowImportResult extends UpsertResult {
+  rows: number;
+  batches: number;
+}
+
+export interface ArrowExportOptions {
+  /** Only records whose metadata matches this filter (see docs/filters.md); default: all. */
+  filter?: { readonly [key: string]: unknown };
+  /**
+   * The columns to write, in order: 'id', 'vector' and metadata keys (default: id, vector, then
+   * every metadata key in order of first appearance).
+   */
+  columns?: readonly string[];
+  /** Records per record batch (default 4096). */
+  batchSize?: number;
+  /** Called after each record batch is built. */
+  onProgress?: (progress: { rows: number; batches: number }) => void;
+}
+
+/** What `exportArrow` wrote. */
+export interface ArrowExportResult {
+  /** The absolute path of the file. */
+  path: string;
+  rows: number;
+  batches: number;
+  /** Size of the file in bytes. */
+  bytes: number;
 }
 
 /** A stored record. `vector` is a copy of the float32 values as given (not normalised). */
@@ -216,6 +275,49 @@ export interface Collection {
    * @throws {QuiverError} READ_ONLY, CLOSED, IO_ERROR
    */
   compact(): void;
+
+  /**
+   * Upserts the rows of Arrow data: an id column, a vector column, and every other column as
+   * metadata (see docs/arrow.md for the type mapping). Reads one record batch at a time; each batch
+   * is validated whole and written as one upsert. A bad row rejects its batch, naming the row
+   * (counted from 0 across the source) and the column; earlier batches stay written.
+   * @example
+   * const { inserted, updated } = await docs.upsertArrow('./embeddings.arrow', { idColumn: 'doc_id' });
+   * await docs.upsertArrow(table); // an apache-arrow Table
+   * @throws {QuiverError} INVALID_ARGUMENT (missing or unsupported column, null vector), DIMENSION_MISMATCH,
+   *   NOT_FINITE, INVALID_ID (null, empty or repeated id), INVALID_METADATA, CORRUPT (unreadable or truncated
+   *   IPC file), READ_ONLY, CLOSED, IO_ERROR
+   */
+  upsertArrow(source: ArrowSource, options?: ArrowImportOptions): Promise<ArrowImportResult>;
+
+  /**
+   * The records as Arrow record batches, in label order: `id` (Utf8), `vector`
+   * (FixedSizeList<Float32>), then one column per metadata key, typed when its values share one
+   * type, else Utf8 JSON text. The schema is fixed by a first pass over the matching metadata.
+   * @example
+   * for await (const batch of docs.toArrow({ filter: { lang: 'en' }, columns: ['id', 'vector'] })) {
+   *   console.log(batch.numRows);
+   * }
+   * @throws {QuiverError} INVALID_ARGUMENT, INVALID_FILTER, CLOSED, CORRUPT
+   */
+  toArrow(options?: ArrowExportOptions): AsyncIterableIterator<RecordBatch>;
+
+  /**
+   * The records as one Arrow Table, like `toArrow` but whole in memory: for small collections.
+   * @example
+   * const table = docs.toArrowTable({ columns: ['id', 'lang'] });
+   * @throws {QuiverError} INVALID_ARGUMENT, INVALID_FILTER, CLOSED, CORRUPT
+   */
+  toArrowTable(options?: ArrowExportOptions): Table;
+
+  /**
+   * Writes the records to an Arrow IPC stream (path ending in .arrows) or file (any other path), as
+   * `toArrow` yields them, atomically: a temporary file is written, fsynced and renamed over `path`.
+   * @example
+   * await docs.exportArrow('./docs.arrow', { filter: { year: { $gte: 2020 } } });
+   * @throws {QuiverError} INVALID_ARGUMENT, INVALID_FILTER, CLOSED, CORRUPT, IO_ERROR
+   */
+  exportArrow(path: string, options?: ArrowExportOptions): Promise<ArrowExportResult>;
 }
 
 /** An open database directory. */

@@ -311,6 +311,66 @@ export class Store {
   close(): void {
     if (this.#db.open) this.#db.close();
   }
+
+  /**
+   * Up to `limit` records of a collection with labels above `afterLabel`, in label order, matching
+   * `where` when given: a compiled metadata filter over the `metadata` column. One finished statement
+   * per page, so nothing stays open between pages (callers may write in between).
+   */
+  recordsAfterLabel(
+    collectionId: number,
+    afterLabel: number,
+    limit: number,
+    withVector: boolean,
+    where?: { readonly sql: string; readonly params: readonly unknown[] },
+  ): StoredRecord[] {
+    const columns = withVector ? 'id, label, metadata, vector' : 'id, label, metadata';
+    const filter = where === undefined ? '' : ` AND (${where.sql})`;
+    const sql = `SELECT ${columns} FROM records WHERE collection_id = ? AND label > ?${filter} ORDER BY label LIMIT ?`;
+    // Filtered statements are prepared per page rather than cached: filters are many and short-lived.
+    const statement = where === undefined ? this.#statement(sql) : this.#db.prepare(sql);
+    return statement.all(collectionId, afterLabel, ...(where?.params ?? []), limit) as StoredRecord[];
+  }
+
+  /** Streams every record of a collection with its rowid, in rowid order (for verification: trusts no index). */
+  *scanRecords(collectionId: number): Generator<StoredRecord & { readonly rowid: number }> {
+    const statement = this.#db.prepare(
+      'SELECT rowid, id, label, metadata, vector FROM records NOT INDEXED WHERE collection_id = ? ORDER BY rowid',
+    );
+    yield* statement.iterate(collectionId) as IterableIterator<StoredRecord & { rowid: number }>;
+  }
+
+  /** For each label a collection's log touches, the op of its latest log row. */
+  lastLoggedOps(collectionId: number): { label: number; op: string; seq: number }[] {
+    return this.#statement(
+      'SELECT label, op, max(seq) AS seq FROM oplog WHERE collection_id = ? GROUP BY label ORDER BY label',
+    ).all(collectionId) as { label: number; op: string; seq: number }[];
+  }
+
+  /** Collection ids that log rows name but that do not exist. */
+  orphanLogCollections(): number[] {
+    return this.#statement(
+      'SELECT DISTINCT collection_id FROM oplog WHERE collection_id NOT IN (SELECT id FROM collections)',
+    )
+      .pluck()
+      .all() as number[];
+  }
+
+  /** SQLite's own structural check of the file: ['ok'] when sound, else what is wrong. */
+  quickCheck(): string[] {
+    const rows = this.#db.pragma('quick_check') as Record<string, unknown>[];
+    return rows.map((row) => String(Object.values(row)[0]));
+  }
+
+  /** Bytes of a collection's ids, metadata and vectors (what its records hold, not counting SQLite's pages). */
+  recordBytes(collectionId: number): number {
+    return (
+      this.#statement(
+        'SELECT coalesce(sum(length(CAST(id AS BLOB)) + length(CAST(metadata AS BLOB)) + length(vector)), 0) AS n ' +
+          'FROM records WHERE collection_id = ?',
+      ).get(collectionId) as { n: number }
+    ).n;
+  }
 }
 
 export interface ManifestRow {
