@@ -1,6 +1,8 @@
 # The quiver_native Node-API addon (native/). Portable flags only: -O3 lets the compiler vectorise
 # the plain loops for the baseline instruction set; no -march / -mavx, so the binary built by
-# `npm install` runs on any CPU of its architecture.
+# `npm install` runs on any CPU of its architecture. The HNSW graph compiles hnswlib's headers from
+# the pinned hnswlib-node package (not copied here); hnswlib reports errors by C++ exceptions, so
+# exceptions are on for this target (Node-API itself stays exception-free: NAPI_DISABLE_CPP_EXCEPTIONS).
 {
   "targets": [
     {
@@ -10,10 +12,14 @@
         "native/bindings.cc",
         "native/exact-scan.cc",
         "native/kmeans-assign.cc",
-        "native/adc-scan.cc"
+        "native/adc-scan.cc",
+        "native/thread-pool.cc",
+        "native/hnsw-graph.cc",
+        "native/hnsw-binding.cc"
       ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")"
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!(node -p \"require('path').dirname(require.resolve('hnswlib-node/package.json'))\")/src/hnswlib"
       ],
       "defines": [
         "NAPI_VERSION=8",
@@ -22,14 +28,19 @@
       ],
       "cflags": ["-O3"],
       "cflags_cc": ["-O3", "-std=c++17"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "ldflags": ["-pthread"],
       "xcode_settings": {
         "GCC_OPTIMIZATION_LEVEL": "3",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "MACOSX_DEPLOYMENT_TARGET": "11.0"
       },
       "msvs_settings": {
         "VCCLCompilerTool": {
           "Optimization": 2,
+          "ExceptionHandling": 1,
           "AdditionalOptions": ["/std:c++17"]
         }
       }

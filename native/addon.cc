@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "bindings.h"
+#include "hnsw-binding.h"
 
 namespace {
 
@@ -10,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("exactTopK", Napi::Function::New(env, quiver::ExactTopKBinding, "exactTopK"));
   exports.Set("kmeansAssign", Napi::Function::New(env, quiver::KMeansAssignBinding, "kmeansAssign"));
   exports.Set("adcTopK", Napi::Function::New(env, quiver::AdcTopKBinding, "adcTopK"));
+  quiver::RegisterHnswGraph(env, exports);
   return exports;
 }
 

@@ -1,0 +1,389 @@
+// The HnswGraph Node-API class and its promise workers. No C++ exception crosses into Node-API:
+// every call into HnswGraph is wrapped, and failures become JavaScript errors (sync) or rejected
+// promises (async). The graph is held by shared_ptr so a pending worker keeps it alive.
+#include "hnsw-binding.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hnsw-graph.h"
+
+namespace quiver {
+namespace {
+
+constexpr double kMaxInteger = 2147483647.0;  // counts, k, ef, threads: int32 range
+constexpr std::size_t kMaxThreads = 256;
+
+// A typed array argument: data pointer and element count. ok is false after a JS error was thrown.
+template <typename T>
+struct View {
+  T* data = nullptr;
+  std::size_t length = 0;
+  bool ok = false;
+};
+
+void Throw(const Napi::Env& env, const std::string& message, bool range = false) {
+  if (range) {
+    Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+  } else {
+    Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  }
+}
+
+template <typename T>
+View<T> TypedArray(const Napi::CallbackInfo& info, std::size_t index, napi_typedarray_type type, const char* name,
+                   const char* type_name) {
+  View<T> view;
+  const Napi::Value value = info[index];
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
+    Throw(info.Env(), std::string(name) + " must be a " + type_name);
+    return view;
+  }
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  view.data = reinterpret_cast<T*>(static_cast<std::uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+  view.length = array.ElementLength();
+  view.ok = true;
+  return view;
+}
+
+// An integer in [minimum, maximum]; false after a JS error was thrown.
+bool Integer(const Napi::CallbackInfo& info, std::size_t index, const char* name, double minimum, double maximum,
+             double* out) {
+  const Napi::Value value = info[index];
+  if (!value.IsNumber()) {
+    Throw(info.Env(), std::string(name) + " must be a number");
+    return false;
+  }
+  const double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= minimum && number <= maximum) || number != static_cast<double>(static_cast<std::int64_t>(number))) {
+    Throw(info.Env(), std::string(name) + " must be an integer from " + std::to_string(static_cast<std::int64_t>(minimum)) +
+                          " to " + std::to_string(static_cast<std::int64_t>(maximum)),
+          true);
+    return false;
+  }
+  *out = number;
+  return true;
+}
+
+bool Arguments(const Napi::CallbackInfo& info, std::size_t count) {
+  if (info.Length() >= count) return true;
+  Throw(info.Env(), "expected " + std::to_string(count) + " arguments");
+  return false;
+}
+
+// Runs `work` on libuv's thread pool and settles a promise with its outcome. `keep` holds the
+// JavaScript values (typed arrays, the graph object) whose memory `work` uses until it settles.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::function<void()> work, const std::vector<Napi::Value>& keep)
+      : Napi::AsyncWorker(env, "quiverHnsw"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)) {
+    for (const Napi::Value& value : keep) kept_.push_back(Napi::Persistent(value.As<Napi::Object>()));
+  }
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      work_();
+    } catch (const std::exception& failure) {
+      SetError(failure.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::vector<Napi::ObjectReference> kept_;
+};
+
+// The unpacked arguments of addBatch / addBatchAsync.
+struct AddArguments {
+  View<float> vectors;
+  View<std::uint32_t> labels;
+  std::size_t count = 0;
+  std::size_t threads = 1;
+};
+
+// The unpacked arguments of searchBatch / searchBatchAsync.
+struct SearchArguments {
+  View<float> queries;
+  std::size_t count = 0;
+  std::size_t k = 0;
+  std::size_t ef = 0;
+  std::size_t threads = 1;
+  AllowList allow;
+  View<std::uint32_t> labels;
+  View<float> distances;
+};
+
+class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
+ public:
+  static void Register(Napi::Env env, Napi::Object exports) {
+    Napi::Function constructor = DefineClass(env, "HnswGraph",
+                                             {
+                                                 InstanceMethod("init", &HnswGraphWrap::Init),
+                                                 InstanceMethod("resize", &HnswGraphWrap::Resize),
+                                                 InstanceMethod("addBatch", &HnswGraphWrap::AddBatch),
+                                                 InstanceMethod("addBatchAsync", &HnswGraphWrap::AddBatchAsync),
+                                                 InstanceMethod("markDelete", &HnswGraphWrap::MarkDelete),
+                                                 InstanceMethod("searchBatch", &HnswGraphWrap::SearchBatch),
+                                                 InstanceMethod("searchBatchAsync", &HnswGraphWrap::SearchBatchAsync),
+                                                 InstanceMethod("save", &HnswGraphWrap::Save),
+                                                 InstanceMethod("load", &HnswGraphWrap::Load),
+                                                 InstanceMethod("loadAsync", &HnswGraphWrap::LoadAsync),
+                                                 InstanceMethod("labels", &HnswGraphWrap::Labels),
+                                                 InstanceMethod("currentCount", &HnswGraphWrap::CurrentCount),
+                                                 InstanceMethod("maxElements", &HnswGraphWrap::MaxElements),
+                                                 InstanceMethod("dispose", &HnswGraphWrap::Dispose),
+                                             });
+    exports.Set("HnswGraph", constructor);
+  }
+
+  explicit HnswGraphWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HnswGraphWrap>(info) {
+    double space = 0;
+    double dim = 0;
+    if (!Arguments(info, 2) || !Integer(info, 0, "space", 0, 2, &space) || !Integer(info, 1, "dim", 1, kMaxInteger, &dim)) {
+      return;
+    }
+    graph_ = std::make_shared<HnswGraph>(static_cast<HnswSpace>(static_cast<int>(space)), static_cast<std::size_t>(dim));
+  }
+
+ private:
+  // Runs a synchronous graph call, turning a C++ exception into a JavaScript Error.
+  Napi::Value Guard(const Napi::Env& env, const std::function<Napi::Value()>& call) {
+    if (!graph_) {
+      Napi::Error::New(env, "the HNSW graph was not constructed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    try {
+      return call();
+    } catch (const std::exception& failure) {
+      Napi::Error::New(env, failure.what()).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+
+  Napi::Value Init(const Napi::CallbackInfo& info) {
+    double max_elements = 0, m = 0, ef_construction = 0, seed = 0;
+    if (!Arguments(info, 4) || !Integer(info, 0, "maxElements", 1, kMaxInteger, &max_elements) ||
+        !Integer(info, 1, "m", 2, 10000, &m) || !Integer(info, 2, "efConstruction", 1, kMaxInteger, &ef_construction) ||
+        !Integer(info, 3, "seed", 0, 4294967295.0, &seed)) {
+      return info.Env().Undefined();
+    }
+    return Guard(info.Env(), [&] {
+      graph_->Init(static_cast<std::size_t>(max_elements), static_cast<std::size_t>(m),
+                   static_cast<std::size_t>(ef_construction), static_cast<std::size_t>(seed));
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value Resize(const Napi::CallbackInfo& info) {
+    double max_elements = 0;
+    if (!Arguments(info, 1) || !Integer(info, 0, "maxElements", 1, 4294967295.0, &max_elements)) {
+      return info.Env().Undefined();
+    }
+    return Guard(info.Env(), [&] {
+      graph_->Resize(static_cast<std::size_t>(max_elements));
+      return info.Env().Undefined();
+    });
+  }
+
+  bool UnpackAdd(const Napi::CallbackInfo& info, AddArguments* out) {
+    const Napi::Env env = info.Env();
+    double threads = 0;
+    if (!Arguments(info, 3) || !graph_) return false;
+    out->vectors = TypedArray<float>(info, 0, napi_float32_array, "vectors", "Float32Array");
+    if (!out->vectors.ok) return false;
+    out->labels = TypedArray<std::uint32_t>(info, 1, napi_uint32_array, "labels", "Uint32Array");
+    if (!out->labels.ok || !Integer(info, 2, "threads", 1, kMaxInteger, &threads)) return false;
+    const std::size_t dim = graph_->dim();
+    if (out->vectors.length % dim != 0 || out->vectors.length / dim != out->labels.length) {
+      Throw(env, "vectors must hold labels.length rows of dim numbers", true);
+      return false;
+    }
+    for (std::size_t row = 0; row < out->labels.length; row++) {
+      if (out->labels.data[row] == kNoLabel) {
+        Throw(env, "label 4294967295 is reserved for empty result slots", true);
+        return false;
+      }
+    }
+    out->count = out->labels.length;
+    out->threads = std::min(static_cast<std::size_t>(threads), kMaxThreads);
+    return true;
+  }
+
+  Napi::Value AddBatch(const Napi::CallbackInfo& info) {
+    AddArguments args;
+    if (!UnpackAdd(info, &args)) return info.Env().Undefined();
+    return Guard(info.Env(), [&] {
+      graph_->AddBatch(args.vectors.data, args.labels.data, args.count, args.threads);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value AddBatchAsync(const Napi::CallbackInfo& info) {
+    AddArguments args;
+    if (!UnpackAdd(info, &args)) return info.Env().Undefined();
+    std::shared_ptr<HnswGraph> graph = graph_;
+    auto* worker = new PromiseWorker(
+        info.Env(), [graph, args] { graph->AddBatch(args.vectors.data, args.labels.data, args.count, args.threads); },
+        {info[0], info[1], info.This()});
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  Napi::Value MarkDelete(const Napi::CallbackInfo& info) {
+    double label = 0;
+    if (!Arguments(info, 1) || !Integer(info, 0, "label", 0, 4294967294.0, &label)) return info.Env().Undefined();
+    return Guard(info.Env(), [&] {
+      graph_->MarkDelete(static_cast<std::uint32_t>(label));
+      return info.Env().Undefined();
+    });
+  }
+
+  bool UnpackSearch(const Napi::CallbackInfo& info, SearchArguments* out) {
+    const Napi::Env env = info.Env();
+    double k = 0, ef = 0, threads = 0;
+    if (!Arguments(info, 7) || !graph_) return false;
+    out->queries = TypedArray<float>(info, 0, napi_float32_array, "queries", "Float32Array");
+    if (!out->queries.ok || !Integer(info, 1, "k", 1, kMaxInteger, &k) || !Integer(info, 2, "ef", 1, kMaxInteger, &ef) ||
+        !Integer(info, 3, "threads", 1, kMaxInteger, &threads)) {
+      return false;
+    }
+    const Napi::Value allow = info[4];
+    if (!allow.IsNull() && !allow.IsUndefined()) {
+      const bool bytes = allow.IsTypedArray() && allow.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+      const bool words = allow.IsTypedArray() && allow.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array;
+      if (!bytes && !words) {
+        Throw(env, "allow must be a Uint8Array, a Uint32Array or null");
+        return false;
+      }
+      Napi::TypedArray array = allow.As<Napi::TypedArray>();
+      out->allow.elements = static_cast<std::uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+      out->allow.element_count = array.ElementLength();
+      out->allow.bits = bytes ? 8 : 32;
+    }
+    out->labels = TypedArray<std::uint32_t>(info, 5, napi_uint32_array, "labels", "Uint32Array");
+    if (!out->labels.ok) return false;
+    out->distances = TypedArray<float>(info, 6, napi_float32_array, "distances", "Float32Array");
+    if (!out->distances.ok) return false;
+    const std::size_t dim = graph_->dim();
+    if (out->queries.length % dim != 0) {
+      Throw(env, "queries length is not a multiple of dim", true);
+      return false;
+    }
+    out->count = out->queries.length / dim;
+    out->k = static_cast<std::size_t>(k);
+    out->ef = static_cast<std::size_t>(ef);
+    out->threads = std::min(static_cast<std::size_t>(threads), kMaxThreads);
+    if (out->labels.length < out->count * out->k || out->distances.length < out->count * out->k) {
+      Throw(env, "labels and distances must hold queries x k entries", true);
+      return false;
+    }
+    return true;
+  }
+
+  Napi::Value SearchBatch(const Napi::CallbackInfo& info) {
+    SearchArguments args;
+    if (!UnpackSearch(info, &args)) return info.Env().Undefined();
+    return Guard(info.Env(), [&] {
+      graph_->SearchBatch(args.queries.data, args.count, args.k, args.ef, args.threads, args.allow, args.labels.data,
+                          args.distances.data);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value SearchBatchAsync(const Napi::CallbackInfo& info) {
+    SearchArguments args;
+    if (!UnpackSearch(info, &args)) return info.Env().Undefined();
+    std::vector<Napi::Value> keep{info[0], info[5], info[6], info.This()};
+    if (args.allow.elements != nullptr) keep.push_back(info[4]);
+    std::shared_ptr<HnswGraph> graph = graph_;
+    auto* worker = new PromiseWorker(
+        info.Env(),
+        [graph, args] {
+          graph->SearchBatch(args.queries.data, args.count, args.k, args.ef, args.threads, args.allow, args.labels.data,
+                             args.distances.data);
+        },
+        keep);
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  bool PathArgument(const Napi::CallbackInfo& info, std::string* path) {
+    if (!Arguments(info, 1)) return false;
+    if (!info[0].IsString()) {
+      Throw(info.Env(), "path must be a string");
+      return false;
+    }
+    *path = info[0].As<Napi::String>().Utf8Value();
+    return true;
+  }
+
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    std::string path;
+    if (!PathArgument(info, &path)) return info.Env().Undefined();
+    return Guard(info.Env(), [&] {
+      graph_->Save(path);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    std::string path;
+    if (!PathArgument(info, &path)) return info.Env().Undefined();
+    return Guard(info.Env(), [&] {
+      graph_->Load(path);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value LoadAsync(const Napi::CallbackInfo& info) {
+    std::string path;
+    if (!PathArgument(info, &path) || !graph_) return info.Env().Undefined();
+    std::shared_ptr<HnswGraph> graph = graph_;
+    auto* worker = new PromiseWorker(info.Env(), [graph, path] { graph->Load(path); }, {info.This()});
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  Napi::Value Labels(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] {
+      const std::vector<std::uint32_t> labels = graph_->Labels();
+      Napi::Uint32Array out = Napi::Uint32Array::New(info.Env(), labels.size());
+      std::copy(labels.begin(), labels.end(), out.Data());
+      return static_cast<Napi::Value>(out);
+    });
+  }
+
+  Napi::Value CurrentCount(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] { return Napi::Number::New(info.Env(), static_cast<double>(graph_->CurrentCount())); });
+  }
+
+  Napi::Value MaxElements(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] { return Napi::Number::New(info.Env(), static_cast<double>(graph_->MaxElements())); });
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] {
+      graph_->Dispose();
+      return info.Env().Undefined();
+    });
+  }
+
+  std::shared_ptr<HnswGraph> graph_;
+};
+
+}  // namespace
+
+void RegisterHnswGraph(Napi::Env env, Napi::Object exports) { HnswGraphWrap::Register(env, exports); }
+
+}  // namespace quiver

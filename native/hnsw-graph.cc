@@ -1,0 +1,266 @@
+// HnswGraph over hnswlib's HierarchicalNSW. The only translation unit that includes hnswlib (from
+// node_modules/hnswlib-node/src/hnswlib, see binding.gyp). Inserts and searches read vectors in
+// place; only cosine copies, to normalise into a thread-local buffer exactly as hnswlib-node does.
+#include "hnsw-graph.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <numeric>
+#include <queue>
+#include <stdexcept>
+#include <utility>
+
+// hnswlib's headers are third-party: keep their warnings out of this build's output.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
+#include "hnswlib.h"
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#include "thread-pool.h"
+
+namespace quiver {
+namespace {
+
+using Graph = hnswlib::HierarchicalNSW<float>;
+
+// Rows per exclusive-lock hold in AddBatch: large enough that the lock costs nothing next to the
+// inserts, small enough that searches waiting on the lock are served between chunks.
+constexpr std::size_t kAddChunk = 4096;
+
+// hnswlib-node's normalizePoint, step for step (float accumulation in order, sqrt of |sum|,
+// division), so that a cosine graph built here is bit-identical to one built there.
+void NormalizeInto(const float* vector, std::size_t dim, std::vector<float>& out) {
+  out.assign(vector, vector + dim);
+  const float norm = std::sqrt(std::fabs(std::inner_product(out.begin(), out.end(), out.begin(), 0.0f)));
+  if (norm > 0.0f) {
+    for (std::size_t i = 0; i < dim; i++) out[i] /= norm;
+  }
+}
+
+// The vector hnswlib should see: the row itself, or for cosine its normalised copy in this
+// thread's buffer (valid until the next call on the same thread).
+const float* Prepared(HnswSpace space, const float* row, std::size_t dim) {
+  if (space != HnswSpace::kCosine) return row;
+  thread_local std::vector<float> buffer;
+  NormalizeInto(row, dim, buffer);
+  return buffer.data();
+}
+
+class AllowListFilter : public hnswlib::BaseFilterFunctor {
+ public:
+  explicit AllowListFilter(const AllowList& allow) : allow_(allow) {}
+
+  bool operator()(hnswlib::labeltype label) override {
+    const std::size_t element = label / allow_.bits;
+    if (element >= allow_.element_count) return false;
+    const unsigned bit = static_cast<unsigned>(label % allow_.bits);
+    if (allow_.bits == 8) return (static_cast<const std::uint8_t*>(allow_.elements)[element] >> bit) & 1u;
+    return (static_cast<const std::uint32_t*>(allow_.elements)[element] >> bit) & 1u;
+  }
+
+ private:
+  const AllowList allow_;
+};
+
+// hnswlib's HierarchicalNSW::searchKnn with the effort passed per call instead of read from the
+// shared ef_ member (so concurrent searches may use different ef without a write), writing k
+// results best first into the caller's rows. The steps, and so the results, are hnswlib's: greedy
+// descent through the upper layers, searchBaseLayerST on layer 0 (bare-bone when nothing is
+// deleted and there is no filter), then the best k ordered by (distance, label).
+void SearchOne(const Graph& graph, const float* query, std::size_t k, std::size_t ef,
+               hnswlib::BaseFilterFunctor* filter, std::uint32_t* labels, float* distances) {
+  std::size_t found = 0;
+  if (graph.cur_element_count != 0) {
+    hnswlib::tableint current = graph.enterpoint_node_;
+    float current_distance =
+        graph.fstdistfunc_(query, graph.getDataByInternalId(current), graph.dist_func_param_);
+    for (int level = graph.maxlevel_; level > 0; level--) {
+      bool changed = true;
+      while (changed) {
+        changed = false;
+        const hnswlib::linklistsizeint* list = graph.get_linklist(current, level);
+        const int size = graph.getListCount(const_cast<hnswlib::linklistsizeint*>(list));
+        const hnswlib::tableint* neighbours = reinterpret_cast<const hnswlib::tableint*>(list + 1);
+        for (int i = 0; i < size; i++) {
+          const hnswlib::tableint candidate = neighbours[i];
+          if (candidate > graph.max_elements_) throw std::runtime_error("the graph links a node past its end");
+          const float distance =
+              graph.fstdistfunc_(query, graph.getDataByInternalId(candidate), graph.dist_func_param_);
+          if (distance < current_distance) {
+            current_distance = distance;
+            current = candidate;
+            changed = true;
+          }
+        }
+      }
+    }
+    const std::size_t effort = std::max(ef, k);
+    auto top = (graph.num_deleted_ == 0 && filter == nullptr)
+                   ? graph.searchBaseLayerST<true>(current, query, effort, filter)
+                   : graph.searchBaseLayerST<false>(current, query, effort, filter);
+    while (top.size() > k) top.pop();
+    std::priority_queue<std::pair<float, hnswlib::labeltype>> ordered;
+    while (!top.empty()) {
+      ordered.emplace(top.top().first, graph.getExternalLabel(top.top().second));
+      top.pop();
+    }
+    found = ordered.size();
+    for (std::size_t slot = found; slot-- > 0;) {
+      labels[slot] = static_cast<std::uint32_t>(ordered.top().second);
+      distances[slot] = ordered.top().first;
+      ordered.pop();
+    }
+  }
+  for (std::size_t slot = found; slot < k; slot++) {
+    labels[slot] = kNoLabel;
+    distances[slot] = std::numeric_limits<float>::infinity();
+  }
+}
+
+// Runs body over [0, count) on the pool; rethrows the first failure's message after all stop.
+void RunAll(std::size_t count, std::size_t threads, const std::function<void(std::size_t)>& body) {
+  std::mutex error_lock;
+  std::string error;
+  ParallelFor(count, threads, [&](std::size_t item) {
+    try {
+      body(item);
+      return true;
+    } catch (const std::exception& failure) {
+      std::lock_guard<std::mutex> guard(error_lock);
+      if (error.empty()) error = failure.what();
+      return false;
+    }
+  });
+  if (!error.empty()) throw std::runtime_error(error);
+}
+
+}  // namespace
+
+HnswGraph::HnswGraph(HnswSpace space, std::size_t dim) : space_kind_(space), dim_(dim) {
+  if (space == HnswSpace::kL2) {
+    space_ = std::make_unique<hnswlib::L2Space>(dim);
+  } else {
+    space_ = std::make_unique<hnswlib::InnerProductSpace>(dim);
+  }
+}
+
+HnswGraph::~HnswGraph() = default;
+
+Graph& HnswGraph::Open() const {
+  if (!index_) throw std::runtime_error("the HNSW graph is not initialised or was disposed");
+  return *index_;
+}
+
+void HnswGraph::Init(std::size_t max_elements, std::size_t m, std::size_t ef_construction, std::size_t seed) {
+  auto fresh = std::make_unique<Graph>(space_.get(), max_elements, m, ef_construction, seed, false);
+  std::unique_lock<std::shared_mutex> exclusive(lock_);
+  index_.swap(fresh);
+}
+
+void HnswGraph::Load(const std::string& path) {
+  if (!std::ifstream(path, std::ios::binary).is_open()) throw std::runtime_error("cannot open " + path);
+  // Read unlocked: the new graph is private until the swap.
+  auto loaded = std::make_unique<Graph>(space_.get(), path, false, 0, false);
+  // hnswlib takes the vector size from the space, not the file: check that the file's element
+  // layout matches this dim, or every vector read would be misaligned.
+  const std::size_t links = loaded->maxM0_ * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  const std::size_t vector_bytes = dim_ * sizeof(float);
+  if (loaded->offsetData_ != links || loaded->label_offset_ != links + vector_bytes ||
+      loaded->size_data_per_element_ != links + vector_bytes + sizeof(hnswlib::labeltype)) {
+    throw std::runtime_error("the graph file's elements do not hold vectors of dim " + std::to_string(dim_));
+  }
+  std::unique_lock<std::shared_mutex> exclusive(lock_);
+  index_.swap(loaded);
+}
+
+void HnswGraph::Save(const std::string& path) const {
+  std::shared_lock<std::shared_mutex> shared(lock_);
+  Open().saveIndex(path);  // reads the graph only
+}
+
+void HnswGraph::Resize(std::size_t max_elements) {
+  std::unique_lock<std::shared_mutex> exclusive(lock_);
+  Open().resizeIndex(max_elements);
+}
+
+void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std::size_t count, std::size_t threads) {
+  const HnswSpace space = space_kind_;
+  const std::size_t dim = dim_;
+  for (std::size_t start = 0; start < count; start += kAddChunk) {
+    const std::size_t end = std::min(count, start + kAddChunk);
+    std::unique_lock<std::shared_mutex> exclusive(lock_);
+    Graph& graph = Open();
+    if (start == 0) {
+      // Refuse the whole batch up front rather than fail half-way at hnswlib's capacity check.
+      std::size_t fresh = 0;
+      for (std::size_t row = 0; row < count; row++) fresh += graph.label_lookup_.count(labels[row]) == 0 ? 1 : 0;
+      if (graph.cur_element_count + fresh > graph.max_elements_) {
+        throw std::runtime_error("the batch adds " + std::to_string(fresh) + " labels to " +
+                                 std::to_string(graph.cur_element_count) + " but the graph holds at most " +
+                                 std::to_string(graph.max_elements_) + "; resize first");
+      }
+    }
+    RunAll(end - start, threads, [&](std::size_t item) {
+      const std::size_t row = start + item;
+      graph.addPoint(Prepared(space, vectors + row * dim, dim), labels[row]);
+    });
+  }
+}
+
+void HnswGraph::MarkDelete(std::uint32_t label) {
+  std::unique_lock<std::shared_mutex> exclusive(lock_);
+  Open().markDelete(label);
+}
+
+void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t k, std::size_t ef,
+                            std::size_t threads, const AllowList& allow, std::uint32_t* labels,
+                            float* distances) const {
+  const HnswSpace space = space_kind_;
+  const std::size_t dim = dim_;
+  std::shared_lock<std::shared_mutex> shared(lock_);
+  const Graph& graph = Open();
+  RunAll(count, threads, [&](std::size_t query) {
+    // hnswlib calls the filter through a non-const pointer; one functor per query keeps threads apart.
+    AllowListFilter filter(allow);
+    SearchOne(graph, Prepared(space, queries + query * dim, dim), k, ef,
+              allow.elements != nullptr ? &filter : nullptr, labels + query * k, distances + query * k);
+  });
+}
+
+std::vector<std::uint32_t> HnswGraph::Labels() const {
+  std::shared_lock<std::shared_mutex> shared(lock_);
+  const Graph& graph = Open();
+  std::vector<std::uint32_t> labels;
+  labels.reserve(graph.label_lookup_.size());
+  for (const auto& entry : graph.label_lookup_) labels.push_back(static_cast<std::uint32_t>(entry.first));
+  std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
+std::size_t HnswGraph::CurrentCount() const {
+  std::shared_lock<std::shared_mutex> shared(lock_);
+  return Open().cur_element_count;
+}
+
+std::size_t HnswGraph::MaxElements() const {
+  std::shared_lock<std::shared_mutex> shared(lock_);
+  return Open().max_elements_;
+}
+
+void HnswGraph::Dispose() {
+  std::unique_ptr<Graph> freed;
+  {
+    std::unique_lock<std::shared_mutex> exclusive(lock_);
+    index_.swap(freed);
+  }
+}
+
+}  // namespace quiver

@@ -1,0 +1,93 @@
+// HnswGraph: one hnswlib HierarchicalNSW<float> (the headers hnswlib-node ships; hnswlib's own file
+// format) behind a readers-writer lock, with batched inserts and searches on the thread pool.
+// Knows nothing of Node-API. Errors are thrown as std::runtime_error with a one-line message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace hnswlib {
+template <typename T>
+class HierarchicalNSW;
+template <typename T>
+class SpaceInterface;
+}  // namespace hnswlib
+
+namespace quiver {
+
+// The spaces of hnswlib-node: `cosine` is inner product over vectors normalised on the way in.
+enum class HnswSpace { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
+
+// Result label of an empty result slot (fewer than k live, allowed nodes were found).
+constexpr std::uint32_t kNoLabel = 0xFFFFFFFFu;
+
+// An allow-list over labels: bit (label mod bits) of element (label / bits) of `elements`, where an
+// element is a byte (bits 8) or a uint32 (bits 32), least significant bit first. Labels past the
+// end are not allowed. Null `elements` means no filter.
+struct AllowList {
+  const void* elements = nullptr;
+  std::size_t element_count = 0;
+  unsigned bits = 8;
+};
+
+// Locking: lock_ is a std::shared_mutex over index_.
+//   exclusive: Init, Load (the swap only; the file is read unlocked), Resize, AddBatch (one chunk at
+//              a time, so searches interleave between chunks), MarkDelete, Dispose;
+//   shared:    SearchBatch, Save, Labels, CurrentCount, MaxElements.
+// hnswlib allows concurrent addPoint calls (it locks per node and per label), but not a search
+// overlapping an insert or a resize; the lock enforces exactly that. The pool threads of an
+// AddBatch or SearchBatch run under the lock held by the calling thread and take no lock of ours.
+class HnswGraph {
+ public:
+  HnswGraph(HnswSpace space, std::size_t dim);
+  ~HnswGraph();
+  HnswGraph(const HnswGraph&) = delete;
+  HnswGraph& operator=(const HnswGraph&) = delete;
+
+  std::size_t dim() const { return dim_; }
+
+  // A new empty graph (replacing any previous one), as hnswlib-node's initIndex with
+  // allowReplaceDeleted false.
+  void Init(std::size_t max_elements, std::size_t m, std::size_t ef_construction, std::size_t seed);
+  // Replaces the graph by the one in `path` (hnswlib's file format). Throws when the file is
+  // unreadable or holds vectors of another dim.
+  void Load(const std::string& path);
+  void Save(const std::string& path) const;
+  void Resize(std::size_t max_elements);
+
+  // Inserts `count` rows of `vectors` (count × dim floats) under `labels`; a label already in the
+  // graph is updated (and undeleted). With threads == 1 the rows go in one by one, in order, on
+  // the calling thread: the graph is then identical to hnswlib-node's for the same calls. With
+  // more threads the order of inserts, and so the graph, varies from run to run. Throws, before
+  // inserting anything, when the new labels would not fit in max elements.
+  void AddBatch(const float* vectors, const std::uint32_t* labels, std::size_t count, std::size_t threads);
+  // Marks `label` deleted; throws when the label is not in the graph or already deleted.
+  void MarkDelete(std::uint32_t label);
+  // For each of `count` queries: the k nearest live (and allowed) labels, best first, into
+  // labels[q * k ...] and distances[q * k ...]; missing results are kNoLabel / +infinity. The
+  // search effort is max(ef, k), as hnswlib's setEf(ef) + searchKnn(k).
+  void SearchBatch(const float* queries, std::size_t count, std::size_t k, std::size_t ef, std::size_t threads,
+                   const AllowList& allow, std::uint32_t* labels, float* distances) const;
+
+  // Every label in the graph, deleted ones included, ascending.
+  std::vector<std::uint32_t> Labels() const;
+  std::size_t CurrentCount() const;
+  std::size_t MaxElements() const;
+  // Frees the graph; later calls throw.
+  void Dispose();
+
+ private:
+  hnswlib::HierarchicalNSW<float>& Open() const;  // throws when not initialised or disposed
+
+  const HnswSpace space_kind_;
+  const std::size_t dim_;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
+  mutable std::shared_mutex lock_;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;  // guarded by lock_
+};
+
+}  // namespace quiver
