@@ -9,5 +9,5 @@ export {
   planExport,
   recordBatches,
 } from './export-arrow.js';
-export { batchesOf, ipcFormatOf, writeIpcFile } from './ipc-files.js';
+export { batchesOf, ipcFormatOf, readIpcSchema, writeIpcFile } from './ipc-files.js';
 export { type ArrowImportTarget, upsertArrow } from './upsert-arrow.js';

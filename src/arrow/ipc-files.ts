@@ -12,6 +12,7 @@ import {
   RecordBatchReader,
   RecordBatchStreamWriter,
   type RecordBatchWriter,
+  type Schema,
 } from 'apache-arrow';
 import { QuiverError } from '../errors.js';
 import { describe } from '../schema.js';
@@ -146,5 +147,30 @@ function syncDirectory(directory: string): void {
     fsyncSync(descriptor);
   } finally {
     closeSync(descriptor);
+  }
+}
+
+/** The schema of an IPC file or stream, read from its head without reading its record batches. */
+export async function readIpcSchema(path: string): Promise<Schema> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new QuiverError('INVALID_ARGUMENT', `cannot open ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    if ((await handle.stat()).size === 0) throw new Error('the file is empty');
+    const reader = await RecordBatchReader.from(handle);
+    await reader.open({ autoDestroy: false });
+    if (!reader.schema) throw new Error('it holds no schema');
+    return reader.schema;
+  } catch (error) {
+    throw new QuiverError(
+      'CORRUPT',
+      `${path} is not a readable Arrow IPC file or stream (${(error as Error).message})`,
+      { cause: error },
+    );
+  } finally {
+    await handle.close().catch(() => {});
   }
 }

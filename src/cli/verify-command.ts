@@ -1,0 +1,304 @@
+// `quiver verify DB`: checks, read-only, that quiver.sqlite is sound, every snapshot passes the
+// snapshot reader and agrees with the records and the log, and every record is well-formed.
+// Imports src/db.ts and storage/; never writes. Exit 1 when anything is damaged.
+import { readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseImpl } from '../db.js';
+import { QuiverError } from '../errors.js';
+import { readSnapshot } from '../storage/snapshot-file.js';
+import type { CollectionRow, Store } from '../storage/store.js';
+import { formatCount, type Output } from './output.js';
+import { type Parsed, parse, positionals } from './usage.js';
+
+export const VERIFY_HELP = `Usage: quiver verify DB [options]
+
+Checks the database directory DB without changing it (read-only): SQLite's own quick_check; every
+index snapshot (magic, version, checksums, length, parameters) against its manifest, the records
+and the log; the log (it names existing collections, and its last word on each label agrees with
+the records); and every record (vector of dim × 4 bytes of finite float32, metadata a JSON
+object, unique labels and ids). Lists each problem found.
+
+Options:
+  --json        print the report as JSON
+  -q, --quiet   no progress bar
+  -h, --help    this help
+
+Exit status: 0 nothing is damaged (notes may be printed), 1 damage found or DB unreadable,
+2 bad usage.`;
+
+export function verifyArguments(argv: readonly string[]): Parsed {
+  return parse(argv, {});
+}
+
+export interface Finding {
+  /** 'damage' fails verify; 'note' is worth knowing but harmless. */
+  severity: 'damage' | 'note';
+  collection?: string;
+  check: 'sqlite' | 'snapshot' | 'log' | 'record' | 'files';
+  message: string;
+  /** What happens about it: e.g. the next open rebuilds the index from the records. */
+  consequence?: string;
+}
+
+/** Findings about one record kept per kind before they are summarised (a damaged file can hold millions). */
+const EXAMPLES_PER_KIND = 5;
+
+let temporaryCounter = 0;
+
+export async function runVerify(parsed: Parsed, output: Output): Promise<number> {
+  const [database] = positionals(parsed, ['DB']) as [string];
+  const findings: Finding[] = [];
+  let db: DatabaseImpl;
+  try {
+    db = new DatabaseImpl(database, { readOnly: true });
+  } catch (error) {
+    if (error instanceof QuiverError && (error.code === 'CORRUPT' || error.code === 'FORMAT_TOO_NEW')) {
+      findings.push({ severity: 'damage', check: 'sqlite', message: error.message });
+      return report(output, database, findings, []);
+    }
+    throw error;
+  }
+  const summaries: { name: string; records: number }[] = [];
+  try {
+    const store = db.store;
+    const problems = store.quickCheck().filter((line) => line !== 'ok');
+    for (const problem of problems) findings.push({ severity: 'damage', check: 'sqlite', message: problem });
+    for (const id of store.orphanLogCollections()) {
+      findings.push({
+        severity: 'damage',
+        check: 'log',
+        message: `log rows name collection id ${id}, which does not exist`,
+        consequence: 'harmless to reads; a dropped collection left log rows behind',
+      });
+    }
+    const rows = store.listCollections();
+    const names = new Set(rows.map((row) => row.name));
+    for (const entry of safeReaddir(db.path)) {
+      if (entry.isDirectory() && !names.has(entry.name)) {
+        findings.push({
+          severity: 'note',
+          check: 'files',
+          message: `folder '${entry.name}' belongs to no collection`,
+          consequence: 'harmless; it can be removed',
+        });
+      }
+    }
+    for (const row of rows) {
+      const labels = verifyRecords(store, row, findings, output);
+      verifyLogAndSnapshot(store, db.path, row, labels, findings);
+      summaries.push({ name: row.name, records: labels.size });
+    }
+  } finally {
+    db.close();
+  }
+  return report(output, database, findings, summaries);
+}
+
+function safeReaddir(path: string) {
+  try {
+    return readdirSync(path, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+/** Scans every record; returns the set of labels seen. */
+function verifyRecords(store: Store, row: CollectionRow, findings: Finding[], output: Output): Set<number> {
+  const labels = new Set<number>();
+  const ids = new Set<string>();
+  const counts = new Map<string, number>();
+  const add = (kind: string, message: string) => {
+    const seen = (counts.get(kind) ?? 0) + 1;
+    counts.set(kind, seen);
+    if (seen <= EXAMPLES_PER_KIND) {
+      findings.push({ severity: 'damage', collection: row.name, check: 'record', message });
+    }
+  };
+  const total = store.count(row.id);
+  const bar = output.progress(`verifying ${row.name}`, total);
+  let done = 0;
+  const bytes = row.dim * 4;
+  for (const record of store.scanRecords(row.id)) {
+    const where = `record '${record.id}' (label ${record.label}, rowid ${record.rowid})`;
+    if (!Number.isSafeInteger(record.label) || record.label < 0) add('label', `${where} has an invalid label`);
+    else if (labels.has(record.label)) add('label', `${where} repeats label ${record.label}`);
+    labels.add(record.label);
+    if (ids.has(record.id)) add('id', `${where} repeats id '${record.id}'`);
+    ids.add(record.id);
+    const vector = record.vector;
+    if (!(vector instanceof Uint8Array) || vector.byteLength !== bytes) {
+      add(
+        'length',
+        `${where} has a vector of ${vector instanceof Uint8Array ? vector.byteLength : typeof vector} bytes; ` +
+          `dim ${row.dim} needs ${bytes}`,
+      );
+    } else {
+      const values = new Float32Array(row.dim);
+      new Uint8Array(values.buffer).set(vector);
+      const bad = values.findIndex((value) => !Number.isFinite(value));
+      if (bad >= 0) add('finite', `${where} has ${values[bad]} at vector[${bad}]`);
+    }
+    let metadata: unknown;
+    try {
+      metadata = JSON.parse(record.metadata);
+    } catch {
+      metadata = undefined;
+    }
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+      add('metadata', `${where} has metadata that is not a JSON object`);
+    }
+    if (++done % 10_000 === 0) bar.update(done);
+  }
+  bar.stop();
+  for (const [kind, count] of counts) {
+    if (count > EXAMPLES_PER_KIND) {
+      findings.push({
+        severity: 'damage',
+        collection: row.name,
+        check: 'record',
+        message: `${formatCount(count - EXAMPLES_PER_KIND)} more records with the same kind of damage (${kind})`,
+      });
+    }
+  }
+  return labels;
+}
+
+function verifyLogAndSnapshot(
+  store: Store,
+  databasePath: string,
+  row: CollectionRow,
+  labels: Set<number>,
+  findings: Finding[],
+): void {
+  const damage = (check: Finding['check'], message: string, consequence?: string) =>
+    findings.push({
+      severity: 'damage',
+      collection: row.name,
+      check,
+      message,
+      ...(consequence === undefined ? {} : { consequence }),
+    });
+  // The log's last word on each label must agree with the records.
+  const last = store.lastLoggedOps(row.id);
+  for (const { label, op, seq } of last) {
+    if (op === 'upsert' && !labels.has(label)) {
+      damage('log', `log row ${seq} upserted label ${label}, but no record has that label`);
+    } else if (op === 'delete' && labels.has(label)) {
+      damage('log', `log row ${seq} deleted label ${label}, but a record still has it`);
+    }
+  }
+  const manifest = store.manifest(row.id);
+  const rebuilt = 'the next writable open rebuilds the index from the records';
+  if (manifest !== undefined) {
+    const covered = store.logLength(row.id, 0) - store.logLength(row.id, manifest.seq);
+    if (covered > 0) {
+      findings.push({
+        severity: 'note',
+        collection: row.name,
+        check: 'log',
+        message: `${covered} log rows at or below the snapshot's seq ${manifest.seq} were not truncated`,
+        consequence: 'harmless',
+      });
+    }
+  }
+  const directory = join(databasePath, row.name);
+  const snapshotFiles = safeReaddir(directory)
+    .map((entry) => entry.name)
+    .filter((name) => /^hnsw\.\d+\.bin/.test(name));
+  const named = manifest?.file ? manifest.file.split('/').pop() : undefined;
+  for (const name of snapshotFiles) {
+    if (name !== named) {
+      findings.push({
+        severity: 'note',
+        collection: row.name,
+        check: 'files',
+        message: `snapshot file ${row.name}/${name} is not the one the manifest names`,
+        consequence: 'harmless; the next writable open removes it',
+      });
+    }
+  }
+  if (row.index.type !== 'hnsw') return;
+  if (manifest === undefined || !manifest.file) {
+    if (labels.size > 0) {
+      findings.push({
+        severity: 'note',
+        collection: row.name,
+        check: 'snapshot',
+        message: 'no index snapshot yet (the writer has not closed or snapshotted since the first records)',
+        consequence: 'the next open builds the index from the records',
+      });
+    }
+    return;
+  }
+  const graphFile = join(tmpdir(), `quiver-verify-${process.pid}-${++temporaryCounter}.graph`);
+  try {
+    const snapshot = readSnapshot(join(databasePath, manifest.file), graphFile);
+    const { header } = snapshot;
+    if (snapshot.checksum !== manifest.checksum) {
+      damage('snapshot', `${manifest.file}: its checksum differs from the manifest's`, rebuilt);
+      return;
+    }
+    if (header.seq !== manifest.seq) {
+      damage('snapshot', `${manifest.file} covers seq ${header.seq}; the manifest says ${manifest.seq}`, rebuilt);
+      return;
+    }
+    if (header.dim !== row.dim || header.metric !== row.metric) {
+      damage(
+        'snapshot',
+        `${manifest.file} holds dim ${header.dim} ${header.metric}; the collection is dim ${row.dim} ${row.metric}`,
+        rebuilt,
+      );
+      return;
+    }
+    if (header.m !== row.index.m || header.efConstruction !== row.index.efConstruction) {
+      damage(
+        'snapshot',
+        `${manifest.file} was built with m ${header.m}, efConstruction ${header.efConstruction}; the collection has m ${row.index.m}, efConstruction ${row.index.efConstruction}`,
+        rebuilt,
+      );
+      return;
+    }
+    // The snapshot's labels, with the log after it replayed, must be exactly the records' labels.
+    const live = new Set(snapshot.liveLabels);
+    for (const label of store.labelsLoggedAfter(row.id, manifest.seq)) {
+      if (labels.has(label)) live.add(label);
+      else live.delete(label);
+    }
+    const missing = [...labels].filter((label) => !live.has(label));
+    const extra = [...live].filter((label) => !labels.has(label));
+    if (missing.length > 0 || extra.length > 0) {
+      damage(
+        'snapshot',
+        `${manifest.file} plus the log disagrees with the records: ${missing.length} records missing from the index` +
+          `${missing.length > 0 ? ` (labels ${missing.slice(0, 5).join(', ')}…)` : ''}, ${extra.length} index labels without a record`,
+        rebuilt,
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof QuiverError)) throw error;
+    damage('snapshot', error.message, rebuilt);
+  } finally {
+    rmSync(graphFile, { force: true });
+  }
+}
+
+function report(
+  output: Output,
+  database: string,
+  findings: Finding[],
+  collections: { name: string; records: number }[],
+): number {
+  const damaged = findings.some((finding) => finding.severity === 'damage');
+  output.result({ database, ok: !damaged, collections, findings }, () => [
+    ...findings.map(
+      (finding) =>
+        `${finding.severity === 'damage' ? 'DAMAGE' : 'note'}  ${finding.collection === undefined ? '' : `${finding.collection}: `}` +
+        `[${finding.check}] ${finding.message}${finding.consequence === undefined ? '' : ` — ${finding.consequence}`}`,
+    ),
+    damaged
+      ? `${database}: damage found (${findings.filter((finding) => finding.severity === 'damage').length} problems)`
+      : `${database}: ok (${collections.length} collections, ${formatCount(collections.reduce((sum, c) => sum + c.records, 0))} records checked)`,
+  ]);
+  return damaged ? 1 : 0;
+}
