@@ -333,3 +333,16 @@ export class HnswIndex implements AnnIndex {
     this.#slots = slots;
   }
 }
+
+/** Row `row` of a batch answer as {@link Neighbours}: its results up to the first padding slot. */
+export function batchRow(batch: BatchNeighbours, row: number): Neighbours {
+  const labels: number[] = [];
+  const distances: number[] = [];
+  for (let i = row * batch.k; i < (row + 1) * batch.k; i++) {
+    const label = batch.labels[i]!;
+    if (label === NO_LABEL) break;
+    labels.push(label);
+    distances.push(batch.distances[i]!);
+  }
+  return { labels, distances };
+}
