@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isQuiverError } from '../src/errors.js';
-import { normalized, rawDistance } from '../src/index/vector-math.js';
+import { normalized } from '../src/index/vector-math.js';
 import { createHnswGraph, type HnswSpace, NO_LABEL, type NativeHnswGraph } from '../src/native.js';
 import { random } from './helpers/random.js';
 
@@ -30,6 +30,13 @@ function graphOf(space: HnswSpace, vectors: Float32Array, dim: number, threads =
   return graph;
 }
 
+/** hnswlib's raw distance in float64: squared l2, or 1 - dot (cosine: of the normalised vectors). */
+function rawDistance(space: HnswSpace, a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += space === 'l2' ? (a[i]! - b[i]!) ** 2 : a[i]! * b[i]!;
+  return space === 'l2' ? sum : 1 - sum;
+}
+
 /** Exact k-NN over the allowed rows, in float64, in hnswlib's raw distance conventions. */
 function exactFiltered(
   space: HnswSpace,
@@ -40,14 +47,13 @@ function exactFiltered(
   allowed: (label: number) => boolean,
 ): { labels: number[]; distances: number[] } {
   const rows = vectors.length / dim;
-  const metric = space;
   const target = space === 'cosine' ? normalized(query) : query;
   const scored: { label: number; distance: number }[] = [];
   for (let row = 0; row < rows; row++) {
     if (!allowed(row)) continue;
     const stored = vectors.subarray(row * dim, (row + 1) * dim);
     const base = space === 'cosine' ? normalized(stored) : stored;
-    scored.push({ label: row, distance: rawDistance(metric, target, base, 0) });
+    scored.push({ label: row, distance: rawDistance(space, target, base) });
   }
   scored.sort((a, b) => a.distance - b.distance || a.label - b.label);
   const best = scored.slice(0, k);
