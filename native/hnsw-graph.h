@@ -41,6 +41,8 @@ struct AllowList {
 // hnswlib allows concurrent addPoint calls (it locks per node and per label), but not a search
 // overlapping an insert or a resize; the lock enforces exactly that. The pool threads of an
 // AddBatch or SearchBatch run under the lock held by the calling thread and take no lock of ours.
+// std::shared_mutex makes no fairness promise (glibc's prefers readers): a steady stream of
+// overlapping searches can hold an insert back until the stream pauses.
 class HnswGraph {
  public:
   HnswGraph(HnswSpace space, std::size_t dim);

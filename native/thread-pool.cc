@@ -99,18 +99,24 @@ void ParallelFor(std::size_t count, std::size_t threads, const std::function<boo
   }
   auto job = std::make_shared<Job>(count, &body);
   for (std::size_t helper = 0; helper < helpers; ++helper) {
-    SharedPool().Submit(
-        [job] {
-          {
+    // A thread that cannot be started (std::system_error) only means fewer helpers: the caller
+    // below still runs every item, and the close-and-wait protocol covers the helpers queued so far.
+    try {
+      SharedPool().Submit(
+          [job] {
+            {
+              std::lock_guard<std::mutex> lock(job->mutex);
+              if (job->closed) return;
+              ++job->active;
+            }
+            job->RunItems();
             std::lock_guard<std::mutex> lock(job->mutex);
-            if (job->closed) return;
-            ++job->active;
-          }
-          job->RunItems();
-          std::lock_guard<std::mutex> lock(job->mutex);
-          if (--job->active == 0) job->idle.notify_all();
-        },
-        helpers);
+            if (--job->active == 0) job->idle.notify_all();
+          },
+          helpers);
+    } catch (const std::exception&) {
+      break;
+    }
   }
   job->RunItems();
   std::unique_lock<std::mutex> lock(job->mutex);

@@ -144,7 +144,8 @@ export class HnswIndex implements AnnIndex {
   /**
    * {@link HnswIndex.upsertBatch} off the event loop. The labels count as live (in `size` and
    * `liveLabels()`) from the call on; searches wait natively until the insert is done. Do not
-   * modify `labels` or `vectors` before the promise settles.
+   * modify `labels` or `vectors` before the promise settles. Should it reject (NATIVE_ERROR), the
+   * bookkeeping is ahead of the graph: dispose the index and rebuild it.
    */
   async upsertBatchAsync(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
     const graph = this.#open();
