@@ -40,7 +40,7 @@ export async function runCompact(parsed: Parsed, output: Output): Promise<number
   db.close();
   const before = directoryBytes(path);
   const started = performance.now();
-  const writer = new DatabaseImpl(path);
+  const writer = new DatabaseImpl(path, { onWarning: output.warning });
   const collections = writer.listCollections().map(({ name, count }) => ({ name, count }));
   try {
     writer.compact();

@@ -49,7 +49,7 @@ export async function runExport(parsed: Parsed, output: Output): Promise<number>
     ?.split(',')
     .map((column) => column.trim());
   const batchSize = integerOption(parsed, 'batch-size', 1, 1_000_000);
-  const db = new DatabaseImpl(database, { readOnly: true });
+  const db = new DatabaseImpl(database, { readOnly: true, onWarning: output.warning });
   try {
     const collection = db.collection(name);
     const bar = output.progress('exporting', filter === undefined ? collection.count() : undefined);

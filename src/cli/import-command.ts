@@ -144,7 +144,7 @@ export async function runImport(parsed: Parsed, output: Output): Promise<number>
   const texmexFile = texmex === undefined ? undefined : texmexShape(file, texmex);
   const announced = texmexFile ?? (await arrowShape(file, vectorColumn ?? 'vector'));
 
-  const db = new DatabaseImpl(database, { durability });
+  const db = new DatabaseImpl(database, { durability, onWarning: output.warning });
   let closed = false;
   try {
     const exists = db.store.findCollection(name) !== undefined;

@@ -9,6 +9,8 @@ export interface Output {
   result(document: unknown, human: () => string[]): void;
   /** A side note on stderr (not with --json or --quiet). */
   note(line: string): void;
+  /** Something QuiverDB repaired on its own (a rebuilt index), on stderr unless --quiet. */
+  warning(warning: { message: string }): void;
   /** A progress bar over `total` units (a counter when the total is unknown); a no-op off a terminal. */
   progress(label: string, total: number | undefined): ProgressBar;
 }
@@ -31,6 +33,9 @@ export function createOutput(options: { json: boolean; quiet: boolean }): Output
     },
     note(line) {
       if (!options.json && !options.quiet) process.stderr.write(`${line}\n`);
+    },
+    warning(warning) {
+      if (!options.quiet) process.stderr.write(`quiver: warning: ${warning.message}\n`);
     },
     progress(label, total) {
       if (!showProgress) return NO_BAR;

@@ -59,7 +59,7 @@ export async function runQuery(parsed: Parsed, output: Output): Promise<number> 
   const ef = integerOption(parsed, 'ef', 1, 10_000);
   const filter = jsonOption(parsed, 'filter');
   if (filter !== undefined) asUsage(() => parseFilter(filter));
-  const db = new DatabaseImpl(database, { readOnly: true });
+  const db = new DatabaseImpl(database, { readOnly: true, onWarning: output.warning });
   try {
     const collection = db.collection(name);
     let query: Float32Array | number[];

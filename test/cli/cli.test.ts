@@ -202,6 +202,25 @@ describe('import, query, export, info, compact', () => {
     expect(like.document.hits).toHaveLength(5);
     expect(like.document.hits.map((hit) => hit.id)).not.toContain('d7');
     expect(quiver('query', db(), 'docs', '--like', 'd7').stdout).toMatch(/^ {2}1 {2}d\d+ {2}distance/);
+    // --filter goes to query({ filter }); a library without filtered queries is a usage error saying so.
+    const filtered = quiverJson<{ hits: { metadata: { lang: string } }[] }>(
+      'query',
+      db(),
+      'docs',
+      '--like',
+      'd7',
+      '--k',
+      '4',
+      '--filter',
+      '{"lang":"en"}',
+    );
+    if (filtered.status === 0) {
+      expect(filtered.document.hits.length).toBeGreaterThan(0);
+      expect(filtered.document.hits.every((hit) => hit.metadata.lang === 'en')).toBe(true);
+    } else {
+      expect(filtered.status).toBe(2);
+      expect(filtered.document).toMatchObject({ error: { message: expect.stringMatching(/quiver export/) } });
+    }
     const missing = quiver('query', db(), 'docs', '--like', 'nope');
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/NOT_FOUND/);
