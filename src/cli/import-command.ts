@@ -147,14 +147,16 @@ export async function runImport(parsed: Parsed, output: Output): Promise<number>
   const db = new DatabaseImpl(database, { durability, onWarning: output.warning });
   let closed = false;
   try {
-    const exists = db.store.findCollection(name) !== undefined;
+    const stored = db.store.findCollection(name);
+    const exists = stored !== undefined;
     let collection: Collection;
     if (exists) {
+      // Options given are checked against the stored settings; those left out take the stored ones.
       const settings: CollectionOptions | undefined =
         dimOption !== undefined || metricOption !== undefined || index !== undefined
           ? {
-              dim: dimOption ?? db.store.findCollection(name)!.dim,
-              ...(metricOption === undefined ? {} : { metric: metricOption }),
+              dim: dimOption ?? stored.dim,
+              metric: metricOption ?? stored.metric,
               ...(index === undefined ? {} : { index }),
             }
           : undefined;

@@ -157,6 +157,12 @@ describe('import, query, export, info, compact', () => {
     writeFileSync(path('small.bvecs'), bytes);
     const bvecs = quiverJson('import', db(), 'bytes', path('small.bvecs'), '--metric', 'ip');
     expect(bvecs.document).toMatchObject({ rows: 3, metric: 'ip', index: 'hnsw' });
+    // Into the existing collection: the stored metric is kept when only --dim is given.
+    expect(quiverJson('import', db(), 'bytes', path('small.bvecs'), '--dim', '8').document).toMatchObject({
+      created: false,
+      updated: 3,
+      metric: 'ip',
+    });
     writeArrow(path('docs.arrows'), 20, 'stream');
     expect(quiverJson('import', db(), 'streamed', path('docs.arrows')).document).toMatchObject({ rows: 20 });
     const reader = open(db(), { readOnly: true });
