@@ -99,7 +99,7 @@ export class DerivedIndex {
   }
 
   /**
-   * Writes the index to `<collection>/hnsw.<seq>.bin` and records it in the manifest, then drops
+   * Writes the index to `<collection>/hnsw.<seq>[.<n>].bin` and records it in the manifest, then drops
    * older snapshots and the log rows it covers. Flat indexes are rebuilt from the records on
    * open and have nothing to snapshot. Returns whether a snapshot was written.
    */
@@ -115,12 +115,14 @@ export class DerivedIndex {
       return false;
     }
     mkdirSync(this.#directory, { recursive: true });
-    const graphFile = join(this.#directory, `${snapshotName(seq)}.graph.tmp`);
+    const name = snapshotName(seq, this.#store.manifest(this.#row.id)?.file);
+    const graphFile = join(this.#directory, `${name}.graph.tmp`);
     let written: { file: string; checksum: number };
     try {
       ann.writeGraph(graphFile);
       written = writeSnapshot(
         this.#directory,
+        name,
         { dim: ann.dim, metric: ann.metric, m: ann.params.m, efConstruction: ann.params.efConstruction, seq },
         ann.liveLabels(),
         graphFile,

@@ -56,22 +56,30 @@ export interface SnapshotWritten {
   readonly checksum: number;
 }
 
-/** The snapshot file name for `seq`. */
-export function snapshotName(seq: number): string {
-  return `hnsw.${seq}.bin`;
+/**
+ * The name for a new snapshot covering `seq`: `hnsw.<seq>.bin`, or `hnsw.<seq>.<n>.bin` when the
+ * file the manifest names (`current`) covers the same seq — a snapshot never overwrites the file
+ * the manifest points at, or a crash between the rename and the manifest commit would leave the
+ * manifest's checksum describing a file that no longer exists.
+ */
+export function snapshotName(seq: number, current?: string): string {
+  const match = current === undefined ? null : /(?:^|\/)hnsw\.(\d+)(?:\.(\d+))?\.bin$/.exec(current);
+  if (match === null || Number(match[1]) !== seq) return `hnsw.${seq}.bin`;
+  return `hnsw.${seq}.${Number(match[2] ?? 0) + 1}.bin`;
 }
 
 /**
- * Writes `directory/hnsw.<seq>.bin` from the live labels and an hnswlib graph file, atomically:
- * the content goes to a .tmp file that is fsynced and renamed, then the directory is fsynced.
+ * Writes `directory/name` (see snapshotName) from the live labels and an hnswlib graph file,
+ * atomically: the content goes to a .tmp file that is fsynced and renamed, then the directory is
+ * fsynced.
  */
 export function writeSnapshot(
   directory: string,
+  name: string,
   header: SnapshotHeader,
   liveLabels: Uint32Array,
   graphFile: string,
 ): SnapshotWritten {
-  const name = snapshotName(header.seq);
   const temporary = join(directory, `${name}.tmp`);
   const output = openSync(temporary, 'w');
   try {
@@ -213,7 +221,7 @@ export function removeSnapshotsExcept(directory: string, keep: string | undefine
     return;
   }
   for (const name of names) {
-    if (name !== keep && /^hnsw\.\d+\.bin(\.tmp|\.graph\.tmp)?$/.test(name))
+    if (name !== keep && /^hnsw\.\d+(\.\d+)?\.bin(\.tmp|\.graph\.tmp)?$/.test(name))
       rmSync(join(directory, name), { force: true });
   }
 }
