@@ -5,20 +5,35 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { type ArrowExportSource, arrowTable, exportArrowFile, recordBatches, upsertArrow } from './arrow/index.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { QuiverError, toQuiverError } from './errors.js';
-import type { Neighbours } from './index/types.js';
-import { TopK } from './index/top-k.js';
-import { norm, normalized, rawDistance } from './index/vector-math.js';
-import { describe, parseOrThrow, querySchema, toId, toMetadataJson, toVector } from './schema.js';
+import { type BatchNeighbours, batchRow, HnswIndex } from './index/hnsw.js';
+import type { AnnIndex, Neighbours } from './index/types.js';
+import { norm } from './index/vector-math.js';
+import {
+  describe,
+  filterSelectionSchema,
+  parseOrThrow,
+  queryBatchSchema,
+  querySchema,
+  toId,
+  toMetadataJson,
+  toVector,
+} from './schema.js';
 import type { Metric } from './schema.js';
 import { crashPoint } from './storage/crash-point.js';
-import { type CollectionRow, type Store, vectorOf } from './storage/store.js';
+import { compileFilter, parseFilter } from './filter/index.js';
+import { exactOverRows, searchFiltered } from './filtered-search.js';
+import { type CollectionRow, type CompiledWhere, type Store, vectorOf } from './storage/store.js';
 import type {
   Collection,
+  ExplainedQuery,
+  Filter,
   Id,
   IndexSettings,
   Metadata,
+  QueryBatchOptions,
   QueryHit,
   QueryOptions,
+  QueryPlan,
   QuiverRecord,
   UpsertRecord,
   UpsertResult,
@@ -32,12 +47,31 @@ import type {
 } from './types.js';
 
 const DEFAULT_K = 10;
+/** Filters compile against the records table's JSON column. */
+const COMPILE = { metadataColumn: 'metadata' } as const;
+
+/** True for the `{ filter, ... }` form of get / delete (as opposed to ids). */
+function isSelection(value: unknown): value is { filter: Filter; limit?: number } {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && 'filter' in value;
+}
 const RECORD_KEYS = new Set(['id', 'vector', 'metadata']);
 
 interface PreparedRecord {
   readonly id: string;
   readonly vector: Float32Array;
   readonly metadata: string;
+}
+
+/** A validated queryBatch: `count` query rows of `dim` numbers in `queries`. */
+interface PreparedQueryBatch {
+  readonly queries: Float32Array;
+  readonly count: number;
+  /** k as asked; `k` is it capped at the index size. */
+  readonly requested: number;
+  readonly k: number;
+  readonly ef: number;
+  readonly includeVectors: boolean;
+  readonly where: CompiledWhere | undefined;
 }
 
 /**
@@ -91,6 +125,8 @@ export interface CollectionHost {
   readonly readOnly: boolean;
   readonly events: IndexEvents;
   readonly snapshotThreshold: number;
+  /** Native threads for large upsert batches and queryBatch. */
+  readonly threads: number;
   /** Throws CLOSED when the database is closed; for readers, catches up with the writer first. */
   assertOpen(): void;
 }
@@ -104,6 +140,8 @@ export class CollectionImpl implements Collection {
   readonly #collectionId: number;
   #derived: DerivedIndex | undefined;
   #labels: LabelAllocator;
+  /** Collection size when SQLite's statistics were last refreshed from this object. */
+  #analyzedSize = 0;
 
   constructor(host: CollectionHost, row: CollectionRow) {
     this.#host = host;
@@ -147,16 +185,41 @@ export class CollectionImpl implements Collection {
     this.#labels.commit();
     crashPoint('upsert-after-commit');
     // Committed: the index follows.
-    derived.applyCommitted(applied, seq);
+    derived.applyCommitted(applied, seq, this.#host.threads);
     this.#maybeSnapshot(derived);
     return { inserted, updated: prepared.length - inserted };
   }
 
   get(id: Id): QuiverRecord | undefined;
   get(ids: readonly Id[]): QuiverRecord[];
-  get(idOrIds: Id | readonly Id[]): QuiverRecord | undefined | QuiverRecord[] {
+  get(options: { filter: Filter; limit?: number }): QuiverRecord[];
+  get(idOrIds: Id | readonly Id[] | { filter: Filter; limit?: number }): QuiverRecord | undefined | QuiverRecord[] {
     this.#readable();
     const store = this.#host.store;
+    if (isSelection(idOrIds)) {
+      const { where, limit } = this.#selection(idOrIds, 'get');
+      const found: QuiverRecord[] = [];
+      let after = -1;
+      while (found.length < limit) {
+        const page = store.recordsAfterLabel(
+          this.#collectionId,
+          after,
+          Math.min(1000, limit - found.length),
+          true,
+          where,
+        );
+        for (const row of page) {
+          found.push({
+            id: row.id,
+            vector: vectorOf(row.vector!, this.dim),
+            metadata: JSON.parse(row.metadata) as Metadata,
+          });
+        }
+        if (page.length === 0) break;
+        after = page[page.length - 1]!.label;
+      }
+      return found;
+    }
     const read = (id: string): QuiverRecord | undefined => {
       const row = store.recordById(this.#collectionId, id);
       if (row === undefined || row.vector === undefined) return undefined;
@@ -172,18 +235,25 @@ export class CollectionImpl implements Collection {
     return found;
   }
 
-  delete(idOrIds: Id | readonly Id[]): number {
+  delete(idOrIds: Id | readonly Id[] | { filter: Filter }): number {
     const derived = this.#writable();
-    const ids = Array.isArray(idOrIds)
-      ? (idOrIds as readonly unknown[]).map((id, i) => toId(id, `ids[${i}]`))
-      : [toId(idOrIds, 'id')];
     const store = this.#host.store;
+    // Everything is validated before the transaction: a bad id or filter writes nothing.
+    const where = isSelection(idOrIds) ? this.#selection(idOrIds, 'delete').where : undefined;
+    const ids = isSelection(idOrIds)
+      ? []
+      : Array.isArray(idOrIds)
+        ? (idOrIds as readonly unknown[]).map((id, i) => toId(id, `ids[${i}]`))
+        : [toId(idOrIds, 'id')];
     const removed: { label: number; vector: undefined }[] = [];
     let seq = 0;
     try {
       store.transaction(() => {
-        for (const id of new Set(ids)) {
-          const label = store.labelOf(this.#collectionId, id);
+        const labels =
+          where === undefined
+            ? [...new Set(ids)].map((id) => store.labelOf(this.#collectionId, id))
+            : Array.from(store.labelsMatching(this.#collectionId, where));
+        for (const label of labels) {
           if (label === undefined) continue;
           store.deleteRecord(this.#collectionId, label);
           seq = store.appendLog(this.#collectionId, 'delete', label);
@@ -200,27 +270,102 @@ export class CollectionImpl implements Collection {
     return removed.length;
   }
 
-  query(options: QueryOptions): QueryHit[] {
+  query(options: QueryOptions & { explain: true }): ExplainedQuery;
+  query(options: QueryOptions): QueryHit[];
+  query(options: QueryOptions): QueryHit[] | ExplainedQuery {
     const ann = this.#readable().ann;
     const parsed = parseOrThrow(querySchema, options, 'query');
+    const where = parsed.filter === undefined ? undefined : compileFilter(parseFilter(parsed.filter), COMPILE);
     const vector = toVector(parsed.vector, this.dim, 'query vector', this.name);
     if (this.metric === 'cosine' && norm(vector) === 0) {
       throw new QuiverError('INVALID_ARGUMENT', 'query vector is all zeros; cosine distance needs a non-zero vector');
     }
-    const k = Math.min(parsed.k ?? DEFAULT_K, ann.size);
-    if (k === 0) return [];
-    const ef = parsed.ef ?? (this.index.type === 'hnsw' ? this.index.ef : k);
-    let neighbours = ann.search(vector, k, ef);
-    if (neighbours.labels.length < k) {
-      // An approximate search can come back short when many nodes are deleted or the graph is
-      // poorly connected; the exact answer from the stored vectors is always complete.
-      neighbours = this.#exactFromStore(vector, k);
+    const explain = parsed.explain === true;
+    const requested = parsed.k ?? DEFAULT_K;
+    const ef = parsed.ef ?? (this.index.type === 'hnsw' ? this.index.ef : requested);
+    let neighbours: Neighbours;
+    let plan: QueryPlan;
+    if (where !== undefined) {
+      const context = {
+        store: this.#host.store,
+        collectionId: this.#collectionId,
+        ann,
+        metric: this.metric,
+        dim: this.dim,
+      };
+      ({ neighbours, plan } = searchFiltered(context, vector, requested, ef, where, explain));
+    } else {
+      const k = Math.min(requested, ann.size);
+      plan = {
+        strategy: ann.type === 'hnsw' ? 'hnsw' : 'exact',
+        matches: ann.size,
+        total: ann.size,
+        selectivity: ann.size === 0 ? 0 : 1,
+        ...(ann.type === 'hnsw' ? { ef: Math.max(ef, k) } : {}),
+        candidatesScored: ann.type === 'hnsw' ? 0 : ann.size,
+        fallback: false,
+        labelScan: [],
+      };
+      neighbours = k === 0 ? { labels: [], distances: [] } : ann.search(vector, k, ef);
+      if (neighbours.labels.length < k) {
+        // An approximate search can come back short when many nodes are deleted or the graph is
+        // poorly connected; the exact answer from the stored vectors is always complete.
+        neighbours = this.#exactFromStore(vector, k);
+        plan.fallback = true;
+        plan.candidatesScored = ann.size;
+      }
     }
-    return this.#hydrate(neighbours, parsed.includeVectors === true);
+    const hits = this.#hydrate(neighbours, parsed.includeVectors === true);
+    return explain ? { hits, plan } : hits;
   }
 
-  count(): number {
-    return this.#readable().ann.size;
+  queryBatch(options: QueryBatchOptions): QueryHit[][] {
+    const ann = this.#readable().ann;
+    const batch = this.#prepareQueryBatch(options, ann.size);
+    if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where);
+    const found =
+      ann instanceof HnswIndex && batch.k > 0
+        ? ann.searchBatch(batch.queries, batch.k, batch.ef, this.#host.threads)
+        : undefined;
+    return this.#answerBatch(ann, batch, found);
+  }
+
+  async queryBatchAsync(options: QueryBatchOptions): Promise<QueryHit[][]> {
+    const ann = this.#readable().ann;
+    const batch = this.#prepareQueryBatch(options, ann.size);
+    if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where);
+    if (!(ann instanceof HnswIndex) || batch.k === 0) return this.#answerBatch(ann, batch, undefined);
+    const seq = this.#host.store.lastSeq();
+    let found: BatchNeighbours;
+    try {
+      found = await ann.searchBatchAsync(batch.queries, batch.k, batch.ef, this.#host.threads);
+    } catch (error) {
+      // A close, compaction or reload disposed the graph under the search: CLOSED, or start over.
+      if (this.#readable().ann !== ann) return this.queryBatch(options);
+      throw error;
+    }
+    // The labels are only valid for the state the search saw; if a write or a reload came in
+    // meanwhile, answer again from the current state (synchronously, so nothing can interleave).
+    if (this.#readable().ann !== ann || this.#host.store.lastSeq() !== seq) return this.queryBatch(options);
+    return this.#answerBatch(ann, batch, found);
+  }
+
+  count(options?: { filter: Filter }): number {
+    const ann = this.#readable().ann;
+    if (options === undefined) return ann.size;
+    return this.#host.store.countMatching(this.#collectionId, this.#selection(options, 'count').where);
+  }
+
+  /** Validates `{ filter, limit? }` and compiles the filter. */
+  #selection(options: unknown, method: string): { where: CompiledWhere; limit: number } {
+    const parsed = parseOrThrow(filterSelectionSchema, options, method);
+    if (method !== 'get' && parsed.limit !== undefined) {
+      throw new QuiverError('INVALID_ARGUMENT', `${method}() takes { filter } only; limit is for get()`);
+    }
+    return {
+      where: compileFilter(parseFilter(parsed.filter), COMPILE),
+      limit: parsed.limit ?? Number.POSITIVE_INFINITY,
+    };
   }
 
   snapshot(): boolean {
@@ -315,6 +460,12 @@ export class CollectionImpl implements Collection {
 
   #maybeSnapshot(derived: DerivedIndex): void {
     if (derived.logRows >= Math.max(this.#host.snapshotThreshold, derived.ann.size / 2)) derived.snapshot(false);
+    // Each time the collection doubles, refresh SQLite's statistics so filters on declared fields
+    // use their indexes (one pass over the records' indexes, log2(n) times in all).
+    if (derived.ann.size >= 2 * this.#analyzedSize + 100) {
+      this.#host.store.analyze();
+      this.#analyzedSize = derived.ann.size;
+    }
   }
 
   /** Validates a whole batch before anything is written. */
@@ -364,14 +515,83 @@ export class CollectionImpl implements Collection {
     return prepared;
   }
 
-  #exactFromStore(query: Float32Array, k: number): Neighbours {
-    const target = this.metric === 'cosine' ? normalized(query) : query;
-    const best = new TopK(k);
-    for (const { label, vector } of this.#host.store.vectors(this.#collectionId)) {
-      const stored = vectorOf(vector, this.dim);
-      best.push(rawDistance(this.metric, target, this.metric === 'cosine' ? normalized(stored) : stored, 0), label);
+  /** Validates a whole queryBatch call; `k` comes back capped at the index size (0 when empty). */
+  #prepareQueryBatch(options: QueryBatchOptions, size: number): PreparedQueryBatch {
+    const parsed = parseOrThrow(queryBatchSchema, options, 'queryBatch');
+    const where = parsed.filter === undefined ? undefined : compileFilter(parseFilter(parsed.filter), COMPILE);
+    const dim = this.dim;
+    let count: number;
+    let rowOf: (row: number) => unknown;
+    if (parsed.vectors instanceof Float32Array) {
+      const flat = parsed.vectors;
+      if (flat.length % dim !== 0) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `queryBatch.vectors is a Float32Array of ${flat.length} numbers, not whole rows of collection '${this.name}''s dim ${dim}`,
+        );
+      }
+      count = flat.length / dim;
+      rowOf = (row) => flat.subarray(row * dim, (row + 1) * dim);
+    } else {
+      const list = parsed.vectors;
+      count = list.length;
+      rowOf = (row) => list[row];
     }
-    return best.sorted();
+    // Copied, so that the caller may reuse its arrays while an async search runs.
+    const queries = new Float32Array(count * dim);
+    for (let row = 0; row < count; row++) {
+      const vector = toVector(rowOf(row), dim, `queryBatch.vectors[${row}]`, this.name);
+      if (this.metric === 'cosine' && norm(vector) === 0) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `queryBatch.vectors[${row}] is all zeros; cosine distance needs a non-zero vector`,
+        );
+      }
+      queries.set(vector, row * dim);
+    }
+    const requested = parsed.k ?? DEFAULT_K;
+    const k = Math.min(requested, size);
+    const ef = parsed.ef ?? (this.index.type === 'hnsw' ? this.index.ef : requested);
+    return { queries, count, requested, k, ef, includeVectors: parsed.includeVectors === true, where };
+  }
+
+  /** A filtered batch: each query planned and searched exactly as query() with the same filter. */
+  #answerFilteredBatch(ann: AnnIndex, batch: PreparedQueryBatch, where: CompiledWhere): QueryHit[][] {
+    const context = {
+      store: this.#host.store,
+      collectionId: this.#collectionId,
+      ann,
+      metric: this.metric,
+      dim: this.dim,
+    };
+    const answers: QueryHit[][] = [];
+    for (let row = 0; row < batch.count; row++) {
+      const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
+      const { neighbours } = searchFiltered(context, query, batch.requested, batch.ef, where, false);
+      answers.push(this.#hydrate(neighbours, batch.includeVectors));
+    }
+    return answers;
+  }
+
+  /** Hits per query from a batch answer (or, without one, from `ann.search`), as `query` gives them. */
+  #answerBatch(ann: AnnIndex, batch: PreparedQueryBatch, found: BatchNeighbours | undefined): QueryHit[][] {
+    const answers: QueryHit[][] = [];
+    for (let row = 0; row < batch.count; row++) {
+      if (batch.k === 0) {
+        answers.push([]);
+        continue;
+      }
+      const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
+      let neighbours = found === undefined ? ann.search(query, batch.k, batch.ef) : batchRow(found, row);
+      // Short, as in query(): the exact answer from the stored vectors is always complete.
+      if (neighbours.labels.length < batch.k) neighbours = this.#exactFromStore(query, batch.k);
+      answers.push(this.#hydrate(neighbours, batch.includeVectors));
+    }
+    return answers;
+  }
+
+  #exactFromStore(query: Float32Array, k: number): Neighbours {
+    return exactOverRows(this, query, k, this.#host.store.vectors(this.#collectionId));
   }
 
   #hydrate(neighbours: Neighbours, includeVectors: boolean): QueryHit[] {

@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import { CollectionImpl } from './collection.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { QuiverError } from './errors.js';
+import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
+import { defaultThreadCount } from './native.js';
 import {
   collectionNameSchema,
   collectionOptionsSchema,
@@ -31,6 +33,8 @@ export class DatabaseImpl implements Database {
   readonly readOnly: boolean;
   readonly events: IndexEvents;
   readonly snapshotThreshold: number;
+  /** Native threads for large upsert batches and queryBatch (OpenOptions.threads). */
+  readonly threads: number;
   #store: Store | undefined;
   #lock: WriterLock | undefined;
   #dataVersion = 0;
@@ -44,6 +48,7 @@ export class DatabaseImpl implements Database {
     this.path = resolve(path);
     this.readOnly = parsed.readOnly === true;
     this.snapshotThreshold = parsed.snapshotThreshold ?? DEFAULT_SNAPSHOT_THRESHOLD;
+    this.threads = parsed.threads ?? defaultThreadCount();
     this.events = { onWarning: options.onWarning ?? emitWarning, onProgress: options.onProgress ?? (() => {}) };
     prepareDirectory(this.path, this.readOnly);
     // The lock comes first, so that only the writer ever creates or migrates the schema.
@@ -104,11 +109,12 @@ export class DatabaseImpl implements Database {
     const row: CollectionRow | undefined =
       open === undefined
         ? stored
-        : { id: -1, name, dim: open.dim, metric: open.metric, index: open.index, createdAt: 0 };
+        : { id: -1, name, dim: open.dim, metric: open.metric, index: open.index, createdAt: 0, indexedFields: [] };
     if (row !== undefined) {
       if (settings !== undefined) checkSettings(row, settings);
-      if (open !== undefined) return open;
-      return this.#remember(new CollectionImpl(this, row));
+      const collection = open ?? this.#remember(new CollectionImpl(this, row));
+      if (settings?.indexes !== undefined) this.#declareIndexes(collection, settings.indexes);
+      return collection;
     }
     if (settings === undefined) {
       throw new QuiverError(
@@ -128,8 +134,26 @@ export class DatabaseImpl implements Database {
             efConstruction: settings.index?.efConstruction ?? HNSW_DEFAULTS.efConstruction,
             ef: settings.index?.ef ?? HNSW_DEFAULTS.ef,
           };
-    const created = store.createCollection(name, settings.dim, settings.metric ?? 'l2', index);
-    return this.#remember(new CollectionImpl(this, created));
+    // The field paths are checked before anything is created.
+    const fields = (settings.indexes ?? []).map((field, i) => indexedField(field, `options.indexes[${i}]`));
+    const created = store.transaction(() => {
+      const row = store.createCollection(name, settings.dim, settings.metric ?? 'l2', index);
+      if (fields.length > 0) store.declareFieldIndexes(row.id, fields);
+      return row;
+    });
+    return this.#remember(new CollectionImpl(this, { ...created, indexedFields: fields.map((field) => field.field) }));
+  }
+
+  /** Adds SQLite indexes for metadata fields of an existing collection (never removes any). */
+  #declareIndexes(collection: CollectionImpl, fields: readonly string[]): void {
+    const wanted = fields.map((field, i) => indexedField(field, `options.indexes[${i}]`));
+    const row = this.store.findCollection(collection.name)!;
+    const missing = wanted.filter((field) => !row.indexedFields.includes(field.field));
+    if (missing.length === 0) return;
+    if (this.readOnly) {
+      throw new QuiverError('READ_ONLY', `cannot add indexes to '${collection.name}': the database is read-only`);
+    }
+    this.store.declareFieldIndexes(row.id, missing);
   }
 
   listCollections(): CollectionInfo[] {
@@ -139,6 +163,7 @@ export class DatabaseImpl implements Database {
       dim: row.dim,
       metric: row.metric,
       index: row.index,
+      indexes: [...row.indexedFields],
       count: store.count(row.id),
     }));
   }
@@ -191,6 +216,12 @@ function prepareDirectory(path: string, readOnly: boolean): void {
     if (readOnly) throw new QuiverError('NOT_FOUND', `no database at ${path}; a read-only open needs an existing one`);
     mkdirSync(path, { recursive: true });
   }
+}
+
+/** A declared field: its normalised dotted path and the SQL expressions its indexes are built on. */
+function indexedField(field: string, where: string): { field: string; value: string; type: string } {
+  const path = parseFieldPath(field, where);
+  return { field: path.join('.'), ...indexExpressionsOf(path, { metadataColumn: 'metadata' }) };
 }
 
 /** Throws SETTINGS_MISMATCH when `options` ask for something other than what is stored. */

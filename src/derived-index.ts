@@ -20,6 +20,14 @@ export interface IndexEvents {
 
 /** Records read between two progress reports during a rebuild. */
 const PROGRESS_EVERY = 1000;
+/** Upserts per committed batch from which the HNSW graph inserts them on native threads. */
+const PARALLEL_UPSERT_MINIMUM = 1000;
+
+function allUpserts(
+  changes: readonly { label: number; vector: Float32Array | undefined }[],
+): changes is readonly { label: number; vector: Float32Array }[] {
+  return changes.every((change) => change.vector !== undefined);
+}
 let temporaryCounter = 0;
 
 export class DerivedIndex {
@@ -75,13 +83,29 @@ export class DerivedIndex {
   /**
    * Applies a committed batch to the index: a vector for an upserted label, undefined for a
    * deleted one. Should the index fail half-way, it is rebuilt from the records, which already
-   * hold the batch.
+   * hold the batch. With `threads` > 1, a batch of at least PARALLEL_UPSERT_MINIMUM upserts goes to an
+   * HNSW graph as one native insert on that many threads.
    */
-  applyCommitted(changes: readonly { label: number; vector: Float32Array | undefined }[], seq: number): void {
+  applyCommitted(
+    changes: readonly { label: number; vector: Float32Array | undefined }[],
+    seq: number,
+    threads = 1,
+  ): void {
     try {
-      for (const { label, vector } of changes) {
-        if (vector === undefined) this.#ann.remove(label);
-        else this.#ann.upsert(label, vector);
+      const ann = this.#ann;
+      if (threads > 1 && ann instanceof HnswIndex && changes.length >= PARALLEL_UPSERT_MINIMUM && allUpserts(changes)) {
+        // One native batch on `threads` threads; labels within a committed batch are distinct.
+        const labels = Uint32Array.from(changes, (change) => change.label);
+        const vectors = new Float32Array(changes.length * ann.dim);
+        changes.forEach((change, row) => {
+          vectors.set(change.vector, row * ann.dim);
+        });
+        ann.upsertBatch(labels, vectors, threads);
+      } else {
+        for (const { label, vector } of changes) {
+          if (vector === undefined) ann.remove(label);
+          else ann.upsert(label, vector);
+        }
       }
     } catch (error) {
       this.#events.onWarning({

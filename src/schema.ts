@@ -31,6 +31,7 @@ export const collectionOptionsSchema = z.strictObject({
   dim: z.int().min(1).max(MAX_DIM),
   metric: metricSchema.optional(),
   index: indexOptionsSchema.optional(),
+  indexes: z.array(z.string()).max(64).optional(),
 });
 
 export type ParsedCollectionOptions = z.infer<typeof collectionOptionsSchema>;
@@ -41,6 +42,7 @@ export const openOptionsSchema = z.strictObject({
   snapshotThreshold: z.int().min(1).optional(),
   onWarning: z.function().optional(),
   onProgress: z.function().optional(),
+  threads: z.int().min(1).max(256).optional(),
 });
 
 export const collectionNameSchema = z
@@ -55,6 +57,22 @@ export const querySchema = z.strictObject({
   k: z.int().min(1).max(MAX_K).optional(),
   ef: z.int().min(1).max(MAX_K).optional(),
   includeVectors: z.boolean().optional(),
+  filter: z.unknown().optional(),
+  explain: z.boolean().optional(),
+});
+
+/** `get({ filter, limit })`, `delete({ filter })` and `count({ filter })`. */
+export const filterSelectionSchema = z.strictObject({
+  filter: z.unknown(),
+  limit: z.int().min(1).optional(),
+});
+
+export const queryBatchSchema = z.strictObject({
+  vectors: z.union([z.instanceof(Float32Array), z.array(z.unknown())]),
+  k: z.int().min(1).max(MAX_K).optional(),
+  ef: z.int().min(1).max(MAX_K).optional(),
+  includeVectors: z.boolean().optional(),
+  filter: z.unknown().optional(),
 });
 
 /**

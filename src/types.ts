@@ -44,6 +44,12 @@ export interface CollectionOptions {
   metric?: Metric;
   /** Index kind and parameters (default `{ type: 'hnsw', m: 16, efConstruction: 200, ef: 64 }`). */
   index?: IndexOptions;
+  /**
+   * Metadata fields (dotted paths, e.g. `'author.name'`) to index in SQLite, so filters on them do
+   * not scan every record. Filters on other fields still work. Reopening with more fields adds
+   * their indexes; fields are never dropped silently.
+   */
+  indexes?: string[];
 }
 
 /** Something the app may want to know about, which QuiverDB has already handled. */
@@ -91,6 +97,13 @@ export interface OpenOptions {
   onWarning?: (warning: QuiverWarning) => void;
   /** Called during long work on open (loading, replaying, rebuilding an index). */
   onProgress?: (progress: QuiverProgress) => void;
+  /**
+   * Native threads for HNSW work that can be split: upsert batches of at least 1,000 records are
+   * inserted into the graph on this many threads, and `queryBatch` spreads its queries over them
+   * (1 to 256; default: the number of logical cores). With 1, every graph is the same from run to
+   * run; with more, large batches build equally good graphs in a varying order.
+   */
+  threads?: number;
 }
 
 /** One record to insert or replace. */
@@ -144,7 +157,7 @@ export interface ArrowImportResult extends UpsertResult {
 
 export interface ArrowExportOptions {
   /** Only records whose metadata matches this filter (see docs/filters.md); default: all. */
-  filter?: { readonly [key: string]: unknown };
+  filter?: Filter;
   /**
    * The columns to write, in order: 'id', 'vector' and metadata keys (default: id, vector, then
    * every metadata key in order of first appearance).
@@ -173,9 +186,40 @@ export interface QuiverRecord {
   metadata: Metadata;
 }
 
+/**
+ * A metadata filter in the document-database style: equality shorthand (`{ lang: 'en' }`),
+ * `$eq $ne $gt $gte $lt $lte $in $nin $exists`, and `$and $or $not`; dotted paths into nested
+ * objects; an array field matches `$eq`/`$in` when any element does. See docs/filters.md.
+ */
+export type Filter = { readonly [field: string]: unknown };
+
 export interface QueryOptions {
   vector: VectorInput;
+  /** Only records whose metadata matches (see {@link Filter}). Still returns min(k, matches) hits. */
+  filter?: Filter;
+  /** Return `{ hits, plan }` with how the query was answered, instead of the hits alone. */
+  explain?: boolean;
   /** Number of neighbours (1 to 10,000, default 10). Fewer come back when the collection holds fewer. */
+  k?: number;
+  /** Search effort for HNSW (default: the collection's `ef`); raised to k when lower. Ignored by 'flat'. */
+  ef?: number;
+  /** Also return each hit's stored vector (default false). */
+  includeVectors?: boolean;
+}
+
+/** Options of `queryBatch` and `queryBatchAsync`: several query vectors, answered together. */
+export interface QueryBatchOptions {
+  /**
+   * The query vectors: an array of vectors (`number[]` or `Float32Array`, `dim` numbers each), or
+   * one Float32Array of n × dim numbers, row after row. An empty batch gives `[]`.
+   */
+  vectors: Float32Array | readonly VectorInput[];
+  /**
+   * Only records whose metadata matches (see {@link Filter}), for every query of the batch; each
+   * query is then planned and answered as `query` with the same filter would (one at a time).
+   */
+  filter?: Filter;
+  /** Neighbours per query (1 to 10,000, default 10). Fewer come back when the collection holds fewer. */
   k?: number;
   /** Search effort for HNSW (default: the collection's `ef`); raised to k when lower. Ignored by 'flat'. */
   ef?: number;
@@ -196,12 +240,40 @@ export interface QueryHit {
   vector?: Float32Array;
 }
 
+/** How a query was answered; returned by `query({ ..., explain: true })`. */
+export interface QueryPlan {
+  /** 'exact': every matching vector scored; 'hnsw': the graph, restricted to the matching labels. */
+  strategy: 'exact' | 'hnsw';
+  /** Records the filter matches (counted exactly by the label scan), or the collection size without a filter. */
+  matches: number;
+  /** Records in the collection. */
+  total: number;
+  /** matches / total. */
+  selectivity: number;
+  /** The HNSW search effort used, after widening for selectivity (hnsw strategy only). */
+  ef?: number;
+  /** Exact distance computations made (the exact strategy and any fallback). */
+  candidatesScored: number;
+  /** True when the graph search came back short and exact search over the matches answered instead. */
+  fallback: boolean;
+  /** SQLite's plan for the label scan (shows whether a declared field index was used). */
+  labelScan: string[];
+}
+
+/** A query's hits with the plan that produced them (`query({ ..., explain: true })`). */
+export interface ExplainedQuery {
+  hits: QueryHit[];
+  plan: QueryPlan;
+}
+
 /** What `listCollections()` reports of each collection. */
 export interface CollectionInfo {
   name: string;
   dim: number;
   metric: Metric;
   index: IndexSettings;
+  /** Metadata fields with SQLite indexes (CollectionOptions.indexes). */
+  indexes: string[];
   count: number;
 }
 
@@ -232,6 +304,14 @@ export interface Collection {
    */
   get(id: Id): QuiverRecord | undefined;
   get(ids: readonly Id[]): QuiverRecord[];
+  /**
+   * Reads the records whose metadata matches a filter, in storage order, at most `limit` of them
+   * (default: all).
+   * @example
+   * const english = docs.get({ filter: { lang: 'en' }, limit: 100 });
+   * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED
+   */
+  get(options: { filter: Filter; limit?: number }): QuiverRecord[];
 
   /**
    * Deletes records by id; ids that do not exist are ignored. Returns how many were deleted.
@@ -240,15 +320,59 @@ export interface Collection {
    * @throws {QuiverError} INVALID_ID, INVALID_ARGUMENT, READ_ONLY, CLOSED, IO_ERROR
    */
   delete(ids: Id | readonly Id[]): number;
+  /**
+   * Deletes every record whose metadata matches a filter, in one transaction. Returns how many.
+   * An invalid filter writes nothing.
+   * @example
+   * docs.delete({ filter: { year: { $lt: 2000 } } }); // 12
+   * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, READ_ONLY, CLOSED, IO_ERROR
+   */
+  delete(options: { filter: Filter }): number;
+
+  /**
+   * A query with `explain: true`: the hits together with the plan that produced them — the
+   * strategy the planner chose (exact search over the matches, or HNSW restricted to them), the
+   * match count, the search effort and the candidates scored.
+   * @example
+   * const { hits, plan } = docs.query({ vector: q, k: 10, filter: { lang: 'en' }, explain: true });
+   * console.log(plan.strategy, plan.matches, plan.candidatesScored);
+   * @throws {QuiverError} as for query
+   */
+  query(options: QueryOptions & { explain: true }): ExplainedQuery;
 
   /**
    * The k nearest records to a vector, best first.
    * @example
    * const hits = docs.query({ vector: q, k: 10 });
    * for (const { id, distance, metadata } of hits) console.log(id, distance, metadata);
-   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, CLOSED
+   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_FILTER, CLOSED
    */
   query(options: QueryOptions): QueryHit[];
+
+  /**
+   * The k nearest records of each of several vectors: `result[i]` is what `query` returns for
+   * `vectors[i]`. HNSW collections search on the database's `threads` native threads at once; the
+   * whole batch is validated before any search.
+   * @example
+   * const [forA, forB] = docs.queryBatch({ vectors: [embeddingA, embeddingB], k: 5 });
+   * // or n × dim numbers in one Float32Array, row after row:
+   * const answers = docs.queryBatch({ vectors: matrix, k: 10, ef: 128 });
+   * @throws {QuiverError} INVALID_ARGUMENT (bad options; vector i all zeros under cosine; a flat
+   *   Float32Array whose length is not a multiple of dim), INVALID_FILTER, DIMENSION_MISMATCH,
+   *   NOT_FINITE, CLOSED
+   */
+  queryBatch(options: QueryBatchOptions): QueryHit[][];
+
+  /**
+   * `queryBatch` with the graph search off the event loop, on native threads; the records are
+   * then read on the main thread. The vectors are copied first, so the caller may reuse them at
+   * once. Should the collection change while the search runs, the answer is recomputed from its
+   * new state.
+   * @example
+   * const answers = await docs.queryBatchAsync({ vectors: questions, k: 10 });
+   * @throws {QuiverError} the codes of `queryBatch`, as a rejected promise
+   */
+  queryBatchAsync(options: QueryBatchOptions): Promise<QueryHit[][]>;
 
   /**
    * Number of records in the collection.
@@ -257,6 +381,13 @@ export interface Collection {
    * @throws {QuiverError} CLOSED
    */
   count(): number;
+  /**
+   * Number of records whose metadata matches a filter.
+   * @example
+   * docs.count({ filter: { lang: 'en' } }); // 412
+   * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED
+   */
+  count(options: { filter: Filter }): number;
 
   /**
    * Writes the index to disk now (atomically) and truncates the log it covers, so the next open

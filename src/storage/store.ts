@@ -2,6 +2,7 @@
 // collections, records and the write-ahead log (oplog). Owns every SQL statement but the
 // compiled filters. Knows nothing of ANN indexes. Layout: see migrations/0001-initial.ts.
 import Database from 'better-sqlite3';
+import { crc32 } from 'node:zlib';
 import { QuiverError, toQuiverError } from '../errors.js';
 import type { Metric } from '../schema.js';
 import { migrations } from './migrations/index.js';
@@ -21,6 +22,8 @@ export interface CollectionRow {
   readonly metric: Metric;
   readonly index: IndexParams;
   readonly createdAt: number;
+  /** Dotted metadata paths with SQLite indexes, in declaration order. */
+  readonly indexedFields: readonly string[];
 }
 
 export interface StoredRecord {
@@ -38,6 +41,7 @@ interface CollectionSqlRow {
   index_type: string;
   index_params: string;
   created_at: number;
+  indexed_fields: string;
 }
 
 export interface StoreOptions {
@@ -148,12 +152,13 @@ export class Store {
     const result = this.#statement(
       'INSERT INTO collections(name, dim, metric, index_type, index_params, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ).run(name, dim, metric, type, JSON.stringify(params), createdAt);
-    return { id: Number(result.lastInsertRowid), name, dim, metric, index, createdAt };
+    return { id: Number(result.lastInsertRowid), name, dim, metric, index, createdAt, indexedFields: [] };
   }
 
   /** Removes a collection with its records and log rows. */
   dropCollection(collectionId: number): void {
     this.transaction(() => {
+      for (const name of this.#fieldIndexNames(collectionId)) this.#db.exec(`DROP INDEX IF EXISTS "${name}"`);
       this.#statement('DELETE FROM records WHERE collection_id = ?').run(collectionId);
       this.#statement('DELETE FROM oplog WHERE collection_id = ?').run(collectionId);
       this.#statement('DELETE FROM manifest WHERE collection_id = ?').run(collectionId);
@@ -309,7 +314,9 @@ export class Store {
   }
 
   close(): void {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    if (!this.#db.readonly) this.#db.pragma('optimize');
+    this.#db.close();
   }
 
   /**
@@ -371,6 +378,101 @@ export class Store {
       ).get(collectionId) as { n: number }
     ).n;
   }
+
+  /**
+   * Records `fields` as the collection's indexed metadata fields and creates, for each, the two
+   * expression indexes the filter compiler's SQL can use (`value` and `type` give their exact
+   * text: SQLite matches expression indexes textually). An index covers the whole records table,
+   * so collections that declare the same field share it. Idempotent.
+   */
+  declareFieldIndexes(
+    collectionId: number,
+    fields: readonly { readonly field: string; readonly value: string; readonly type: string }[],
+  ): void {
+    this.transaction(() => {
+      const row = this.#statement('SELECT indexed_fields FROM collections WHERE id = ?').get(collectionId) as {
+        indexed_fields: string;
+      };
+      const declared = JSON.parse(row.indexed_fields) as string[];
+      for (const { field, value, type } of fields) {
+        if (!declared.includes(field)) declared.push(field);
+        // Index names hold only hex digits; the expressions come from the filter compiler, which
+        // writes the path as a quoted SQL literal.
+        const prefix = fieldIndexPrefix(field);
+        this.#db.exec(`CREATE INDEX IF NOT EXISTS "${prefix}_value" ON records(collection_id, ${value})`);
+        this.#db.exec(`CREATE INDEX IF NOT EXISTS "${prefix}_type" ON records(collection_id, ${type})`);
+      }
+      this.#statement('UPDATE collections SET indexed_fields = ? WHERE id = ?').run(
+        JSON.stringify(declared),
+        collectionId,
+      );
+    });
+    this.#db.exec('ANALYZE records');
+  }
+
+  /**
+   * Refreshes SQLite's planner statistics of the records table, so that filters keep using the
+   * declared metadata indexes as collections grow. (A sampled ANALYZE, PRAGMA analysis_limit,
+   * misjudges the collection_id column and leads SQLite away from those indexes.)
+   */
+  analyze(): void {
+    this.#db.exec('ANALYZE records');
+  }
+
+  /** Names of the field indexes that only this collection declares (dropped with it). */
+  #fieldIndexNames(collectionId: number): string[] {
+    const rows = this.#statement('SELECT id, indexed_fields FROM collections').all() as {
+      id: number;
+      indexed_fields: string;
+    }[];
+    const own = new Set<string>();
+    const others = new Set<string>();
+    for (const row of rows) {
+      for (const field of JSON.parse(row.indexed_fields) as string[])
+        (row.id === collectionId ? own : others).add(field);
+    }
+    return [...own]
+      .filter((field) => !others.has(field))
+      .flatMap((field) => [`${fieldIndexPrefix(field)}_value`, `${fieldIndexPrefix(field)}_type`]);
+  }
+
+  /** Labels of a collection's records whose metadata matches a compiled filter, ascending. */
+  labelsMatching(collectionId: number, where: CompiledWhere): Int32Array {
+    const labels = this.#db
+      .prepare(`SELECT label FROM records WHERE collection_id = ? AND (${where.sql}) ORDER BY label`)
+      .pluck()
+      .all(collectionId, ...where.params) as number[];
+    return Int32Array.from(labels);
+  }
+
+  /** Labels and vectors of the records matching a compiled filter. */
+  vectorsMatching(collectionId: number, where: CompiledWhere): { label: number; vector: Buffer }[] {
+    return this.#db
+      .prepare(`SELECT label, vector FROM records WHERE collection_id = ? AND (${where.sql})`)
+      .all(collectionId, ...where.params) as { label: number; vector: Buffer }[];
+  }
+
+  /** Number of records matching a compiled filter. */
+  countMatching(collectionId: number, where: CompiledWhere): number {
+    return this.#db
+      .prepare(`SELECT count(*) FROM records WHERE collection_id = ? AND (${where.sql})`)
+      .pluck()
+      .get(collectionId, ...where.params) as number;
+  }
+
+  /** How SQLite runs a filter's label scan (EXPLAIN QUERY PLAN details), for explain output. */
+  planOf(collectionId: number, where: CompiledWhere): string[] {
+    return this.#db
+      .prepare(`EXPLAIN QUERY PLAN SELECT label FROM records WHERE collection_id = ? AND (${where.sql})`)
+      .all(collectionId, ...where.params)
+      .map((row) => (row as { detail: string }).detail);
+  }
+}
+
+/** A compiled metadata filter: a SQL boolean expression over `metadata` and its parameters. */
+export interface CompiledWhere {
+  readonly sql: string;
+  readonly params: readonly unknown[];
 }
 
 export interface ManifestRow {
@@ -378,6 +480,11 @@ export interface ManifestRow {
   readonly seq: number;
   readonly checksum: number;
   readonly params: string;
+}
+
+/** The name prefix of a declared field's indexes: a checksum of its path, so any key is safe. */
+function fieldIndexPrefix(field: string): string {
+  return `records_field_${crc32(field).toString(16).padStart(8, '0')}`;
 }
 
 function toCollectionRow(row: CollectionSqlRow): CollectionRow {
@@ -389,7 +496,15 @@ function toCollectionRow(row: CollectionSqlRow): CollectionRow {
   if (row.metric !== 'l2' && row.metric !== 'cosine' && row.metric !== 'ip') {
     throw new QuiverError('CORRUPT', `collection '${row.name}' has unknown metric '${row.metric}' in quiver.sqlite`);
   }
-  return { id: row.id, name: row.name, dim: row.dim, metric: row.metric, index, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    dim: row.dim,
+    metric: row.metric,
+    index,
+    createdAt: row.created_at,
+    indexedFields: JSON.parse(row.indexed_fields) as string[],
+  };
 }
 
 /** The BLOB form of a vector: its little-endian float32 bytes, without a copy. */

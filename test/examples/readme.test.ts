@@ -26,7 +26,14 @@ it('"Using it" works as written', () => {
   expect(docs.delete(['a'])).toBe(1);
   expect(docs.count()).toBe(1);
   expect(db.listCollections()).toEqual([
-    { name: 'docs', dim: 3, metric: 'cosine', index: { type: 'hnsw', m: 16, efConstruction: 200, ef: 64 }, count: 1 },
+    {
+      name: 'docs',
+      dim: 3,
+      metric: 'cosine',
+      index: { type: 'hnsw', m: 16, efConstruction: 200, ef: 64 },
+      indexes: [],
+      count: 1,
+    },
   ]);
   expect(db.dropCollection('docs')).toBe(true);
   db.close();

@@ -1,0 +1,105 @@
+// Filtered k-NN: finds the records a metadata filter matches (one SQL label scan, which uses the
+// collection's declared field indexes), then picks per query between exact search over exactly
+// those vectors and an HNSW search restricted to them by a native allow-list with its effort
+// widened as the filter gets more selective. Always returns min(k, matches) results.
+import { exactAmong, FlatIndex } from './index/flat.js';
+import { HnswIndex } from './index/hnsw.js';
+import type { AnnIndex, Neighbours } from './index/types.js';
+import { normalized } from './index/vector-math.js';
+import type { Metric } from './schema.js';
+import { type CompiledWhere, type Store, vectorOf } from './storage/store.js';
+import type { QueryPlan } from './types.js';
+
+/**
+ * Up to this many matching records are searched exactly. Reading and scoring 4,096 vectors costs
+ * about as much as an HNSW search that must wade through 0.1%-selective allow-lists, and is exact.
+ */
+export const EXACT_MATCH_LIMIT = 4096;
+/** The widened HNSW effort never exceeds this (beyond it, exact search is the better tool). */
+const MAX_FILTERED_EF = 4096;
+
+export interface FilteredSearchContext {
+  readonly store: Store;
+  readonly collectionId: number;
+  readonly ann: AnnIndex;
+  readonly metric: Metric;
+  readonly dim: number;
+}
+
+/** The filtered k nearest records of `query`, with the plan that found them. */
+export function searchFiltered(
+  context: FilteredSearchContext,
+  query: Float32Array,
+  k: number,
+  ef: number,
+  where: CompiledWhere,
+  explain: boolean,
+): { neighbours: Neighbours; plan: QueryPlan } {
+  const { store, collectionId, ann } = context;
+  const labels = store.labelsMatching(collectionId, where);
+  const total = ann.size;
+  const plan: QueryPlan = {
+    strategy: 'exact',
+    matches: labels.length,
+    total,
+    selectivity: total === 0 ? 0 : labels.length / total,
+    candidatesScored: 0,
+    fallback: false,
+    labelScan: explain ? store.planOf(collectionId, where) : [],
+  };
+  const wanted = Math.min(k, labels.length);
+  if (wanted === 0) return { neighbours: { labels: [], distances: [] }, plan };
+
+  if (ann instanceof FlatIndex) {
+    plan.candidatesScored = labels.length;
+    return { neighbours: ann.searchAmong(query, wanted, labels), plan };
+  }
+  if (ann instanceof HnswIndex && labels.length > EXACT_MATCH_LIMIT) {
+    // hnswlib keeps only allowed nodes in its result list but walks through all of them, so a
+    // selective filter needs a longer list to find k allowed ones: widen ef by 1/sqrt(selectivity).
+    const effort = Math.min(
+      MAX_FILTERED_EF,
+      labels.length,
+      Math.ceil(Math.max(ef, wanted) / Math.sqrt(plan.selectivity)),
+    );
+    plan.strategy = 'hnsw';
+    plan.ef = Math.max(effort, wanted);
+    const allow = new Uint8Array((labels[labels.length - 1]! >> 3) + 1);
+    for (const label of labels) allow[label >> 3]! |= 1 << (label & 7);
+    const found = ann.searchBatch(query, wanted, plan.ef, 1, allow);
+    const neighbours: Neighbours = { labels: [], distances: [] };
+    for (let i = 0; i < wanted; i++) {
+      const label = found.labels[i]!;
+      if (label === 0xffffffff) break;
+      neighbours.labels.push(label);
+      neighbours.distances.push(found.distances[i]!);
+    }
+    if (neighbours.labels.length === wanted) return { neighbours, plan };
+    plan.fallback = true;
+  }
+  plan.candidatesScored = labels.length;
+  return { neighbours: exactOverRows(context, query, wanted, store.vectorsMatching(collectionId, where)), plan };
+}
+
+/** Exact k-NN over stored rows (label + float32 BLOB), read from SQLite by the caller. */
+export function exactOverRows(
+  context: Pick<FilteredSearchContext, 'metric' | 'dim'>,
+  query: Float32Array,
+  k: number,
+  rows: Iterable<{ label: number; vector: Buffer }>,
+): Neighbours {
+  const { metric, dim } = context;
+  const labels: number[] = [];
+  const chunks: Float32Array[] = [];
+  for (const { label, vector } of rows) {
+    const values = vectorOf(vector, dim);
+    chunks.push(metric === 'cosine' ? normalized(values) : values);
+    labels.push(label);
+  }
+  const base = new Float32Array(labels.length * dim);
+  chunks.forEach((chunk, row) => {
+    base.set(chunk, row * dim);
+  });
+  const found = exactAmong(metric, query, base, dim, k);
+  return { labels: found.labels.map((row) => labels[row]!), distances: found.distances };
+}
