@@ -64,3 +64,26 @@ it('the error-handling example catches DIMENSION_MISMATCH', () => {
   expect(handled).toBe(true);
   db.close();
 });
+
+it('the "Filters" examples work as written', () => {
+  const db = open(directory.path);
+  const docs = db.collection('docs', { dim: 2, indexes: ['lang', 'year'] });
+  docs.upsert([
+    { id: 'a', vector: [1, 0], metadata: { lang: 'en', year: 2021, draft: false, tags: ['a'] } },
+    { id: 'b', vector: [0, 1], metadata: { lang: 'en', year: 2019, draft: false, tags: ['c'] } },
+    { id: 'c', vector: [1, 1], metadata: { lang: 'de', year: 1999, draft: true, tags: ['b'] } },
+    { id: 'd', vector: [2, 0], metadata: { lang: 'en', year: 2022, draft: true, review: { by: 'Ann' } } },
+  ]);
+  const q = [1, 0];
+  const recent = docs.query({
+    vector: q,
+    k: 10,
+    filter: { lang: 'en', year: { $gte: 2020 }, $or: [{ draft: false }, { 'review.by': { $exists: true } }] },
+  });
+  expect(recent.map((hit) => hit.id)).toEqual(['a', 'd']);
+  expect(docs.get({ filter: { lang: 'de' }, limit: 100 }).map((record) => record.id)).toEqual(['c']);
+  expect(docs.count({ filter: { tags: { $in: ['a', 'b'] } } })).toBe(2);
+  expect(docs.delete({ filter: { year: { $lt: 2000 } } })).toBe(1);
+  expect(docs.count()).toBe(3);
+  db.close();
+});
