@@ -13,6 +13,7 @@ import {
   filterSelectionSchema,
   parseOrThrow,
   queryBatchSchema,
+  queryIdsSchema,
   querySchema,
   toId,
   toMetadataJson,
@@ -32,6 +33,8 @@ import type {
   Metadata,
   QueryBatchOptions,
   QueryHit,
+  QueryIdHit,
+  QueryIdsOptions,
   QueryOptions,
   QueryPlan,
   QuiverRecord,
@@ -140,6 +143,8 @@ export class CollectionImpl implements Collection {
   readonly #collectionId: number;
   #derived: DerivedIndex | undefined;
   #labels: LabelAllocator;
+  /** Ids by label for queryIds, built on first use (undefined until then, and after a reload). */
+  #ids: (string | undefined)[] | undefined;
   /** Collection size when SQLite's statistics were last refreshed from this object. */
   #analyzedSize = 0;
 
@@ -186,6 +191,7 @@ export class CollectionImpl implements Collection {
     crashPoint('upsert-after-commit');
     // Committed: the index follows.
     derived.applyCommitted(applied, seq, this.#host.threads);
+    if (this.#ids !== undefined) for (const [i, { label }] of applied.entries()) this.#ids[label] = prepared[i]!.id;
     this.#maybeSnapshot(derived);
     return { inserted, updated: prepared.length - inserted };
   }
@@ -265,7 +271,10 @@ export class CollectionImpl implements Collection {
     }
     if (removed.length === 0) return 0;
     derived.applyCommitted(removed, seq);
-    for (const { label } of removed) this.#labels.release(label);
+    for (const { label } of removed) {
+      this.#labels.release(label);
+      if (this.#ids !== undefined) this.#ids[label] = undefined;
+    }
     this.#maybeSnapshot(derived);
     return removed.length;
   }
@@ -273,8 +282,48 @@ export class CollectionImpl implements Collection {
   query(options: QueryOptions & { explain: true }): ExplainedQuery;
   query(options: QueryOptions): QueryHit[];
   query(options: QueryOptions): QueryHit[] | ExplainedQuery {
-    const ann = this.#readable().ann;
     const parsed = parseOrThrow(querySchema, options, 'query');
+    const { neighbours, plan } = this.#search(parsed);
+    const hits = this.#hydrate(neighbours, parsed.includeVectors === true);
+    return parsed.explain === true ? { hits, plan } : hits;
+  }
+
+  queryIds(options: QueryIdsOptions): QueryIdHit[] {
+    const { neighbours } = this.#search(parseOrThrow(queryIdsSchema, options, 'queryIds'));
+    const ids = this.#idTable();
+    const hits: QueryIdHit[] = [];
+    for (let i = 0; i < neighbours.labels.length; i++) {
+      const id = ids[neighbours.labels[i]!];
+      if (id === undefined) {
+        throw new QuiverError('INTERNAL', `label ${neighbours.labels[i]} of collection '${this.name}' has no record`);
+      }
+      const raw = neighbours.distances[i]!;
+      hits.push(
+        this.metric === 'l2' ? { id, distance: Math.sqrt(Math.max(0, raw)) } : { id, distance: raw, score: 1 - raw },
+      );
+    }
+    return hits;
+  }
+
+  /** The ids of the live records by label, read once and then kept up to date by every write. */
+  #idTable(): (string | undefined)[] {
+    if (this.#ids === undefined) {
+      const ids: (string | undefined)[] = [];
+      for (const { label, id } of this.#host.store.idsByLabel(this.#collectionId)) ids[label] = id;
+      this.#ids = ids;
+    }
+    return this.#ids;
+  }
+
+  /** Validated query options → the neighbours (raw distances) and the plan that found them. */
+  #search(parsed: {
+    vector: unknown;
+    k?: number | undefined;
+    ef?: number | undefined;
+    filter?: unknown;
+    explain?: boolean | undefined;
+  }): { neighbours: Neighbours; plan: QueryPlan } {
+    const ann = this.#readable().ann;
     const where = parsed.filter === undefined ? undefined : compileFilter(parseFilter(parsed.filter), COMPILE);
     const vector = toVector(parsed.vector, this.dim, 'query vector', this.name);
     if (this.metric === 'cosine' && norm(vector) === 0) {
@@ -315,8 +364,7 @@ export class CollectionImpl implements Collection {
         plan.candidatesScored = ann.size;
       }
     }
-    const hits = this.#hydrate(neighbours, parsed.includeVectors === true);
-    return explain ? { hits, plan } : hits;
+    return { neighbours, plan };
   }
 
   queryBatch(options: QueryBatchOptions): QueryHit[][] {
@@ -420,6 +468,7 @@ export class CollectionImpl implements Collection {
    */
   catchUp(): boolean {
     if (this.#derived === undefined) return false;
+    this.#ids = undefined; // another connection wrote: read the ids again on next use
     if (this.#derived.catchUp()) return true;
     this.close();
     return false;

@@ -26,6 +26,8 @@ export type {
   OpenOptions,
   QueryBatchOptions,
   QueryHit,
+  QueryIdHit,
+  QueryIdsOptions,
   QueryOptions,
   QueryPlan,
   QuiverProgress,

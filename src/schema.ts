@@ -61,6 +61,9 @@ export const querySchema = z.strictObject({
   explain: z.boolean().optional(),
 });
 
+/** `queryIds`: a query without the per-hit record read. */
+export const queryIdsSchema = querySchema.omit({ includeVectors: true, explain: true });
+
 /** `get({ filter, limit })`, `delete({ filter })` and `count({ filter })`. */
 export const filterSelectionSchema = z.strictObject({
   filter: z.unknown(),

@@ -266,6 +266,16 @@ export interface ExplainedQuery {
   plan: QueryPlan;
 }
 
+/** Options of `queryIds`: those of `query` without the ones about what each hit carries. */
+export type QueryIdsOptions = Omit<QueryOptions, 'includeVectors' | 'explain'>;
+
+/** A `queryIds` result: the id and distance (and score) of a hit, without its record. */
+export interface QueryIdHit {
+  id: string;
+  distance: number;
+  score?: number;
+}
+
 /** What `listCollections()` reports of each collection. */
 export interface CollectionInfo {
   name: string;
@@ -348,6 +358,16 @@ export interface Collection {
    * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_FILTER, CLOSED
    */
   query(options: QueryOptions): QueryHit[];
+
+  /**
+   * `query` returning only ids and distances: no record is read from SQLite per hit, so it is the
+   * fastest way to search when the app keeps its own data by id. The ids of all records are kept
+   * in memory from the first call on (about the size of the ids).
+   * @example
+   * const nearest = docs.queryIds({ vector: q, k: 10 }); // [{ id: 'a', distance: 0.12 }, ...]
+   * @throws {QuiverError} as for query
+   */
+  queryIds(options: QueryIdsOptions): QueryIdHit[];
 
   /**
    * The k nearest records of each of several vectors: `result[i]` is what `query` returns for

@@ -185,4 +185,26 @@ describe('records', () => {
     docs.upsert([{ id: 'a', vector: [3, 4] }]);
     expect(docs.query({ vector: [3, 4], k: 1, includeVectors: true })[0]?.vector).toEqual(new Float32Array([3, 4]));
   });
+
+  it('queryIds gives the ids and distances of query, and follows upserts and deletes', () => {
+    const docs = db.collection('ids', { dim: 8, metric: 'cosine' });
+    const vectors = randomVectors(300, 8, 21);
+    docs.upsert(vectors.map((vector, i) => ({ id: `r${i}`, vector, metadata: { i } })));
+    const compare = () => {
+      for (const query of randomVectors(10, 8, 22)) {
+        const full = docs.query({ vector: query, k: 7 });
+        expect(docs.queryIds({ vector: query, k: 7 })).toEqual(
+          full.map(({ id, distance, score }) => ({ id, distance, score })),
+        );
+        expect(docs.queryIds({ vector: query, k: 7, filter: { i: { $lt: 50 } } }).map((hit) => hit.id)).toEqual(
+          docs.query({ vector: query, k: 7, filter: { i: { $lt: 50 } } }).map((hit) => hit.id),
+        );
+      }
+    };
+    compare();
+    docs.delete(Array.from({ length: 100 }, (_, i) => `r${i}`));
+    docs.upsert(vectors.slice(0, 40).map((vector, i) => ({ id: `new${i}`, vector, metadata: { i } })));
+    compare();
+    expect(docs.queryIds({ vector: vectors[0]!, k: 1 })[0]?.id).toBe('new0');
+  });
 });

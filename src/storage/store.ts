@@ -436,6 +436,14 @@ export class Store {
       .flatMap((field) => [`${fieldIndexPrefix(field)}_value`, `${fieldIndexPrefix(field)}_type`]);
   }
 
+  /** (label, id) of every record of a collection. */
+  idsByLabel(collectionId: number): { label: number; id: string }[] {
+    return this.#statement('SELECT label, id FROM records WHERE collection_id = ?').all(collectionId) as {
+      label: number;
+      id: string;
+    }[];
+  }
+
   /** Labels of a collection's records whose metadata matches a compiled filter, ascending. */
   labelsMatching(collectionId: number, where: CompiledWhere): Int32Array {
     const labels = this.#db

@@ -91,8 +91,10 @@ it('a read-only open works beside the writer and sees its new commits', () => {
     reader = open(directory.path, { readOnly: true });
     const seen = reader.collection('docs');
     expect(seen.count()).toBe(1);
+    expect(seen.queryIds({ vector: [0, 1], k: 5 }).map((hit) => hit.id)).toEqual(['a']);
 
     docs.upsert([{ id: 'b', vector: [0, 1], metadata: { late: true } }]);
+    expect(seen.queryIds({ vector: [0, 1], k: 1 })[0]?.id).toBe('b'); // the id table follows the writer
     expect(seen.count()).toBe(2); // caught up automatically before the call
     expect(seen.query({ vector: [0, 1], k: 1 })[0]).toMatchObject({ id: 'b', metadata: { late: true } });
 
