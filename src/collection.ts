@@ -576,7 +576,7 @@ export class CollectionImpl implements Collection {
       if (flat.length % dim !== 0) {
         throw new QuiverError(
           'INVALID_ARGUMENT',
-          `queryBatch.vectors is a Float32Array of ${flat.length} numbers, not whole rows of collection '${this.name}''s dim ${dim}`,
+          `queryBatch.vectors is a Float32Array of ${flat.length} numbers, not whole rows of dim ${dim} (collection '${this.name}')`,
         );
       }
       count = flat.length / dim;
