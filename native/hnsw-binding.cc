@@ -139,6 +139,7 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
                                                  InstanceMethod("save", &HnswGraphWrap::Save),
                                                  InstanceMethod("load", &HnswGraphWrap::Load),
                                                  InstanceMethod("loadAsync", &HnswGraphWrap::LoadAsync),
+                                                 InstanceMethod("readVectors", &HnswGraphWrap::ReadVectors),
                                                  InstanceMethod("labels", &HnswGraphWrap::Labels),
                                                  InstanceMethod("currentCount", &HnswGraphWrap::CurrentCount),
                                                  InstanceMethod("maxElements", &HnswGraphWrap::MaxElements),
@@ -353,6 +354,23 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     auto* worker = new PromiseWorker(info.Env(), [graph, path] { graph->Load(path); }, {info.This()});
     worker->Queue();
     return worker->Promise();
+  }
+
+  // readVectors(labels: Uint32Array, out: Float32Array): shapes are checked in TypeScript and
+  // again here, so a direct call cannot write out of bounds.
+  Napi::Value ReadVectors(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] {
+      if (info.Length() != 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) {
+        throw std::invalid_argument("readVectors(labels: Uint32Array, out: Float32Array)");
+      }
+      Napi::Uint32Array labels = info[0].As<Napi::Uint32Array>();
+      Napi::Float32Array out = info[1].As<Napi::Float32Array>();
+      if (out.ElementLength() < labels.ElementLength() * graph_->dim()) {
+        throw std::invalid_argument("readVectors: out holds fewer than labels.length * dim numbers");
+      }
+      graph_->ReadVectors(labels.Data(), labels.ElementLength(), out.Data());
+      return info.Env().Undefined();
+    });
   }
 
   Napi::Value Labels(const Napi::CallbackInfo& info) {

@@ -235,6 +235,17 @@ void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t
   });
 }
 
+void HnswGraph::ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const {
+  std::shared_lock<std::shared_mutex> shared(lock_);
+  const Graph& graph = Open();
+  for (std::size_t i = 0; i < count; i++) {
+    const auto found = graph.label_lookup_.find(labels[i]);
+    if (found == graph.label_lookup_.end()) throw std::runtime_error("label " + std::to_string(labels[i]) + " is not in the graph");
+    const float* data = reinterpret_cast<const float*>(graph.getDataByInternalId(found->second));
+    std::copy(data, data + dim_, out + i * dim_);
+  }
+}
+
 std::vector<std::uint32_t> HnswGraph::Labels() const {
   std::shared_lock<std::shared_mutex> shared(lock_);
   const Graph& graph = Open();

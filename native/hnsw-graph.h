@@ -37,7 +37,7 @@ struct AllowList {
 // Locking: lock_ is a std::shared_mutex over index_.
 //   exclusive: Init, Load (the swap only; the file is read unlocked), Resize, AddBatch (one chunk at
 //              a time, so searches interleave between chunks), MarkDelete, Dispose;
-//   shared:    SearchBatch, Save, Labels, CurrentCount, MaxElements.
+//   shared:    SearchBatch, ReadVectors, Save, Labels, CurrentCount, MaxElements.
 // hnswlib allows concurrent addPoint calls (it locks per node and per label), but not a search
 // overlapping an insert or a resize; the lock enforces exactly that. The pool threads of an
 // AddBatch or SearchBatch run under the lock held by the calling thread and take no lock of ours.
@@ -75,6 +75,9 @@ class HnswGraph {
   void SearchBatch(const float* queries, std::size_t count, std::size_t k, std::size_t ef, std::size_t threads,
                    const AllowList& allow, std::uint32_t* labels, float* distances) const;
 
+  // Copies the stored vectors of `count` labels into out[i * dim ...] (cosine graphs store them
+  // normalised). Throws when a label is not in the graph.
+  void ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const;
   // Every label in the graph, deleted ones included, ascending.
   std::vector<std::uint32_t> Labels() const;
   std::size_t CurrentCount() const;

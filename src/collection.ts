@@ -22,7 +22,7 @@ import {
 import type { Metric } from './schema.js';
 import { crashPoint } from './storage/crash-point.js';
 import { compileFilter, parseFilter } from './filter/index.js';
-import { exactOverRows, searchFiltered } from './filtered-search.js';
+import { exactOverRows, Matches, searchFiltered } from './filtered-search.js';
 import { type CollectionRow, type CompiledWhere, type Store, vectorOf } from './storage/store.js';
 import type {
   Collection,
@@ -50,6 +50,8 @@ import type {
 } from './types.js';
 
 const DEFAULT_K = 10;
+/** Filters whose matching labels a collection remembers between writes. */
+const MATCH_CACHE_SIZE = 32;
 /** Filters compile against the records table's JSON column. */
 const COMPILE = { metadataColumn: 'metadata' } as const;
 
@@ -143,6 +145,8 @@ export class CollectionImpl implements Collection {
   readonly #collectionId: number;
   #derived: DerivedIndex | undefined;
   #labels: LabelAllocator;
+  /** Labels matched by recent filters, most recent last; emptied by every write. */
+  readonly #matchCache = new Map<string, Matches>();
   /** Ids by label for queryIds, built on first use (undefined until then, and after a reload). */
   #ids: (string | undefined)[] | undefined;
   /** Collection size when SQLite's statistics were last refreshed from this object. */
@@ -191,6 +195,7 @@ export class CollectionImpl implements Collection {
     crashPoint('upsert-after-commit');
     // Committed: the index follows.
     derived.applyCommitted(applied, seq, this.#host.threads);
+    this.#matchCache.clear();
     if (this.#ids !== undefined) for (const [i, { label }] of applied.entries()) this.#ids[label] = prepared[i]!.id;
     this.#maybeSnapshot(derived);
     return { inserted, updated: prepared.length - inserted };
@@ -271,6 +276,7 @@ export class CollectionImpl implements Collection {
     }
     if (removed.length === 0) return 0;
     derived.applyCommitted(removed, seq);
+    this.#matchCache.clear();
     for (const { label } of removed) {
       this.#labels.release(label);
       if (this.#ids !== undefined) this.#ids[label] = undefined;
@@ -305,6 +311,27 @@ export class CollectionImpl implements Collection {
     return hits;
   }
 
+  /** A query's filter compiled to SQL; undefined for no filter or one that matches everything (`{}`). */
+  #where(filter: unknown): CompiledWhere | undefined {
+    if (filter === undefined) return undefined;
+    const node = parseFilter(filter);
+    return node.kind === 'and' && node.children.length === 0 ? undefined : compileFilter(node, COMPILE);
+  }
+
+  /** The labels a filter matches: from the cache until the next write, else one SQL scan. */
+  #matches(where: CompiledWhere): Matches {
+    const key = `${where.sql}\u0000${JSON.stringify(where.params)}`;
+    let matches = this.#matchCache.get(key);
+    if (matches === undefined) {
+      matches = new Matches(this.#host.store.labelsMatching(this.#collectionId, where));
+      if (this.#matchCache.size >= MATCH_CACHE_SIZE) this.#matchCache.delete(this.#matchCache.keys().next().value!);
+    } else {
+      this.#matchCache.delete(key); // re-inserted below: the Map's order is the recency order
+    }
+    this.#matchCache.set(key, matches);
+    return matches;
+  }
+
   /** The ids of the live records by label, read once and then kept up to date by every write. */
   #idTable(): (string | undefined)[] {
     if (this.#ids === undefined) {
@@ -324,7 +351,7 @@ export class CollectionImpl implements Collection {
     explain?: boolean | undefined;
   }): { neighbours: Neighbours; plan: QueryPlan } {
     const ann = this.#readable().ann;
-    const where = parsed.filter === undefined ? undefined : compileFilter(parseFilter(parsed.filter), COMPILE);
+    const where = this.#where(parsed.filter);
     const vector = toVector(parsed.vector, this.dim, 'query vector', this.name);
     if (this.metric === 'cosine' && norm(vector) === 0) {
       throw new QuiverError('INVALID_ARGUMENT', 'query vector is all zeros; cosine distance needs a non-zero vector');
@@ -342,7 +369,7 @@ export class CollectionImpl implements Collection {
         metric: this.metric,
         dim: this.dim,
       };
-      ({ neighbours, plan } = searchFiltered(context, vector, requested, ef, where, explain));
+      ({ neighbours, plan } = searchFiltered(context, vector, requested, ef, where, this.#matches(where), explain));
     } else {
       const k = Math.min(requested, ann.size);
       plan = {
@@ -469,6 +496,7 @@ export class CollectionImpl implements Collection {
   catchUp(): boolean {
     if (this.#derived === undefined) return false;
     this.#ids = undefined; // another connection wrote: read the ids again on next use
+    this.#matchCache.clear();
     if (this.#derived.catchUp()) return true;
     this.close();
     return false;
@@ -567,7 +595,7 @@ export class CollectionImpl implements Collection {
   /** Validates a whole queryBatch call; `k` comes back capped at the index size (0 when empty). */
   #prepareQueryBatch(options: QueryBatchOptions, size: number): PreparedQueryBatch {
     const parsed = parseOrThrow(queryBatchSchema, options, 'queryBatch');
-    const where = parsed.filter === undefined ? undefined : compileFilter(parseFilter(parsed.filter), COMPILE);
+    const where = this.#where(parsed.filter);
     const dim = this.dim;
     let count: number;
     let rowOf: (row: number) => unknown;
@@ -616,7 +644,15 @@ export class CollectionImpl implements Collection {
     const answers: QueryHit[][] = [];
     for (let row = 0; row < batch.count; row++) {
       const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
-      const { neighbours } = searchFiltered(context, query, batch.requested, batch.ef, where, false);
+      const { neighbours } = searchFiltered(
+        context,
+        query,
+        batch.requested,
+        batch.ef,
+        where,
+        this.#matches(where),
+        false,
+      );
       answers.push(this.#hydrate(neighbours, batch.includeVectors));
     }
     return answers;

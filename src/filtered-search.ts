@@ -26,6 +26,31 @@ export interface FilteredSearchContext {
   readonly dim: number;
 }
 
+/**
+ * The labels a filter matches, with the allow-list bitset built from them on first use. A
+ * collection caches these per filter until its next write, so repeated filters (one user's
+ * documents, one language) skip the SQL scan.
+ */
+export class Matches {
+  readonly labels: Int32Array;
+  #allow: Uint8Array | undefined;
+
+  constructor(labels: Int32Array) {
+    this.labels = labels;
+  }
+
+  /** Bit L % 8 of byte L >> 3 is set for every matching label L. */
+  get allow(): Uint8Array {
+    if (this.#allow === undefined) {
+      const labels = this.labels;
+      const allow = new Uint8Array(labels.length === 0 ? 0 : (labels[labels.length - 1]! >> 3) + 1);
+      for (const label of labels) allow[label >> 3]! |= 1 << (label & 7);
+      this.#allow = allow;
+    }
+    return this.#allow;
+  }
+}
+
 /** The filtered k nearest records of `query`, with the plan that found them. */
 export function searchFiltered(
   context: FilteredSearchContext,
@@ -33,10 +58,11 @@ export function searchFiltered(
   k: number,
   ef: number,
   where: CompiledWhere,
+  matches: Matches,
   explain: boolean,
 ): { neighbours: Neighbours; plan: QueryPlan } {
   const { store, collectionId, ann } = context;
-  const labels = store.labelsMatching(collectionId, where);
+  const labels = matches.labels;
   const total = ann.size;
   const plan: QueryPlan = {
     strategy: 'exact',
@@ -64,9 +90,7 @@ export function searchFiltered(
     );
     plan.strategy = 'hnsw';
     plan.ef = Math.max(effort, wanted);
-    const allow = new Uint8Array((labels[labels.length - 1]! >> 3) + 1);
-    for (const label of labels) allow[label >> 3]! |= 1 << (label & 7);
-    const found = ann.searchBatch(query, wanted, plan.ef, 1, allow);
+    const found = ann.searchBatch(query, wanted, plan.ef, 1, matches.allow);
     const neighbours: Neighbours = { labels: [], distances: [] };
     for (let i = 0; i < wanted; i++) {
       const label = found.labels[i]!;
@@ -78,6 +102,11 @@ export function searchFiltered(
     plan.fallback = true;
   }
   plan.candidatesScored = labels.length;
+  if (ann instanceof HnswIndex) {
+    // The graph holds every live vector (unit length for cosine): read them there, not from SQLite.
+    const found = exactAmong(context.metric, query, ann.vectorsOf(labels), context.dim, wanted);
+    return { neighbours: { labels: found.labels.map((row) => labels[row]!), distances: found.distances }, plan };
+  }
   return { neighbours: exactOverRows(context, query, wanted, store.vectorsMatching(collectionId, where)), plan };
 }
 

@@ -476,6 +476,12 @@ export interface NativeHnswGraph {
   /** Replaces the graph by the one in an hnswlib graph file (as written by hnswlib-node or `save`). */
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
+  /**
+   * Copies the stored vectors of `labels` into `out` (labels.length × dim; cosine graphs store
+   * unit vectors). @throws QuiverError INVALID_ARGUMENT on a short `out`, NATIVE_ERROR for a label
+   * not in the graph.
+   */
+  readVectors(labels: Uint32Array, out: Float32Array): void;
   /** Every label in the graph, deleted ones included, ascending. */
   labels(): Uint32Array;
   /** Nodes in the graph, deleted ones included. */
@@ -516,6 +522,7 @@ interface AddonHnswGraph {
   save(path: string): void;
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
+  readVectors(labels: Uint32Array, out: Float32Array): void;
   labels(): Uint32Array;
   currentCount(): number;
   maxElements(): number;
@@ -705,6 +712,14 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
       pending = this.#graph.loadAsync(path);
     });
     await awaitAddon('hnsw.loadAsync', pending!);
+  }
+
+  readVectors(labels: Uint32Array, out: Float32Array): void {
+    if (!(labels instanceof Uint32Array)) throw invalid('hnsw.readVectors', 'labels must be a Uint32Array');
+    if (!(out instanceof Float32Array) || out.length < labels.length * this.dim) {
+      throw invalid('hnsw.readVectors', `out must be a Float32Array of at least ${labels.length * this.dim} numbers`);
+    }
+    callAddon('hnsw.readVectors', () => this.#graph.readVectors(labels, out));
   }
 
   labels(): Uint32Array {

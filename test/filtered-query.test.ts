@@ -178,6 +178,15 @@ describe('filtered get / delete / count', () => {
     );
   });
 
+  it('a repeated filter sees every write in between (the match cache is emptied by writes)', () => {
+    const filter = { p10: true };
+    const before = docs.query({ vector: [0, 1, 0.5], k: 3, filter });
+    docs.upsert([{ id: 'close', vector: [0, 1, 0.5], metadata: { p10: true } }]);
+    expect(docs.query({ vector: [0, 1, 0.5], k: 3, filter })[0]?.id).toBe('close');
+    docs.delete('close');
+    expect(docs.query({ vector: [0, 1, 0.5], k: 3, filter })).toEqual(before);
+  });
+
   it('get honours limit', () => {
     expect(docs.get({ filter: { p2: true }, limit: 7 })).toHaveLength(7);
   });

@@ -105,6 +105,13 @@ export class HnswIndex implements AnnIndex {
     this.#open().save(graphFile);
   }
 
+  /** The stored vectors of `labels`, row after row (unit vectors for cosine), read from the graph. */
+  vectorsOf(labels: Int32Array | Uint32Array): Float32Array {
+    const out = new Float32Array(labels.length * this.dim);
+    this.#open().readVectors(labels instanceof Uint32Array ? labels : Uint32Array.from(labels), out);
+    return out;
+  }
+
   /** The live labels, ascending. */
   liveLabels(): Uint32Array {
     const labels = new Uint32Array(this.#size);
