@@ -2,6 +2,7 @@
 // <out>/results.json, <out>/results.md and <out>/<data set>.svg; or hand --suite durability to
 // durability.ts, which writes <out>/durability.json and .md.
 
+import { runFilters } from './filters.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QuiverError } from '../../src/errors.js';
@@ -151,6 +152,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
+    if (options.suite === 'filters') {
+      const run = await runFilters(options);
+      process.stdout.write(`${run.files.join('\n')}\n`);
+      return 0;
+    }
     if (options.suite === 'durability') {
       const run = await runDurability(options);
       process.stdout.write(`${run.files.join('\n')}\n`);

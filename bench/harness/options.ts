@@ -7,7 +7,7 @@ import type { Metric } from '../datasets/dataset.js';
 import { parseMetric } from '../datasets/dataset.js';
 
 /** The measurements `npm run bench` can make: recall/latency sweeps, or ingest and open times. */
-export type Suite = 'recall' | 'durability';
+export type Suite = 'recall' | 'durability' | 'filters';
 
 /** Every setting of one harness run, after defaults and --quick are applied. */
 export interface BenchOptions {
@@ -57,7 +57,8 @@ export const HELP = `Usage: npm run bench -- [options]
 
 Measures recall, QPS, latency, build time, memory, disk and open time of QuiverDB and of
 hnswlib-node used directly, over one or more data sets, and writes JSON, Markdown and SVG.
-With --suite durability, measures durable ingest rates and open times instead.
+With --suite durability, measures durable ingest rates and open times instead; with --suite
+filters, filtered recall and latency at several selectivities.
 
 Suite:
   --suite <name>           recall (default): the recall/QPS sweep over data sets.
@@ -66,6 +67,10 @@ Suite:
                            built in memory; open time of a 100,000 × 128 hnsw collection from its
                            snapshot, with 10,000 log rows to replay after a crash, and rebuilt.
                            --quick shrinks it to 10,000 vectors. Writes durability.json and .md
+                           filters: on each --dataset, recall@10 and p50/p99 latency of queries
+                           filtered to 0.1%, 1%, 10%, 50% and 100% of the records (and to one
+                           class when the set has labels, e.g. mnist-784's digits), against
+                           exact filtered ground truth. Writes filters.json and .md
   --vectors <N>            Durability suite: size of the collection whose open time is measured
                            (default 100000, --quick 10000); also caps the ingest runs
 
@@ -176,7 +181,9 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   if (contestants.length === 0) fail('--contestants names none');
 
   const suite = text('suite') ?? 'recall';
-  if (suite !== 'recall' && suite !== 'durability') fail(`--suite is recall or durability, not '${suite}'`);
+  if (suite !== 'recall' && suite !== 'durability' && suite !== 'filters') {
+    fail(`--suite is recall, durability or filters, not '${suite}'`);
+  }
   const vectorsText = text('vectors');
 
   const durability = text('durability');
