@@ -551,7 +551,7 @@ export function renderDurabilityMarkdown(results: DurabilityResults): string {
         integer(figures.commits),
         fixed(figures.seconds, 2),
         integer(figures.vectorsPerSecond),
-        integer(figures.commitsPerSecond),
+        figures.commitsPerSecond < 10 ? fixed(figures.commitsPerSecond, 2) : integer(figures.commitsPerSecond),
         fixed(figures.commitMilliseconds.p50, 2),
         fixed(figures.commitMilliseconds.p99, 2),
         fixed(figures.commitMilliseconds.max, 1),
