@@ -11,6 +11,7 @@
         "native/addon.cc",
         "native/bindings.cc",
         "native/exact-scan.cc",
+        "native/exact-scan-avx2.cc",
         "native/kmeans-assign.cc",
         "native/adc-scan.cc",
         "native/thread-pool.cc",

@@ -1,11 +1,13 @@
 // Batched distances and exact top-k over float32 rows. Base rows are visited in tiles that fit in
 // the L2 cache, and every query scans a tile before the next tile is loaded, so a batch of queries
-// reads the base from memory once instead of once per query.
+// reads the base from memory once instead of once per query. On x86-64 CPUs with AVX2 and FMA
+// (checked at run time) exact top-k takes a blocked path: see exact-scan-avx2.cc.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include "distance.h"
+#include "exact-scan-avx2.h"
 #include "kernels.h"
 #include "top-k.h"
 
@@ -76,6 +78,16 @@ void BatchDistances(Metric metric, const float* queries, std::size_t query_count
 void ExactTopK(Metric metric, const float* queries, std::size_t query_count, const float* base,
                std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
                std::int32_t* labels, float* distances) {
+  if (HasAvx2()) {
+    ExactTopKAvx2(metric, queries, query_count, base, base_count, dim, k, candidates, labels, distances);
+    return;
+  }
+  ExactTopKPortable(metric, queries, query_count, base, base_count, dim, k, candidates, labels, distances);
+}
+
+void ExactTopKPortable(Metric metric, const float* queries, std::size_t query_count, const float* base,
+                       std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
+                       std::int32_t* labels, float* distances) {
   if (metric == Metric::kL2) {
     ExactTopKFor<Metric::kL2>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
   } else {

@@ -5,10 +5,15 @@
 #include <limits>
 
 #include "distance.h"
+#include "exact-scan-avx2.h"
 #include "kernels.h"
 
 namespace quiver {
 namespace {
+
+// From this many dimensions the blocked AVX2 kernel beats the per-pair loop (below it, the
+// horizontal sums of short rows cost more than they save).
+constexpr std::size_t kBlockedMinimumDim = 32;
 
 template <Metric metric>
 void KMeansAssignFor(const float* points, std::size_t point_count, const float* centroids,
@@ -35,6 +40,17 @@ void KMeansAssignFor(const float* points, std::size_t point_count, const float* 
 
 void KMeansAssign(Metric metric, const float* points, std::size_t point_count, const float* centroids,
                   std::size_t centroid_count, std::size_t dim, std::int32_t* assignments, float* distances) {
+  // Wide points (IVF lists, not PQ sub-spaces) go to the blocked exact kernel as a top-1 search;
+  // it ranks by the same (distance, lower index) order and reports the direct distance.
+  if (dim >= kBlockedMinimumDim && HasAvx2()) {
+    ExactTopKAvx2(metric, points, point_count, centroids, centroid_count, dim, 1, RowSelection{}, assignments,
+                  distances);
+    // A point whose distances are all NaN is assigned to centroid 0 at +Infinity, as below.
+    for (std::size_t point = 0; point < point_count; ++point) {
+      if (assignments[point] < 0) assignments[point] = 0;
+    }
+    return;
+  }
   if (metric == Metric::kL2) {
     KMeansAssignFor<Metric::kL2>(points, point_count, centroids, centroid_count, dim, assignments, distances);
   } else {
