@@ -6,6 +6,7 @@ import { type ArrowExportSource, arrowTable, exportArrowFile, recordBatches, ups
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { QuiverError, toQuiverError } from './errors.js';
 import { type BatchNeighbours, batchRow, HnswIndex } from './index/hnsw.js';
+import { IvfPqIndex } from './index/ivfpq.js';
 import type { AnnIndex, Neighbours } from './index/types.js';
 import { norm } from './index/vector-math.js';
 import {
@@ -347,6 +348,8 @@ export class CollectionImpl implements Collection {
     vector: unknown;
     k?: number | undefined;
     ef?: number | undefined;
+    nprobe?: number | undefined;
+    rerank?: number | undefined;
     filter?: unknown;
     explain?: boolean | undefined;
   }): { neighbours: Neighbours; plan: QueryPlan } {
@@ -369,7 +372,10 @@ export class CollectionImpl implements Collection {
         metric: this.metric,
         dim: this.dim,
       };
-      ({ neighbours, plan } = searchFiltered(context, vector, requested, ef, where, this.#matches(where), explain));
+      ({ neighbours, plan } = searchFiltered(context, vector, requested, ef, where, this.#matches(where), explain, {
+        nprobe: parsed.nprobe,
+        rerank: parsed.rerank,
+      }));
     } else {
       const k = Math.min(requested, ann.size);
       plan = {
@@ -382,7 +388,16 @@ export class CollectionImpl implements Collection {
         fallback: false,
         labelScan: [],
       };
-      neighbours = k === 0 ? { labels: [], distances: [] } : ann.search(vector, k, ef);
+      if (ann instanceof IvfPqIndex && k > 0) {
+        const found = ann.searchWith(vector, k, { nprobe: parsed.nprobe, rerank: parsed.rerank });
+        neighbours = found.neighbours;
+        if (found.stats.trained) {
+          Object.assign(plan, { strategy: 'ivfpq', nprobe: found.stats.nprobe, rerank: found.stats.rerank });
+          plan.candidatesScored = found.stats.reranked;
+        }
+      } else {
+        neighbours = k === 0 ? { labels: [], distances: [] } : ann.search(vector, k, ef);
+      }
       if (neighbours.labels.length < k) {
         // An approximate search can come back short when many nodes are deleted or the graph is
         // poorly connected; the exact answer from the stored vectors is always complete.

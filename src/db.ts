@@ -6,6 +6,7 @@ import { CollectionImpl } from './collection.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { QuiverError } from './errors.js';
 import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
+import { defaultPqM } from './index/ivfpq.js';
 import { defaultThreadCount } from './native.js';
 import {
   collectionNameSchema,
@@ -22,6 +23,8 @@ import type { Collection, CollectionInfo, CollectionOptions, Database, OpenOptio
 export const SQLITE_FILE = 'quiver.sqlite';
 
 const HNSW_DEFAULTS = { m: 16, efConstruction: 200, ef: 64 } as const;
+/** ivfpq defaults (m is dim / 8, see defaultPqM); why these values: docs/ivfpq.md. */
+const IVFPQ_DEFAULTS = { nlist: 256, nprobe: 16, rerank: 100 } as const;
 const DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
 
 function emitWarning(warning: QuiverWarning): void {
@@ -128,12 +131,14 @@ export class DatabaseImpl implements Database {
     const index: IndexParams =
       settings.index?.type === 'flat'
         ? { type: 'flat' }
-        : {
-            type: 'hnsw',
-            m: settings.index?.m ?? HNSW_DEFAULTS.m,
-            efConstruction: settings.index?.efConstruction ?? HNSW_DEFAULTS.efConstruction,
-            ef: settings.index?.ef ?? HNSW_DEFAULTS.ef,
-          };
+        : settings.index?.type === 'ivfpq'
+          ? ivfpqParams(settings.index, settings.dim)
+          : {
+              type: 'hnsw',
+              m: settings.index?.m ?? HNSW_DEFAULTS.m,
+              efConstruction: settings.index?.efConstruction ?? HNSW_DEFAULTS.efConstruction,
+              ef: settings.index?.ef ?? HNSW_DEFAULTS.ef,
+            };
     // The field paths are checked before anything is created.
     const fields = (settings.indexes ?? []).map((field, i) => indexedField(field, `options.indexes[${i}]`));
     const created = store.transaction(() => {
@@ -224,6 +229,30 @@ function indexedField(field: string, where: string): { field: string; value: str
   return { field: path.join('.'), ...indexExpressionsOf(path, { metadataColumn: 'metadata' }) };
 }
 
+/** The stored parameters of a new ivfpq collection: the options with defaults filled in, checked against dim. */
+function ivfpqParams(
+  options: {
+    nlist?: number | undefined;
+    m?: number | undefined;
+    nprobe?: number | undefined;
+    rerank?: number | undefined;
+  },
+  dim: number,
+): IndexParams {
+  const m = options.m ?? defaultPqM(dim);
+  if (m > dim) {
+    throw new QuiverError('INVALID_ARGUMENT', `options.index.m is ${m}; ivfpq needs m ≤ dim ${dim} (bytes per code)`);
+  }
+  const nlist = options.nlist ?? IVFPQ_DEFAULTS.nlist;
+  return {
+    type: 'ivfpq',
+    nlist,
+    m,
+    nprobe: options.nprobe ?? IVFPQ_DEFAULTS.nprobe,
+    rerank: options.rerank ?? IVFPQ_DEFAULTS.rerank,
+  };
+}
+
 /** Throws SETTINGS_MISMATCH when `options` ask for something other than what is stored. */
 function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): void {
   const differences: string[] = [];
@@ -234,6 +263,13 @@ function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): vo
   if (index !== undefined) {
     if (index.type !== row.index.type) {
       differences.push(`index '${index.type}' (stored: '${row.index.type}')`);
+    } else if (index.type === 'ivfpq' && row.index.type === 'ivfpq') {
+      for (const key of ['nlist', 'm', 'nprobe', 'rerank'] as const) {
+        const value = index[key];
+        if (value !== undefined && value !== row.index[key]) {
+          differences.push(`${key} ${value} (stored: ${row.index[key]})`);
+        }
+      }
     } else if (index.type === 'hnsw' && row.index.type === 'hnsw') {
       for (const key of ['m', 'efConstruction', 'ef'] as const) {
         const value = index[key];

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { QuiverError } from './errors.js';
 import { FlatIndex } from './index/flat.js';
 import { HnswIndex } from './index/hnsw.js';
+import { type IvfPqParams, IvfPqIndex } from './index/ivfpq.js';
 import type { AnnIndex } from './index/types.js';
 import { crashPoint } from './storage/crash-point.js';
 import { readSnapshot, removeSnapshotsExcept, snapshotName, writeSnapshot } from './storage/snapshot-file.js';
@@ -20,6 +21,8 @@ export interface IndexEvents {
 
 /** Records read between two progress reports during a rebuild. */
 const PROGRESS_EVERY = 1000;
+/** Records per IVF-PQ encoding batch during a rebuild. */
+const REBUILD_BATCH = 4096;
 /** Upserts per committed batch from which the HNSW graph inserts them on native threads. */
 const PARALLEL_UPSERT_MINIMUM = 1000;
 
@@ -101,6 +104,16 @@ export class DerivedIndex {
           vectors.set(change.vector, row * ann.dim);
         });
         ann.upsertBatch(labels, vectors, threads);
+      } else if (ann instanceof IvfPqIndex && changes.length > 1 && allUpserts(changes)) {
+        // One coarse assignment and one PQ encoding for the whole batch (labels are distinct).
+        const vectors = new Float32Array(changes.length * ann.dim);
+        changes.forEach((change, row) => {
+          vectors.set(change.vector, row * ann.dim);
+        });
+        ann.upsertBatch(
+          Int32Array.from(changes, (change) => change.label),
+          vectors,
+        );
       } else {
         for (const { label, vector } of changes) {
           if (vector === undefined) ann.remove(label);
@@ -132,6 +145,7 @@ export class DerivedIndex {
     const current = this.#logRows === 0 && !this.#snapshotWanted && this.#store.manifest(this.#row.id) !== undefined;
     if (!force && current) return false;
     const seq = this.#appliedSeq;
+    if (ann instanceof IvfPqIndex) return this.#snapshotIvfpq(ann, seq);
     if (!(ann instanceof HnswIndex)) {
       // A flat index is rebuilt from the records on open: it needs no file, only a manifest row
       // telling readers that the log before seq is gone.
@@ -164,6 +178,23 @@ export class DerivedIndex {
     crashPoint('snapshot-before-cleanup');
     removeSnapshotsExcept(this.#directory, written.file);
     return true;
+  }
+
+  /**
+   * Writes an IVF-PQ index's codebook and codes to SQLite with the seq they cover, in the same
+   * transaction as the manifest row and the log truncation. Before training there is nothing to
+   * keep (the index is rebuilt from the records), as for flat. Returns whether state was written.
+   */
+  #snapshotIvfpq(ann: IvfPqIndex, seq: number): boolean {
+    const state = ann.exportState();
+    const params = JSON.stringify(this.#row.index);
+    this.#store.transaction(() => {
+      if (state === undefined) this.#store.removeIvfpqState(this.#row.id);
+      else this.#store.setIvfpqState(this.#row.id, seq, params, state.codebook, state.chunks);
+      crashPoint('snapshot-before-manifest');
+      this.#commitManifest({ file: '', seq, checksum: 0, params });
+    });
+    return state !== undefined;
   }
 
   /** Records a snapshot in the manifest and drops the log rows it covers, in one transaction. */
@@ -229,9 +260,13 @@ export class DerivedIndex {
             message: `collection '${this.#row.name}' has no index snapshot; rebuilding it from its ${count} records`,
           });
         }
+      } else if (this.#row.index.type === 'ivfpq') {
+        const loaded = this.#openIvfpq(this.#row.index, seq, count);
+        if (loaded !== undefined) return loaded;
       }
       const ann = this.#rebuild(seq);
-      this.#snapshotWanted = this.#row.index.type === 'hnsw' && count > 0;
+      this.#snapshotWanted =
+        (this.#row.index.type === 'hnsw' || (ann instanceof IvfPqIndex && ann.trained)) && count > 0;
       return ann;
     });
   }
@@ -271,6 +306,81 @@ export class DerivedIndex {
     }
   }
 
+  /**
+   * Loads a trained IVF-PQ index from its persisted codebook and codes and replays the log after
+   * them. Undefined (after a warning when state was expected) means: rebuild from the records.
+   */
+  #openIvfpq(params: IvfPqParams, seq: number, count: number): IvfPqIndex | undefined {
+    const row = this.#row;
+    const manifest = this.#store.manifest(row.id);
+    const state = this.#store.ivfpqState(row.id);
+    if (manifest === undefined) {
+      if (count > 0) {
+        this.#events.onWarning({
+          code: 'SNAPSHOT_MISSING',
+          collection: row.name,
+          message: `collection '${row.name}' has no saved IVF-PQ codes; rebuilding them from its ${count} records`,
+        });
+      }
+      return undefined;
+    }
+    if (state === undefined) return undefined; // snapshotted before training: nothing to load
+    try {
+      if (state.seq !== manifest.seq) {
+        throw new QuiverError('CORRUPT', `they cover seq ${state.seq}; the manifest says ${manifest.seq}`);
+      }
+      if (state.params !== JSON.stringify(row.index)) {
+        throw new QuiverError(
+          'CORRUPT',
+          `they were built with ${state.params}; the collection has ${JSON.stringify(row.index)}`,
+        );
+      }
+      this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count });
+      const ann = IvfPqIndex.fromState(
+        row.metric,
+        row.dim,
+        params,
+        this.#fetchVectors,
+        state.codebook,
+        state.chunks,
+        this.#onTrain,
+      );
+      try {
+        this.#replay(ann, manifest.seq);
+        if (ann.size !== count) {
+          throw new QuiverError(
+            'CORRUPT',
+            `they hold ${ann.size} live vectors after replay; the records hold ${count}`,
+          );
+        }
+      } catch (error) {
+        ann.dispose();
+        throw error;
+      }
+      this.#appliedSeq = seq;
+      this.#logRows = this.#store.logLength(row.id, manifest.seq);
+      return ann;
+    } catch (error) {
+      this.#events.onWarning({
+        code: 'SNAPSHOT_INVALID',
+        collection: row.name,
+        message: `the IVF-PQ codebook or codes of '${row.name}' are unusable: ${(error as Error).message}; retraining them from the records`,
+        cause: error,
+      });
+      return undefined;
+    }
+  }
+
+  /** Reads full vectors for an IVF-PQ re-rank: one statement for all labels. */
+  readonly #fetchVectors = (labels: readonly number[]) =>
+    this.#store
+      .vectorsByLabels(this.#row.id, labels)
+      .map(({ label, vector }) => ({ label, vector: vectorOf(vector, this.#row.dim) }));
+
+  /** Reports an IVF-PQ index's training as progress. */
+  readonly #onTrain = (vectors: number) =>
+    this.#events.onProgress({ collection: this.#row.name, phase: 'train', done: 0, total: vectors });
+
   /** Re-reads every label the log touches after `seq` and applies its current state. */
   #replay(ann: AnnIndex, seq: number): void {
     const labels = this.#store.labelsLoggedAfter(this.#row.id, seq);
@@ -293,16 +403,35 @@ export class DerivedIndex {
     const ann: AnnIndex =
       row.index.type === 'hnsw'
         ? new HnswIndex(row.metric, row.dim, row.index, capacity)
-        : new FlatIndex(row.metric, row.dim, capacity);
+        : row.index.type === 'ivfpq'
+          ? new IvfPqIndex(row.metric, row.dim, row.index, this.#fetchVectors, this.#onTrain)
+          : new FlatIndex(row.metric, row.dim, capacity);
+    // IVF-PQ encodes in batches: one coarse assignment and one PQ encoding per REBUILD_BATCH records.
+    const batch = ann instanceof IvfPqIndex ? { labels: new Int32Array(REBUILD_BATCH), count: 0 } : undefined;
+    const batchVectors = batch === undefined ? undefined : new Float32Array(REBUILD_BATCH * row.dim);
+    const flush = () => {
+      if (batch === undefined || batch.count === 0) return;
+      (ann as IvfPqIndex).upsertBatch(
+        batch.labels.slice(0, batch.count),
+        batchVectors!.slice(0, batch.count * row.dim),
+      );
+      batch.count = 0;
+    };
     let done = 0;
     for (const { label, vector } of this.#store.vectors(row.id)) {
-      ann.upsert(label, vectorOf(vector, row.dim));
+      if (batch === undefined) ann.upsert(label, vectorOf(vector, row.dim));
+      else {
+        batchVectors!.set(vectorOf(vector, row.dim), batch.count * row.dim);
+        batch.labels[batch.count++] = label;
+        if (batch.count === REBUILD_BATCH) flush();
+      }
       done++;
       if (done % PROGRESS_EVERY === 0 || done === total) {
         this.#events.onProgress({ collection: row.name, phase: 'rebuild', done, total });
       }
       if (compacting && done === Math.ceil(total / 2)) crashPoint('compact-mid-build');
     }
+    flush();
     this.#appliedSeq = seq;
     this.#logRows = this.#store.logLength(row.id, 0);
     return ann;

@@ -4,6 +4,7 @@
 // widened as the filter gets more selective. Always returns min(k, matches) results.
 import { exactAmong, FlatIndex } from './index/flat.js';
 import { HnswIndex } from './index/hnsw.js';
+import { IvfPqIndex, type IvfPqSearchOptions } from './index/ivfpq.js';
 import type { AnnIndex, Neighbours } from './index/types.js';
 import { normalized } from './index/vector-math.js';
 import type { Metric } from './schema.js';
@@ -60,6 +61,7 @@ export function searchFiltered(
   where: CompiledWhere,
   matches: Matches,
   explain: boolean,
+  ivfpq: IvfPqSearchOptions = {},
 ): { neighbours: Neighbours; plan: QueryPlan } {
   const { store, collectionId, ann } = context;
   const labels = matches.labels;
@@ -79,6 +81,17 @@ export function searchFiltered(
   if (ann instanceof FlatIndex) {
     plan.candidatesScored = labels.length;
     return { neighbours: ann.searchAmong(query, wanted, labels), plan };
+  }
+  if (ann instanceof IvfPqIndex && (!ann.trained || labels.length > EXACT_MATCH_LIMIT)) {
+    // Before training the index holds the vectors and is exact. Trained: an ADC scan restricted to
+    // the matching labels (over nprobe / selectivity lists), then the exact re-rank.
+    const found = ann.searchWith(query, wanted, ivfpq, labels);
+    plan.candidatesScored = found.stats.trained ? found.stats.reranked : labels.length;
+    if (found.stats.trained) {
+      Object.assign(plan, { strategy: 'ivfpq', nprobe: found.stats.nprobe, rerank: found.stats.rerank });
+    }
+    if (found.neighbours.labels.length === wanted) return { neighbours: found.neighbours, plan };
+    plan.fallback = true;
   }
   if (ann instanceof HnswIndex && labels.length > EXACT_MATCH_LIMIT) {
     // hnswlib keeps only allowed nodes in its result list but walks through all of them, so a

@@ -25,7 +25,15 @@ const hnswIndexSchema = z.strictObject({
 
 const flatIndexSchema = z.strictObject({ type: z.literal('flat') });
 
-export const indexOptionsSchema = z.discriminatedUnion('type', [hnswIndexSchema, flatIndexSchema]);
+const ivfpqIndexSchema = z.strictObject({
+  type: z.literal('ivfpq'),
+  nlist: z.int().min(1).max(65_535).optional(),
+  m: z.int().min(1).max(MAX_DIM).optional(),
+  nprobe: z.int().min(1).max(65_535).optional(),
+  rerank: z.int().min(1).max(MAX_K).optional(),
+});
+
+export const indexOptionsSchema = z.discriminatedUnion('type', [hnswIndexSchema, flatIndexSchema, ivfpqIndexSchema]);
 
 export const collectionOptionsSchema = z.strictObject({
   dim: z.int().min(1).max(MAX_DIM),
@@ -56,6 +64,8 @@ export const querySchema = z.strictObject({
   vector: z.union([z.instanceof(Float32Array), z.array(z.unknown())]),
   k: z.int().min(1).max(MAX_K).optional(),
   ef: z.int().min(1).max(MAX_K).optional(),
+  nprobe: z.int().min(1).max(65_535).optional(),
+  rerank: z.int().min(1).max(MAX_K).optional(),
   includeVectors: z.boolean().optional(),
   filter: z.unknown().optional(),
   explain: z.boolean().optional(),

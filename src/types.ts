@@ -32,10 +32,28 @@ export type IndexOptions =
   | {
       /** Exact search: every vector is scored. Best for up to tens of thousands of vectors. */
       type: 'flat';
+    }
+  | {
+      /**
+       * Compressed: coarse k-means lists + 8-bit PQ codes in memory, exact re-rank from the stored
+       * vectors. For collections whose float vectors should not sit in RAM (see docs/ivfpq.md).
+       */
+      type: 'ivfpq';
+      /** Coarse lists (default 256), fixed at creation. Trains once the collection holds 39 × max(nlist, 256) vectors. */
+      nlist?: number;
+      /** PQ sub-spaces = bytes per vector (default dim / 8, at most dim), fixed at creation. */
+      m?: number;
+      /** Lists scanned per query (default 16); a query's `nprobe` overrides it. */
+      nprobe?: number;
+      /** Candidates re-scored exactly with the stored vectors (default 100, always at least k); per query too. */
+      rerank?: number;
     };
 
 /** The index settings a collection was created with, all defaults filled in. */
-export type IndexSettings = { type: 'hnsw'; m: number; efConstruction: number; ef: number } | { type: 'flat' };
+export type IndexSettings =
+  | { type: 'hnsw'; m: number; efConstruction: number; ef: number }
+  | { type: 'flat' }
+  | { type: 'ivfpq'; nlist: number; m: number; nprobe: number; rerank: number };
 
 export interface CollectionOptions {
   /** Number of dimensions of every vector (1 to 65,536). */
@@ -70,7 +88,8 @@ export interface QuiverWarning {
 /** Progress of long work on open: loading a snapshot, replaying the log, rebuilding an index. */
 export interface QuiverProgress {
   collection: string;
-  phase: 'load' | 'replay' | 'rebuild';
+  /** 'train': an ivfpq index trains its codebooks (done 0 of total training vectors, once). */
+  phase: 'load' | 'replay' | 'rebuild' | 'train';
   /** Items done so far (records for 'rebuild', log labels for 'replay'). */
   done: number;
   total: number;
@@ -203,6 +222,10 @@ export interface QueryOptions {
   k?: number;
   /** Search effort for HNSW (default: the collection's `ef`); raised to k when lower. Ignored by 'flat'. */
   ef?: number;
+  /** ivfpq: lists scanned (default: the collection's `nprobe`). Ignored by other indexes. */
+  nprobe?: number;
+  /** ivfpq: candidates re-scored exactly (default: the collection's `rerank`; at least k). Ignored by other indexes. */
+  rerank?: number;
   /** Also return each hit's stored vector (default false). */
   includeVectors?: boolean;
 }
@@ -242,8 +265,11 @@ export interface QueryHit {
 
 /** How a query was answered; returned by `query({ ..., explain: true })`. */
 export interface QueryPlan {
-  /** 'exact': every matching vector scored; 'hnsw': the graph, restricted to the matching labels. */
-  strategy: 'exact' | 'hnsw';
+  /**
+   * 'exact': every matching vector scored; 'hnsw': the graph, restricted to the matching labels;
+   * 'ivfpq': an ADC scan of PQ codes (restricted to the matching labels), re-ranked exactly.
+   */
+  strategy: 'exact' | 'hnsw' | 'ivfpq';
   /** Records the filter matches (counted exactly by the label scan), or the collection size without a filter. */
   matches: number;
   /** Records in the collection. */
@@ -252,6 +278,9 @@ export interface QueryPlan {
   selectivity: number;
   /** The HNSW search effort used, after widening for selectivity (hnsw strategy only). */
   ef?: number;
+  /** ivfpq: lists probed and candidates re-ranked (ivfpq strategy only). */
+  nprobe?: number;
+  rerank?: number;
   /** Exact distance computations made (the exact strategy and any fallback). */
   candidatesScored: number;
   /** True when the graph search came back short and exact search over the matches answered instead. */

@@ -13,7 +13,7 @@ export interface Neighbours {
 }
 
 export interface AnnIndex {
-  readonly type: 'hnsw' | 'flat';
+  readonly type: 'hnsw' | 'flat' | 'ivfpq';
   readonly metric: Metric;
   readonly dim: number;
   /** Number of live (not deleted) vectors. */

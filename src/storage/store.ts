@@ -13,7 +13,10 @@ export const FORMAT_VERSION = 1;
 export type Durability = 'full' | 'normal';
 
 /** Fixed parameters of a collection's index, as stored. */
-export type IndexParams = { type: 'hnsw'; m: number; efConstruction: number; ef: number } | { type: 'flat' };
+export type IndexParams =
+  | { type: 'hnsw'; m: number; efConstruction: number; ef: number }
+  | { type: 'flat' }
+  | { type: 'ivfpq'; nlist: number; m: number; nprobe: number; rerank: number };
 
 export interface CollectionRow {
   readonly id: number;
@@ -475,6 +478,54 @@ export class Store {
       .all(collectionId, ...where.params)
       .map((row) => (row as { detail: string }).detail);
   }
+
+  /** Labels and stored vectors of the records under `labels` (any order; missing ones absent). One statement. */
+  vectorsByLabels(collectionId: number, labels: readonly number[]): { label: number; vector: Buffer }[] {
+    return this.#statement(
+      'SELECT label, vector FROM records WHERE collection_id = ? AND label IN (SELECT value FROM json_each(?))',
+    ).all(collectionId, JSON.stringify(labels)) as { label: number; vector: Buffer }[];
+  }
+
+  /** The persisted IVF-PQ state of a collection (codebook, the seq and params it covers, code chunks in order). */
+  ivfpqState(
+    collectionId: number,
+  ): { seq: number; params: string; codebook: Uint8Array; chunks: Uint8Array[] } | undefined {
+    const row = this.#statement('SELECT seq, params, codebook FROM ivfpq_codebooks WHERE collection_id = ?').get(
+      collectionId,
+    ) as { seq: number; params: string; codebook: Buffer } | undefined;
+    if (row === undefined) return undefined;
+    const chunks = this.#statement('SELECT data FROM ivfpq_codes WHERE collection_id = ? ORDER BY chunk')
+      .pluck()
+      .all(collectionId) as Buffer[];
+    return { seq: row.seq, params: row.params, codebook: row.codebook, chunks };
+  }
+
+  /** Replaces a collection's IVF-PQ state; call inside the transaction that records the manifest. */
+  setIvfpqState(
+    collectionId: number,
+    seq: number,
+    params: string,
+    codebook: Uint8Array,
+    chunks: readonly Uint8Array[],
+  ): void {
+    this.removeIvfpqState(collectionId);
+    this.#statement('INSERT INTO ivfpq_codebooks (collection_id, seq, params, codebook) VALUES (?, ?, ?, ?)').run(
+      collectionId,
+      seq,
+      params,
+      codebook,
+    );
+    const insert = this.#statement('INSERT INTO ivfpq_codes (collection_id, chunk, data) VALUES (?, ?, ?)');
+    chunks.forEach((data, chunk) => {
+      insert.run(collectionId, chunk, data);
+    });
+  }
+
+  /** Drops a collection's IVF-PQ state (codebook and codes). */
+  removeIvfpqState(collectionId: number): void {
+    this.#statement('DELETE FROM ivfpq_codebooks WHERE collection_id = ?').run(collectionId);
+    this.#statement('DELETE FROM ivfpq_codes WHERE collection_id = ?').run(collectionId);
+  }
 }
 
 /** A compiled metadata filter: a SQL boolean expression over `metadata` and its parameters. */
@@ -500,7 +551,20 @@ function toCollectionRow(row: CollectionSqlRow): CollectionRow {
   const index: IndexParams =
     row.index_type === 'flat'
       ? { type: 'flat' }
-      : { type: 'hnsw', m: params['m'] ?? 16, efConstruction: params['efConstruction'] ?? 200, ef: params['ef'] ?? 64 };
+      : row.index_type === 'ivfpq'
+        ? {
+            type: 'ivfpq',
+            nlist: params['nlist'] ?? 256,
+            m: params['m'] ?? Math.max(1, Math.floor(row.dim / 8)),
+            nprobe: params['nprobe'] ?? 16,
+            rerank: params['rerank'] ?? 100,
+          }
+        : {
+            type: 'hnsw',
+            m: params['m'] ?? 16,
+            efConstruction: params['efConstruction'] ?? 200,
+            ef: params['ef'] ?? 64,
+          };
   if (row.metric !== 'l2' && row.metric !== 'cosine' && row.metric !== 'ip') {
     throw new QuiverError('CORRUPT', `collection '${row.name}' has unknown metric '${row.metric}' in quiver.sqlite`);
   }
