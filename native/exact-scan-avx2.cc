@@ -83,24 +83,34 @@ QUIVER_AVX2 inline float HorizontalSum(__m256 value) {
   return _mm_cvtss_f32(sum);
 }
 
-// out[qi * stride + ri] = dot(queries[qi], rows[ri]) for Q queries × R rows. Each pair is its own
-// FMA chain in the same order for every Q and R, so dot(x, x) equals the norm computed as <1, 1>.
+// out[qi * stride + ri] = dot(queries[qi], rows[ri]) for Q queries × R rows. Each pair is its own FMA chain in the same order for every Q and R,
+// so dot(x, x) equals the norm computed as <1, 1>. The unroll pragmas keep the Q × R sums in
+// registers (without them GCC leaves the arrays on the stack).
 template <std::size_t Q, std::size_t R>
 QUIVER_AVX2 inline void DotBlock(const float* const* queries, const float* const* rows, std::size_t dim, float* out,
                                  std::size_t stride) {
   __m256 sums[Q][R];
+#pragma GCC unroll 8
   for (std::size_t qi = 0; qi < Q; ++qi)
+#pragma GCC unroll 8
     for (std::size_t ri = 0; ri < R; ++ri) sums[qi][ri] = _mm256_setzero_ps();
   std::size_t axis = 0;
   for (; axis + kWidth <= dim; axis += kWidth) {
     __m256 row_values[R];
+#pragma GCC unroll 8
     for (std::size_t ri = 0; ri < R; ++ri) row_values[ri] = _mm256_loadu_ps(rows[ri] + axis);
+#pragma GCC unroll 8
     for (std::size_t qi = 0; qi < Q; ++qi) {
       const __m256 query_values = _mm256_loadu_ps(queries[qi] + axis);
-      for (std::size_t ri = 0; ri < R; ++ri) sums[qi][ri] = _mm256_fmadd_ps(query_values, row_values[ri], sums[qi][ri]);
+#pragma GCC unroll 8
+      for (std::size_t ri = 0; ri < R; ++ri) {
+        sums[qi][ri] = _mm256_fmadd_ps(query_values, row_values[ri], sums[qi][ri]);
+      }
     }
   }
+#pragma GCC unroll 8
   for (std::size_t qi = 0; qi < Q; ++qi) {
+#pragma GCC unroll 8
     for (std::size_t ri = 0; ri < R; ++ri) {
       float tail = 0.0f;
       for (std::size_t rest = axis; rest < dim; ++rest) tail = std::fma(queries[qi][rest], rows[ri][rest], tail);

@@ -1,7 +1,7 @@
 // Batched distances and exact top-k over float32 rows. Base rows are visited in tiles that fit in
 // the L2 cache, and every query scans a tile before the next tile is loaded, so a batch of queries
 // reads the base from memory once instead of once per query. On x86-64 CPUs with AVX2 and FMA
-// (checked at run time) exact top-k takes a blocked path: see exact-scan-avx2.cc.
+// (checked at run time) exact top-k over 4 or more queries takes a blocked path: see exact-scan-avx2.cc.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +15,8 @@ namespace quiver {
 namespace {
 
 constexpr std::size_t kTileBytes = 128 * 1024;
+// Queries per call from which the blocked AVX2 kernel is used.
+constexpr std::size_t kBlockedMinimumQueries = 4;
 
 std::size_t TileRows(std::size_t dim) { return std::max<std::size_t>(16, kTileBytes / (dim * sizeof(float))); }
 
@@ -78,7 +80,9 @@ void BatchDistances(Metric metric, const float* queries, std::size_t query_count
 void ExactTopK(Metric metric, const float* queries, std::size_t query_count, const float* base,
                std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
                std::int32_t* labels, float* distances) {
-  if (HasAvx2()) {
+  // A single query (or three) gains nothing from sharing base rows and is bound by memory
+  // bandwidth, where the portable loop is as fast (measured: bench/micro/exact-scan.bench.ts).
+  if (query_count >= kBlockedMinimumQueries && HasAvx2()) {
     ExactTopKAvx2(metric, queries, query_count, base, base_count, dim, k, candidates, labels, distances);
     return;
   }

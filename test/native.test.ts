@@ -197,6 +197,35 @@ describe('exactTopK', () => {
     for (const metric of METRICS) expectTopKParity({ metric, queries, base, dim, k: 25 });
   });
 
+  it('keeps exact distances when norms dwarf the distances (expanded-form cancellation, 6 queries)', () => {
+    // Rows and queries near (100, …, 100): ‖q‖² + ‖b‖² − 2q·b loses about dim · 2⁻²⁴ · (‖q‖² + ‖b‖²)
+    // to cancellation, far more than the distances' own rounding. The blocked kernel (4+ queries on
+    // AVX2 CPUs) only selects with it and reports direct distances, so distances stay within the
+    // usual tolerance and labels may differ only between rows within the cancellation bound.
+    const random = new SeededRandom(123);
+    const dim = 64;
+    const near = (count: number) => Float32Array.from({ length: count * dim }, () => 100 + random.nextFloat() * 0.5);
+    const queries = near(6);
+    const base = near(700);
+    base.set(queries.subarray(0, dim), 5 * dim); // an exact duplicate scores 0
+    const native = runTopK(nativeKernels, { metric: 'l2', queries, base, dim, k: 10 });
+    const reference = runTopK(referenceKernels, { metric: 'l2', queries, base, dim, k: 10 });
+    const all = new Float32Array(6 * 700);
+    referenceKernels.distances({ metric: 'l2', queries, base, dim, out: all });
+    const normScale = 2 * dim * 100.5 ** 2;
+    const cancellation = 2 * (dim + 8) * 2 ** -24 * normScale;
+    expect(native.labels[0]).toBe(5);
+    expect(native.distances[0]).toBe(0);
+    for (let slot = 0; slot < native.labels.length; slot++) {
+      const query = Math.floor(slot / 10);
+      const label = native.labels[slot]!;
+      const exact = all[query * 700 + label]!;
+      expect(Math.abs(native.distances[slot]! - exact)).toBeLessThanOrEqual(tolerance(dim, exact));
+      const gap = exact - all[query * 700 + reference.labels[slot]!]!;
+      expect(Math.abs(gap)).toBeLessThanOrEqual(cancellation);
+    }
+  });
+
   it('ranks duplicate rows by lower index, identically in both', () => {
     const random = new SeededRandom(5);
     const dim = 17;
