@@ -19,7 +19,7 @@ type Index = hnswlib.HierarchicalNSW | hnswlib.BruteforceSearch;
  */
 export function hnswlibMemoryEstimate(config: IndexConfig, count: number, dim: number): number {
   const vectorBytes = dim * 4;
-  if (config.type === 'flat') return count * (vectorBytes + 8 + 40);
+  if (config.type !== 'hnsw') return count * (vectorBytes + 8 + 40);
   const levelZero = config.m * 2 * 4 + 4 + vectorBytes + 8;
   const upperLevels = ((config.m * 4 + 4) / (config.m - 1)) * count;
   return Math.round(count * (levelZero + 8 + 40) + upperLevels);

@@ -22,6 +22,8 @@ class QuiverdbContestant implements Contestant {
   #collection: Collection | undefined;
   #directory: string | undefined;
   #exact = false;
+  /** The ivfpq configuration being measured: its sweep and what its memory estimate needs. */
+  #ivfpq: { config: Extract<IndexConfig, { type: 'ivfpq' }>; count: number; dim: number } | undefined;
 
   constructor(open: OpenFunction, openOptions: OpenOptions) {
     this.#open = open;
@@ -29,20 +31,23 @@ class QuiverdbContestant implements Contestant {
   }
 
   supports(config: IndexConfig): boolean {
-    return config.type === 'hnsw' || config.type === 'flat';
+    return config.type === 'hnsw' || config.type === 'flat' || config.type === 'ivfpq';
   }
 
   async build(input: BuildInput): Promise<void> {
     const { base, count, dim, config } = input;
     this.#directory = join(input.directory, 'db');
     this.#exact = config.type === 'flat';
+    this.#ivfpq = config.type === 'ivfpq' ? { config, count, dim } : undefined;
     const options: CollectionOptions = {
       dim,
       metric: input.metric,
       index:
         config.type === 'hnsw'
           ? { type: 'hnsw', m: config.m, efConstruction: config.efConstruction }
-          : { type: 'flat' },
+          : config.type === 'ivfpq'
+            ? { type: 'ivfpq', nlist: config.nlist, ...(config.m === undefined ? {} : { m: config.m }) }
+            : { type: 'flat' },
     };
     this.#database = this.#open(this.#directory, this.#openOptions);
     const collection = this.#database.collection(COLLECTION, options);
@@ -65,14 +70,27 @@ class QuiverdbContestant implements Contestant {
   search(vector: Float32Array, k: number, ef: number | undefined): ArrayLike<number> {
     const collection = this.#collection;
     if (!collection) throw new Error('quiverdb contestant: search before build or after close');
-    const hits = collection.query(this.#exact || ef === undefined ? { vector, k } : { vector, k, ef });
+    const search = this.#ivfpq !== undefined && ef !== undefined ? this.#ivfpq.config.searches[ef] : undefined;
+    const hits = collection.query(
+      search !== undefined
+        ? { vector, k, nprobe: search.nprobe, rerank: search.rerank }
+        : this.#exact || ef === undefined
+          ? { vector, k }
+          : { vector, k, ef },
+    );
     const ids = new Int32Array(hits.length);
     for (let rank = 0; rank < hits.length; rank++) ids[rank] = Number(hits[rank]!.id);
     return ids;
   }
 
   memoryEstimateBytes(): number | undefined {
-    return undefined;
+    // ivfpq, from its layout (as hnswlib's estimate is): m code bytes + a 4-byte list entry + a
+    // 2-byte list number per vector, plus (nlist + 256) centroids of dim float32 (test/index/ivfpq.test.ts
+    // checks the index's own accounting against the same bound).
+    if (this.#ivfpq === undefined) return undefined;
+    const { config, count, dim } = this.#ivfpq;
+    const m = config.m ?? Math.max(1, Math.floor(dim / 8));
+    return count * (m + 6) + (config.nlist + 256) * dim * 4;
   }
 
   async close(): Promise<void> {

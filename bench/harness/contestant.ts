@@ -4,7 +4,20 @@
 import type { Metric } from '../datasets/dataset.js';
 
 /** One index configuration to build and sweep. */
-export type IndexConfig = { type: 'hnsw'; m: number; efConstruction: number } | { type: 'flat' };
+export type IndexConfig =
+  | { type: 'hnsw'; m: number; efConstruction: number }
+  | { type: 'flat' }
+  /**
+   * ivfpq: built once; its sweep is `searches`, and the runner passes a search's position in that
+   * list as `ef` (m undefined: QuiverDB's default, dim / 8).
+   */
+  | { type: 'ivfpq'; nlist: number; m: number | undefined; searches: IvfpqSearch[] };
+
+/** One point of an ivfpq sweep: lists probed and candidates re-ranked exactly. */
+export interface IvfpqSearch {
+  nprobe: number;
+  rerank: number;
+}
 
 /** What a contestant builds from. */
 export interface BuildInput {
@@ -55,5 +68,6 @@ export interface ContestantDefinition {
 
 /** A short label for a configuration, e.g. `hnsw m=16 efc=200` or `flat`. */
 export function configLabel(config: IndexConfig): string {
+  if (config.type === 'ivfpq') return `ivfpq nlist=${config.nlist} m=${config.m ?? 'dim/8'}`;
   return config.type === 'hnsw' ? `hnsw m=${config.m} efc=${config.efConstruction}` : 'flat';
 }

@@ -14,7 +14,7 @@ import type { ContestantDefinition, IndexConfig } from './contestant.js';
 import { runDurability } from './durability.js';
 import { machineInfo } from './machine.js';
 import { now, secondsBetween } from './measure.js';
-import { type BenchOptions, HELP, parseOptions } from './options.js';
+import { type BenchOptions, DEFAULTS, HELP, parseOptions } from './options.js';
 import { createProgress } from './progress.js';
 import { type BenchResults, renderMarkdown } from './report-markdown.js';
 import { type DatasetResult, runDataset } from './runner.js';
@@ -28,12 +28,24 @@ export function contestantDefinitions(options: Pick<BenchOptions, 'durability'>)
   ]);
 }
 
-/** Every index configuration the options ask for: hnsw for each (m, efConstruction), then flat. */
-export function indexConfigs(options: Pick<BenchOptions, 'index' | 'm' | 'efConstruction'>): IndexConfig[] {
+/**
+ * Every index configuration the options ask for: hnsw for each (m, efConstruction), flat, and ivfpq
+ * for each (nlist, pq-m), each ivfpq one swept over every (nprobe, rerank).
+ */
+export function indexConfigs(
+  options: Pick<BenchOptions, 'index' | 'm' | 'efConstruction'> &
+    Partial<Pick<BenchOptions, 'nlist' | 'pqM' | 'nprobe' | 'rerank'>>,
+): IndexConfig[] {
   const configs: IndexConfig[] = [];
   for (const type of options.index) {
     if (type === 'flat') configs.push({ type: 'flat' });
-    else
+    else if (type === 'ivfpq') {
+      const searches = (options.rerank ?? DEFAULTS.rerank).flatMap((rerank) =>
+        (options.nprobe ?? DEFAULTS.nprobe).map((nprobe) => ({ nprobe, rerank })),
+      );
+      for (const nlist of options.nlist ?? DEFAULTS.nlist)
+        for (const m of options.pqM ?? [undefined]) configs.push({ type, nlist, m, searches });
+    } else
       for (const m of options.m)
         for (const efConstruction of options.efConstruction) configs.push({ type, m, efConstruction });
   }

@@ -21,7 +21,13 @@ export interface BenchOptions {
   m: number[];
   efConstruction: number[];
   ef: number[];
-  index: Array<'hnsw' | 'flat'>;
+  index: Array<'hnsw' | 'flat' | 'ivfpq'>;
+  /** ivfpq: coarse lists and PQ sub-spaces (undefined: QuiverDB's default, dim / 8) to build. */
+  nlist: number[];
+  pqM: number[] | undefined;
+  /** ivfpq: lists probed and candidates re-ranked; every pair is one sweep point. */
+  nprobe: number[];
+  rerank: number[];
   passes: number;
   warmup: number;
   queries: number | undefined;
@@ -43,7 +49,10 @@ export const DEFAULTS = {
   m: [16],
   efConstruction: [200],
   ef: [10, 20, 40, 80, 160, 320],
-  index: ['hnsw'] as Array<'hnsw' | 'flat'>,
+  index: ['hnsw'] as Array<'hnsw' | 'flat' | 'ivfpq'>,
+  nlist: [256],
+  nprobe: [1, 2, 4, 8, 16, 32, 64],
+  rerank: [10, 100],
   passes: 3,
   warmup: 1,
   contestants: ['quiverdb', 'hnswlib-node'],
@@ -87,7 +96,12 @@ Data:
   --cache <dir>            Ground-truth cache (default bench-results/.cache)
 
 Indexes:
-  --index <list>           Index types: hnsw, flat (default ${DEFAULTS.index.join(',')})
+  --index <list>           Index types: hnsw, flat, ivfpq (default ${DEFAULTS.index.join(',')})
+  --nlist <list>           ivfpq coarse lists (default ${DEFAULTS.nlist.join(',')})
+  --pq-m <list>            ivfpq PQ sub-spaces = bytes per vector (default: dim / 8)
+  --nprobe <list>          ivfpq lists probed, swept (default ${DEFAULTS.nprobe.join(',')})
+  --rerank <list>          ivfpq candidates re-ranked exactly, swept with each nprobe
+                           (default ${DEFAULTS.rerank.join(',')}; rerank ≤ k means no re-rank)
   --m <list>               HNSW graph degree(s) (default ${DEFAULTS.m.join(',')})
   --ef-construction <list> HNSW build effort(s) (default ${DEFAULTS.efConstruction.join(',')})
   --ef <list>              Search efforts to sweep (default ${DEFAULTS.ef.join(',')}); hnswlib
@@ -147,6 +161,10 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         'ef-construction': { type: 'string' },
         ef: { type: 'string' },
         index: { type: 'string' },
+        nlist: { type: 'string' },
+        'pq-m': { type: 'string' },
+        nprobe: { type: 'string' },
+        rerank: { type: 'string' },
         passes: { type: 'string' },
         warmup: { type: 'string' },
         queries: { type: 'string' },
@@ -172,7 +190,10 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part !== '');
-  for (const type of index) if (type !== 'hnsw' && type !== 'flat') fail(`--index knows hnsw and flat, not '${type}'`);
+  for (const type of index) {
+    if (type !== 'hnsw' && type !== 'flat' && type !== 'ivfpq')
+      fail(`--index knows hnsw and flat (exact), and ivfpq, not '${type}'`);
+  }
 
   const contestants = (text('contestants') ?? DEFAULTS.contestants.join(','))
     .split(',')
@@ -213,7 +234,11 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         ? DEFAULTS.efConstruction
         : integerList('ef-construction', text('ef-construction')!),
     ef: efText === undefined ? (quick ? QUICK.ef : DEFAULTS.ef) : integerList('ef', efText).sort((a, b) => a - b),
-    index: [...new Set(index)] as Array<'hnsw' | 'flat'>,
+    index: [...new Set(index)] as Array<'hnsw' | 'flat' | 'ivfpq'>,
+    nlist: text('nlist') === undefined ? DEFAULTS.nlist : integerList('nlist', text('nlist')!),
+    pqM: text('pq-m') === undefined ? undefined : integerList('pq-m', text('pq-m')!),
+    nprobe: text('nprobe') === undefined ? DEFAULTS.nprobe : integerList('nprobe', text('nprobe')!),
+    rerank: text('rerank') === undefined ? DEFAULTS.rerank : integerList('rerank', text('rerank')!),
     passes: passesText === undefined ? (quick ? QUICK.passes : DEFAULTS.passes) : positiveInteger('passes', passesText),
     warmup,
     queries: queriesText === undefined ? (quick ? QUICK.queries : undefined) : positiveInteger('queries', queriesText),

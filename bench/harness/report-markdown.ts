@@ -105,7 +105,13 @@ function datasetSection(result: DatasetResult, svgName: string): string {
   const rows: string[][] = [];
   for (const run of result.runs) {
     for (const point of run.sweep) {
-      const row = [run.contestant, run.label, point.ef === null ? '–' : String(point.ef)];
+      const setting =
+        point.nprobe !== undefined
+          ? `nprobe=${point.nprobe} rerank=${point.rerank}`
+          : point.ef === null
+            ? '–'
+            : String(point.ef);
+      const row = [run.contestant, run.label, setting];
       for (const depth of depths) row.push(fixed(point.recall[String(depth)], 4));
       row.push(fixed(point.tieAwareRecall[String(result.primaryDepth)], 4));
       for (const k of sizes) {

@@ -25,8 +25,11 @@ export interface SearchFigures {
 
 /** One point of the sweep. */
 export interface SweepPoint {
-  /** The requested search effort; null for exact indexes. */
+  /** The requested search effort; null for exact indexes; for ivfpq the position in its `searches`. */
   ef: number | null;
+  /** ivfpq: lists probed and candidates re-ranked at this point. */
+  nprobe?: number;
+  rerank?: number;
   searches: SearchFigures[];
   /** recall@depth by depth, e.g. { "1": 0.99, "10": 0.95, "100": 0.9 }. */
   recall: Record<string, number>;
@@ -178,7 +181,17 @@ async function runOne(
   const { sizes, sourceOf } = searchSizes(depths, dataset.baseCount);
   const primaryK = sizes[0]!;
   const primaryDepth = Math.max(...depths.filter((depth) => sourceOf.get(depth) === primaryK));
-  const efs: Array<number | undefined> = config.type === 'flat' ? [undefined] : settings.ef;
+  const efs: Array<number | undefined> =
+    config.type === 'flat'
+      ? [undefined]
+      : config.type === 'ivfpq'
+        ? config.searches.map((_, position) => position)
+        : settings.ef;
+  /** How a sweep point is named in logs: ef, or nprobe and rerank for ivfpq. */
+  const pointName = (ef: number | undefined): string => {
+    const search = config.type === 'ivfpq' && ef !== undefined ? config.searches[ef] : undefined;
+    return search === undefined ? `ef=${ef ?? '-'}` : `nprobe=${search.nprobe} rerank=${search.rerank}`;
+  };
   try {
     mkdirSync(directory, { recursive: true });
     const rssBefore = residentBytes();
@@ -203,6 +216,7 @@ async function runOne(
 
     for (const ef of efs) {
       const point: SweepPoint = { ef: ef ?? null, searches: [], recall: {}, tieAwareRecall: {} };
+      if (config.type === 'ivfpq' && ef !== undefined) Object.assign(point, config.searches[ef]);
       for (const k of sizes) {
         const found = new Int32Array(dataset.queryCount * k);
         const qpsList: number[] = [];
@@ -211,7 +225,7 @@ async function runOne(
         const p99: number[] = [];
         const means: number[] = [];
         for (let pass = 0; pass < settings.warmup + settings.passes; pass++) {
-          const what = `ef=${ef ?? '-'} k=${k} ${pass < settings.warmup ? 'warm-up' : `pass ${pass - settings.warmup + 1}/${settings.passes}`}`;
+          const what = `${pointName(ef)} k=${k} ${pass < settings.warmup ? 'warm-up' : `pass ${pass - settings.warmup + 1}/${settings.passes}`}`;
           const outcome = runPass(contestant, dataset, k, ef, found, () => {
             workDone.value++;
             if ((workDone.value & 63) === 0) progress.update(workDone.value, task(what));
@@ -240,7 +254,7 @@ async function runOne(
       result.sweep.push(point);
       const headline = point.searches[0]!;
       progress.log(
-        `${task(`ef=${ef ?? '-'}`)}: recall@${primaryDepth} ${(point.recall[String(primaryDepth)] ?? Number.NaN).toFixed(4)}, ` +
+        `${task(pointName(ef))}: recall@${primaryDepth} ${(point.recall[String(primaryDepth)] ?? Number.NaN).toFixed(4)}, ` +
           `${Math.round(headline.qps)} QPS, p50 ${headline.latencyMicroseconds.p50.toFixed(0)} µs`,
       );
     }
@@ -297,7 +311,7 @@ export function plannedWork(dataset: Dataset, settings: RunSettings, contestants
   const { sizes } = searchSizes(depths, dataset.baseCount);
   let total = 0;
   for (const config of settings.configs) {
-    const efCount = config.type === 'flat' ? 1 : settings.ef.length;
+    const efCount = config.type === 'flat' ? 1 : config.type === 'ivfpq' ? config.searches.length : settings.ef.length;
     total +=
       dataset.baseCount + dataset.queryCount * (efCount * sizes.length * (settings.warmup + settings.passes) + 1);
   }
