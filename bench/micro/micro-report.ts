@@ -25,6 +25,11 @@ function latency(milliseconds: number): string {
   return milliseconds >= 1 ? `${milliseconds.toPrecision(3)} ms` : `${(milliseconds * 1000).toPrecision(3)} µs`;
 }
 
+/** Formats ops/s: whole numbers, with two decimals below 10 (slow ops such as 1,000-record batches). */
+function operationsPerSecond(value: number): string {
+  return value < 10 ? value.toFixed(2) : Math.round(value).toLocaleString('en-US');
+}
+
 /**
  * Prints a bench's results as a Markdown table (task, ops/s, mean, p99, samples, ±rme) under its
  * name and the machine line. `note` explains what one operation is, in its units.
@@ -48,7 +53,7 @@ export function printBenchTable(bench: Bench, note: string): void {
       continue;
     }
     lines.push(
-      `| ${task.name} | ${Math.round(result.throughput.mean).toLocaleString('en-US')} | ${latency(result.latency.mean)} | ` +
+      `| ${task.name} | ${operationsPerSecond(result.throughput.mean)} | ${latency(result.latency.mean)} | ` +
         `${latency(result.latency.p99)} | ${result.latency.samplesCount} | ±${result.latency.rme.toFixed(1)}% |`,
     );
   }

@@ -68,7 +68,7 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--ef', '10,x'])).toThrow(/--ef must be a positive integer/);
     expect(() => parseOptions(['--index', 'ivf'])).toThrow(/hnsw and flat/);
     expect(() => parseOptions(['--durability', 'sometimes'])).toThrow(/full or normal/);
-    expect(() => parseOptions(['--suite', 'speed'])).toThrow(/recall or durability/);
+    expect(() => parseOptions(['--suite', 'speed'])).toThrow(/--suite is recall, durability/);
     expect(() => parseOptions(['--vectors', '0'])).toThrow(/--vectors must be a positive integer/);
   });
 
