@@ -139,6 +139,7 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
                                                  InstanceMethod("save", &HnswGraphWrap::Save),
                                                  InstanceMethod("load", &HnswGraphWrap::Load),
                                                  InstanceMethod("loadAsync", &HnswGraphWrap::LoadAsync),
+                                                 InstanceMethod("exactAmong", &HnswGraphWrap::ExactAmong),
                                                  InstanceMethod("readVectors", &HnswGraphWrap::ReadVectors),
                                                  InstanceMethod("labels", &HnswGraphWrap::Labels),
                                                  InstanceMethod("currentCount", &HnswGraphWrap::CurrentCount),
@@ -354,6 +355,28 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     auto* worker = new PromiseWorker(info.Env(), [graph, path] { graph->Load(path); }, {info.This()});
     worker->Queue();
     return worker->Promise();
+  }
+
+  // exactAmong(query: Float32Array, labels: Uint32Array, k, outLabels: Uint32Array,
+  // outDistances: Float32Array): shapes are checked in TypeScript and again here.
+  Napi::Value ExactAmong(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] {
+      if (info.Length() != 5 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
+          !info[3].IsTypedArray() || !info[4].IsTypedArray()) {
+        throw std::invalid_argument("exactAmong(query, labels, k, outLabels, outDistances)");
+      }
+      Napi::Float32Array query = info[0].As<Napi::Float32Array>();
+      Napi::Uint32Array labels = info[1].As<Napi::Uint32Array>();
+      const std::size_t k = info[2].As<Napi::Number>().Uint32Value();
+      Napi::Uint32Array outLabels = info[3].As<Napi::Uint32Array>();
+      Napi::Float32Array outDistances = info[4].As<Napi::Float32Array>();
+      if (query.ElementLength() != graph_->dim() || k < 1 || outLabels.ElementLength() < k ||
+          outDistances.ElementLength() < k) {
+        throw std::invalid_argument("exactAmong: query must hold dim numbers and the outputs k each");
+      }
+      graph_->ExactAmong(query.Data(), labels.Data(), labels.ElementLength(), k, outLabels.Data(), outDistances.Data());
+      return info.Env().Undefined();
+    });
   }
 
   // readVectors(labels: Uint32Array, out: Float32Array): shapes are checked in TypeScript and

@@ -235,6 +235,35 @@ void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t
   });
 }
 
+void HnswGraph::ExactAmong(const float* query, const std::uint32_t* labels, std::size_t count, std::size_t k,
+                           std::uint32_t* out_labels, float* out_distances) const {
+  std::shared_lock<std::shared_mutex> shared(lock_);
+  const Graph& graph = Open();
+  const float* prepared = Prepared(space_kind_, query, dim_);
+  // A max-heap of the k best so far: its top is the worst kept (largest distance, then label).
+  std::vector<std::pair<float, std::uint32_t>> heap;
+  heap.reserve(k + 1);
+  for (std::size_t i = 0; i < count; i++) {
+    const auto found = graph.label_lookup_.find(labels[i]);
+    if (found == graph.label_lookup_.end()) throw std::runtime_error("label " + std::to_string(labels[i]) + " is not in the graph");
+    const float distance = graph.fstdistfunc_(prepared, graph.getDataByInternalId(found->second), graph.dist_func_param_);
+    const std::pair<float, std::uint32_t> entry(distance, labels[i]);
+    if (heap.size() < k) {
+      heap.push_back(entry);
+      std::push_heap(heap.begin(), heap.end());
+    } else if (entry < heap.front()) {
+      std::pop_heap(heap.begin(), heap.end());
+      heap.back() = entry;
+      std::push_heap(heap.begin(), heap.end());
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end());
+  for (std::size_t i = 0; i < k; i++) {
+    out_labels[i] = i < heap.size() ? heap[i].second : kNoLabel;
+    out_distances[i] = i < heap.size() ? heap[i].first : std::numeric_limits<float>::infinity();
+  }
+}
+
 void HnswGraph::ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const {
   std::shared_lock<std::shared_mutex> shared(lock_);
   const Graph& graph = Open();

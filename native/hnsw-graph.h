@@ -37,7 +37,7 @@ struct AllowList {
 // Locking: lock_ is a std::shared_mutex over index_.
 //   exclusive: Init, Load (the swap only; the file is read unlocked), Resize, AddBatch (one chunk at
 //              a time, so searches interleave between chunks), MarkDelete, Dispose;
-//   shared:    SearchBatch, ReadVectors, Save, Labels, CurrentCount, MaxElements.
+//   shared:    SearchBatch, ExactAmong, ReadVectors, Save, Labels, CurrentCount, MaxElements.
 // hnswlib allows concurrent addPoint calls (it locks per node and per label), but not a search
 // overlapping an insert or a resize; the lock enforces exactly that. The pool threads of an
 // AddBatch or SearchBatch run under the lock held by the calling thread and take no lock of ours.
@@ -75,6 +75,11 @@ class HnswGraph {
   void SearchBatch(const float* queries, std::size_t count, std::size_t k, std::size_t ef, std::size_t threads,
                    const AllowList& allow, std::uint32_t* labels, float* distances) const;
 
+  // Exact k-NN of one query among `count` labels of the graph, scored with the graph's own distance
+  // function over its stored vectors (no copy): the k best into out_labels / out_distances, best
+  // first, ties to the lower label, padded with kNoLabel / +infinity. Throws for a label not in it.
+  void ExactAmong(const float* query, const std::uint32_t* labels, std::size_t count, std::size_t k,
+                  std::uint32_t* out_labels, float* out_distances) const;
   // Copies the stored vectors of `count` labels into out[i * dim ...] (cosine graphs store them
   // normalised). Throws when a label is not in the graph.
   void ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const;

@@ -16,6 +16,15 @@ import type { QueryPlan } from './types.js';
  * about as much as an HNSW search that must wade through 0.1%-selective allow-lists, and is exact.
  */
 export const EXACT_MATCH_LIMIT = 4096;
+/**
+ * Beyond the count limit, exact search still wins while it scores at most this many numbers
+ * (matches × dim). Measured on mnist-784 (60,000 × 784): scoring 6,000 matches exactly in the
+ * graph took 3.7 ms against 6.6 ms for the restricted graph search at 10% selectivity; at 50%
+ * (30,000 matches) the graph search won, 1.3 ms against 13.8 ms.
+ */
+export const EXACT_WORK_LIMIT = 6_000_000;
+/** ... and only for filters this selective: broader ones are what the restricted graph does best. */
+export const EXACT_SELECTIVITY_LIMIT = 0.2;
 /** The widened HNSW effort never exceeds this (beyond it, exact search is the better tool). */
 const MAX_FILTERED_EF = 4096;
 
@@ -93,7 +102,10 @@ export function searchFiltered(
     if (found.neighbours.labels.length === wanted) return { neighbours: found.neighbours, plan };
     plan.fallback = true;
   }
-  if (ann instanceof HnswIndex && labels.length > EXACT_MATCH_LIMIT) {
+  const exactIsCheaper =
+    labels.length <= EXACT_MATCH_LIMIT ||
+    (plan.selectivity <= EXACT_SELECTIVITY_LIMIT && labels.length * context.dim <= EXACT_WORK_LIMIT);
+  if (ann instanceof HnswIndex && !exactIsCheaper) {
     // hnswlib keeps only allowed nodes in its result list but walks through all of them, so a
     // selective filter needs a longer list to find k allowed ones: widen ef by 1/sqrt(selectivity).
     const effort = Math.min(
@@ -115,11 +127,8 @@ export function searchFiltered(
     plan.fallback = true;
   }
   plan.candidatesScored = labels.length;
-  if (ann instanceof HnswIndex) {
-    // The graph holds every live vector (unit length for cosine): read them there, not from SQLite.
-    const found = exactAmong(context.metric, query, ann.vectorsOf(labels), context.dim, wanted);
-    return { neighbours: { labels: found.labels.map((row) => labels[row]!), distances: found.distances }, plan };
-  }
+  // The graph holds every live vector: score the matches there, not from SQLite.
+  if (ann instanceof HnswIndex) return { neighbours: ann.exactAmong(query, labels, wanted), plan };
   return { neighbours: exactOverRows(context, query, wanted, store.vectorsMatching(collectionId, where)), plan };
 }
 

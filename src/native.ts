@@ -477,6 +477,18 @@ export interface NativeHnswGraph {
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
   /**
+   * Exact k-NN of `query` (dim numbers) among `labels`, scored over the graph's stored vectors:
+   * the k best into `outLabels` / `outDistances`, best first, padded with NO_LABEL / +Infinity.
+   * @throws QuiverError INVALID_ARGUMENT on bad shapes, NATIVE_ERROR for a label not in the graph.
+   */
+  exactAmong(
+    query: Float32Array,
+    labels: Uint32Array,
+    k: number,
+    outLabels: Uint32Array,
+    outDistances: Float32Array,
+  ): void;
+  /**
    * Copies the stored vectors of `labels` into `out` (labels.length × dim; cosine graphs store
    * unit vectors). @throws QuiverError INVALID_ARGUMENT on a short `out`, NATIVE_ERROR for a label
    * not in the graph.
@@ -522,6 +534,13 @@ interface AddonHnswGraph {
   save(path: string): void;
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
+  exactAmong(
+    query: Float32Array,
+    labels: Uint32Array,
+    k: number,
+    outLabels: Uint32Array,
+    outDistances: Float32Array,
+  ): void;
   readVectors(labels: Uint32Array, out: Float32Array): void;
   labels(): Uint32Array;
   currentCount(): number;
@@ -712,6 +731,27 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
       pending = this.#graph.loadAsync(path);
     });
     await awaitAddon('hnsw.loadAsync', pending!);
+  }
+
+  exactAmong(
+    query: Float32Array,
+    labels: Uint32Array,
+    k: number,
+    outLabels: Uint32Array,
+    outDistances: Float32Array,
+  ): void {
+    if (!(query instanceof Float32Array) || query.length !== this.dim) {
+      throw invalid('hnsw.exactAmong', `query must be a Float32Array of ${this.dim} numbers`);
+    }
+    if (!(labels instanceof Uint32Array)) throw invalid('hnsw.exactAmong', 'labels must be a Uint32Array');
+    if (!Number.isInteger(k) || k < 1) throw invalid('hnsw.exactAmong', `k must be an integer ≥ 1, got ${k}`);
+    if (!(outLabels instanceof Uint32Array) || outLabels.length < k) {
+      throw invalid('hnsw.exactAmong', `outLabels must be a Uint32Array of at least ${k} numbers`);
+    }
+    if (!(outDistances instanceof Float32Array) || outDistances.length < k) {
+      throw invalid('hnsw.exactAmong', `outDistances must be a Float32Array of at least ${k} numbers`);
+    }
+    callAddon('hnsw.exactAmong', () => this.#graph.exactAmong(query, labels, k, outLabels, outDistances));
   }
 
   readVectors(labels: Uint32Array, out: Float32Array): void {

@@ -105,6 +105,21 @@ export class HnswIndex implements AnnIndex {
     this.#open().save(graphFile);
   }
 
+  /**
+   * Exact k-NN of `query` among `labels` (live labels of this graph), scored over the graph's own
+   * vectors without copying them out. Distances in hnswlib's raw conventions, best first.
+   */
+  exactAmong(query: Float32Array, labels: Int32Array | Uint32Array, k: number): Neighbours {
+    const wanted = Math.min(k, labels.length);
+    if (wanted === 0) return { labels: [], distances: [] };
+    const outLabels = new Uint32Array(wanted);
+    const outDistances = new Float32Array(wanted);
+    const candidates =
+      labels instanceof Uint32Array ? labels : new Uint32Array(labels.buffer, labels.byteOffset, labels.length);
+    this.#open().exactAmong(query, candidates, wanted, outLabels, outDistances);
+    return { labels: Array.from(outLabels), distances: Array.from(outDistances) };
+  }
+
   /** The stored vectors of `labels`, row after row (unit vectors for cosine), read from the graph. */
   vectorsOf(labels: Int32Array | Uint32Array): Float32Array {
     const out = new Float32Array(labels.length * this.dim);
