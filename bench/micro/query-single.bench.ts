@@ -1,6 +1,7 @@
 // Micro-benchmark: one k=10 query against a 10,000 × 128 hnsw collection built from the siftsmall
-// fixture (test/fixtures/siftsmall), through QuiverDB's public API, with hnswlib-node used directly
-// on the same vectors and parameters beside it for scale. Temporary folder removed at the end.
+// fixture (test/fixtures/siftsmall), through QuiverDB's public API (query and queryIds), with
+// hnswlib-node used directly on the same vectors and parameters beside it for scale — given plain
+// arrays made beforehand, and converting each Float32Array query as an application must.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,15 +48,24 @@ const queryArrays = Array.from({ length: queries.count }, (_, q) =>
 );
 
 let nextQuiver = 0;
+let nextIds = 0;
 let nextHnswlib = 0;
+let nextConverted = 0;
+const vectorOf = (q: number) => queries.data.subarray(q * dim, (q + 1) * dim);
 const bench = new Bench({ name: `query, k=${K}, 10k × 128 hnsw (siftsmall)`, time: 3_000, warmupIterations: 200 });
 bench
   .add(`quiverdb collection.query (ef ${EF}, metadata included)`, () => {
     const q = nextQuiver++ % queries.count;
     collection.query({ vector: queries.data.subarray(q * dim, (q + 1) * dim), k: K });
   })
-  .add(`hnswlib-node searchKnn by hand (ef ${EF})`, () => {
+  .add(`quiverdb collection.queryIds (ef ${EF}, ids and distances only)`, () => {
+    collection.queryIds({ vector: vectorOf(nextIds++ % queries.count), k: K });
+  })
+  .add(`hnswlib-node searchKnn by hand (ef ${EF}, arrays converted beforehand)`, () => {
     graph.searchKnn(queryArrays[nextHnswlib++ % queries.count]!, K);
+  })
+  .add(`hnswlib-node searchKnn by hand (ef ${EF}, Array.from of each Float32Array query)`, () => {
+    graph.searchKnn(Array.from(vectorOf(nextConverted++ % queries.count)), K);
   });
 try {
   await bench.run();
