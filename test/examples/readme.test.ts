@@ -87,3 +87,13 @@ it('the "Filters" examples work as written', () => {
   expect(docs.count()).toBe(3);
   db.close();
 });
+
+it('the ivfpq example works as written', () => {
+  const db = open(directory.path);
+  const big = db.collection('big', { dim: 768, metric: 'cosine', index: { type: 'ivfpq', nlist: 1024 } });
+  const q = Array.from({ length: 768 }, (_, i) => Math.sin(i));
+  big.upsert([{ id: 'only', vector: q }]);
+  const hits = big.query({ vector: q, k: 10, nprobe: 32, rerank: 200 });
+  expect(hits.map((hit) => hit.id)).toEqual(['only']); // untrained: exact search until enough vectors
+  db.close();
+});
