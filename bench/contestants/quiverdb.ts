@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Collection, CollectionOptions, Database, OpenOptions } from '../../src/index.js';
 import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
+import { hnswlibMemoryEstimate } from './hnswlib-node.js';
 
 /** Records per upsert call: a typical application batch; each batch is one committed transaction. */
 export const UPSERT_BATCH = 1000;
@@ -22,6 +23,8 @@ class QuiverdbContestant implements Contestant {
   #collection: Collection | undefined;
   #directory: string | undefined;
   #exact = false;
+  /** What was built, for the memory estimate. */
+  #built: { config: IndexConfig; count: number; dim: number } | undefined;
   /** The ivfpq configuration being measured: its sweep and what its memory estimate needs. */
   #ivfpq: { config: Extract<IndexConfig, { type: 'ivfpq' }>; count: number; dim: number } | undefined;
 
@@ -39,6 +42,7 @@ class QuiverdbContestant implements Contestant {
     this.#directory = join(input.directory, 'db');
     this.#exact = config.type === 'flat';
     this.#ivfpq = config.type === 'ivfpq' ? { config, count, dim } : undefined;
+    this.#built = { config, count, dim };
     const options: CollectionOptions = {
       dim,
       metric: input.metric,
@@ -84,6 +88,14 @@ class QuiverdbContestant implements Contestant {
   }
 
   memoryEstimateBytes(): number | undefined {
+    // hnsw: QuiverDB holds the same hnswlib graph as the baseline (hnswlib's layout, one more byte
+    // per label for the slot states); flat: one float32 matrix plus a live byte per label.
+    if (this.#built !== undefined && this.#built.config.type === 'hnsw') {
+      return hnswlibMemoryEstimate(this.#built.config, this.#built.count, this.#built.dim) + this.#built.count;
+    }
+    if (this.#built !== undefined && this.#built.config.type === 'flat') {
+      return this.#built.count * (this.#built.dim * 4 + 1);
+    }
     // ivfpq, from its layout (as hnswlib's estimate is): m code bytes + a 4-byte list entry + a
     // 2-byte list number per vector, plus (nlist + 256) centroids of dim float32 (test/index/ivfpq.test.ts
     // checks the index's own accounting against the same bound).
