@@ -174,8 +174,13 @@ export class CollectionImpl implements Collection {
     let seq = 0;
     try {
       store.transaction(() => {
+        // One statement each for the batch's existing labels and its log rows.
+        const existing = store.labelsOfIds(
+          this.#collectionId,
+          prepared.map((record) => record.id),
+        );
         for (const record of prepared) {
-          let label = store.labelOf(this.#collectionId, record.id);
+          let label = existing.get(record.id);
           if (label === undefined) {
             label = this.#labels.allocate();
             store.insertRecord(this.#collectionId, record.id, label, record.vector, record.metadata);
@@ -183,9 +188,13 @@ export class CollectionImpl implements Collection {
           } else {
             store.updateRecord(this.#collectionId, label, record.vector, record.metadata);
           }
-          seq = store.appendLog(this.#collectionId, 'upsert', label);
           applied.push({ label, vector: record.vector });
         }
+        seq = store.appendLogBatch(
+          this.#collectionId,
+          'upsert',
+          applied.map((change) => change.label),
+        );
         crashPoint('upsert-before-commit');
       });
     } catch (error) {
@@ -263,13 +272,18 @@ export class CollectionImpl implements Collection {
       store.transaction(() => {
         const labels =
           where === undefined
-            ? [...new Set(ids)].map((id) => store.labelOf(this.#collectionId, id))
+            ? [...store.labelsOfIds(this.#collectionId, [...new Set(ids)]).values()]
             : Array.from(store.labelsMatching(this.#collectionId, where));
         for (const label of labels) {
-          if (label === undefined) continue;
           store.deleteRecord(this.#collectionId, label);
-          seq = store.appendLog(this.#collectionId, 'delete', label);
           removed.push({ label, vector: undefined });
+        }
+        if (removed.length > 0) {
+          seq = store.appendLogBatch(
+            this.#collectionId,
+            'delete',
+            removed.map((change) => change.label),
+          );
         }
       });
     } catch (error) {
@@ -601,8 +615,13 @@ export class CollectionImpl implements Collection {
           `${where}.vector is all zeros; cosine distance needs a non-zero vector`,
         );
       }
-      // Copy so that later changes to the caller's array cannot reach the index.
-      prepared.push({ id, vector: Float32Array.from(vector), metadata: toMetadataJson(metadata, `${where}.metadata`) });
+      // A caller's Float32Array is copied (slice: one memcpy), so later changes to it cannot reach the
+      // index; a number[] was already converted into a new array by toVector.
+      prepared.push({
+        id,
+        vector: rawVector instanceof Float32Array ? vector.slice() : vector,
+        metadata: toMetadataJson(metadata, `${where}.metadata`),
+      });
     }
     return prepared;
   }

@@ -70,6 +70,9 @@ export class Store {
       throw toQuiverError(error, `opening ${file}`);
     }
     try {
+      // Larger pages suit rows of hundreds of bytes to kilobytes (a vector each); only takes effect
+      // when the file is created.
+      if (!options.readOnly) db.pragma('page_size = 16384');
       if (!options.readOnly) db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
@@ -169,13 +172,6 @@ export class Store {
     });
   }
 
-  labelOf(collectionId: number, id: string): number | undefined {
-    const row = this.#statement('SELECT label FROM records WHERE collection_id = ? AND id = ?').get(collectionId, id) as
-      | { label: number }
-      | undefined;
-    return row?.label;
-  }
-
   insertRecord(collectionId: number, id: string, label: number, vector: Float32Array, metadata: string): void {
     this.#statement('INSERT INTO records(collection_id, id, label, vector, metadata) VALUES (?, ?, ?, ?, ?)').run(
       collectionId,
@@ -199,14 +195,22 @@ export class Store {
     this.#statement('DELETE FROM records WHERE collection_id = ? AND label = ?').run(collectionId, label);
   }
 
-  /** Appends one change to the write-ahead log; returns its seq. */
-  appendLog(collectionId: number, op: 'upsert' | 'delete', label: number): number {
-    const result = this.#statement('INSERT INTO oplog(collection_id, op, label) VALUES (?, ?, ?)').run(
-      collectionId,
-      op,
-      label,
-    );
+  /** Appends one log row per label, in order, in one statement; returns the last seq. */
+  appendLogBatch(collectionId: number, op: 'upsert' | 'delete', labels: readonly number[]): number {
+    const result = this.#statement(
+      'INSERT INTO oplog(collection_id, op, label) SELECT ?, ?, value FROM json_each(?) ORDER BY key',
+    ).run(collectionId, op, JSON.stringify(labels));
     return Number(result.lastInsertRowid);
+  }
+
+  /** The labels of those of `ids` that exist in a collection, by id (one statement). */
+  labelsOfIds(collectionId: number, ids: readonly string[]): Map<string, number> {
+    const rows = this.#statement(
+      'SELECT id, label FROM records WHERE collection_id = ? AND id IN (SELECT value FROM json_each(?))',
+    )
+      .raw()
+      .all(collectionId, JSON.stringify(ids)) as [string, number][];
+    return new Map(rows);
   }
 
   /** Removes a collection's log rows up to and including `seq`. */
