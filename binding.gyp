@@ -15,6 +15,7 @@
         "native/kmeans-assign.cc",
         "native/adc-scan.cc",
         "native/thread-pool.cc",
+        "native/hnsw-space.cc",
         "native/hnsw-graph.cc",
         "native/hnsw-binding.cc"
       ],

@@ -152,10 +152,13 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
   explicit HnswGraphWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HnswGraphWrap>(info) {
     double space = 0;
     double dim = 0;
-    if (!Arguments(info, 2) || !Integer(info, 0, "space", 0, 2, &space) || !Integer(info, 1, "dim", 1, kMaxInteger, &dim)) {
+    double kernels = 0;
+    if (!Arguments(info, 3) || !Integer(info, 0, "space", 0, 2, &space) || !Integer(info, 1, "dim", 1, kMaxInteger, &dim) ||
+        !Integer(info, 2, "kernels", 0, 1, &kernels)) {
       return;
     }
-    graph_ = std::make_shared<HnswGraph>(static_cast<HnswSpace>(static_cast<int>(space)), static_cast<std::size_t>(dim));
+    graph_ = std::make_shared<HnswGraph>(static_cast<HnswSpace>(static_cast<int>(space)), static_cast<std::size_t>(dim),
+                                         static_cast<HnswKernels>(static_cast<int>(kernels)));
   }
 
  private:

@@ -24,6 +24,7 @@
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
+#include "hnsw-space.h"
 #include "thread-pool.h"
 
 namespace quiver {
@@ -53,6 +54,23 @@ const float* Prepared(HnswSpace space, const float* row, std::size_t dim) {
   NormalizeInto(row, dim, buffer);
   return buffer.data();
 }
+
+// hnswlib's SpaceInterface over QuiverDB's run-time-chosen kernels (hnsw-space.h). The graph's
+// memory layout and file format depend only on the data size, so graphs move freely between this
+// space and hnswlib's own L2Space / InnerProductSpace.
+class DispatchedSpace : public hnswlib::SpaceInterface<float> {
+ public:
+  DispatchedSpace(HnswSpace space, std::size_t dim)
+      : dim_(dim), distance_(space == HnswSpace::kL2 ? ChooseL2Distance() : ChooseInnerProductDistance()) {}
+
+  std::size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  std::size_t dim_;
+  const HnswDistance distance_;
+};
 
 class AllowListFilter : public hnswlib::BaseFilterFunctor {
  public:
@@ -144,8 +162,10 @@ void RunAll(std::size_t count, std::size_t threads, const std::function<void(std
 
 }  // namespace
 
-HnswGraph::HnswGraph(HnswSpace space, std::size_t dim) : space_kind_(space), dim_(dim) {
-  if (space == HnswSpace::kL2) {
+HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels) : space_kind_(space), dim_(dim) {
+  if (kernels == HnswKernels::kDispatched) {
+    space_ = std::make_unique<DispatchedSpace>(space, dim);
+  } else if (space == HnswSpace::kL2) {
     space_ = std::make_unique<hnswlib::L2Space>(dim);
   } else {
     space_ = std::make_unique<hnswlib::InnerProductSpace>(dim);

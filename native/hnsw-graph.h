@@ -22,6 +22,11 @@ namespace quiver {
 // The spaces of hnswlib-node: `cosine` is inner product over vectors normalised on the way in.
 enum class HnswSpace { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
 
+// The distance kernels a graph runs on: QuiverDB's run-time-chosen ones (hnsw-space.h, the
+// default), or hnswlib's own, with which a graph is bit-identical to hnswlib-node's (the tests'
+// reference for the graph machinery).
+enum class HnswKernels { kDispatched = 0, kHnswlib = 1 };
+
 // Result label of an empty result slot (fewer than k live, allowed nodes were found).
 constexpr std::uint32_t kNoLabel = 0xFFFFFFFFu;
 
@@ -45,7 +50,7 @@ struct AllowList {
 // overlapping searches can hold an insert back until the stream pauses.
 class HnswGraph {
  public:
-  HnswGraph(HnswSpace space, std::size_t dim);
+  HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels = HnswKernels::kDispatched);
   ~HnswGraph();
   HnswGraph(const HnswGraph&) = delete;
   HnswGraph& operator=(const HnswGraph&) = delete;

@@ -405,6 +405,15 @@ export const nativeKernels: NativeKernels = {
 /** hnswlib's spaces: `cosine` is inner product over vectors the graph normalises on the way in. */
 export type HnswSpace = 'l2' | 'ip' | 'cosine';
 
+/**
+ * The distance kernels a graph runs on. `'simd'` (the default): QuiverDB's, chosen at run time
+ * (AVX2/FMA with four accumulators where the CPU has them, else portable loops). `'hnswlib'`:
+ * hnswlib's own, with which a graph is bit-identical to one hnswlib-node builds from the same calls —
+ * the reference the tests hold the graph machinery to. Both read and write the same files; the
+ * distances they compute differ only by float rounding.
+ */
+export type HnswKernels = 'simd' | 'hnswlib';
+
 /** Label of an empty result slot (fewer than k live, allowed nodes found); its distance is +Infinity. */
 export const NO_LABEL = 0xffffffff;
 /** Highest label a graph accepts: labels are uint32 and {@link NO_LABEL} is reserved. */
@@ -503,8 +512,8 @@ export interface NativeHnswGraph {
   dispose(): void;
 }
 
-/** The addon's HnswGraph class: `new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim)`. */
-type AddonHnswGraphClass = new (space: number, dim: number) => AddonHnswGraph;
+/** The addon's HnswGraph class: `new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim, kernels 0 simd | 1 hnswlib)`. */
+type AddonHnswGraphClass = new (space: number, dim: number, kernels: number) => AddonHnswGraph;
 
 /** The addon's HnswGraph object: positional arguments, checked again natively. */
 interface AddonHnswGraph {
@@ -627,15 +636,18 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
   readonly dim: number;
   readonly #graph: AddonHnswGraph;
 
-  constructor(space: HnswSpace, dim: number) {
+  constructor(space: HnswSpace, dim: number, kernels: HnswKernels) {
     if (SPACE_CODES[space] === undefined) {
       throw invalid('hnsw', `space must be 'l2', 'ip' or 'cosine', got ${String(space)}`);
+    }
+    if (kernels !== 'simd' && kernels !== 'hnswlib') {
+      throw invalid('hnsw', `kernels must be 'simd' or 'hnswlib', got ${String(kernels)}`);
     }
     this.space = space;
     this.dim = checkCount('hnsw', 'dim', dim);
     let graph: AddonHnswGraph | undefined;
     callAddon('hnsw', (native) => {
-      graph = new native.HnswGraph(SPACE_CODES[space], dim);
+      graph = new native.HnswGraph(SPACE_CODES[space], dim, kernels === 'simd' ? 0 : 1);
     });
     this.#graph = graph!;
   }
@@ -800,8 +812,8 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
  * const found = new Uint32Array(queryCount * 10);
  * const distances = new Float32Array(queryCount * 10);
  * graph.searchBatch({ queries, k: 10, ef: 64, threads: 2, labels: found, distances });
- * @throws QuiverError INVALID_ARGUMENT on a bad space or dim, NATIVE_ERROR when the addon is missing.
+ * @throws QuiverError INVALID_ARGUMENT on a bad space, dim or kernels, NATIVE_ERROR when the addon is missing.
  */
-export function createHnswGraph(space: HnswSpace, dim: number): NativeHnswGraph {
-  return new NativeHnswGraphImpl(space, dim);
+export function createHnswGraph(space: HnswSpace, dim: number, kernels: HnswKernels = 'simd'): NativeHnswGraph {
+  return new NativeHnswGraphImpl(space, dim, kernels);
 }

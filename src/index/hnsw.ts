@@ -3,7 +3,7 @@
 // Deleted labels stay in the graph marked deleted; upserting such a label again reuses its slot
 // (hnswlib updates the point and unmarks it), so the graph does not grow under churn.
 import { QuiverError } from '../errors.js';
-import { createHnswGraph, defaultThreadCount, NO_LABEL, type NativeHnswGraph } from '../native.js';
+import { createHnswGraph, defaultThreadCount, type HnswKernels, NO_LABEL, type NativeHnswGraph } from '../native.js';
 import type { Metric } from '../schema.js';
 import type { AnnIndex, Neighbours } from './types.js';
 
@@ -48,12 +48,13 @@ export class HnswIndex implements AnnIndex {
   #resultLabels = new Uint32Array(16);
   #resultDistances = new Float32Array(16);
 
-  constructor(metric: Metric, dim: number, params: HnswParams, initialCapacity = 1024) {
+  /** `kernels` 'hnswlib' makes the graph bit-identical to hnswlib-node's (see {@link HnswKernels}). */
+  constructor(metric: Metric, dim: number, params: HnswParams, initialCapacity = 1024, kernels: HnswKernels = 'simd') {
     this.metric = metric;
     this.dim = dim;
     this.params = params;
     this.#capacity = Math.max(16, initialCapacity);
-    this.#graph = createHnswGraph(metric, dim);
+    this.#graph = createHnswGraph(metric, dim, kernels);
     this.#graph.init({
       maxElements: this.#capacity,
       m: params.m,
@@ -69,8 +70,15 @@ export class HnswIndex implements AnnIndex {
    * graph is treated as deleted. Throws CORRUPT when the graph is unreadable, holds another dim,
    * or does not hold every live label.
    */
-  static load(graphFile: string, metric: Metric, dim: number, params: HnswParams, liveLabels: Uint32Array): HnswIndex {
-    const index = new HnswIndex(metric, dim, params, 16);
+  static load(
+    graphFile: string,
+    metric: Metric,
+    dim: number,
+    params: HnswParams,
+    liveLabels: Uint32Array,
+    kernels: HnswKernels = 'simd',
+  ): HnswIndex {
+    const index = new HnswIndex(metric, dim, params, 16, kernels);
     try {
       index.#open().load(graphFile);
     } catch (error) {
@@ -88,8 +96,9 @@ export class HnswIndex implements AnnIndex {
     dim: number,
     params: HnswParams,
     liveLabels: Uint32Array,
+    kernels: HnswKernels = 'simd',
   ): Promise<HnswIndex> {
-    const index = new HnswIndex(metric, dim, params, 16);
+    const index = new HnswIndex(metric, dim, params, 16, kernels);
     try {
       await index.#open().loadAsync(graphFile);
     } catch (error) {
