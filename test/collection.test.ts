@@ -119,6 +119,17 @@ describe('records', () => {
     }
   });
 
+  it('returns every hit with its own id and metadata for k in the thousands (hits read in chunks)', () => {
+    const docs = db.collection('many-hits', { dim: 2, index: { type: 'flat' } });
+    docs.upsert(Array.from({ length: 1500 }, (_, i) => ({ id: `r${i}`, vector: [i, 1], metadata: { i } })));
+    // The flat index is exact: hit r is record r, at distance r from [0, 1].
+    const hits = docs.query({ vector: [0, 1], k: 1300 });
+    expect(hits).toHaveLength(1300);
+    hits.forEach((hit, rank) => {
+      expect(hit).toEqual({ id: `r${rank}`, distance: rank, metadata: { i: rank } });
+    });
+  });
+
   it('reuses labels of deleted records and keeps answers exact under churn', () => {
     const docs = db.collection('churn', { dim: 4 });
     const vectors = randomVectors(200, 4, 11);
