@@ -14,6 +14,7 @@ import {
   filterSelectionSchema,
   parseOrThrow,
   queryBatchSchema,
+  queryIdsBatchSchema,
   queryIdsSchema,
   querySchema,
   toId,
@@ -35,6 +36,7 @@ import type {
   QueryBatchOptions,
   QueryHit,
   QueryIdHit,
+  QueryIdsBatchOptions,
   QueryIdsOptions,
   QueryOptions,
   QueryPlan,
@@ -68,6 +70,9 @@ interface PreparedRecord {
   readonly metadata: string;
 }
 
+/** The options schema of a batch method: queryBatch's, or queryIdsBatch's (no includeVectors). */
+type BatchSchema = typeof queryBatchSchema | typeof queryIdsBatchSchema;
+
 /** A validated queryBatch: `count` query rows of `dim` numbers in `queries`. */
 interface PreparedQueryBatch {
   readonly queries: Float32Array;
@@ -76,7 +81,6 @@ interface PreparedQueryBatch {
   readonly requested: number;
   readonly k: number;
   readonly ef: number;
-  readonly includeVectors: boolean;
   readonly where: CompiledWhere | undefined;
 }
 
@@ -310,7 +314,11 @@ export class CollectionImpl implements Collection {
   }
 
   queryIds(options: QueryIdsOptions): QueryIdHit[] {
-    const { neighbours } = this.#search(parseOrThrow(queryIdsSchema, options, 'queryIds'));
+    return this.#idHits(this.#search(parseOrThrow(queryIdsSchema, options, 'queryIds')).neighbours);
+  }
+
+  /** Hits with ids and distances only, from the in-memory id table (no SQLite read). */
+  #idHits(neighbours: Neighbours): QueryIdHit[] {
     const ids = this.#idTable();
     const hits: QueryIdHit[] = [];
     for (let i = 0; i < neighbours.labels.length; i++) {
@@ -424,34 +432,65 @@ export class CollectionImpl implements Collection {
   }
 
   queryBatch(options: QueryBatchOptions): QueryHit[][] {
+    const includeVectors = (options as { includeVectors?: unknown } | undefined)?.includeVectors === true;
+    return this.#batch(options, queryBatchSchema, 'queryBatch', (neighbours) =>
+      this.#hydrate(neighbours, includeVectors),
+    );
+  }
+
+  queryIdsBatch(options: QueryIdsBatchOptions): QueryIdHit[][] {
+    return this.#batch(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) => this.#idHits(neighbours));
+  }
+
+  queryBatchAsync(options: QueryBatchOptions): Promise<QueryHit[][]> {
+    const includeVectors = (options as { includeVectors?: unknown } | undefined)?.includeVectors === true;
+    return this.#batchAsync(options, queryBatchSchema, 'queryBatch', (neighbours) =>
+      this.#hydrate(neighbours, includeVectors),
+    );
+  }
+
+  queryIdsBatchAsync(options: QueryIdsBatchOptions): Promise<QueryIdHit[][]> {
+    return this.#batchAsync(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) => this.#idHits(neighbours));
+  }
+
+  /** A batch of queries answered at once: `hitsOf` turns each query's neighbours into its hits. */
+  #batch<T>(options: unknown, schema: BatchSchema, method: string, hitsOf: (neighbours: Neighbours) => T[]): T[][] {
     const ann = this.#readable().ann;
-    const batch = this.#prepareQueryBatch(options, ann.size);
-    if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where);
+    const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
+    if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
     const found =
       ann instanceof HnswIndex && batch.k > 0
         ? ann.searchBatch(batch.queries, batch.k, batch.ef, this.#host.threads)
         : undefined;
-    return this.#answerBatch(ann, batch, found);
+    return this.#answerBatch(ann, batch, found, hitsOf);
   }
 
-  async queryBatchAsync(options: QueryBatchOptions): Promise<QueryHit[][]> {
+  /** {@link #batch} with the graph search off the event loop. */
+  async #batchAsync<T>(
+    options: unknown,
+    schema: BatchSchema,
+    method: string,
+    hitsOf: (neighbours: Neighbours) => T[],
+  ): Promise<T[][]> {
     const ann = this.#readable().ann;
-    const batch = this.#prepareQueryBatch(options, ann.size);
-    if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where);
-    if (!(ann instanceof HnswIndex) || batch.k === 0) return this.#answerBatch(ann, batch, undefined);
+    const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
+    if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
+    if (!(ann instanceof HnswIndex) || batch.k === 0) return this.#answerBatch(ann, batch, undefined, hitsOf);
     const seq = this.#host.store.lastSeq();
     let found: BatchNeighbours;
     try {
       found = await ann.searchBatchAsync(batch.queries, batch.k, batch.ef, this.#host.threads);
     } catch (error) {
       // A close, compaction or reload disposed the graph under the search: CLOSED, or start over.
-      if (this.#readable().ann !== ann) return this.queryBatch(options);
+      if (this.#readable().ann !== ann) return this.#batch(options, schema, method, hitsOf);
       throw error;
     }
     // The labels are only valid for the state the search saw; if a write or a reload came in
     // meanwhile, answer again from the current state (synchronously, so nothing can interleave).
-    if (this.#readable().ann !== ann || this.#host.store.lastSeq() !== seq) return this.queryBatch(options);
-    return this.#answerBatch(ann, batch, found);
+    if (this.#readable().ann !== ann || this.#host.store.lastSeq() !== seq) {
+      return this.#batch(options, schema, method, hitsOf);
+    }
+    return this.#answerBatch(ann, batch, found, hitsOf);
   }
 
   count(options?: { filter: Filter }): number {
@@ -627,8 +666,8 @@ export class CollectionImpl implements Collection {
   }
 
   /** Validates a whole queryBatch call; `k` comes back capped at the index size (0 when empty). */
-  #prepareQueryBatch(options: QueryBatchOptions, size: number): PreparedQueryBatch {
-    const parsed = parseOrThrow(queryBatchSchema, options, 'queryBatch');
+  #prepareQueryBatch(options: unknown, schema: BatchSchema, method: string, size: number): PreparedQueryBatch {
+    const parsed = parseOrThrow(schema, options, method);
     const where = this.#where(parsed.filter);
     const dim = this.dim;
     let count: number;
@@ -638,7 +677,7 @@ export class CollectionImpl implements Collection {
       if (flat.length % dim !== 0) {
         throw new QuiverError(
           'INVALID_ARGUMENT',
-          `queryBatch.vectors is a Float32Array of ${flat.length} numbers, not whole rows of dim ${dim} (collection '${this.name}')`,
+          `${method}.vectors is a Float32Array of ${flat.length} numbers, not whole rows of dim ${dim} (collection '${this.name}')`,
         );
       }
       count = flat.length / dim;
@@ -651,11 +690,11 @@ export class CollectionImpl implements Collection {
     // Copied, so that the caller may reuse its arrays while an async search runs.
     const queries = new Float32Array(count * dim);
     for (let row = 0; row < count; row++) {
-      const vector = toVector(rowOf(row), dim, `queryBatch.vectors[${row}]`, this.name);
+      const vector = toVector(rowOf(row), dim, `${method}.vectors[${row}]`, this.name);
       if (this.metric === 'cosine' && norm(vector) === 0) {
         throw new QuiverError(
           'INVALID_ARGUMENT',
-          `queryBatch.vectors[${row}] is all zeros; cosine distance needs a non-zero vector`,
+          `${method}.vectors[${row}] is all zeros; cosine distance needs a non-zero vector`,
         );
       }
       queries.set(vector, row * dim);
@@ -663,11 +702,16 @@ export class CollectionImpl implements Collection {
     const requested = parsed.k ?? DEFAULT_K;
     const k = Math.min(requested, size);
     const ef = parsed.ef ?? (this.index.type === 'hnsw' ? this.index.ef : requested);
-    return { queries, count, requested, k, ef, includeVectors: parsed.includeVectors === true, where };
+    return { queries, count, requested, k, ef, where };
   }
 
   /** A filtered batch: each query planned and searched exactly as query() with the same filter. */
-  #answerFilteredBatch(ann: AnnIndex, batch: PreparedQueryBatch, where: CompiledWhere): QueryHit[][] {
+  #answerFilteredBatch<T>(
+    ann: AnnIndex,
+    batch: PreparedQueryBatch,
+    where: CompiledWhere,
+    hitsOf: (neighbours: Neighbours) => T[],
+  ): T[][] {
     const context = {
       store: this.#host.store,
       collectionId: this.#collectionId,
@@ -675,7 +719,7 @@ export class CollectionImpl implements Collection {
       metric: this.metric,
       dim: this.dim,
     };
-    const answers: QueryHit[][] = [];
+    const answers: T[][] = [];
     for (let row = 0; row < batch.count; row++) {
       const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
       const { neighbours } = searchFiltered(
@@ -687,14 +731,19 @@ export class CollectionImpl implements Collection {
         this.#matches(where),
         false,
       );
-      answers.push(this.#hydrate(neighbours, batch.includeVectors));
+      answers.push(hitsOf(neighbours));
     }
     return answers;
   }
 
   /** Hits per query from a batch answer (or, without one, from `ann.search`), as `query` gives them. */
-  #answerBatch(ann: AnnIndex, batch: PreparedQueryBatch, found: BatchNeighbours | undefined): QueryHit[][] {
-    const answers: QueryHit[][] = [];
+  #answerBatch<T>(
+    ann: AnnIndex,
+    batch: PreparedQueryBatch,
+    found: BatchNeighbours | undefined,
+    hitsOf: (neighbours: Neighbours) => T[],
+  ): T[][] {
+    const answers: T[][] = [];
     for (let row = 0; row < batch.count; row++) {
       if (batch.k === 0) {
         answers.push([]);
@@ -704,7 +753,7 @@ export class CollectionImpl implements Collection {
       let neighbours = found === undefined ? ann.search(query, batch.k, batch.ef) : batchRow(found, row);
       // Short, as in query(): the exact answer from the stored vectors is always complete.
       if (neighbours.labels.length < batch.k) neighbours = this.#exactFromStore(query, batch.k);
-      answers.push(this.#hydrate(neighbours, batch.includeVectors));
+      answers.push(hitsOf(neighbours));
     }
     return answers;
   }

@@ -27,6 +27,7 @@ export type {
   QueryBatchOptions,
   QueryHit,
   QueryIdHit,
+  QueryIdsBatchOptions,
   QueryIdsOptions,
   QueryOptions,
   QueryPlan,

@@ -88,6 +88,9 @@ export const queryBatchSchema = z.strictObject({
   filter: z.unknown().optional(),
 });
 
+/** `queryIdsBatch`: a batch without the per-hit record reads. */
+export const queryIdsBatchSchema = queryBatchSchema.omit({ includeVectors: true });
+
 /**
  * Parses `input` with `schema`; a failure becomes an INVALID_ARGUMENT QuiverError whose message
  * names the offending field, so callers never see a raw ZodError.

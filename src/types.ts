@@ -250,6 +250,9 @@ export interface QueryBatchOptions {
   includeVectors?: boolean;
 }
 
+/** Options of `queryIdsBatch` and `queryIdsBatchAsync`: as for `queryBatch`, without `includeVectors`. */
+export type QueryIdsBatchOptions = Omit<QueryBatchOptions, 'includeVectors'>;
+
 /**
  * One query result. `distance` is in the collection's metric, smaller is closer:
  * 'l2' the Euclidean distance; 'cosine' 1 − cosine similarity; 'ip' 1 − dot product.
@@ -422,6 +425,24 @@ export interface Collection {
    * @throws {QuiverError} the codes of `queryBatch`, as a rejected promise
    */
   queryBatchAsync(options: QueryBatchOptions): Promise<QueryHit[][]>;
+
+  /**
+   * `queryBatch` returning only ids and distances, as `queryIds` does for one query: no record is
+   * read from SQLite, so the whole batch runs at the speed of the native threads.
+   * @example
+   * const answers = docs.queryIdsBatch({ vectors: matrix, k: 10 }); // [[{ id, distance }, ...], ...]
+   * @throws {QuiverError} the codes of `queryBatch`
+   */
+  queryIdsBatch(options: QueryIdsBatchOptions): QueryIdHit[][];
+
+  /**
+   * `queryIdsBatch` with the graph search off the event loop; recomputed from the new state should
+   * the collection change while it runs, as `queryBatchAsync`.
+   * @example
+   * const answers = await docs.queryIdsBatchAsync({ vectors: questions, k: 10 });
+   * @throws {QuiverError} the codes of `queryBatch`, as a rejected promise
+   */
+  queryIdsBatchAsync(options: QueryIdsBatchOptions): Promise<QueryIdHit[][]>;
 
   /**
    * Number of records in the collection.

@@ -46,11 +46,18 @@ describe('queryBatch', () => {
         ).toEqual(single);
         expect(await docs.queryBatchAsync({ vectors: flat, k: 7, includeVectors: true })).toEqual(single);
         expect(docs.queryBatch({ vectors: [], k: 3 })).toEqual([]);
+        // The ids-only batch: what queryIds gives per vector, without reading the records.
+        const singleIds = queries.map((vector) => docs.queryIds({ vector, k: 7 }));
+        expect(singleIds.map((hits) => hits.map((hit) => hit.id))).toEqual(single.map(ids));
+        expect(docs.queryIdsBatch({ vectors: flat, k: 7 })).toEqual(singleIds);
+        expect(await docs.queryIdsBatchAsync({ vectors: queries, k: 7 })).toEqual(singleIds);
         // A filter applies to every query of the batch, as in query().
         for (const filter of [{ i: { $lt: 700 } }, { i: { $in: [5, 6, 7, 8, 900] } }]) {
           const filtered = queries.map((vector) => docs.query({ vector, k: 7, filter }));
           expect(docs.queryBatch({ vectors: flat, k: 7, filter })).toEqual(filtered);
           expect(await docs.queryBatchAsync({ vectors: queries, k: 7, filter })).toEqual(filtered);
+          const filteredIds = queries.map((vector) => docs.queryIds({ vector, k: 7, filter }));
+          expect(docs.queryIdsBatch({ vectors: flat, k: 7, filter })).toEqual(filteredIds);
         }
         // Every inserted vector finds itself first.
         const self = docs.queryBatch({ vectors: vectors.slice(100, 200), k: 1 });
@@ -78,6 +85,9 @@ describe('queryBatch', () => {
     docs.delete(['0', '1', '2', '3', '4']);
     const answers = await pending;
     for (const hits of answers) expect(['0', '1', '2', '3', '4']).not.toContain(hits[0]!.id);
+    const pendingIds = docs.queryIdsBatchAsync({ vectors: vectors.slice(5, 10), k: 1 });
+    docs.delete(['5', '6', '7', '8', '9']);
+    for (const hits of await pendingIds) expect(['5', '6', '7', '8', '9']).not.toContain(hits[0]!.id);
   });
 
   it('validates the whole batch first', () => {
@@ -107,6 +117,11 @@ describe('queryBatch', () => {
     expect(code(() => docs.queryBatch({ vectors: [[0, 0, 0]] }))).toBe('INVALID_ARGUMENT');
     expect(code(() => docs.queryBatch({ vectors: [[1, 0, 0]], k: 0 }))).toBe('INVALID_ARGUMENT');
     expect(code(() => docs.queryBatch({ vectors: [[1, 0, 0]], extra: 1 } as never))).toBe('INVALID_ARGUMENT');
+    expect(code(() => docs.queryIdsBatch({ vectors: [[1, 0]] }))).toBe('DIMENSION_MISMATCH');
+    expect(code(() => docs.queryIdsBatch({ vectors: [[1, 0, 0]], includeVectors: true } as never))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(() => docs.queryIdsBatch({ vectors: new Float32Array(4) })).toThrow(/queryIdsBatch\.vectors/);
     expect(code(() => open(directory.path, { threads: 0 }))).toBe('INVALID_ARGUMENT');
   });
 
