@@ -1,6 +1,8 @@
-// The QuiverDB contestant: the public API of src/index.ts exactly as a user calls it.
-// Loads the engine with a dynamic import so a missing or broken build skips this contestant
-// instead of stopping the run. On disk: <directory>/db, a QuiverDB database directory.
+// The QuiverDB contestants: the public API of src/index.ts exactly as a user calls it — `quiverdb`
+// searches with query/queryBatch (hits with their metadata, read from SQLite), `quiverdb-ids` with
+// queryIds/queryIdsBatch (ids and distances, as hnswlib returns them). Loads the engine with a
+// dynamic import so a missing or broken build skips the contestant instead of stopping the run.
+// On disk: <directory>/db, a QuiverDB database directory.
 
 import { join } from 'node:path';
 import type { Collection, CollectionOptions, Database, OpenOptions } from '../../src/index.js';
@@ -15,8 +17,12 @@ const COLLECTION = 'bench';
 
 type OpenFunction = (path: string, options?: OpenOptions) => Database;
 
+/** Which query methods a QuiverDB contestant measures. */
+export type QuiverdbApi = 'query' | 'queryIds';
+
 class QuiverdbContestant implements Contestant {
-  readonly name = 'quiverdb';
+  readonly name: string;
+  readonly #api: QuiverdbApi;
   readonly #open: OpenFunction;
   readonly #openOptions: OpenOptions;
   #database: Database | undefined;
@@ -28,7 +34,9 @@ class QuiverdbContestant implements Contestant {
   /** The ivfpq configuration being measured: its sweep and what its memory estimate needs. */
   #ivfpq: { config: Extract<IndexConfig, { type: 'ivfpq' }>; count: number; dim: number } | undefined;
 
-  constructor(open: OpenFunction, openOptions: OpenOptions) {
+  constructor(name: string, api: QuiverdbApi, open: OpenFunction, openOptions: OpenOptions) {
+    this.name = name;
+    this.#api = api;
     this.#open = open;
     this.#openOptions = openOptions;
   }
@@ -75,15 +83,29 @@ class QuiverdbContestant implements Contestant {
     const collection = this.#collection;
     if (!collection) throw new Error('quiverdb contestant: search before build or after close');
     const search = this.#ivfpq !== undefined && ef !== undefined ? this.#ivfpq.config.searches[ef] : undefined;
-    const hits = collection.query(
+    const options =
       search !== undefined
         ? { vector, k, nprobe: search.nprobe, rerank: search.rerank }
         : this.#exact || ef === undefined
           ? { vector, k }
-          : { vector, k, ef },
-    );
+          : { vector, k, ef };
+    const hits = this.#api === 'queryIds' ? collection.queryIds(options) : collection.query(options);
     const ids = new Int32Array(hits.length);
     for (let rank = 0; rank < hits.length; rank++) ids[rank] = Number(hits[rank]!.id);
+    return ids;
+  }
+
+  searchBatch(queries: Float32Array, count: number, k: number, ef: number | undefined): Int32Array | undefined {
+    const collection = this.#collection;
+    if (!collection) throw new Error('quiverdb contestant: search before build or after close');
+    // The batch methods take no nprobe / rerank: ivfpq sweeps have no batch figure.
+    if (this.#ivfpq !== undefined) return undefined;
+    const options = this.#exact || ef === undefined ? { vectors: queries, k } : { vectors: queries, k, ef };
+    const answers = this.#api === 'queryIds' ? collection.queryIdsBatch(options) : collection.queryBatch(options);
+    const ids = new Int32Array(count * k).fill(-1);
+    answers.forEach((hits, row) => {
+      for (let rank = 0; rank < Math.min(k, hits.length); rank++) ids[row * k + rank] = Number(hits[rank]!.id);
+    });
     return ids;
   }
 
@@ -118,16 +140,25 @@ class QuiverdbContestant implements Contestant {
   }
 }
 
-/** Options the runner passes through to QuiverDB's open(). */
+/** Options the runner passes through to QuiverDB's open(), and the query methods measured. */
 export interface QuiverdbContestantOptions {
   durability?: 'full' | 'normal';
+  /** Native threads (open's `threads`); QuiverDB's default when undefined. */
+  threads?: number;
+  /** 'query' (default, contestant `quiverdb`) or 'queryIds' (contestant `quiverdb-ids`). */
+  api?: QuiverdbApi;
 }
 
-/** The QuiverDB contestant; `create` rejects with the import error when src/index.ts cannot load. */
+/** A QuiverDB contestant; `create` rejects with the import error when src/index.ts cannot load. */
 export function quiverdb(options: QuiverdbContestantOptions = {}): ContestantDefinition {
+  const api = options.api ?? 'query';
+  const name = api === 'query' ? 'quiverdb' : 'quiverdb-ids';
   return {
-    name: 'quiverdb',
-    description: `QuiverDB's public API (open → collection → upsert batches of ${UPSERT_BATCH} → query)`,
+    name,
+    description:
+      api === 'query'
+        ? `QuiverDB's public API (open → collection → upsert batches of ${UPSERT_BATCH} → query / queryBatch)`
+        : 'the same, searched with queryIds / queryIdsBatch (ids and distances, no record reads)',
     create: async () => {
       let open: OpenFunction;
       try {
@@ -137,8 +168,11 @@ export function quiverdb(options: QuiverdbContestantOptions = {}): ContestantDef
           cause: error,
         });
       }
-      const openOptions: OpenOptions = options.durability ? { durability: options.durability } : {};
-      return new QuiverdbContestant(open, openOptions);
+      const openOptions: OpenOptions = {
+        ...(options.durability ? { durability: options.durability } : {}),
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      };
+      return new QuiverdbContestant(name, api, open, openOptions);
     },
   };
 }

@@ -49,6 +49,12 @@ export interface Contestant {
    * exact indexes). The vector is a view into the query set and must not be kept or modified.
    */
   search(vector: Float32Array, k: number, ef: number | undefined): ArrayLike<number>;
+  /**
+   * Optional: every query at once (`count` rows of `queries`), as the contestant answers a batch
+   * (QuiverDB: on its native threads). Returns count × k ids, row-major, -1 where a row has fewer.
+   * Undefined when this contestant, or this configuration, has no batch search.
+   */
+  searchBatch?(queries: Float32Array, count: number, k: number, ef: number | undefined): Int32Array | undefined;
   /** The contestant's own estimate of its index memory in bytes, when it has one. */
   memoryEstimateBytes(): number | undefined;
   /** Persists everything to the directory and releases the in-memory index. */

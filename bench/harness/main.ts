@@ -20,10 +20,18 @@ import { type BenchResults, renderMarkdown } from './report-markdown.js';
 import { type DatasetResult, runDataset } from './runner.js';
 
 /** The contestants known by name, in the order `--contestants` lists them. */
-export function contestantDefinitions(options: Pick<BenchOptions, 'durability'>): Map<string, ContestantDefinition> {
-  const quiver = quiverdb(options.durability ? { durability: options.durability } : {});
+export function contestantDefinitions(
+  options: Pick<BenchOptions, 'durability'> & Partial<Pick<BenchOptions, 'threads'>>,
+): Map<string, ContestantDefinition> {
+  const shared = {
+    ...(options.durability ? { durability: options.durability } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+  };
+  const quiver = quiverdb(shared);
+  const quiverIds = quiverdb({ ...shared, api: 'queryIds' });
   return new Map([
     [quiver.name, quiver],
+    [quiverIds.name, quiverIds],
     [hnswlibNode.name, hnswlibNode],
   ]);
 }
@@ -130,6 +138,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       metric: options.metric ?? null,
       contestants: options.contestants,
       durability: options.durability ?? null,
+      threads: options.threads ?? null,
       quick: options.quick,
     },
     datasets,

@@ -35,6 +35,8 @@ export interface BenchOptions {
   contestants: string[];
   metric: Metric | undefined;
   durability: 'full' | 'normal' | undefined;
+  /** QuiverDB's native threads (open's `threads`); undefined: its default, the number of cores. */
+  threads: number | undefined;
   cacheDir: string | undefined;
   quick: boolean;
   progress: boolean;
@@ -106,8 +108,11 @@ Indexes:
   --ef-construction <list> HNSW build effort(s) (default ${DEFAULTS.efConstruction.join(',')})
   --ef <list>              Search efforts to sweep (default ${DEFAULTS.ef.join(',')}); hnswlib
                            searches with max(ef, k)
-  --contestants <list>     quiverdb, hnswlib-node (default ${DEFAULTS.contestants.join(',')})
+  --contestants <list>     quiverdb (query: hits with metadata), quiverdb-ids (queryIds: ids and
+                           distances only), hnswlib-node (default ${DEFAULTS.contestants.join(',')})
   --durability <mode>      QuiverDB's durability: full or normal (default: QuiverDB's own)
+  --threads <N>            QuiverDB's native threads for builds and batched queries (default: its
+                           own, the number of cores); single queries always run on one thread
 
 Measurement:
   --k <list>               Recall depths (default ${DEFAULTS.recallDepths.join(',')}). Depths up to 10
@@ -172,6 +177,7 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         contestants: { type: 'string' },
         metric: { type: 'string' },
         durability: { type: 'string' },
+        threads: { type: 'string' },
         cache: { type: 'string' },
         quick: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
@@ -246,6 +252,7 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     contestants: [...new Set(contestants)],
     metric: metricText === undefined ? undefined : parseMetric(metricText, '--metric'),
     durability: durability as 'full' | 'normal' | undefined,
+    threads: text('threads') === undefined ? undefined : positiveInteger('threads', text('threads')!),
     cacheDir: text('cache'),
     quick,
     progress: values['no-progress'] !== true && values['quiet'] !== true,

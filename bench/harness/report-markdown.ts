@@ -102,6 +102,8 @@ function datasetSection(result: DatasetResult, svgName: string): string {
   for (const depth of depths) header.push(`recall@${depth}`);
   header.push(`tie-aware@${result.primaryDepth}`);
   for (const k of sizes) header.push(`QPS k=${k}`, `p50 µs k=${k}`, `p95 µs k=${k}`, `p99 µs k=${k}`);
+  const batched = result.runs.some((run) => run.sweep.some((point) => point.searches[0]?.batch !== undefined));
+  if (batched) header.push(`batch QPS k=${result.primaryK}`, `batch recall@${result.primaryDepth}`);
   const rows: string[][] = [];
   for (const run of result.runs) {
     for (const point of run.sweep) {
@@ -123,21 +125,47 @@ function datasetSection(result: DatasetResult, svgName: string): string {
           fixed(search?.latencyMicroseconds.p99, 0),
         );
       }
+      if (batched) {
+        const batch = point.searches[0]?.batch;
+        row.push(integer(batch?.qps), fixed(batch?.recall, 4));
+      }
       rows.push(row);
     }
   }
-  parts.push('### Recall, QPS and latency (single thread, medians over passes)');
+  parts.push(
+    '### Recall, QPS and latency (single queries on one thread, medians over passes' +
+      (batched ? "; batch: all queries in one batch call on the contestant's threads" : '') +
+      ')',
+  );
   parts.push(table(header, rows));
 
   if (result.ratios.length > 0) {
     parts.push('### QuiverDB ÷ hnswlib-node');
     parts.push(
+      'Higher is better for QuiverDB except the build time ratio. "At equal recall": QuiverDB\'s best QPS among its ' +
+        "sweep points whose recall reaches hnswlib-node's at that ef, ÷ hnswlib-node's QPS there; batch: QuiverDB's " +
+        "batched queries ÷ hnswlib-node's single queries.",
+    );
+    parts.push(
       table(
-        ['index', 'ef', `QPS ratio (k=${result.primaryK}, higher is better)`, 'build time ratio (lower is better)'],
+        [
+          'contestant',
+          'index',
+          'ef',
+          `recall@${result.primaryDepth} QuiverDB / hnswlib-node`,
+          `QPS ratio, same ef (k=${result.primaryK})`,
+          'QPS ratio at equal recall',
+          'batch QPS ratio at equal recall',
+          'build time ratio (lower is better)',
+        ],
         result.ratios.map((ratio) => [
+          ratio.contestant,
           ratio.label,
           ratio.ef === null ? '–' : String(ratio.ef),
+          `${fixed(ratio.recall, 4)} / ${fixed(ratio.baselineRecall, 4)}`,
           fixed(ratio.qps, 2),
+          fixed(ratio.qpsAtEqualRecall, 2),
+          fixed(ratio.batchQpsAtEqualRecall, 2),
           fixed(ratio.buildTime, 2),
         ]),
       ),

@@ -21,6 +21,11 @@ export interface SearchFigures {
   passQps: number[];
   /** Per-query latency percentiles in microseconds; the median over passes of each pass's percentile. */
   latencyMicroseconds: { p50: number; p95: number; p99: number; mean: number };
+  /**
+   * The same queries as one batch (contestants with a batch search, at the primary k only):
+   * QPS = queries ÷ wall time of the batch call, median over passes; recall of the batch's answers.
+   */
+  batch?: { qps: number; passQps: number[]; recall: number };
 }
 
 /** One point of the sweep. */
@@ -66,12 +71,24 @@ export interface RunResult {
   error?: string;
 }
 
-/** QuiverDB ÷ hnswlib-node for the same configuration (and ef for QPS). */
+/** A QuiverDB contestant ÷ hnswlib-node for the same configuration (and ef for QPS). */
 export interface Ratio {
+  /** The QuiverDB contestant (quiverdb or quiverdb-ids). */
+  contestant: string;
   label: string;
   ef: number | null;
-  /** QuiverDB QPS ÷ hnswlib-node QPS at the primary k (higher is better for QuiverDB). */
+  /** Recall at the primary depth at this ef: QuiverDB's and hnswlib-node's. */
+  recall: number | null;
+  baselineRecall: number | null;
+  /** QuiverDB QPS ÷ hnswlib-node QPS at the primary k and the same ef (higher is better for QuiverDB). */
   qps: number | null;
+  /**
+   * At equal recall: QuiverDB's best single-query QPS among its sweep points whose recall is at
+   * least hnswlib-node's at this ef, ÷ hnswlib-node's QPS here. Null when no point reaches it.
+   */
+  qpsAtEqualRecall: number | null;
+  /** The same for QuiverDB's batch search (its QPS over a whole batch) ÷ hnswlib-node's single queries. */
+  batchQpsAtEqualRecall: number | null;
   /** QuiverDB build seconds ÷ hnswlib-node build seconds (lower is better for QuiverDB). */
   buildTime: number | null;
 }
@@ -145,6 +162,23 @@ function runPass(
     onQuery();
   }
   return { seconds: secondsBetween(passStart, now()), latencies };
+}
+
+/** Runs every query as one batch at (k, ef); fills `found`. Undefined when there is no batch search. */
+function runBatchPass(
+  contestant: Contestant,
+  dataset: Dataset,
+  k: number,
+  ef: number | undefined,
+  found: Int32Array,
+): number | undefined {
+  if (contestant.searchBatch === undefined) return undefined;
+  const start = now();
+  const ids = contestant.searchBatch(dataset.queries, dataset.queryCount, k, ef);
+  const seconds = secondsBetween(start, now());
+  if (ids === undefined) return undefined;
+  found.set(ids.subarray(0, found.length));
+  return seconds;
 }
 
 /** Exact distances of found ids and of each query's true k-th neighbour, for tie-aware recall. */
@@ -249,6 +283,24 @@ async function runOne(
           const truth = { ids: dataset.groundTruth, stride: dataset.groundTruthK };
           point.recall[String(depth)] = recallAtK({ ids: found, stride: k }, truth, depth);
           point.tieAwareRecall[String(depth)] = tieAware(dataset, found, k, depth);
+        }
+        if (k === primaryK) {
+          const batchFound = new Int32Array(dataset.queryCount * k);
+          const batchQps: number[] = [];
+          for (let pass = 0; pass < settings.warmup + settings.passes; pass++) {
+            progress.update(workDone.value, task(`${pointName(ef)} k=${k} batch`));
+            const seconds = runBatchPass(contestant, dataset, k, ef, batchFound);
+            if (seconds === undefined) break;
+            if (pass >= settings.warmup) batchQps.push(dataset.queryCount / seconds);
+          }
+          if (batchQps.length > 0) {
+            const truth = { ids: dataset.groundTruth, stride: dataset.groundTruthK };
+            point.searches.at(-1)!.batch = {
+              qps: median(batchQps),
+              passQps: batchQps,
+              recall: recallAtK({ ids: batchFound, stride: k }, truth, primaryDepth),
+            };
+          }
         }
       }
       result.sweep.push(point);
@@ -387,19 +439,65 @@ export async function runDataset(
   return result;
 }
 
-/** QuiverDB ÷ hnswlib-node for QPS (per ef) and build time, where both ran the same configuration. */
+/** The best QPS among `points` whose recall is at least `recall`; null when none reaches it. */
+function bestQpsAtRecall(points: ReadonlyArray<{ recall: number; qps: number }>, recall: number): number | null {
+  let best: number | null = null;
+  for (const point of points) {
+    if (point.recall >= recall && (best === null || point.qps > best)) best = point.qps;
+  }
+  return best;
+}
+
+/**
+ * Each QuiverDB contestant ÷ hnswlib-node for QPS (per ef, and at equal recall) and build time,
+ * where both ran the same configuration.
+ */
 export function ratios(result: DatasetResult): Ratio[] {
   const out: Ratio[] = [];
-  for (const ours of result.runs.filter((run) => run.contestant === 'quiverdb')) {
+  const depth = String(result.primaryDepth);
+  for (const ours of result.runs.filter((run) => run.contestant.startsWith('quiverdb'))) {
     const theirs = result.runs.find((run) => run.contestant === 'hnswlib-node' && run.label === ours.label);
     if (!theirs) continue;
     const buildTime = ours.build && theirs.build ? ours.build.seconds / theirs.build.seconds : null;
-    for (const point of ours.sweep) {
-      const other = theirs.sweep.find((candidate) => candidate.ef === point.ef);
-      const qps = other ? point.searches[0]!.qps / other.searches[0]!.qps : null;
-      out.push({ label: ours.label, ef: point.ef, qps, buildTime });
+    const single = ours.sweep.map((point) => ({ recall: point.recall[depth] ?? 0, qps: point.searches[0]!.qps }));
+    const batched = ours.sweep.flatMap((point) => {
+      const batch = point.searches[0]!.batch;
+      return batch === undefined ? [] : [{ recall: batch.recall, qps: batch.qps }];
+    });
+    for (const point of theirs.sweep) {
+      const mine = ours.sweep.find((candidate) => candidate.ef === point.ef);
+      const theirQps = point.searches[0]!.qps;
+      const theirRecall = point.recall[depth] ?? null;
+      const atRecall = (points: typeof single) => {
+        if (theirRecall === null) return null;
+        const best = bestQpsAtRecall(points, theirRecall);
+        return best === null ? null : best / theirQps;
+      };
+      out.push({
+        contestant: ours.contestant,
+        label: ours.label,
+        ef: point.ef,
+        recall: mine?.recall[depth] ?? null,
+        baselineRecall: theirRecall,
+        qps: mine ? mine.searches[0]!.qps / theirQps : null,
+        qpsAtEqualRecall: atRecall(single),
+        batchQpsAtEqualRecall: batched.length > 0 ? atRecall(batched) : null,
+        buildTime,
+      });
     }
-    if (ours.sweep.length === 0) out.push({ label: ours.label, ef: null, qps: null, buildTime });
+    if (theirs.sweep.length === 0) {
+      out.push({
+        contestant: ours.contestant,
+        label: ours.label,
+        ef: null,
+        recall: null,
+        baselineRecall: null,
+        qps: null,
+        qpsAtEqualRecall: null,
+        batchQpsAtEqualRecall: null,
+        buildTime,
+      });
+    }
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { durabilityPlan } from '../../bench/harness/durability.js';
 import { indexConfigs } from '../../bench/harness/main.js';
 import { median, percentile } from '../../bench/harness/measure.js';
 import { parseOptions, QUICK } from '../../bench/harness/options.js';
-import { searchSizes } from '../../bench/harness/runner.js';
+import { type DatasetResult, type RunResult, ratios, searchSizes } from '../../bench/harness/runner.js';
 
 /** A minimal well-formedness check: every opened element is closed in order. */
 function balanced(svg: string): boolean {
@@ -68,6 +68,9 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--ef', '10,x'])).toThrow(/--ef must be a positive integer/);
     expect(() => parseOptions(['--index', 'ivf'])).toThrow(/hnsw and flat/);
     expect(() => parseOptions(['--durability', 'sometimes'])).toThrow(/full or normal/);
+    expect(() => parseOptions(['--threads', '0'])).toThrow(/--threads must be a positive integer/);
+    expect(parseOptions(['--threads', '1']).threads).toBe(1);
+    expect(parseOptions([]).threads).toBeUndefined();
     expect(() => parseOptions(['--suite', 'speed'])).toThrow(/--suite is recall, durability/);
     expect(() => parseOptions(['--vectors', '0'])).toThrow(/--vectors must be a positive integer/);
   });
@@ -146,5 +149,81 @@ describe('renderRecallQpsChart', () => {
     const svg = renderRecallQpsChart('empty', 'recall@10', []);
     expect(balanced(svg)).toBe(true);
     expect(svg).toContain('no data');
+  });
+});
+
+describe('ratios', () => {
+  /** A run with one sweep point per [ef, recall@10, QPS, batch QPS?]. */
+  const run = (
+    contestant: string,
+    points: Array<[number, number, number, number?]>,
+    buildSeconds: number,
+  ): RunResult => ({
+    contestant,
+    config: { type: 'hnsw', m: 16, efConstruction: 200 },
+    label: 'hnsw m=16 efc=200',
+    sweep: points.map(([ef, recall, qps, batchQps]) => ({
+      ef,
+      recall: { '10': recall },
+      tieAwareRecall: { '10': recall },
+      searches: [
+        {
+          k: 10,
+          qps,
+          passQps: [qps],
+          latencyMicroseconds: { p50: 1, p95: 1, p99: 1, mean: 1 },
+          ...(batchQps === undefined ? {} : { batch: { qps: batchQps, passQps: [batchQps], recall } }),
+        },
+      ],
+    })),
+    build: {
+      seconds: buildSeconds,
+      vectorsPerSecond: 1,
+      rssDeltaBytes: 0,
+      memoryEstimateBytes: null,
+      closeSeconds: 0,
+      diskBytes: 0,
+      openSeconds: 0,
+      recallAfterReopen: 1,
+    },
+  });
+
+  it('compares at the same ef and at equal recall, checked by hand', () => {
+    const result = {
+      primaryDepth: 10,
+      runs: [
+        run(
+          'quiverdb-ids',
+          [
+            [10, 0.9, 1000, 2400],
+            [20, 0.95, 800, 1800],
+            [40, 0.99, 500, 1100],
+          ],
+          5,
+        ),
+        run(
+          'hnswlib-node',
+          [
+            [10, 0.93, 400],
+            [20, 0.96, 300],
+            [40, 0.995, 200],
+          ],
+          10,
+        ),
+      ],
+    } as unknown as DatasetResult;
+    const [at10, at20, at40] = ratios(result);
+    // ef 10: same ef 1000 / 400; hnswlib-node's 0.93 is first reached by QuiverDB's ef-20 point:
+    // 800 / 400 single, 1800 / 400 batched.
+    expect(at10).toMatchObject({ contestant: 'quiverdb-ids', ef: 10, recall: 0.9, baselineRecall: 0.93 });
+    expect(at10!.qps).toBeCloseTo(2.5, 10);
+    expect(at10!.qpsAtEqualRecall).toBeCloseTo(2, 10);
+    expect(at10!.batchQpsAtEqualRecall).toBeCloseTo(4.5, 10);
+    expect(at10!.buildTime).toBeCloseTo(0.5, 10);
+    // ef 20: 0.96 needs QuiverDB's ef-40 point (0.99): 500 / 300.
+    expect(at20!.qpsAtEqualRecall).toBeCloseTo(500 / 300, 10);
+    // ef 40: no QuiverDB point reaches 0.995.
+    expect(at40!.qpsAtEqualRecall).toBeNull();
+    expect(at40!.batchQpsAtEqualRecall).toBeNull();
   });
 });

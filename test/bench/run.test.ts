@@ -91,32 +91,46 @@ describe('npm run bench -- --quick', () => {
     expect(hnsw.build!.memoryEstimateBytes).toBeGreaterThan(600 * 16 * 4);
   });
 
-  it('runs QuiverDB beside hnswlib-node with the same recall, and reports the ratios', async () => {
+  it('runs QuiverDB (query and queryIds) beside hnswlib-node with the same recall, and reports the ratios', async () => {
     const out = join(folder, 'both');
-    await runBench(quickOptions(out, 'quiverdb,hnswlib-node'));
-    const results = checkResults(out, ['quiverdb', 'hnswlib-node']);
+    await runBench(quickOptions(out, 'quiverdb,quiverdb-ids,hnswlib-node'));
+    const results = checkResults(out, ['quiverdb', 'quiverdb-ids', 'hnswlib-node']);
     const dataset = results.datasets[0]!;
     expect(dataset.skipped).toEqual([]);
-    const ours = dataset.runs.filter((run) => run.contestant === 'quiverdb');
-    expect(ours.map((run) => run.config.type).sort()).toEqual(['flat', 'hnsw']);
-    for (const run of ours) {
-      for (const point of run.sweep) for (const search of point.searches) expect(search.qps).toBeGreaterThan(0);
-      const theirs = dataset.runs.find((other) => other.contestant === 'hnswlib-node' && other.label === run.label)!;
-      // Both build hnswlib graphs with the same m, efConstruction and level seed on the same
-      // vectors, so recall may differ only by insertion-order effects: 0.05 is one query in twenty.
-      for (const point of run.sweep) {
-        const other = theirs.sweep.find((candidate) => candidate.ef === point.ef)!;
-        for (const depth of ['1', '10', '100']) {
-          expect(Math.abs(point.recall[depth]! - other.recall[depth]!)).toBeLessThanOrEqual(0.05);
+    for (const name of ['quiverdb', 'quiverdb-ids']) {
+      const ours = dataset.runs.filter((run) => run.contestant === name);
+      expect(ours.map((run) => run.config.type).sort()).toEqual(['flat', 'hnsw']);
+      for (const run of ours) {
+        const theirs = dataset.runs.find((other) => other.contestant === 'hnswlib-node' && other.label === run.label)!;
+        for (const point of run.sweep) {
+          for (const search of point.searches) expect(search.qps).toBeGreaterThan(0);
+          // hnswlib graphs with the same m, efConstruction and level seed on the same vectors,
+          // searched with distance kernels that differ only by rounding: recall may differ only by
+          // a few changed insertion decisions, and 0.05 is one query in twenty.
+          const other = theirs.sweep.find((candidate) => candidate.ef === point.ef)!;
+          for (const depth of ['1', '10', '100']) {
+            expect(Math.abs(point.recall[depth]! - other.recall[depth]!)).toBeLessThanOrEqual(0.05);
+          }
+          // The batch call answers every query as the single queries did (same graph, same ef).
+          const primary = point.searches[0]!;
+          expect(primary.batch?.qps).toBeGreaterThan(0);
+          expect(primary.batch?.recall).toBe(point.recall['10']);
         }
       }
+      const ratios = dataset.ratios.filter((ratio) => ratio.contestant === name);
+      expect(ratios.length).toBe(3); // two efs of hnsw, one flat
+      for (const ratio of ratios) {
+        expect(ratio.qps).toBeGreaterThan(0);
+        expect(ratio.buildTime).toBeGreaterThan(0);
+      }
+      // Exact search reaches hnswlib-node's exact recall: its equal-recall ratios exist.
+      const flat = ratios.find((ratio) => ratio.label === 'flat')!;
+      expect(flat.qpsAtEqualRecall).toBeGreaterThan(0);
+      expect(flat.batchQpsAtEqualRecall).toBeGreaterThan(0);
     }
-    const ratios = dataset.ratios;
-    expect(ratios.length).toBe(3);
-    for (const ratio of ratios) {
-      expect(ratio.qps).toBeGreaterThan(0);
-      expect(ratio.buildTime).toBeGreaterThan(0);
-    }
+    const markdown = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(markdown).toContain('batch QPS k=10');
+    expect(markdown).toContain('QPS ratio at equal recall');
   });
 
   it('exits 2 on a bad option', async () => {
