@@ -161,7 +161,7 @@ export class CollectionImpl implements Collection {
     this.metric = row.metric;
     this.index = row.index;
     this.#labels = new LabelAllocator(host.store.labels(row.id));
-    this.#derived = new DerivedIndex(host.store, host.path, row, host.events);
+    this.#derived = new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
   }
 

@@ -19,12 +19,47 @@ export interface IndexEvents {
   readonly onProgress: (progress: QuiverProgress) => void;
 }
 
-/** Records read between two progress reports during a rebuild. */
-const PROGRESS_EVERY = 1000;
-/** Records per IVF-PQ encoding batch during a rebuild. */
-const REBUILD_BATCH = 4096;
+/**
+ * Records per batch during a rebuild or a replay: read from SQLite together, then inserted into
+ * the index at once (one native insert on the database's threads for HNSW, one coarse assignment
+ * and PQ encoding for IVF-PQ). A progress report follows each batch.
+ */
+const RECORD_BATCH = 4096;
 /** Upserts per committed batch from which the HNSW graph inserts them on native threads. */
 const PARALLEL_UPSERT_MINIMUM = 1000;
+
+/** Labels and their vectors read from SQLite rows, handed to an index at once. */
+class RecordBatch {
+  readonly labels: Uint32Array;
+  readonly vectors: Float32Array;
+  readonly #dim: number;
+  readonly #bytes: Uint8Array;
+  count = 0;
+
+  constructor(dim: number, capacity: number) {
+    this.#dim = dim;
+    this.labels = new Uint32Array(capacity);
+    this.vectors = new Float32Array(capacity * dim);
+    this.#bytes = new Uint8Array(this.vectors.buffer);
+  }
+
+  get full(): boolean {
+    return this.count === this.labels.length;
+  }
+
+  /** Appends a stored vector (a float32 BLOB of dim numbers). @throws QuiverError CORRUPT on a wrong length */
+  add(label: number, blob: Uint8Array): void {
+    const bytes = this.#dim * 4;
+    if (blob.byteLength !== bytes) {
+      throw new QuiverError(
+        'CORRUPT',
+        `a stored vector has ${blob.byteLength} bytes; expected ${bytes} (dim ${this.#dim})`,
+      );
+    }
+    this.#bytes.set(blob, this.count * bytes);
+    this.labels[this.count++] = label;
+  }
+}
 
 function allUpserts(
   changes: readonly { label: number; vector: Float32Array | undefined }[],
@@ -38,6 +73,8 @@ export class DerivedIndex {
   readonly #row: CollectionRow;
   readonly #directory: string; // <database>/<collection>, where snapshots live
   readonly #events: IndexEvents;
+  /** Native threads for batched HNSW inserts (rebuild, replay). */
+  readonly #threads: number;
   #ann: AnnIndex;
   /** Every oplog row up to this seq is reflected in #ann. */
   #appliedSeq = 0;
@@ -46,11 +83,12 @@ export class DerivedIndex {
   /** True when the index was rebuilt because its snapshot was missing or unusable. */
   #snapshotWanted = false;
 
-  constructor(store: Store, databasePath: string, row: CollectionRow, events: IndexEvents) {
+  constructor(store: Store, databasePath: string, row: CollectionRow, events: IndexEvents, threads = 1) {
     this.#store = store;
     this.#row = row;
     this.#directory = join(databasePath, row.name);
     this.#events = events;
+    this.#threads = threads;
     this.#ann = this.#open();
   }
 
@@ -381,57 +419,90 @@ export class DerivedIndex {
   readonly #onTrain = (vectors: number) =>
     this.#events.onProgress({ collection: this.#row.name, phase: 'train', done: 0, total: vectors });
 
-  /** Re-reads every label the log touches after `seq` and applies its current state. */
+  /**
+   * Re-reads every label the log touches after `seq` and applies its current state, RECORD_BATCH
+   * labels at a time. The log's labels are distinct and each gets its current record (or its
+   * deletion), so the order of the log within a label is already applied.
+   */
   #replay(ann: AnnIndex, seq: number): void {
     const labels = this.#store.labelsLoggedAfter(this.#row.id, seq);
-    for (let i = 0; i < labels.length; i++) {
-      const label = labels[i]!;
-      const record = this.#store.recordByLabel(this.#row.id, label, true);
-      if (record?.vector === undefined) ann.remove(label);
-      else ann.upsert(label, vectorOf(record.vector, this.#row.dim));
-      if ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === labels.length) {
-        this.#events.onProgress({ collection: this.#row.name, phase: 'replay', done: i + 1, total: labels.length });
+    for (let start = 0; start < labels.length; start += RECORD_BATCH) {
+      const chunk = labels.slice(start, start + RECORD_BATCH);
+      this.#insert(ann, this.#readCurrent(ann, chunk));
+      this.#reportReplay(start + chunk.length, labels.length);
+    }
+  }
+
+  #reportReplay(done: number, total: number): void {
+    this.#events.onProgress({ collection: this.#row.name, phase: 'replay', done, total });
+  }
+
+  /**
+   * Reads the current records of `labels` (one statement) into a batch to insert, and removes from
+   * `ann` the labels that no longer have a record.
+   */
+  #readCurrent(ann: AnnIndex, labels: readonly number[]): RecordBatch {
+    const rows = this.#store.vectorsByLabels(this.#row.id, labels);
+    const batch = new RecordBatch(this.#row.dim, rows.length);
+    for (const { label, vector } of rows) batch.add(label, vector);
+    const present = new Set(batch.labels);
+    for (const label of labels) if (!present.has(label)) ann.remove(label);
+    return batch;
+  }
+
+  /** Inserts or replaces the batch's records (distinct labels) in `ann`. */
+  #insert(ann: AnnIndex, batch: RecordBatch): void {
+    if (batch.count === 0) return;
+    const dim = this.#row.dim;
+    const labels = batch.labels.subarray(0, batch.count);
+    const vectors = batch.vectors.subarray(0, batch.count * dim);
+    if (ann instanceof HnswIndex) ann.upsertBatch(labels, vectors, this.#threads);
+    else if (ann instanceof IvfPqIndex) ann.upsertBatch(new Int32Array(labels.buffer, 0, batch.count), vectors);
+    else {
+      for (let row = 0; row < batch.count; row++) {
+        ann.upsert(labels[row]!, vectors.subarray(row * dim, (row + 1) * dim));
       }
     }
   }
 
-  /** Builds a new index from every record; the caller disposes the old one. */
+  /** An empty index of the collection's kind, sized for `count` records. */
+  #emptyIndex(count: number): AnnIndex {
+    const row = this.#row;
+    const capacity = Math.max(1024, Math.ceil(count * 1.25));
+    return row.index.type === 'hnsw'
+      ? new HnswIndex(row.metric, row.dim, row.index, capacity)
+      : row.index.type === 'ivfpq'
+        ? new IvfPqIndex(row.metric, row.dim, row.index, this.#fetchVectors, this.#onTrain)
+        : new FlatIndex(row.metric, row.dim, capacity);
+  }
+
+  /**
+   * Builds a new index from every record, RECORD_BATCH records at a time; the caller disposes the
+   * old one. A compaction passes its crash point once half the records are read.
+   */
   #rebuild(seq: number, compacting = false): AnnIndex {
     const row = this.#row;
     const total = this.#store.count(row.id);
-    const capacity = Math.max(1024, Math.ceil(total * 1.25));
-    const ann: AnnIndex =
-      row.index.type === 'hnsw'
-        ? new HnswIndex(row.metric, row.dim, row.index, capacity)
-        : row.index.type === 'ivfpq'
-          ? new IvfPqIndex(row.metric, row.dim, row.index, this.#fetchVectors, this.#onTrain)
-          : new FlatIndex(row.metric, row.dim, capacity);
-    // IVF-PQ encodes in batches: one coarse assignment and one PQ encoding per REBUILD_BATCH records.
-    const batch = ann instanceof IvfPqIndex ? { labels: new Int32Array(REBUILD_BATCH), count: 0 } : undefined;
-    const batchVectors = batch === undefined ? undefined : new Float32Array(REBUILD_BATCH * row.dim);
-    const flush = () => {
-      if (batch === undefined || batch.count === 0) return;
-      (ann as IvfPqIndex).upsertBatch(
-        batch.labels.slice(0, batch.count),
-        batchVectors!.slice(0, batch.count * row.dim),
-      );
-      batch.count = 0;
-    };
-    let done = 0;
-    for (const { label, vector } of this.#store.vectors(row.id)) {
-      if (batch === undefined) ann.upsert(label, vectorOf(vector, row.dim));
-      else {
-        batchVectors!.set(vectorOf(vector, row.dim), batch.count * row.dim);
-        batch.labels[batch.count++] = label;
-        if (batch.count === REBUILD_BATCH) flush();
-      }
-      done++;
-      if (done % PROGRESS_EVERY === 0 || done === total) {
+    const ann = this.#emptyIndex(total);
+    try {
+      let batch = new RecordBatch(row.dim, Math.min(RECORD_BATCH, Math.max(total, 1)));
+      let done = 0;
+      const flush = () => {
+        this.#insert(ann, batch);
         this.#events.onProgress({ collection: row.name, phase: 'rebuild', done, total });
+        batch = new RecordBatch(row.dim, RECORD_BATCH);
+      };
+      for (const { label, vector } of this.#store.vectors(row.id)) {
+        batch.add(label, vector);
+        done++;
+        if (compacting && done === Math.ceil(total / 2)) crashPoint('compact-mid-build');
+        if (batch.full) flush();
       }
-      if (compacting && done === Math.ceil(total / 2)) crashPoint('compact-mid-build');
+      if (batch.count > 0) flush();
+    } catch (error) {
+      ann.dispose();
+      throw error;
     }
-    flush();
     this.#appliedSeq = seq;
     this.#logRows = this.#store.logLength(row.id, 0);
     return ann;
