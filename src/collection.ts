@@ -4,7 +4,7 @@
 import type { RecordBatch, Table } from 'apache-arrow';
 import { type ArrowExportSource, arrowTable, exportArrowFile, recordBatches, upsertArrow } from './arrow/index.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
-import { QuiverError, toQuiverError } from './errors.js';
+import { isQuiverError, QuiverError, toQuiverError } from './errors.js';
 import { type BatchNeighbours, batchRow, HnswIndex } from './index/hnsw.js';
 import { IvfPqIndex } from './index/ivfpq.js';
 import type { AnnIndex, Neighbours } from './index/types.js';
@@ -166,6 +166,37 @@ export class CollectionImpl implements Collection {
   }
 
   upsert(records: readonly UpsertRecord[]): UpsertResult {
+    return this.#upsert(records, (derived, applied, seq) => derived.applyCommitted(applied, seq, this.#host.threads));
+  }
+
+  async upsertAsync(records: readonly UpsertRecord[]): Promise<UpsertResult> {
+    let indexed: Promise<void> = Promise.resolve();
+    let derived: DerivedIndex | undefined;
+    const result = this.#upsert(records, (target, applied, seq) => {
+      derived = target;
+      indexed = target.applyCommittedAsync(applied, seq, this.#host.threads);
+    });
+    try {
+      await indexed;
+    } catch (error) {
+      if (isQuiverError(error, 'CLOSED')) {
+        throw new QuiverError(
+          'CLOSED',
+          `collection '${this.name}' was closed before its index received the batch; the records are committed and are indexed when the collection is opened again`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (derived !== undefined && this.#derived === derived) this.#maybeSnapshot(derived);
+    return result;
+  }
+
+  /** Validates and commits a batch, then hands the committed changes to `apply` for the index. */
+  #upsert(
+    records: readonly UpsertRecord[],
+    apply: (derived: DerivedIndex, applied: { label: number; vector: Float32Array }[], seq: number) => void,
+  ): UpsertResult {
     const derived = this.#writable();
     const prepared = this.#prepare(records);
     const store = this.#host.store;
@@ -204,7 +235,7 @@ export class CollectionImpl implements Collection {
     this.#labels.commit();
     crashPoint('upsert-after-commit');
     // Committed: the index follows.
-    derived.applyCommitted(applied, seq, this.#host.threads);
+    apply(derived, applied, seq);
     this.#matchCache.clear();
     if (this.#ids !== undefined) for (const [i, { label }] of applied.entries()) this.#ids[label] = prepared[i]!.id;
     this.#maybeSnapshot(derived);

@@ -82,6 +82,9 @@ export class DerivedIndex {
   #logRows = 0;
   /** True when the index was rebuilt because its snapshot was missing or unusable. */
   #snapshotWanted = false;
+  /** True when a forced snapshot waits for a queued insert to finish. */
+  #snapshotDeferred = false;
+  #disposed = false;
 
   constructor(store: Store, databasePath: string, row: CollectionRow, events: IndexEvents, threads = 1) {
     this.#store = store;
@@ -92,8 +95,16 @@ export class DerivedIndex {
     this.#ann = this.#open();
   }
 
+  /** The index; one whose queued insert failed is rebuilt from the records first. */
   get ann(): AnnIndex {
+    const ann = this.#ann;
+    if (ann instanceof HnswIndex && ann.failure !== undefined) this.#recover(ann.failure);
     return this.#ann;
+  }
+
+  /** True while an HNSW graph inserts a queued batch (see applyCommittedAsync). */
+  get busy(): boolean {
+    return this.#ann instanceof HnswIndex && this.#ann.busy;
   }
 
   get logRows(): number {
@@ -159,14 +170,7 @@ export class DerivedIndex {
         }
       }
     } catch (error) {
-      this.#events.onWarning({
-        code: 'INDEX_REBUILT',
-        collection: this.#row.name,
-        message: `updating the index of '${this.#row.name}' failed (${(error as Error).message}); rebuilt it from the records`,
-        cause: error,
-      });
-      this.#ann.dispose();
-      this.#ann = this.#rebuild(this.#store.lastSeq());
+      this.#recover(error);
       return;
     }
     this.#appliedSeq = seq;
@@ -174,12 +178,77 @@ export class DerivedIndex {
   }
 
   /**
+   * {@link applyCommitted} for upserts with an HNSW graph's insert off the event loop: the batch
+   * is queued at once (searches see it, scored exactly until the graph holds it; later changes
+   * queue behind it) and the promise resolves when the graph holds it — or when the index was
+   * compacted or rebuilt meanwhile from the records, which hold the batch. Other batches and
+   * indexes are applied synchronously. Rejects with CLOSED when the index is disposed first.
+   */
+  async applyCommittedAsync(
+    changes: readonly { label: number; vector: Float32Array | undefined }[],
+    seq: number,
+    threads: number,
+  ): Promise<void> {
+    const ann = this.#ann;
+    if (!(ann instanceof HnswIndex) || changes.length === 0 || !allUpserts(changes)) {
+      this.applyCommitted(changes, seq, threads);
+      return;
+    }
+    let queued: Promise<void>;
+    try {
+      const vectors = new Float32Array(changes.length * ann.dim);
+      changes.forEach((change, row) => {
+        vectors.set(change.vector, row * ann.dim);
+      });
+      queued = ann.upsertBatchQueued(
+        Uint32Array.from(changes, (change) => change.label),
+        vectors,
+        threads,
+      );
+    } catch (error) {
+      this.#recover(error);
+      return;
+    }
+    this.#appliedSeq = seq;
+    this.#logRows += changes.length;
+    try {
+      await queued;
+    } catch (error) {
+      if (this.#disposed) throw error;
+      if (this.#ann === ann) this.#recover(error);
+      return; // else compacted or rebuilt meanwhile, from records that hold the batch
+    }
+    if (this.#snapshotDeferred && !this.busy) {
+      this.#snapshotDeferred = false;
+      this.snapshot(true);
+    }
+  }
+
+  /** Rebuilds the index from the records after updating it failed (the records hold every commit). */
+  #recover(error: unknown): void {
+    this.#events.onWarning({
+      code: 'INDEX_REBUILT',
+      collection: this.#row.name,
+      message: `updating the index of '${this.#row.name}' failed (${(error as Error).message}); rebuilt it from the records`,
+      cause: error,
+    });
+    this.#ann.dispose();
+    this.#ann = this.#rebuild(this.#store.lastSeq());
+  }
+
+  /**
    * Writes the index to `<collection>/hnsw.<seq>[.<n>].bin` and records it in the manifest, then drops
    * older snapshots and the log rows it covers. Flat indexes are rebuilt from the records on
-   * open and have nothing to snapshot. Returns whether a snapshot was written.
+   * open and have nothing to snapshot. Returns whether a snapshot was written. While an HNSW graph
+   * inserts a queued batch nothing is written: a forced snapshot is written once the batch is in.
    */
   snapshot(force = false): boolean {
     const ann = this.#ann;
+    if (ann instanceof HnswIndex && ann.busy) {
+      // The graph lags the log until its queued insert is in: a forced snapshot follows then.
+      this.#snapshotDeferred ||= force;
+      return false;
+    }
     const current = this.#logRows === 0 && !this.#snapshotWanted && this.#store.manifest(this.#row.id) !== undefined;
     if (!force && current) return false;
     const seq = this.#appliedSeq;
@@ -254,6 +323,7 @@ export class DerivedIndex {
   }
 
   dispose(): void {
+    this.#disposed = true;
     this.#ann.dispose();
   }
 

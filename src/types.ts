@@ -334,6 +334,28 @@ export interface Collection {
   upsert(records: readonly UpsertRecord[]): UpsertResult;
 
   /**
+   * `upsert` with the HNSW graph insert off the event loop, for bulk loads in an Electron main
+   * process or a server. The batch is validated and committed exactly as by `upsert`, before this
+   * returns its promise; the graph then inserts it on the database's `threads` native threads, in
+   * short slices, and the promise resolves when the graph holds it.
+   *
+   * Meanwhile the collection answers from the committed state, batch included: `count`, `get` and
+   * every query see it at once — a query scores the records the graph does not hold yet exactly and
+   * merges them with the graph's answer for the others, waiting natively at most for the slice being
+   * inserted, never for the whole batch. Writes queue behind the batch (their records commit at
+   * once); `snapshot()` returns false and snapshots once the batch is in; `compact()` rebuilds
+   * from the records and the promise resolves; `close()` skips this collection's snapshot (its
+   * next open replays the log) and the promise rejects with CLOSED — the records stay committed.
+   * 'flat' and 'ivfpq' collections update their index synchronously, as `upsert` does.
+   * @example
+   * const { inserted } = await docs.upsertAsync(records); // the event loop stays free meanwhile
+   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
+   *   READ_ONLY, CLOSED (also when the collection closes before the graph holds the batch), IO_ERROR,
+   *   as a rejected promise; nothing is written when the batch is invalid
+   */
+  upsertAsync(records: readonly UpsertRecord[]): Promise<UpsertResult>;
+
+  /**
    * Reads records by id. One id gives the record or undefined; an array gives the records
    * found, in the order asked, skipping ids that do not exist.
    * @example
