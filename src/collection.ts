@@ -153,7 +153,8 @@ export class CollectionImpl implements Collection {
   /** Collection size when SQLite's statistics were last refreshed from this object. */
   #analyzedSize = 0;
 
-  constructor(host: CollectionHost, row: CollectionRow) {
+  /** Opens the collection's index now, or adopts one opened by {@link CollectionImpl.openAsync}. */
+  constructor(host: CollectionHost, row: CollectionRow, derived?: DerivedIndex) {
     this.#host = host;
     this.#collectionId = row.id;
     this.name = row.name;
@@ -161,8 +162,24 @@ export class CollectionImpl implements Collection {
     this.metric = row.metric;
     this.index = row.index;
     this.#labels = new LabelAllocator(host.store.labels(row.id));
-    this.#derived = new DerivedIndex(host.store, host.path, row, host.events, host.threads);
+    this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
+  }
+
+  /**
+   * A collection whose index is loaded, replayed or rebuilt off the event loop (see
+   * DerivedIndex.openAsync); the database checks afterwards that it still wants it.
+   */
+  static async openAsync(host: CollectionHost, row: CollectionRow): Promise<CollectionImpl> {
+    const derived = await DerivedIndex.openAsync(host.store, host.path, row, host.events, host.threads, () =>
+      host.assertOpen(),
+    );
+    try {
+      return new CollectionImpl(host, row, derived);
+    } catch (error) {
+      derived.dispose();
+      throw error;
+    }
   }
 
   upsert(records: readonly UpsertRecord[]): UpsertResult {

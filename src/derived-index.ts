@@ -2,15 +2,23 @@
 // verified snapshot plus a replay of the oplog after it, or rebuilt from the records; written
 // back as a snapshot; caught up with another process's commits. SQLite stays the truth.
 import { mkdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QuiverError } from './errors.js';
+import { isQuiverError, QuiverError } from './errors.js';
 import { FlatIndex } from './index/flat.js';
-import { HnswIndex } from './index/hnsw.js';
+import { HnswIndex, type HnswParams } from './index/hnsw.js';
 import { type IvfPqParams, IvfPqIndex } from './index/ivfpq.js';
 import type { AnnIndex } from './index/types.js';
 import { crashPoint } from './storage/crash-point.js';
-import { readSnapshot, removeSnapshotsExcept, snapshotName, writeSnapshot } from './storage/snapshot-file.js';
+import {
+  readSnapshot,
+  readSnapshotAsync,
+  removeSnapshotsExcept,
+  type SnapshotRead,
+  snapshotName,
+  writeSnapshot,
+} from './storage/snapshot-file.js';
 import { type CollectionRow, type ManifestRow, type Store, vectorOf } from './storage/store.js';
 import type { QuiverProgress, QuiverWarning } from './types.js';
 
@@ -68,6 +76,11 @@ function allUpserts(
 }
 let temporaryCounter = 0;
 
+/** A fresh temporary path for a graph copied out of a snapshot file. */
+function temporaryGraphFile(): string {
+  return join(tmpdir(), `quiverdb-${process.pid}-${++temporaryCounter}.graph`);
+}
+
 export class DerivedIndex {
   readonly #store: Store;
   readonly #row: CollectionRow;
@@ -86,13 +99,47 @@ export class DerivedIndex {
   #snapshotDeferred = false;
   #disposed = false;
 
-  constructor(store: Store, databasePath: string, row: CollectionRow, events: IndexEvents, threads = 1) {
+  /** Opens the index at once; `later` leaves an empty placeholder for {@link DerivedIndex.openAsync}. */
+  constructor(
+    store: Store,
+    databasePath: string,
+    row: CollectionRow,
+    events: IndexEvents,
+    threads = 1,
+    open: 'now' | 'later' = 'now',
+  ) {
     this.#store = store;
     this.#row = row;
     this.#directory = join(databasePath, row.name);
     this.#events = events;
     this.#threads = threads;
-    this.#ann = this.#open();
+    this.#ann = open === 'now' ? this.#open() : new FlatIndex(row.metric, row.dim, 1);
+  }
+
+  /**
+   * Opens the index as the constructor does, with the long work off the event loop: an HNSW
+   * snapshot is read with asynchronous I/O and loaded on a native thread; the log replay and a
+   * rebuild insert RECORD_BATCH records at a time on the native threads (flat and IVF-PQ indexes
+   * insert on the main thread and yield after each batch; IVF-PQ loads its saved codes as the
+   * constructor does). SQLite is read on the main thread, one batch per turn of the event loop, so
+   * the reads may see other connections' commits land; a last synchronous step replays the log
+   * rows committed since the start. `assertOpen` runs between batches (it throws CLOSED once the
+   * database is closed). Progress and warnings are reported as by the constructor.
+   * @throws QuiverError CLOSED, NOT_FOUND (the collection was dropped meanwhile), IO_ERROR
+   */
+  static async openAsync(
+    store: Store,
+    databasePath: string,
+    row: CollectionRow,
+    events: IndexEvents,
+    threads: number,
+    assertOpen: () => void,
+  ): Promise<DerivedIndex> {
+    const derived = new DerivedIndex(store, databasePath, row, events, threads, 'later');
+    const ann = await derived.#openAsync(assertOpen);
+    derived.#ann.dispose();
+    derived.#ann = ann;
+    return derived;
   }
 
   /** The index; one whose queued insert failed is rebuilt from the records first. */
@@ -380,6 +427,32 @@ export class DerivedIndex {
   }
 
   #loadSnapshot(manifest: ManifestRow): HnswIndex {
+    const params = this.#snapshotParams(manifest);
+    const graphFile = temporaryGraphFile();
+    try {
+      const snapshot = readSnapshot(this.#snapshotPath(manifest), graphFile);
+      this.#verifySnapshot(manifest, snapshot);
+      return HnswIndex.load(graphFile, this.#row.metric, this.#row.dim, params, snapshot.liveLabels);
+    } finally {
+      rmSync(graphFile, { force: true });
+    }
+  }
+
+  /** {@link #loadSnapshot} with the file read asynchronously and the graph built on a native thread. */
+  async #loadSnapshotAsync(manifest: ManifestRow): Promise<HnswIndex> {
+    const params = this.#snapshotParams(manifest);
+    const graphFile = temporaryGraphFile();
+    try {
+      const snapshot = await readSnapshotAsync(this.#snapshotPath(manifest), graphFile);
+      this.#verifySnapshot(manifest, snapshot);
+      return await HnswIndex.loadAsync(graphFile, this.#row.metric, this.#row.dim, params, snapshot.liveLabels);
+    } finally {
+      await rm(graphFile, { force: true });
+    }
+  }
+
+  /** The graph parameters of an HNSW collection, when the manifest's snapshot was built with them. */
+  #snapshotParams(manifest: ManifestRow): HnswParams {
     const row = this.#row;
     if (row.index.type !== 'hnsw') throw new QuiverError('INTERNAL', 'only HNSW indexes have snapshots');
     if (manifest.params !== JSON.stringify(row.index)) {
@@ -388,30 +461,178 @@ export class DerivedIndex {
         `it was built with ${manifest.params}; the collection has ${JSON.stringify(row.index)}`,
       );
     }
-    const graphFile = join(tmpdir(), `quiverdb-${process.pid}-${++temporaryCounter}.graph`);
-    try {
-      const databasePath = join(this.#directory, '..');
-      const snapshot = readSnapshot(join(databasePath, manifest.file), graphFile);
-      const { header } = snapshot;
-      if (snapshot.checksum !== manifest.checksum)
-        throw new QuiverError('CORRUPT', 'its checksum differs from the manifest');
-      if (header.seq !== manifest.seq) {
-        throw new QuiverError('CORRUPT', `it covers seq ${header.seq}; the manifest says ${manifest.seq} (stale file)`);
-      }
-      if (header.dim !== row.dim || header.metric !== row.metric) {
-        throw new QuiverError(
-          'CORRUPT',
-          `it holds dim ${header.dim} ${header.metric}; the collection is dim ${row.dim} ${row.metric}`,
-        );
-      }
-      if (header.m !== row.index.m || header.efConstruction !== row.index.efConstruction) {
-        throw new QuiverError('CORRUPT', 'its graph parameters differ from the collection');
-      }
-      this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: snapshot.liveLabels.length });
-      return HnswIndex.load(graphFile, row.metric, row.dim, row.index, snapshot.liveLabels);
-    } finally {
-      rmSync(graphFile, { force: true });
+    return row.index;
+  }
+
+  #snapshotPath(manifest: ManifestRow): string {
+    return join(this.#directory, '..', manifest.file);
+  }
+
+  /** Checks a verified snapshot file against the manifest and the collection; reports the load. */
+  #verifySnapshot(manifest: ManifestRow, snapshot: SnapshotRead): void {
+    const row = this.#row;
+    const { header } = snapshot;
+    if (snapshot.checksum !== manifest.checksum)
+      throw new QuiverError('CORRUPT', 'its checksum differs from the manifest');
+    if (header.seq !== manifest.seq) {
+      throw new QuiverError('CORRUPT', `it covers seq ${header.seq}; the manifest says ${manifest.seq} (stale file)`);
     }
+    if (header.dim !== row.dim || header.metric !== row.metric) {
+      throw new QuiverError(
+        'CORRUPT',
+        `it holds dim ${header.dim} ${header.metric}; the collection is dim ${row.dim} ${row.metric}`,
+      );
+    }
+    if (row.index.type !== 'hnsw' || header.m !== row.index.m || header.efConstruction !== row.index.efConstruction) {
+      throw new QuiverError('CORRUPT', 'its graph parameters differ from the collection');
+    }
+    this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: snapshot.liveLabels.length });
+  }
+
+  /** The body of {@link DerivedIndex.openAsync}: the index, with #appliedSeq and #logRows set. */
+  async #openAsync(assertOpen: () => void): Promise<AnnIndex> {
+    const row = this.#row;
+    const start = this.#store.transaction(() => ({
+      seq: this.#store.lastSeq(),
+      count: this.#store.count(row.id),
+      manifest: this.#store.manifest(row.id),
+    }));
+    if (row.index.type === 'ivfpq' && start.manifest !== undefined) {
+      return this.#open(); // the saved codes load from SQLite, as in the constructor
+    }
+    if (row.index.type === 'hnsw') {
+      const manifest = start.manifest;
+      if (manifest !== undefined) {
+        try {
+          const ann = await this.#loadSnapshotAsync(manifest);
+          try {
+            assertOpen();
+            await this.#applyAsync(ann, this.#store.labelsLoggedAfter(row.id, manifest.seq), 'replay', assertOpen);
+            if (!this.#finishOpen(ann, start.seq, manifest.seq, true, assertOpen)) {
+              ann.dispose();
+              return this.#open();
+            }
+          } catch (error) {
+            ann.dispose();
+            throw error;
+          }
+          return ann;
+        } catch (error) {
+          if (isQuiverError(error, 'CLOSED') || isQuiverError(error, 'NOT_FOUND')) throw error;
+          this.#events.onWarning({
+            code: 'SNAPSHOT_INVALID',
+            collection: row.name,
+            message: `the index snapshot of '${row.name}' (${manifest.file}) is unusable: ${(error as Error).message}; rebuilding it from the records`,
+            cause: error,
+          });
+        }
+      } else if (start.count > 0) {
+        this.#events.onWarning({
+          code: 'SNAPSHOT_MISSING',
+          collection: row.name,
+          message: `collection '${row.name}' has no index snapshot; rebuilding it from its ${start.count} records`,
+        });
+      }
+    } else if (row.index.type === 'ivfpq' && start.count > 0) {
+      this.#events.onWarning({
+        code: 'SNAPSHOT_MISSING',
+        collection: row.name,
+        message: `collection '${row.name}' has no saved IVF-PQ codes; rebuilding them from its ${start.count} records`,
+      });
+    }
+    // The rebuild reads the records of the labels present now; the last step replays what changed.
+    assertOpen();
+    const ann = this.#emptyIndex(start.count);
+    try {
+      await this.#applyAsync(ann, this.#store.labels(row.id), 'rebuild', assertOpen);
+      if (!this.#finishOpen(ann, start.seq, 0, false, assertOpen)) {
+        ann.dispose();
+        return this.#open();
+      }
+    } catch (error) {
+      ann.dispose();
+      throw error;
+    }
+    this.#snapshotWanted = (row.index.type === 'hnsw' || (ann instanceof IvfPqIndex && ann.trained)) && ann.size > 0;
+    return ann;
+  }
+
+  /**
+   * Applies the current records of `labels` to `ann`, RECORD_BATCH at a time: SQLite is read on
+   * the main thread while the previous batch goes into an HNSW graph on the native threads; other
+   * indexes insert synchronously and yield to the event loop after each batch.
+   */
+  async #applyAsync(
+    ann: AnnIndex,
+    labels: readonly number[],
+    phase: 'replay' | 'rebuild',
+    assertOpen: () => void,
+  ): Promise<void> {
+    const report = (done: number) =>
+      this.#events.onProgress({ collection: this.#row.name, phase, done, total: labels.length });
+    let inserting: Promise<void> = Promise.resolve();
+    let done = 0;
+    try {
+      for (let start = 0; start < labels.length; start += RECORD_BATCH) {
+        assertOpen();
+        const chunk = labels.slice(start, start + RECORD_BATCH);
+        const rows = this.#store.vectorsByLabels(this.#row.id, chunk);
+        const batch = new RecordBatch(this.#row.dim, rows.length);
+        for (const { label, vector } of rows) batch.add(label, vector);
+        await inserting;
+        if (start > 0) report(done);
+        // A label without a record now was deleted (replay) or meanwhile (rebuild).
+        const present = new Set(batch.labels);
+        for (const label of chunk) if (!present.has(label)) ann.remove(label);
+        done = start + chunk.length;
+        if (ann instanceof HnswIndex) {
+          inserting =
+            batch.count === 0
+              ? Promise.resolve()
+              : ann.upsertBatchAsync(
+                  batch.labels,
+                  batch.vectors.subarray(0, batch.count * this.#row.dim),
+                  this.#threads,
+                );
+        } else {
+          this.#insert(ann, batch);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      await inserting;
+      if (labels.length > 0) report(done);
+    } finally {
+      // On an early exit, let a running native insert finish before the caller disposes the graph.
+      await inserting.catch(() => {});
+    }
+  }
+
+  /**
+   * The last, synchronous step of an async open: replays what other connections committed after
+   * `startSeq` and checks the result, in one read transaction. False when a snapshot truncated the
+   * log past `startSeq` meanwhile (the caller then opens synchronously). With `checkSize`, a live
+   * count that differs from the records is CORRUPT.
+   * @throws QuiverError CLOSED, NOT_FOUND when the collection was dropped meanwhile, CORRUPT
+   */
+  #finishOpen(ann: AnnIndex, startSeq: number, logFrom: number, checkSize: boolean, assertOpen: () => void): boolean {
+    assertOpen();
+    const row = this.#row;
+    return this.#store.transaction(() => {
+      const current = this.#store.findCollection(row.name);
+      if (current === undefined || current.id !== row.id) {
+        throw new QuiverError('NOT_FOUND', `collection '${row.name}' was dropped while it was being opened`);
+      }
+      const manifest = this.#store.manifest(row.id);
+      if (manifest !== undefined && manifest.seq > startSeq) return false;
+      this.#replay(ann, startSeq);
+      const count = this.#store.count(row.id);
+      if (checkSize && ann.size !== count) {
+        throw new QuiverError('CORRUPT', `it holds ${ann.size} live vectors after replay; the records hold ${count}`);
+      }
+      this.#appliedSeq = this.#store.lastSeq();
+      this.#logRows = this.#store.logLength(row.id, logFrom);
+      return true;
+    });
   }
 
   /**

@@ -540,6 +540,26 @@ export interface Database {
   collection(name: string, options?: CollectionOptions): Collection;
 
   /**
+   * `collection` with the long work of opening an existing collection off the event loop, for
+   * Electron main processes and servers: an HNSW snapshot is read with asynchronous file I/O and
+   * loaded on a native thread; the log replay and, when the snapshot is missing or unusable, the
+   * rebuild from the records insert into the graph on the database's `threads` native threads,
+   * 4,096 records at a time. The records are read from SQLite on the main thread, one batch per turn
+   * of the event loop. `onProgress` and `onWarning` report as for `collection`. ('flat' and
+   * 'ivfpq' rebuilds run on the main thread and yield after each batch; an 'ivfpq' index with saved
+   * codes loads them as `collection` does.) A collection already open resolves at once to the same
+   * object; so does one created by this call. Concurrent calls for one name share one open; a
+   * `collection(name)` call meanwhile opens it synchronously, and this call then resolves to that object.
+   * @example
+   * const db = open('./my.quiver', { onProgress: ({ phase, done, total }) => console.log(phase, done, total) });
+   * const docs = await db.collectionAsync('docs'); // the event loop stays free while it loads
+   * @throws {QuiverError} NOT_FOUND (no such collection and no options, or dropped while opening),
+   *   SETTINGS_MISMATCH, INVALID_ARGUMENT, READ_ONLY, CLOSED (also when the database closes while it
+   *   opens), IO_ERROR, as a rejected promise
+   */
+  collectionAsync(name: string, options?: CollectionOptions): Promise<Collection>;
+
+  /**
    * Every collection with its settings and record count, by name.
    * @example
    * for (const { name, count } of db.listCollections()) console.log(name, count);
