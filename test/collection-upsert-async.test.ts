@@ -112,7 +112,7 @@ describe('upsertAsync', () => {
     const base = records(500, 4);
     docs.upsert(base);
     apply(model, base);
-    // 5,000 rows of dim 16 land in slices of 2,048 on 2 threads.
+    // 5,000 rows of dim 16 land in slices of 512 on 2 threads.
     const batch = records(5000, 5, 300); // ids 300-499 replace records in the graph
     const pending = docs.upsertAsync(batch);
     apply(model, batch);

@@ -35,11 +35,12 @@ export interface BatchNeighbours {
 /** Seed of hnswlib's level generator: fixed, so a build from the same records is repeatable. */
 const RANDOM_SEED = 100;
 /**
- * Queued inserts reach the graph in slices of about this many numbers (rows × dim) per thread: a
- * search from the event loop waits for the slice being inserted, so slices are kept short (256
- * rows of 128 numbers on 2 threads); each costs one hand-over to the native threads.
+ * Queued inserts reach the graph in slices of about this many numbers (rows × dim) per thread, at
+ * least 32 rows: a search from the event loop waits for the slice being inserted, so slices are
+ * short (64 rows of 128 numbers on 2 threads: tens of milliseconds); each costs one hand-over to
+ * the native threads, small beside its inserts.
  */
-const QUEUED_SLICE_NUMBERS_PER_THREAD = 16_384;
+const QUEUED_SLICE_NUMBERS_PER_THREAD = 4096;
 
 /** A caller of upsertBatchQueued, waiting until every change up to `stamp` is in the graph. */
 interface Waiter {

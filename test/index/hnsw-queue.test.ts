@@ -7,7 +7,7 @@ import type { Neighbours } from '../../src/index/types.js';
 import type { Metric } from '../../src/schema.js';
 import { random, randomVectors } from '../helpers/random.js';
 
-/** 1,024 rows per slice on 2 threads: the 3,000 queued rows land in three slices. */
+/** 256 rows per slice on 2 threads: the 3,000 queued rows land in twelve slices. */
 const DIM = 32;
 const PARAMS = { m: 12, efConstruction: 100 };
 
