@@ -189,17 +189,24 @@ export class CollectionImpl implements Collection {
   async upsertAsync(records: readonly UpsertRecord[]): Promise<UpsertResult> {
     let indexed: Promise<void> = Promise.resolve();
     let derived: DerivedIndex | undefined;
-    const result = this.#upsert(records, (target, applied, seq) => {
-      derived = target;
-      indexed = target.applyCommittedAsync(applied, seq, this.#host.threads);
-    });
+    let result: UpsertResult;
+    try {
+      result = this.#upsert(records, (target, applied, seq) => {
+        derived = target;
+        indexed = target.applyCommittedAsync(applied, seq, this.#host.threads);
+      });
+    } catch (error) {
+      // Failed after the commit (an automatic snapshot): the queued insert goes on regardless.
+      indexed.catch(() => {});
+      throw error;
+    }
     try {
       await indexed;
     } catch (error) {
       if (isQuiverError(error, 'CLOSED')) {
         throw new QuiverError(
           'CLOSED',
-          `collection '${this.name}' was closed before its index received the batch; the records are committed and are indexed when the collection is opened again`,
+          `collection '${this.name}' was closed before its index received the batch; the records are committed, and opening the collection again indexes them`,
           { cause: error },
         );
       }

@@ -463,7 +463,9 @@ export interface Collection {
   /**
    * Writes the index to disk now (atomically) and truncates the log it covers, so the next open
    * loads it instead of replaying. Snapshots also happen on close and automatically. Returns
-   * whether a file was written ('flat' indexes are rebuilt from the records and need none).
+   * whether a file was written ('flat' indexes are rebuilt from the records and need none; while
+   * an `upsertAsync` batch is still going into the graph it returns false, and the snapshot is
+   * written once the batch is in).
    * @example
    * docs.snapshot();
    * @throws {QuiverError} READ_ONLY, CLOSED, IO_ERROR
@@ -595,7 +597,10 @@ export interface Database {
 
   /**
    * Snapshots every open collection's index, then closes the database, its collections and the
-   * writer lock. Idempotent. Using them afterwards raises CLOSED.
+   * writer lock. Idempotent. Using them afterwards raises CLOSED. A collection whose `upsertAsync`
+   * batch is still going into the graph is closed without a snapshot (its records are committed:
+   * the next open replays the log) and that promise rejects with CLOSED, as does a pending
+   * `collectionAsync`.
    * @example
    * db.close();
    */
