@@ -4,7 +4,7 @@
 import type { RecordBatch, Table } from 'apache-arrow';
 import { type ArrowExportSource, arrowTable, exportArrowFile, recordBatches, upsertArrow } from './arrow/index.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
-import { QuiverError, toQuiverError } from './errors.js';
+import { isQuiverError, QuiverError, toQuiverError } from './errors.js';
 import { type BatchNeighbours, batchRow, HnswIndex } from './index/hnsw.js';
 import { IvfPqIndex } from './index/ivfpq.js';
 import type { AnnIndex, Neighbours } from './index/types.js';
@@ -157,7 +157,8 @@ export class CollectionImpl implements Collection {
   /** Collection size when SQLite's statistics were last refreshed from this object. */
   #analyzedSize = 0;
 
-  constructor(host: CollectionHost, row: CollectionRow) {
+  /** Opens the collection's index now, or adopts one opened by {@link CollectionImpl.openAsync}. */
+  constructor(host: CollectionHost, row: CollectionRow, derived?: DerivedIndex) {
     this.#host = host;
     this.#collectionId = row.id;
     this.name = row.name;
@@ -165,11 +166,65 @@ export class CollectionImpl implements Collection {
     this.metric = row.metric;
     this.index = row.index;
     this.#labels = new LabelAllocator(host.store.labels(row.id));
-    this.#derived = new DerivedIndex(host.store, host.path, row, host.events);
+    this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
   }
 
+  /**
+   * A collection whose index is loaded, replayed or rebuilt off the event loop (see
+   * DerivedIndex.openAsync); the database checks afterwards that it still wants it.
+   */
+  static async openAsync(host: CollectionHost, row: CollectionRow): Promise<CollectionImpl> {
+    const derived = await DerivedIndex.openAsync(host.store, host.path, row, host.events, host.threads, () =>
+      host.assertOpen(),
+    );
+    try {
+      return new CollectionImpl(host, row, derived);
+    } catch (error) {
+      derived.dispose();
+      throw error;
+    }
+  }
+
   upsert(records: readonly UpsertRecord[]): UpsertResult {
+    return this.#upsert(records, (derived, applied, seq) => derived.applyCommitted(applied, seq, this.#host.threads));
+  }
+
+  async upsertAsync(records: readonly UpsertRecord[]): Promise<UpsertResult> {
+    let indexed: Promise<void> = Promise.resolve();
+    let derived: DerivedIndex | undefined;
+    let result: UpsertResult;
+    try {
+      result = this.#upsert(records, (target, applied, seq) => {
+        derived = target;
+        indexed = target.applyCommittedAsync(applied, seq, this.#host.threads);
+      });
+    } catch (error) {
+      // Failed after the commit (an automatic snapshot): the queued insert goes on regardless.
+      indexed.catch(() => {});
+      throw error;
+    }
+    try {
+      await indexed;
+    } catch (error) {
+      if (isQuiverError(error, 'CLOSED')) {
+        throw new QuiverError(
+          'CLOSED',
+          `collection '${this.name}' was closed before its index received the batch; the records are committed, and opening the collection again indexes them`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (derived !== undefined && this.#derived === derived) this.#maybeSnapshot(derived);
+    return result;
+  }
+
+  /** Validates and commits a batch, then hands the committed changes to `apply` for the index. */
+  #upsert(
+    records: readonly UpsertRecord[],
+    apply: (derived: DerivedIndex, applied: { label: number; vector: Float32Array }[], seq: number) => void,
+  ): UpsertResult {
     const derived = this.#writable();
     const prepared = this.#prepare(records);
     const store = this.#host.store;
@@ -208,7 +263,7 @@ export class CollectionImpl implements Collection {
     this.#labels.commit();
     crashPoint('upsert-after-commit');
     // Committed: the index follows.
-    derived.applyCommitted(applied, seq, this.#host.threads);
+    apply(derived, applied, seq);
     this.#matchCache.clear();
     if (this.#ids !== undefined) for (const [i, { label }] of applied.entries()) this.#ids[label] = prepared[i]!.id;
     this.#maybeSnapshot(derived);

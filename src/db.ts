@@ -42,6 +42,8 @@ export class DatabaseImpl implements Database {
   #lock: WriterLock | undefined;
   #dataVersion = 0;
   readonly #collections = new Map<string, CollectionImpl>();
+  /** Collections being opened by collectionAsync, by name. */
+  readonly #opening = new Map<string, Promise<CollectionImpl>>();
 
   constructor(path: string, options: OpenOptions = {}) {
     const parsed = parseOrThrow(openOptionsSchema, options, 'options');
@@ -147,6 +149,44 @@ export class DatabaseImpl implements Database {
       return row;
     });
     return this.#remember(new CollectionImpl(this, { ...created, indexedFields: fields.map((field) => field.field) }));
+  }
+
+  async collectionAsync(name: string, options?: CollectionOptions): Promise<Collection> {
+    const store = this.store;
+    parseOrThrow(collectionNameSchema, name, 'collection name');
+    const settings = options === undefined ? undefined : parseOrThrow(collectionOptionsSchema, options, 'options');
+    const row = this.#collections.has(name) ? undefined : store.findCollection(name);
+    // Open already, or to be created (an empty index), or missing: nothing slow to do.
+    if (row === undefined) return this.collection(name, options);
+    if (settings !== undefined) checkSettings(row, settings);
+    let opening = this.#opening.get(name);
+    if (opening === undefined) {
+      opening = this.#openAsync(row);
+      this.#opening.set(name, opening);
+      void opening.then(
+        () => this.#opening.delete(name),
+        () => this.#opening.delete(name),
+      );
+    }
+    const collection = await opening;
+    if (settings?.indexes !== undefined) this.#declareIndexes(collection, settings.indexes);
+    return collection;
+  }
+
+  /** Opens a stored collection off the event loop, then keeps it unless the database moved on. */
+  async #openAsync(row: CollectionRow): Promise<CollectionImpl> {
+    const opened = await CollectionImpl.openAsync(this, row);
+    if (this.#store === undefined) {
+      opened.close();
+      throw new QuiverError('CLOSED', `the database at ${this.path} was closed while '${row.name}' was being opened`);
+    }
+    // Opened synchronously meanwhile: that object is the collection; this one goes.
+    const current = this.#collections.get(row.name);
+    if (current !== undefined) {
+      opened.close();
+      return current;
+    }
+    return this.#remember(opened);
   }
 
   /** Adds SQLite indexes for metadata fields of an existing collection (never removes any). */

@@ -337,6 +337,28 @@ export interface Collection {
   upsert(records: readonly UpsertRecord[]): UpsertResult;
 
   /**
+   * `upsert` with the HNSW graph insert off the event loop, for bulk loads in an Electron main
+   * process or a server. The batch is validated and committed exactly as by `upsert`, before this
+   * returns its promise; the graph then inserts it on the database's `threads` native threads, in
+   * short slices, and the promise resolves when the graph holds it.
+   *
+   * Meanwhile the collection answers from the committed state, batch included: `count`, `get` and
+   * every query see it at once — a query scores the records the graph does not hold yet exactly and
+   * merges them with the graph's answer for the others, waiting natively at most for the slice being
+   * inserted, never for the whole batch. Writes queue behind the batch (their records commit at
+   * once); `snapshot()` returns false and snapshots once the batch is in; `compact()` rebuilds
+   * from the records and the promise resolves; `close()` skips this collection's snapshot (its
+   * next open replays the log) and the promise rejects with CLOSED — the records stay committed.
+   * 'flat' and 'ivfpq' collections update their index synchronously, as `upsert` does.
+   * @example
+   * const { inserted } = await docs.upsertAsync(records); // the event loop stays free meanwhile
+   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
+   *   READ_ONLY, CLOSED (also when the collection closes before the graph holds the batch), IO_ERROR,
+   *   as a rejected promise; nothing is written when the batch is invalid
+   */
+  upsertAsync(records: readonly UpsertRecord[]): Promise<UpsertResult>;
+
+  /**
    * Reads records by id. One id gives the record or undefined; an array gives the records
    * found, in the order asked, skipping ids that do not exist.
    * @example
@@ -462,7 +484,9 @@ export interface Collection {
   /**
    * Writes the index to disk now (atomically) and truncates the log it covers, so the next open
    * loads it instead of replaying. Snapshots also happen on close and automatically. Returns
-   * whether a file was written ('flat' indexes are rebuilt from the records and need none).
+   * whether a file was written ('flat' indexes are rebuilt from the records and need none; while
+   * an `upsertAsync` batch is still going into the graph it returns false, and the snapshot is
+   * written once the batch is in).
    * @example
    * docs.snapshot();
    * @throws {QuiverError} READ_ONLY, CLOSED, IO_ERROR
@@ -539,6 +563,26 @@ export interface Database {
   collection(name: string, options?: CollectionOptions): Collection;
 
   /**
+   * `collection` with the long work of opening an existing collection off the event loop, for
+   * Electron main processes and servers: an HNSW snapshot is read with asynchronous file I/O and
+   * loaded on a native thread; the log replay and, when the snapshot is missing or unusable, the
+   * rebuild from the records insert into the graph on the database's `threads` native threads,
+   * 4,096 records at a time. The records are read from SQLite on the main thread, one batch per turn
+   * of the event loop. `onProgress` and `onWarning` report as for `collection`. ('flat' and
+   * 'ivfpq' rebuilds run on the main thread and yield after each batch; an 'ivfpq' index with saved
+   * codes loads them as `collection` does.) A collection already open resolves at once to the same
+   * object; so does one created by this call. Concurrent calls for one name share one open; a
+   * `collection(name)` call meanwhile opens it synchronously, and this call then resolves to that object.
+   * @example
+   * const db = open('./my.quiver', { onProgress: ({ phase, done, total }) => console.log(phase, done, total) });
+   * const docs = await db.collectionAsync('docs'); // the event loop stays free while it loads
+   * @throws {QuiverError} NOT_FOUND (no such collection and no options, or dropped while opening),
+   *   SETTINGS_MISMATCH, INVALID_ARGUMENT, READ_ONLY, CLOSED (also when the database closes while it
+   *   opens), IO_ERROR, as a rejected promise
+   */
+  collectionAsync(name: string, options?: CollectionOptions): Promise<Collection>;
+
+  /**
    * Every collection with its settings and record count, by name.
    * @example
    * for (const { name, count } of db.listCollections()) console.log(name, count);
@@ -574,7 +618,10 @@ export interface Database {
 
   /**
    * Snapshots every open collection's index, then closes the database, its collections and the
-   * writer lock. Idempotent. Using them afterwards raises CLOSED.
+   * writer lock. Idempotent. Using them afterwards raises CLOSED. A collection whose `upsertAsync`
+   * batch is still going into the graph is closed without a snapshot (its records are committed:
+   * the next open replays the log) and that promise rejects with CLOSED, as does a pending
+   * `collectionAsync`.
    * @example
    * db.close();
    */

@@ -3,8 +3,16 @@
 // Deleted labels stay in the graph marked deleted; upserting such a label again reuses its slot
 // (hnswlib updates the point and unmarks it), so the graph does not grow under churn.
 import { QuiverError } from '../errors.js';
-import { createHnswGraph, defaultThreadCount, type HnswKernels, NO_LABEL, type NativeHnswGraph } from '../native.js';
+import {
+  checkHnswAddArguments,
+  createHnswGraph,
+  defaultThreadCount,
+  type HnswKernels,
+  NO_LABEL,
+  type NativeHnswGraph,
+} from '../native.js';
 import type { Metric } from '../schema.js';
+import { InsertQueue, mergeNeighbours } from './hnsw-queue.js';
 import type { AnnIndex, Neighbours } from './types.js';
 
 export interface HnswParams {
@@ -26,6 +34,20 @@ export interface BatchNeighbours {
 
 /** Seed of hnswlib's level generator: fixed, so a build from the same records is repeatable. */
 const RANDOM_SEED = 100;
+/**
+ * Queued inserts reach the graph in slices of about this many numbers (rows × dim) per thread, at
+ * least 32 rows: a search from the event loop waits for the slice being inserted, so slices are
+ * short (64 rows of 128 numbers on 2 threads: tens of milliseconds); each costs one hand-over to
+ * the native threads, small beside its inserts.
+ */
+const QUEUED_SLICE_NUMBERS_PER_THREAD = 4096;
+
+/** A caller of upsertBatchQueued, waiting until every change up to `stamp` is in the graph. */
+interface Waiter {
+  readonly stamp: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
 
 enum Slot {
   Empty = 0,
@@ -45,6 +67,14 @@ export class HnswIndex implements AnnIndex {
   #capacity: number; // the graph's max elements
   // Reused by upsert and search so that one-at-a-time calls allocate nothing native-facing.
   #oneLabel = new Uint32Array(1);
+  /** While queued inserts run: the committed changes the graph has not received yet. */
+  #queue: InsertQueue | undefined;
+  /** Stamps order queued changes; a caller of upsertBatchQueued waits for its last stamp. */
+  #stamp = 0;
+  #waiters: Waiter[] = [];
+  #queueThreads = 1;
+  /** Set when a queued insert failed: the graph's state is unknown and the index must be rebuilt. */
+  #failure: QuiverError | undefined;
   #resultLabels = new Uint32Array(16);
   #resultDistances = new Float32Array(16);
 
@@ -109,8 +139,14 @@ export class HnswIndex implements AnnIndex {
     return index;
   }
 
-  /** Writes hnswlib's graph file (deleted nodes included; `liveLabels()` tells them apart). */
+  /**
+   * Writes hnswlib's graph file (deleted nodes included; `liveLabels()` tells them apart).
+   * @throws QuiverError INTERNAL while a queued insert runs (the graph lags the live labels).
+   */
   writeGraph(graphFile: string): void {
+    if (this.#queue !== undefined) {
+      throw new QuiverError('INTERNAL', 'the HNSW graph cannot be written while a queued insert runs');
+    }
     this.#open().save(graphFile);
   }
 
@@ -119,6 +155,7 @@ export class HnswIndex implements AnnIndex {
    * vectors without copying them out. Distances in hnswlib's raw conventions, best first.
    */
   exactAmong(query: Float32Array, labels: Int32Array | Uint32Array, k: number): Neighbours {
+    if (this.#queue !== undefined) return this.#exactAmongQueued(this.#queue, query, labels, k);
     const wanted = Math.min(k, labels.length);
     if (wanted === 0) return { labels: [], distances: [] };
     const outLabels = new Uint32Array(wanted);
@@ -131,13 +168,15 @@ export class HnswIndex implements AnnIndex {
 
   /** The stored vectors of `labels`, row after row (unit vectors for cosine), read from the graph. */
   vectorsOf(labels: Int32Array | Uint32Array): Float32Array {
+    if (this.#queue !== undefined) return this.#vectorsOfQueued(this.#queue, labels);
     const out = new Float32Array(labels.length * this.dim);
     this.#open().readVectors(labels instanceof Uint32Array ? labels : Uint32Array.from(labels), out);
     return out;
   }
 
-  /** The live labels, ascending. */
+  /** The live labels, ascending (queued changes included). */
   liveLabels(): Uint32Array {
+    if (this.#queue !== undefined) return this.#liveLabelsQueued(this.#queue);
     const labels = new Uint32Array(this.#size);
     let count = 0;
     for (let label = 0; label < this.#slots.length; label++) {
@@ -152,6 +191,10 @@ export class HnswIndex implements AnnIndex {
 
   upsert(label: number, vector: Float32Array): void {
     const graph = this.#open();
+    if (this.#queue !== undefined) {
+      this.#enqueue(this.#queue, label, vector);
+      return;
+    }
     this.#oneLabel[0] = label;
     this.#prepareInsert(this.#oneLabel);
     graph.addBatch(vector, this.#oneLabel, 1);
@@ -167,6 +210,10 @@ export class HnswIndex implements AnnIndex {
    */
   upsertBatch(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): void {
     const graph = this.#open();
+    if (this.#queue !== undefined) {
+      this.#enqueueBatch(this.#queue, labels, vectors);
+      return;
+    }
     this.#prepareInsert(labels);
     graph.addBatch(vectors, labels, threads);
     this.#markLive(labels);
@@ -180,13 +227,57 @@ export class HnswIndex implements AnnIndex {
    */
   async upsertBatchAsync(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
     const graph = this.#open();
+    if (this.#queue !== undefined) return this.upsertBatchQueued(labels, vectors, threads);
     this.#prepareInsert(labels);
     const pending = graph.addBatchAsync(vectors, labels, threads);
     this.#markLive(labels);
     await pending;
   }
 
+  /**
+   * Queues `labels.length` vectors (rows of `vectors`; distinct labels) for insertion off the event
+   * loop on `threads` native threads, in slices, and resolves when the graph holds them (or newer
+   * changes of their labels). Until then every method answers for the queued state: `size` and
+   * `liveLabels()` count them at once, searches score queued vectors exactly beside a graph search
+   * that skips their labels (waiting natively at most for the slice being inserted), and `upsert`,
+   * `upsertBatch` and `remove` queue behind them. Do not modify `vectors` before it settles.
+   * Rejects with CLOSED when the index is disposed first; with NATIVE_ERROR when the graph fails,
+   * after which every call throws that error ({@link failure}): dispose the index and rebuild it.
+   * @throws QuiverError INVALID_ARGUMENT on a bad shape, a repeated label or a bad thread count.
+   */
+  upsertBatchQueued(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
+    this.#open();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new QuiverError('INVALID_ARGUMENT', `threads must be an integer from 1 to 256, got ${threads}`);
+    }
+    const queue = this.#queue ?? new InsertQueue(this.metric, this.dim);
+    this.#enqueueBatch(queue, labels, vectors);
+    this.#queueThreads = threads;
+    const done = new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ stamp: this.#stamp, resolve, reject });
+    });
+    if (this.#queue === undefined) {
+      this.#queue = queue;
+      void this.#drain(queue);
+    }
+    return done;
+  }
+
+  /** True while queued inserts run (see {@link upsertBatchQueued}). */
+  get busy(): boolean {
+    return this.#queue !== undefined;
+  }
+
+  /** The error of a failed queued insert: the index is unusable and must be rebuilt. */
+  get failure(): QuiverError | undefined {
+    return this.#failure;
+  }
+
   remove(label: number): void {
+    if (this.#queue !== undefined) {
+      if (this.#isLive(this.#queue, label)) this.#enqueue(this.#queue, label, null);
+      return;
+    }
     if (this.#slots[label] !== Slot.Live) return;
     this.#open().markDelete(label);
     this.#slots[label] = Slot.Deleted;
@@ -196,6 +287,8 @@ export class HnswIndex implements AnnIndex {
   search(query: Float32Array, k: number, ef: number): Neighbours {
     const graph = this.#open();
     if (this.#size === 0 || k < 1) return { labels: [], distances: [] };
+    // Beside queued changes: the batch path, which merges their exact answers with the graph's.
+    if (this.#queue !== undefined) return batchRow(this.searchBatch(query, Math.min(k, this.#size), ef, 1), 0);
     const wanted = Math.min(k, this.#size);
     if (this.#resultLabels.length < wanted) {
       this.#resultLabels = new Uint32Array(wanted);
@@ -237,8 +330,21 @@ export class HnswIndex implements AnnIndex {
     const count = this.#queryCount(queries);
     const labels = new Uint32Array(count * k);
     const distances = new Float32Array(count * k);
-    graph.searchBatch({ queries, k, ef: Math.max(ef, k), threads, labels, distances, ...(allow ? { allow } : {}) });
-    return { count, k, labels, distances };
+    const queue = this.#queue;
+    const fromQueue = queue === undefined ? undefined : this.#nearestQueued(queue, queries, count, k, allow);
+    const allowed = queue === undefined ? allow : queue.graphAllowList(allow, this.#slots.length);
+    graph.searchBatch({
+      queries,
+      k,
+      ef: Math.max(ef, k),
+      threads,
+      labels,
+      distances,
+      ...(allowed ? { allow: allowed } : {}),
+    });
+    const found = { count, k, labels, distances };
+    if (fromQueue !== undefined) mergeIntoBatch(found, fromQueue);
+    return found;
   }
 
   /** {@link HnswIndex.searchBatch} off the event loop; do not modify `queries` or `allow` before it settles. */
@@ -253,6 +359,11 @@ export class HnswIndex implements AnnIndex {
     const count = this.#queryCount(queries);
     const labels = new Uint32Array(count * k);
     const distances = new Float32Array(count * k);
+    // With queued changes: their exact answers now, and a graph search that skips their labels.
+    // The pair answers for the state at this call; the caller re-answers if a write lands meanwhile.
+    const queue = this.#queue;
+    const fromQueue = queue === undefined ? undefined : this.#nearestQueued(queue, queries, count, k, allow);
+    const allowed = queue === undefined ? allow : queue.graphAllowList(allow, this.#slots.length);
     await graph.searchBatchAsync({
       queries,
       k,
@@ -260,12 +371,22 @@ export class HnswIndex implements AnnIndex {
       threads,
       labels,
       distances,
-      ...(allow ? { allow } : {}),
+      ...(allowed ? { allow: allowed } : {}),
     });
-    return { count, k, labels, distances };
+    const found = { count, k, labels, distances };
+    if (fromQueue !== undefined) mergeIntoBatch(found, fromQueue);
+    return found;
   }
 
   dispose(): void {
+    // Queued changes die with the graph; whoever waits for them learns it.
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    this.#queue?.clear();
+    this.#queue = undefined;
+    for (const waiter of waiters) {
+      waiter.reject(new QuiverError('CLOSED', 'the HNSW index was disposed before its queued insert finished'));
+    }
     // Frees the native graph now (after any running native call on it finishes) rather than
     // whenever the wrapper is collected.
     this.#graph?.dispose();
@@ -276,6 +397,7 @@ export class HnswIndex implements AnnIndex {
   }
 
   #open(): NativeHnswGraph {
+    if (this.#failure !== undefined) throw this.#failure;
     if (this.#graph === undefined) throw new QuiverError('CLOSED', 'the HNSW index was disposed');
     return this.#graph;
   }
@@ -357,6 +479,154 @@ export class HnswIndex implements AnnIndex {
     }
   }
 
+  /** True when `label` is live once the queued changes are in. */
+  #isLive(queue: InsertQueue, label: number): boolean {
+    const queued = queue.latest(label);
+    return queued === undefined ? this.#slots[label] === Slot.Live : queued.vector !== null;
+  }
+
+  /** Queues a label's new state (a vector, or null to delete it); `size` follows at once. */
+  #enqueue(queue: InsertQueue, label: number, vector: Float32Array | null): void {
+    const wasLive = this.#isLive(queue, label);
+    queue.set(label, vector, ++this.#stamp);
+    this.#size += Number(vector !== null) - Number(wasLive);
+  }
+
+  #enqueueBatch(queue: InsertQueue, labels: Uint32Array, vectors: Float32Array): void {
+    checkHnswAddArguments(this.dim, vectors, labels, 1);
+    const seen = new Set<number>();
+    for (let i = 0; i < labels.length; i++) {
+      if (seen.has(labels[i]!)) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `labels[${i}] repeats label ${labels[i]}; a batch needs distinct labels`,
+        );
+      }
+      seen.add(labels[i]!);
+    }
+    for (let row = 0; row < labels.length; row++) {
+      this.#enqueue(queue, labels[row]!, vectors.subarray(row * this.dim, (row + 1) * this.dim));
+    }
+  }
+
+  /**
+   * Hands the queue to the graph slice after slice until it is empty: deletions synchronously
+   * (quick), upserts on the native threads. Settles the waiters whose changes are in.
+   */
+  async #drain(queue: InsertQueue): Promise<void> {
+    let failure: unknown;
+    try {
+      while (queue.waiting) {
+        const graph = this.#open();
+        const slice = queue.take(this.#sliceRows());
+        for (const label of slice.deletions) {
+          if (this.#slots[label] !== Slot.Live) continue;
+          graph.markDelete(label);
+          this.#slots[label] = Slot.Deleted;
+        }
+        if (slice.labels.length > 0) {
+          this.#prepareInsert(slice.labels);
+          await graph.addBatchAsync(slice.vectors, slice.labels, this.#queueThreads);
+          if (this.#queue !== queue) return; // disposed meanwhile; its waiters were told
+          for (const label of slice.labels) {
+            if (this.#slots[label] === Slot.Empty) this.#nodes++;
+            this.#slots[label] = Slot.Live;
+          }
+        }
+        queue.landed();
+        this.#settle(queue.oldestStamp);
+      }
+    } catch (error) {
+      failure = error;
+    }
+    if (this.#queue !== queue) return;
+    this.#queue = undefined;
+    if (failure === undefined) {
+      this.#settle(Number.POSITIVE_INFINITY);
+      return;
+    }
+    // The graph holds part of the queue at best: nothing it answers can be trusted any more.
+    this.#failure =
+      failure instanceof QuiverError
+        ? failure
+        : new QuiverError('NATIVE_ERROR', `a queued HNSW insert failed (${String(failure)})`, { cause: failure });
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(this.#failure);
+  }
+
+  /** Resolves the waiters whose last change has a stamp below `oldest` (the oldest not yet in). */
+  #settle(oldest: number): void {
+    const waiting: Waiter[] = [];
+    for (const waiter of this.#waiters) {
+      if (waiter.stamp < oldest) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.#waiters = waiting;
+  }
+
+  #sliceRows(): number {
+    return Math.max(32, Math.min(4096, Math.floor((QUEUED_SLICE_NUMBERS_PER_THREAD * this.#queueThreads) / this.dim)));
+  }
+
+  /** Exact answers among the queued vectors for each of `count` query rows. */
+  #nearestQueued(
+    queue: InsertQueue,
+    queries: Float32Array,
+    count: number,
+    k: number,
+    allow: Uint8Array | undefined,
+  ): Neighbours[] {
+    const answers: Neighbours[] = [];
+    for (let row = 0; row < count; row++) {
+      answers.push(queue.nearest(queries.subarray(row * this.dim, (row + 1) * this.dim), k, allow));
+    }
+    return answers;
+  }
+
+  #exactAmongQueued(queue: InsertQueue, query: Float32Array, labels: Int32Array | Uint32Array, k: number): Neighbours {
+    const inGraph = Uint32Array.from(labels).filter((label) => queue.latest(label) === undefined);
+    let fromGraph: Neighbours = { labels: [], distances: [] };
+    const wanted = Math.min(k, inGraph.length);
+    if (wanted > 0) {
+      const outLabels = new Uint32Array(wanted);
+      const outDistances = new Float32Array(wanted);
+      this.#open().exactAmong(query, inGraph, wanted, outLabels, outDistances);
+      fromGraph = { labels: Array.from(outLabels), distances: Array.from(outDistances) };
+    }
+    return mergeNeighbours(fromGraph, queue.nearestAmong(query, labels, k), k);
+  }
+
+  #vectorsOfQueued(queue: InsertQueue, labels: Int32Array | Uint32Array): Float32Array {
+    const out = new Float32Array(labels.length * this.dim);
+    const inGraph: number[] = [];
+    labels.forEach((label, row) => {
+      const queued = queue.vectorOf(label);
+      if (queued === undefined) inGraph.push(row);
+      else out.set(queued, row * this.dim);
+    });
+    if (inGraph.length > 0) {
+      const read = new Float32Array(inGraph.length * this.dim);
+      this.#open().readVectors(
+        Uint32Array.from(inGraph, (row) => labels[row]!),
+        read,
+      );
+      inGraph.forEach((row, i) => {
+        out.set(read.subarray(i * this.dim, (i + 1) * this.dim), row * this.dim);
+      });
+    }
+    return out;
+  }
+
+  #liveLabelsQueued(queue: InsertQueue): Uint32Array {
+    const live: number[] = [];
+    for (let label = 0; label < this.#slots.length; label++) {
+      if (this.#slots[label] === Slot.Live && queue.latest(label) === undefined) live.push(label);
+    }
+    for (const label of queue.labels()) if (queue.latest(label)!.vector !== null) live.push(label);
+    return Uint32Array.from(live.sort((a, b) => a - b));
+  }
+
   #growSlots(minimum: number): void {
     let length = Math.max(this.#slots.length, 16);
     while (length < minimum) length *= 2;
@@ -377,4 +647,16 @@ export function batchRow(batch: BatchNeighbours, row: number): Neighbours {
     distances.push(batch.distances[i]!);
   }
   return { labels, distances };
+}
+
+/** Merges per-row answers over queued labels into a batch answer over the graph's other labels. */
+function mergeIntoBatch(batch: BatchNeighbours, others: readonly Neighbours[]): void {
+  const { k, labels, distances } = batch;
+  others.forEach((other, row) => {
+    const merged = mergeNeighbours(batchRow(batch, row), other, k);
+    for (let i = 0; i < k; i++) {
+      labels[row * k + i] = merged.labels[i] ?? NO_LABEL;
+      distances[row * k + i] = merged.distances[i] ?? Number.POSITIVE_INFINITY;
+    }
+  });
 }

@@ -31,6 +31,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { type FileHandle, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { QuiverError } from '../errors.js';
@@ -143,6 +144,44 @@ export interface SnapshotRead {
   readonly liveLabels: Uint32Array;
 }
 
+/** What the header of a snapshot file says, checked against the file's size. */
+interface ParsedHeader {
+  readonly header: SnapshotHeader;
+  readonly labelCount: number;
+  readonly checksum: number;
+}
+
+/** Checks the 64 header bytes of `file` (of `size` bytes). @throws QuiverError CORRUPT, FORMAT_TOO_NEW */
+function parseHeader(file: string, bytes: Buffer, size: number): ParsedHeader {
+  if (!bytes.subarray(0, 8).equals(MAGIC)) throw corrupt(file, 'it does not start with the snapshot magic');
+  const version = bytes.readUInt32LE(8);
+  if (crc32(bytes.subarray(0, 60)) !== bytes.readUInt32LE(60)) throw corrupt(file, 'its header checksum is wrong');
+  if (version > SNAPSHOT_FORMAT_VERSION) {
+    throw new QuiverError('FORMAT_TOO_NEW', `snapshot ${file} has format ${version}; this QuiverDB reads up to 1`);
+  }
+  if (bytes.readUInt32LE(12) !== HEADER_BYTES) throw corrupt(file, 'its header length is wrong');
+  const metric = METRIC_CODES[bytes.readUInt8(20)];
+  if (metric === undefined) throw corrupt(file, 'its metric code is unknown');
+  const header: SnapshotHeader = {
+    dim: bytes.readUInt32LE(16),
+    metric,
+    m: bytes.readUInt32LE(24),
+    efConstruction: bytes.readUInt32LE(28),
+    seq: bytes.readDoubleLE(32),
+  };
+  const labelCount = bytes.readUInt32LE(40);
+  const payloadLength = bytes.readDoubleLE(44);
+  if (payloadLength !== size - HEADER_BYTES) {
+    throw corrupt(file, `it holds ${size - HEADER_BYTES} payload bytes; its header says ${payloadLength}`);
+  }
+  if (labelCount * 4 > payloadLength) throw corrupt(file, 'its label count exceeds its payload');
+  return { header, labelCount, checksum: bytes.readUInt32LE(52) };
+}
+
+function cannotOpen(file: string, error: unknown): QuiverError {
+  return new QuiverError('CORRUPT', `snapshot ${file} cannot be opened: ${(error as Error).message}`, { cause: error });
+}
+
 /**
  * Verifies `file` completely (magic, version, header checksum, length, payload checksum) and
  * copies hnswlib's graph out of it into `graphFile`. Throws CORRUPT, FORMAT_TOO_NEW or IO_ERROR;
@@ -153,38 +192,14 @@ export function readSnapshot(file: string, graphFile: string): SnapshotRead {
   try {
     input = openSync(file, 'r');
   } catch (error) {
-    throw new QuiverError('CORRUPT', `snapshot ${file} cannot be opened: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw cannotOpen(file, error);
   }
   try {
     const size = fstatSync(input).size;
     if (size < HEADER_BYTES) throw corrupt(file, `it is ${size} bytes, shorter than its header`);
     const bytes = Buffer.alloc(HEADER_BYTES);
     readSync(input, bytes, 0, HEADER_BYTES, 0);
-    if (!bytes.subarray(0, 8).equals(MAGIC)) throw corrupt(file, 'it does not start with the snapshot magic');
-    const version = bytes.readUInt32LE(8);
-    if (crc32(bytes.subarray(0, 60)) !== bytes.readUInt32LE(60)) throw corrupt(file, 'its header checksum is wrong');
-    if (version > SNAPSHOT_FORMAT_VERSION) {
-      throw new QuiverError('FORMAT_TOO_NEW', `snapshot ${file} has format ${version}; this QuiverDB reads up to 1`);
-    }
-    if (bytes.readUInt32LE(12) !== HEADER_BYTES) throw corrupt(file, 'its header length is wrong');
-    const metric = METRIC_CODES[bytes.readUInt8(20)];
-    if (metric === undefined) throw corrupt(file, 'its metric code is unknown');
-    const header: SnapshotHeader = {
-      dim: bytes.readUInt32LE(16),
-      metric,
-      m: bytes.readUInt32LE(24),
-      efConstruction: bytes.readUInt32LE(28),
-      seq: bytes.readDoubleLE(32),
-    };
-    const labelCount = bytes.readUInt32LE(40);
-    const payloadLength = bytes.readDoubleLE(44);
-    const checksum = bytes.readUInt32LE(52);
-    if (payloadLength !== size - HEADER_BYTES) {
-      throw corrupt(file, `it holds ${size - HEADER_BYTES} payload bytes; its header says ${payloadLength}`);
-    }
-    if (labelCount * 4 > payloadLength) throw corrupt(file, 'its label count exceeds its payload');
+    const { header, labelCount, checksum } = parseHeader(file, bytes, size);
     const labelBytes = Buffer.alloc(labelCount * 4);
     readSync(input, labelBytes, 0, labelBytes.byteLength, HEADER_BYTES);
     let computed = crc32(labelBytes);
@@ -209,6 +224,50 @@ export function readSnapshot(file: string, graphFile: string): SnapshotRead {
     return { header, checksum, liveLabels };
   } finally {
     closeSync(input);
+  }
+}
+
+/**
+ * {@link readSnapshot} with asynchronous file I/O, one MiB at a time, so that the event loop turns
+ * while a large snapshot is verified and copied.
+ */
+export async function readSnapshotAsync(file: string, graphFile: string): Promise<SnapshotRead> {
+  let input: FileHandle;
+  try {
+    input = await openFile(file, 'r');
+  } catch (error) {
+    throw cannotOpen(file, error);
+  }
+  try {
+    const size = (await input.stat()).size;
+    if (size < HEADER_BYTES) throw corrupt(file, `it is ${size} bytes, shorter than its header`);
+    const bytes = Buffer.alloc(HEADER_BYTES);
+    await input.read(bytes, 0, HEADER_BYTES, 0);
+    const { header, labelCount, checksum } = parseHeader(file, bytes, size);
+    const labelBytes = Buffer.alloc(labelCount * 4);
+    await input.read(labelBytes, 0, labelBytes.byteLength, HEADER_BYTES);
+    let computed = crc32(labelBytes);
+    const output = await openFile(graphFile, 'w');
+    try {
+      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      let position = HEADER_BYTES + labelBytes.byteLength;
+      while (position < size) {
+        const { bytesRead } = await input.read(chunk, 0, Math.min(CHUNK_BYTES, size - position), position);
+        if (bytesRead === 0) throw corrupt(file, 'it ended early');
+        const piece = chunk.subarray(0, bytesRead);
+        computed = crc32(piece, computed);
+        await output.write(piece);
+        position += bytesRead;
+      }
+    } finally {
+      await output.close();
+    }
+    if (computed !== checksum) throw corrupt(file, 'its payload checksum is wrong');
+    const liveLabels = new Uint32Array(labelCount);
+    new Uint8Array(liveLabels.buffer).set(labelBytes);
+    return { header, checksum, liveLabels };
+  } finally {
+    await input.close();
   }
 }
 

@@ -1,8 +1,9 @@
 // Crash tests: a writer in a child process is killed with SIGKILL at seeded points — after a
 // random delay, or at a named crash point (mid-batch before the commit, after the commit, between
-// snapshot write and rename, before the manifest, during compaction). The reopened database must
-// hold exactly the acknowledged operations (plus, at most, the one in flight, whole), open
-// without a damaged snapshot, and still answer queries with exact-search recall.
+// snapshot write and rename, before the manifest, during compaction); half of its upserts are
+// upsertAsync calls whose graph inserts may still run. The reopened database must hold exactly
+// the acknowledged operations (plus, at most, the one in flight, whole), open without a damaged
+// snapshot, and still answer queries with exact-search recall.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -97,3 +97,25 @@ it('the ivfpq example works as written', () => {
   expect(hits.map((hit) => hit.id)).toEqual(['only']); // untrained: exact search until enough vectors
   db.close();
 });
+
+it('the "Off the event loop" example works as written', async () => {
+  const path = `${directory.path}/my.quiver`;
+  const setup = open(path);
+  setup.collection('docs', { dim: 3 }).upsert([{ id: 'first', vector: [0, 0, 1] }]);
+  setup.close();
+  const logged: string[] = [];
+  const db = open(path, {
+    onProgress: ({ collection, phase, done, total }) => logged.push(`${collection} ${phase} ${done} ${total}`),
+  });
+  const docs = await db.collectionAsync('docs');
+  expect(logged).toEqual(['docs load 0 1']);
+
+  const records = Array.from({ length: 3000 }, (_, i) => ({ id: `r${i}`, vector: [i, 1, 0] }));
+  const pending = docs.upsertAsync(records);
+  expect(docs.count()).toBe(3001);
+  expect(docs.query({ vector: [2999, 1, 0], k: 1 })[0]).toMatchObject({ id: 'r2999', distance: 0 });
+  const { inserted, updated } = await pending;
+  expect({ inserted, updated }).toEqual({ inserted: 3000, updated: 0 });
+  expect(docs.query({ vector: [0, 0, 1], k: 1 })[0]?.id).toBe('first');
+  db.close();
+});
