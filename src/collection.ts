@@ -5,6 +5,7 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { type ArrowExportSource, arrowTable, exportArrowFile, recordBatches, upsertArrow } from './arrow/index.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { QuiverError, toQuiverError } from './errors.js';
+import { FlatIndex } from './index/flat.js';
 import { type BatchNeighbours, batchRow, HnswIndex } from './index/hnsw.js';
 import { IvfPqIndex } from './index/ivfpq.js';
 import type { AnnIndex, Neighbours } from './index/types.js';
@@ -385,6 +386,7 @@ export class CollectionImpl implements Collection {
         ann,
         metric: this.metric,
         dim: this.dim,
+        threads: this.#host.threads,
       };
       ({ neighbours, plan } = searchFiltered(context, vector, requested, ef, where, this.#matches(where), explain, {
         nprobe: parsed.nprobe,
@@ -410,7 +412,7 @@ export class CollectionImpl implements Collection {
           plan.candidatesScored = found.stats.reranked;
         }
       } else {
-        neighbours = k === 0 ? { labels: [], distances: [] } : ann.search(vector, k, ef);
+        neighbours = k === 0 ? { labels: [], distances: [] } : ann.search(vector, k, ef, this.#host.threads);
       }
       if (neighbours.labels.length < k) {
         // An approximate search can come back short when many nodes are deleted or the graph is
@@ -674,6 +676,7 @@ export class CollectionImpl implements Collection {
       ann,
       metric: this.metric,
       dim: this.dim,
+      threads: this.#host.threads,
     };
     const answers: QueryHit[][] = [];
     for (let row = 0; row < batch.count; row++) {
@@ -693,7 +696,13 @@ export class CollectionImpl implements Collection {
   }
 
   /** Hits per query from a batch answer (or, without one, from `ann.search`), as `query` gives them. */
-  #answerBatch(ann: AnnIndex, batch: PreparedQueryBatch, found: BatchNeighbours | undefined): QueryHit[][] {
+  #answerBatch(ann: AnnIndex, batch: PreparedQueryBatch, graphFound: BatchNeighbours | undefined): QueryHit[][] {
+    // A flat index answers the whole batch in one native call, on the database's threads.
+    const found =
+      graphFound ??
+      (ann instanceof FlatIndex && batch.k > 0
+        ? ann.searchBatch(batch.queries, batch.k, this.#host.threads)
+        : undefined);
     const answers: QueryHit[][] = [];
     for (let row = 0; row < batch.count; row++) {
       if (batch.k === 0) {

@@ -34,6 +34,8 @@ export interface FilteredSearchContext {
   readonly ann: AnnIndex;
   readonly metric: Metric;
   readonly dim: number;
+  /** Native threads an exact scoring of many matches may use (default 1); answers do not depend on it. */
+  readonly threads?: number;
 }
 
 /**
@@ -87,9 +89,10 @@ export function searchFiltered(
   const wanted = Math.min(k, labels.length);
   if (wanted === 0) return { neighbours: { labels: [], distances: [] }, plan };
 
+  const threads = context.threads ?? 1;
   if (ann instanceof FlatIndex) {
     plan.candidatesScored = labels.length;
-    return { neighbours: ann.searchAmong(query, wanted, labels), plan };
+    return { neighbours: ann.searchAmong(query, wanted, labels, threads), plan };
   }
   if (ann instanceof IvfPqIndex && (!ann.trained || labels.length > EXACT_MATCH_LIMIT)) {
     // Before training the index holds the vectors and is exact. Trained: an ADC scan restricted to
@@ -128,7 +131,7 @@ export function searchFiltered(
   }
   plan.candidatesScored = labels.length;
   // The graph holds every live vector: score the matches there, not from SQLite.
-  if (ann instanceof HnswIndex) return { neighbours: ann.exactAmong(query, labels, wanted), plan };
+  if (ann instanceof HnswIndex) return { neighbours: ann.exactAmong(query, labels, wanted, threads), plan };
   return { neighbours: exactOverRows(context, query, wanted, store.vectorsMatching(collectionId, where)), plan };
 }
 

@@ -116,16 +116,17 @@ export class HnswIndex implements AnnIndex {
 
   /**
    * Exact k-NN of `query` among `labels` (live labels of this graph), scored over the graph's own
-   * vectors without copying them out. Distances in hnswlib's raw conventions, best first.
+   * vectors without copying them out, on up to `threads` native threads (the same answer for any
+   * count). Distances in hnswlib's raw conventions, best first, ties to the lower label.
    */
-  exactAmong(query: Float32Array, labels: Int32Array | Uint32Array, k: number): Neighbours {
+  exactAmong(query: Float32Array, labels: Int32Array | Uint32Array, k: number, threads = 1): Neighbours {
     const wanted = Math.min(k, labels.length);
     if (wanted === 0) return { labels: [], distances: [] };
     const outLabels = new Uint32Array(wanted);
     const outDistances = new Float32Array(wanted);
     const candidates =
       labels instanceof Uint32Array ? labels : new Uint32Array(labels.buffer, labels.byteOffset, labels.length);
-    this.#open().exactAmong(query, candidates, wanted, outLabels, outDistances);
+    this.#open().exactAmong(query, candidates, wanted, outLabels, outDistances, threads);
     return { labels: Array.from(outLabels), distances: Array.from(outDistances) };
   }
 

@@ -24,9 +24,10 @@ export interface AnnIndex {
   remove(label: number): void;
   /**
    * The up-to-k nearest live vectors, best first. `ef` is the search effort (ignored by exact
-   * indexes). k must not exceed `size`.
+   * indexes). k must not exceed `size`. `threads` (default 1): native threads an exact scan may
+   * split one query over (the graph and IVF-PQ searches of one query use one).
    */
-  search(query: Float32Array, k: number, ef: number): Neighbours;
+  search(query: Float32Array, k: number, ef: number, threads?: number): Neighbours;
   /** Frees native memory. The index is unusable afterwards. */
   dispose(): void;
 }
