@@ -87,6 +87,16 @@ class QuiverdbContestant implements Contestant {
     return ids;
   }
 
+  searchBatch(vectors: Float32Array, count: number, k: number, ef: number | undefined): Int32Array[] | undefined {
+    const collection = this.#collection;
+    if (!collection) throw new Error('quiverdb contestant: search before build or after close');
+    // queryBatch takes no nprobe / rerank: an ivfpq sweep has no batched figures.
+    if (this.#ivfpq !== undefined) return undefined;
+    const answers = collection.queryBatch(this.#exact || ef === undefined ? { vectors, k } : { vectors, k, ef });
+    if (answers.length !== count) throw new Error(`quiverdb queryBatch answered ${answers.length} of ${count} queries`);
+    return answers.map((hits) => Int32Array.from(hits, (hit) => Number(hit.id)));
+  }
+
   memoryEstimateBytes(): number | undefined {
     // hnsw: QuiverDB holds the same hnswlib graph as the baseline (hnswlib's layout, one more byte
     // per label for the slot states); flat: one float32 matrix plus a live byte per label.
@@ -121,6 +131,8 @@ class QuiverdbContestant implements Contestant {
 /** Options the runner passes through to QuiverDB's open(). */
 export interface QuiverdbContestantOptions {
   durability?: 'full' | 'normal';
+  /** Native threads (OpenOptions.threads): queryBatch, exact scans, large upsert batches. */
+  threads?: number;
 }
 
 /** The QuiverDB contestant; `create` rejects with the import error when src/index.ts cannot load. */
@@ -137,7 +149,10 @@ export function quiverdb(options: QuiverdbContestantOptions = {}): ContestantDef
           cause: error,
         });
       }
-      const openOptions: OpenOptions = options.durability ? { durability: options.durability } : {};
+      const openOptions: OpenOptions = {
+        ...(options.durability ? { durability: options.durability } : {}),
+        ...(options.threads ? { threads: options.threads } : {}),
+      };
       return new QuiverdbContestant(open, openOptions);
     },
   };

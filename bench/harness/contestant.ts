@@ -49,6 +49,18 @@ export interface Contestant {
    * exact indexes). The vector is a view into the query set and must not be kept or modified.
    */
   search(vector: Float32Array, k: number, ef: number | undefined): ArrayLike<number>;
+  /**
+   * Optional: the ids of up to `k` nearest base rows for each of the `count` rows of `vectors`
+   * (count × dim), best first, from one batch call (QuiverDB: collection.queryBatch); undefined
+   * when the configuration has no batch call. Measured only with --batch. The vectors are a view
+   * into the query set and must not be kept or modified.
+   */
+  searchBatch?(
+    vectors: Float32Array,
+    count: number,
+    k: number,
+    ef: number | undefined,
+  ): ArrayLike<ArrayLike<number>> | undefined;
   /** The contestant's own estimate of its index memory in bytes, when it has one. */
   memoryEstimateBytes(): number | undefined;
   /** Persists everything to the directory and releases the in-memory index. */

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QuiverError } from '../../src/errors.js';
 import { hnswlibNode } from '../contestants/hnswlib-node.js';
+import { plainJs } from '../contestants/plain-js.js';
 import { quiverdb } from '../contestants/quiverdb.js';
 import { loadDataset } from '../datasets/load.js';
 import { datasetChart } from './chart-svg.js';
@@ -20,11 +21,17 @@ import { type BenchResults, renderMarkdown } from './report-markdown.js';
 import { type DatasetResult, runDataset } from './runner.js';
 
 /** The contestants known by name, in the order `--contestants` lists them. */
-export function contestantDefinitions(options: Pick<BenchOptions, 'durability'>): Map<string, ContestantDefinition> {
-  const quiver = quiverdb(options.durability ? { durability: options.durability } : {});
+export function contestantDefinitions(
+  options: Pick<BenchOptions, 'durability'> & Partial<Pick<BenchOptions, 'threads'>>,
+): Map<string, ContestantDefinition> {
+  const quiver = quiverdb({
+    ...(options.durability ? { durability: options.durability } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
   return new Map([
     [quiver.name, quiver],
     [hnswlibNode.name, hnswlibNode],
+    [plainJs.name, plainJs],
   ]);
 }
 
@@ -107,6 +114,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       ef: options.ef,
       passes: options.passes,
       warmup: options.warmup,
+      batch: options.batch,
     };
     datasets.push(await runDataset(dataset, loadSeconds, definitions, settings, progress));
   }
@@ -130,6 +138,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       metric: options.metric ?? null,
       contestants: options.contestants,
       durability: options.durability ?? null,
+      threads: options.threads ?? null,
+      batch: options.batch ?? null,
       quick: options.quick,
     },
     datasets,

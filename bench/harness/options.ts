@@ -35,6 +35,10 @@ export interface BenchOptions {
   contestants: string[];
   metric: Metric | undefined;
   durability: 'full' | 'normal' | undefined;
+  /** QuiverDB's native threads (OpenOptions.threads; undefined: QuiverDB's default, the core count). */
+  threads: number | undefined;
+  /** Queries per queryBatch call for the batched measurement (undefined: no batched measurement). */
+  batch: number | undefined;
   cacheDir: string | undefined;
   quick: boolean;
   progress: boolean;
@@ -106,14 +110,18 @@ Indexes:
   --ef-construction <list> HNSW build effort(s) (default ${DEFAULTS.efConstruction.join(',')})
   --ef <list>              Search efforts to sweep (default ${DEFAULTS.ef.join(',')}); hnswlib
                            searches with max(ef, k)
-  --contestants <list>     quiverdb, hnswlib-node (default ${DEFAULTS.contestants.join(',')})
+  --contestants <list>     quiverdb, hnswlib-node, plain-js (exact search as a plain JavaScript
+                           loop; flat only) (default ${DEFAULTS.contestants.join(',')})
   --durability <mode>      QuiverDB's durability: full or normal (default: QuiverDB's own)
+  --threads <N>            QuiverDB's native threads (default: QuiverDB's own, the core count)
 
 Measurement:
   --k <list>               Recall depths (default ${DEFAULTS.recallDepths.join(',')}). Depths up to 10
                            come from one k=10 search; larger depths from a search of that k
   --passes <N>             Timed passes over the queries per ef; medians reported (default ${DEFAULTS.passes})
   --warmup <N>             Untimed warm-up passes before them (default ${DEFAULTS.warmup})
+  --batch <N>              Also measure batched search (QuiverDB's queryBatch) in batches of N
+                           queries, with the same passes; off by default
   --quick                  Smoke run: --limit ${QUICK.limit} --queries ${QUICK.queries} --ef ${QUICK.ef.join(',')} --passes ${QUICK.passes}
                            unless given explicitly
 
@@ -172,6 +180,8 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         contestants: { type: 'string' },
         metric: { type: 'string' },
         durability: { type: 'string' },
+        threads: { type: 'string' },
+        batch: { type: 'string' },
         cache: { type: 'string' },
         quick: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
@@ -221,6 +231,10 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const passesText = text('passes');
   const efText = text('ef');
   const metricText = text('metric');
+  const threadsText = text('threads');
+  const threads = threadsText === undefined ? undefined : positiveInteger('threads', threadsText);
+  if (threads !== undefined && threads > 256) fail(`--threads must be at most 256, got '${threadsText}'`);
+  const batchText = text('batch');
   const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
   return {
     suite,
@@ -246,6 +260,8 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     contestants: [...new Set(contestants)],
     metric: metricText === undefined ? undefined : parseMetric(metricText, '--metric'),
     durability: durability as 'full' | 'normal' | undefined,
+    threads,
+    batch: batchText === undefined ? undefined : positiveInteger('batch', batchText),
     cacheDir: text('cache'),
     quick,
     progress: values['no-progress'] !== true && values['quiet'] !== true,

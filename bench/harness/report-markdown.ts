@@ -1,5 +1,6 @@
 // Renders a run's results as a Markdown report: machine, parameters, and per data set a build
-// table, a sweep table and the QuiverDB ÷ hnswlib-node ratios. Pure string building, no I/O.
+// table, a sweep table, batched figures when measured, and the QuiverDB ÷ baseline ratios
+// (hnswlib-node, plain-js). Pure string building, no I/O.
 
 import type { MachineInfo } from './machine.js';
 import type { DatasetResult, RunResult } from './runner.js';
@@ -126,18 +127,57 @@ function datasetSection(result: DatasetResult, svgName: string): string {
       rows.push(row);
     }
   }
-  parts.push('### Recall, QPS and latency (single thread, medians over passes)');
+  parts.push('### Recall, QPS and latency (one query at a time, medians over passes)');
   parts.push(table(header, rows));
 
-  if (result.ratios.length > 0) {
-    parts.push('### QuiverDB ÷ hnswlib-node');
+  const batchedRows: string[][] = [];
+  for (const run of result.runs) {
+    for (const point of run.sweep) {
+      for (const search of point.searches) {
+        if (search.batched === undefined) continue;
+        const { batched } = search;
+        batchedRows.push([
+          run.contestant,
+          run.label,
+          point.ef === null ? '–' : String(point.ef),
+          String(search.k),
+          String(batched.batchSize),
+          integer(batched.qps),
+          integer(search.qps),
+          fixed(batched.qps / search.qps, 2),
+          fixed(batched.recall, 4),
+        ]);
+      }
+    }
+  }
+  if (batchedRows.length > 0) {
+    parts.push('### Batched queries (queryBatch, medians over passes)');
     parts.push(
       table(
-        ['index', 'ef', `QPS ratio (k=${result.primaryK}, higher is better)`, 'build time ratio (lower is better)'],
-        result.ratios.map((ratio) => [
+        ['contestant', 'index', 'ef', 'k', 'batch', 'batched QPS', 'single QPS', 'batched ÷ single', 'recall'],
+        batchedRows,
+      ),
+    );
+  }
+
+  for (const baseline of new Set(result.ratios.map((ratio) => ratio.baseline))) {
+    const ratios = result.ratios.filter((ratio) => ratio.baseline === baseline);
+    const batched = ratios.some((ratio) => ratio.batchedQps !== null);
+    parts.push(`### QuiverDB ÷ ${baseline}`);
+    parts.push(
+      table(
+        [
+          'index',
+          'ef',
+          `QPS ratio (k=${result.primaryK}, higher is better)`,
+          ...(batched ? [`batched QPS ÷ ${baseline} QPS`] : []),
+          'build time ratio (lower is better)',
+        ],
+        ratios.map((ratio) => [
           ratio.label,
           ratio.ef === null ? '–' : String(ratio.ef),
           fixed(ratio.qps, 2),
+          ...(batched ? [fixed(ratio.batchedQps, 2)] : []),
           fixed(ratio.buildTime, 2),
         ]),
       ),
@@ -162,7 +202,8 @@ export function renderMarkdown(results: BenchResults, svgNames: string[]): strin
         .join(', ')}.`,
   );
   parts.push(
-    `Parameters: \`${JSON.stringify(results.parameters)}\`. QPS is single-threaded (queries ÷ wall time of a pass); ` +
+    `Parameters: \`${JSON.stringify(results.parameters)}\`. Queries are sent one at a time (QPS = queries ÷ wall time of a pass; ` +
+      "QuiverDB's exact scans may split one query over its native threads, see threads); " +
       'latencies are per query from process.hrtime.bigint(); warm-up passes are excluded and figures are medians over the timed passes. ' +
       'Recall@d for d ≤ 10 comes from a k=10 search, larger d from a search of that k; hnswlib searches with max(ef, k).',
   );

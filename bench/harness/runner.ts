@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Dataset } from '../datasets/dataset.js';
 import { exactDistance } from '../datasets/ground-truth.js';
 import { recallAtK, tieAwareRecallAtK } from '../datasets/recall.js';
+import { type BatchedFigures, measureBatched } from './batched.js';
 import { type Contestant, type ContestantDefinition, configLabel, type IndexConfig } from './contestant.js';
 import { folderBytes, median, now, percentile, residentBytes, secondsBetween } from './measure.js';
 import type { Progress } from './progress.js';
@@ -21,6 +22,8 @@ export interface SearchFigures {
   passQps: number[];
   /** Per-query latency percentiles in microseconds; the median over passes of each pass's percentile. */
   latencyMicroseconds: { p50: number; p95: number; p99: number; mean: number };
+  /** With --batch, when the contestant has searchBatch: the same queries in batches. */
+  batched?: BatchedFigures;
 }
 
 /** One point of the sweep. */
@@ -66,15 +69,22 @@ export interface RunResult {
   error?: string;
 }
 
-/** QuiverDB ÷ hnswlib-node for the same configuration (and ef for QPS). */
+/** QuiverDB ÷ a baseline (hnswlib-node, plain-js) for the same configuration (and ef for QPS). */
 export interface Ratio {
+  /** The contestant QuiverDB is compared with. */
+  baseline: string;
   label: string;
   ef: number | null;
-  /** QuiverDB QPS ÷ hnswlib-node QPS at the primary k (higher is better for QuiverDB). */
+  /** QuiverDB QPS ÷ the baseline's QPS at the primary k (higher is better for QuiverDB). */
   qps: number | null;
-  /** QuiverDB build seconds ÷ hnswlib-node build seconds (lower is better for QuiverDB). */
+  /** QuiverDB's batched QPS (--batch) ÷ the baseline's single-query QPS, when measured. */
+  batchedQps: number | null;
+  /** QuiverDB build seconds ÷ the baseline's build seconds (lower is better for QuiverDB). */
   buildTime: number | null;
 }
+
+/** The contestants QuiverDB's figures are divided by, where they ran the same configuration. */
+export const BASELINES = ['hnswlib-node', 'plain-js'] as const;
 
 /** Everything measured on one data set. */
 export interface DatasetResult {
@@ -105,6 +115,8 @@ export interface RunSettings {
   ef: number[];
   passes: number;
   warmup: number;
+  /** Queries per batch for the batched measurement (undefined: none). */
+  batch?: number | undefined;
 }
 
 /** Search sizes to run: one k=10 search serves depths ≤ 10; each larger depth gets its own search. */
@@ -244,6 +256,12 @@ async function runOne(
           passQps: qpsList,
           latencyMicroseconds: { p50: median(p50), p95: median(p95), p99: median(p99), mean: median(means) },
         });
+        if (settings.batch !== undefined && contestant.searchBatch !== undefined) {
+          const batching = { batchSize: settings.batch, passes: settings.passes, warmup: settings.warmup };
+          const search = contestant.searchBatch.bind(contestant);
+          const batched = measureBatched(search, dataset, k, ef, primaryDepth, batching);
+          if (batched !== undefined) point.searches.at(-1)!.batched = batched;
+        }
         for (const depth of depths) {
           if (sourceOf.get(depth) !== k) continue;
           const truth = { ids: dataset.groundTruth, stride: dataset.groundTruthK };
@@ -387,19 +405,25 @@ export async function runDataset(
   return result;
 }
 
-/** QuiverDB ÷ hnswlib-node for QPS (per ef) and build time, where both ran the same configuration. */
+/** QuiverDB ÷ each baseline for QPS (per ef) and build time, where both ran the same configuration. */
 export function ratios(result: DatasetResult): Ratio[] {
   const out: Ratio[] = [];
-  for (const ours of result.runs.filter((run) => run.contestant === 'quiverdb')) {
-    const theirs = result.runs.find((run) => run.contestant === 'hnswlib-node' && run.label === ours.label);
-    if (!theirs) continue;
-    const buildTime = ours.build && theirs.build ? ours.build.seconds / theirs.build.seconds : null;
-    for (const point of ours.sweep) {
-      const other = theirs.sweep.find((candidate) => candidate.ef === point.ef);
-      const qps = other ? point.searches[0]!.qps / other.searches[0]!.qps : null;
-      out.push({ label: ours.label, ef: point.ef, qps, buildTime });
+  for (const baseline of BASELINES) {
+    for (const ours of result.runs.filter((run) => run.contestant === 'quiverdb')) {
+      const theirs = result.runs.find((run) => run.contestant === baseline && run.label === ours.label);
+      if (!theirs) continue;
+      const buildTime = ours.build && theirs.build ? ours.build.seconds / theirs.build.seconds : null;
+      for (const point of ours.sweep) {
+        const other = theirs.sweep.find((candidate) => candidate.ef === point.ef);
+        const qps = other ? point.searches[0]!.qps / other.searches[0]!.qps : null;
+        const batched = point.searches[0]!.batched;
+        const batchedQps = other && batched ? batched.qps / other.searches[0]!.qps : null;
+        out.push({ baseline, label: ours.label, ef: point.ef, qps, batchedQps, buildTime });
+      }
+      if (ours.sweep.length === 0) {
+        out.push({ baseline, label: ours.label, ef: null, qps: null, batchedQps: null, buildTime });
+      }
     }
-    if (ours.sweep.length === 0) out.push({ label: ours.label, ef: null, qps: null, buildTime });
   }
   return out;
 }
