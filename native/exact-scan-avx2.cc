@@ -16,8 +16,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <vector>
 
+#include "distance.h"
 #include "top-k.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -164,6 +166,154 @@ QUIVER_AVX2 void ExactTopKAvx2For(const float* queries, std::size_t query_count,
   for (std::size_t q = 0; q < query_count; ++q) TopK::Resume(labels + q * k, distances + q * k, k, scan_count).Finish();
 }
 
+// ---- The expanded-form kernel, for k-means assignment (many points against a few centroids) ----
+// A tile of rows is scored against blocks of queries with a 4 queries × 2 rows register block (eight
+// FMA chains; each row load serves four queries), l2 as ‖q‖² + ‖b‖² − 2q·b with each row's norm
+// computed once per tile. That selects the top k; their distances are then recomputed directly, as
+// (q − b)², and re-sorted, so every reported distance is the direct one. In float32 the expanded
+// form has an absolute error of about dim · 2⁻²⁴ · (‖q‖² + ‖b‖²): rows whose true distances lie
+// within that of the k-th may trade places, so exact search (which promises one answer for a query
+// alone or in any batch) does not use it. A row bitwise equal to the query scores exactly 0.
+
+constexpr std::size_t kExpandedQueryBlock = 8;
+
+// Puts the k kept pairs of one query (already sorted best first by the fast distances) in order of
+// their direct distances; ties to the lower label, NaN as +Infinity, padding (-1) stays last.
+template <Metric metric>
+void RescoreKept(const float* query, const float* base, std::size_t dim, std::size_t k, std::int32_t* labels,
+                 float* distances) {
+  std::size_t kept = 0;
+  while (kept < k && labels[kept] >= 0) {
+    const float value = Distance<metric>(query, base + static_cast<std::size_t>(labels[kept]) * dim, dim);
+    distances[kept] = value != value ? std::numeric_limits<float>::infinity() : value;
+    ++kept;
+  }
+  // Insertion sort: the order is already nearly right, so this is close to linear.
+  for (std::size_t slot = 1; slot < kept; ++slot) {
+    const float distance = distances[slot];
+    const std::int32_t label = labels[slot];
+    std::size_t hole = slot;
+    while (hole > 0 && (distances[hole - 1] > distance || (distances[hole - 1] == distance && labels[hole - 1] > label))) {
+      distances[hole] = distances[hole - 1];
+      labels[hole] = labels[hole - 1];
+      --hole;
+    }
+    distances[hole] = distance;
+    labels[hole] = label;
+  }
+}
+
+// out[qi * stride + ri] = dot(queries[qi], rows[ri]) for Q queries × R rows. Each pair is its own FMA chain in the same order for every Q and R,
+// so dot(x, x) equals the norm computed as <1, 1>. The unroll pragmas keep the Q × R sums in
+// registers (without them GCC leaves the arrays on the stack).
+template <std::size_t Q, std::size_t R>
+QUIVER_AVX2 inline void DotBlock(const float* const* queries, const float* const* rows, std::size_t dim, float* out,
+                                 std::size_t stride) {
+  __m256 sums[Q][R];
+#pragma GCC unroll 8
+  for (std::size_t qi = 0; qi < Q; ++qi)
+#pragma GCC unroll 8
+    for (std::size_t ri = 0; ri < R; ++ri) sums[qi][ri] = _mm256_setzero_ps();
+  std::size_t axis = 0;
+  for (; axis + kWidth <= dim; axis += kWidth) {
+    __m256 row_values[R];
+#pragma GCC unroll 8
+    for (std::size_t ri = 0; ri < R; ++ri) row_values[ri] = _mm256_loadu_ps(rows[ri] + axis);
+#pragma GCC unroll 8
+    for (std::size_t qi = 0; qi < Q; ++qi) {
+      const __m256 query_values = _mm256_loadu_ps(queries[qi] + axis);
+#pragma GCC unroll 8
+      for (std::size_t ri = 0; ri < R; ++ri) {
+        sums[qi][ri] = _mm256_fmadd_ps(query_values, row_values[ri], sums[qi][ri]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (std::size_t qi = 0; qi < Q; ++qi) {
+#pragma GCC unroll 8
+    for (std::size_t ri = 0; ri < R; ++ri) {
+      float tail = 0.0f;
+      for (std::size_t rest = axis; rest < dim; ++rest) tail = std::fma(queries[qi][rest], rows[ri][rest], tail);
+      out[qi * stride + ri] = HorizontalSum(sums[qi][ri]) + tail;
+    }
+  }
+}
+
+// dots[qi * tile + ri] for a block of up to kExpandedQueryBlock queries against `row_count` rows.
+QUIVER_AVX2 void DotTile(const float* const* queries, std::size_t query_count, const float* const* rows,
+                         std::size_t row_count, std::size_t dim, float* dots, std::size_t stride) {
+  std::size_t qi = 0;
+  for (; qi + 4 <= query_count; qi += 4) {
+    std::size_t ri = 0;
+    for (; ri + 2 <= row_count; ri += 2) DotBlock<4, 2>(queries + qi, rows + ri, dim, dots + qi * stride + ri, stride);
+    for (; ri < row_count; ++ri) DotBlock<4, 1>(queries + qi, rows + ri, dim, dots + qi * stride + ri, stride);
+  }
+  for (; qi < query_count; ++qi) {
+    std::size_t ri = 0;
+    for (; ri + 8 <= row_count; ri += 8) DotBlock<1, 8>(queries + qi, rows + ri, dim, dots + qi * stride + ri, stride);
+    for (; ri < row_count; ++ri) DotBlock<1, 1>(queries + qi, rows + ri, dim, dots + qi * stride + ri, stride);
+  }
+}
+
+template <Metric metric>
+QUIVER_AVX2 void ExpandedTopKAvx2For(const float* queries, std::size_t query_count, const float* base,
+                                  std::size_t base_count, std::size_t dim, std::size_t k,
+                                  const RowSelection& candidates, std::int32_t* labels, float* distances) {
+  const std::size_t tile_rows = std::max<std::size_t>(16, kTileBytes / (dim * sizeof(float)));
+  const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
+  // Scratch kept per thread between calls: nothing is allocated in the scan itself.
+  thread_local std::vector<float> dots;
+  thread_local std::vector<float> norms;
+  thread_local std::vector<float> query_norms;
+  thread_local std::vector<const float*> row_pointers;
+  thread_local std::vector<const float*> query_pointers;
+  dots.resize(kExpandedQueryBlock * tile_rows);
+  norms.resize(tile_rows);
+  row_pointers.resize(tile_rows);
+  query_pointers.resize(query_count);
+  query_norms.resize(query_count);
+  for (std::size_t q = 0; q < query_count; ++q) {
+    query_pointers[q] = queries + q * dim;
+    if (metric == Metric::kL2) DotBlock<1, 1>(&query_pointers[q], &query_pointers[q], dim, &query_norms[q], 1);
+  }
+  for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += tile_rows) {
+    const std::size_t tile_count = std::min(scan_count, tile_start + tile_rows) - tile_start;
+    for (std::size_t ri = 0; ri < tile_count; ++ri) {
+      const std::size_t row = candidates.restricted ? static_cast<std::size_t>(candidates.rows[tile_start + ri])
+                                                    : tile_start + ri;
+      row_pointers[ri] = base + row * dim;
+      if (metric == Metric::kL2) DotBlock<1, 1>(&row_pointers[ri], &row_pointers[ri], dim, &norms[ri], 1);
+    }
+    for (std::size_t block = 0; block < query_count; block += kExpandedQueryBlock) {
+      const std::size_t block_count = std::min(kExpandedQueryBlock, query_count - block);
+      DotTile(query_pointers.data() + block, block_count, row_pointers.data(), tile_count, dim, dots.data(),
+              tile_rows);
+      for (std::size_t qi = 0; qi < block_count; ++qi) {
+        const std::size_t q = block + qi;
+        TopK heap = TopK::Resume(labels + q * k, distances + q * k, k, tile_start);
+        const float* row_dots = dots.data() + qi * tile_rows;
+        const float query_norm = query_norms[q];
+        for (std::size_t ri = 0; ri < tile_count; ++ri) {
+          const std::int32_t label = candidates.restricted ? candidates.rows[tile_start + ri]
+                                                           : static_cast<std::int32_t>(tile_start + ri);
+          float distance;
+          if (metric == Metric::kL2) {
+            distance = (query_norm + norms[ri]) - 2.0f * row_dots[ri];
+            distance = distance < 0.0f ? 0.0f : distance;  // cancellation can dip below 0; NaN passes
+          } else {
+            distance = 1.0f - row_dots[ri];
+          }
+          heap.Push(distance, label);
+        }
+      }
+    }
+  }
+  for (std::size_t q = 0; q < query_count; ++q) {
+    TopK::Resume(labels + q * k, distances + q * k, k, scan_count).Finish();
+    RescoreKept<metric>(queries + q * dim, base, dim, k, labels + q * k, distances + q * k);
+  }
+}
+
 }  // namespace
 
 void ExactTopKAvx2(Metric metric, const float* queries, std::size_t query_count, const float* base,
@@ -177,7 +327,24 @@ void ExactTopKAvx2(Metric metric, const float* queries, std::size_t query_count,
   }
 }
 
+void ExpandedTopKAvx2(Metric metric, const float* queries, std::size_t query_count, const float* base,
+                      std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
+                      std::int32_t* labels, float* distances) {
+  if (metric == Metric::kL2) {
+    ExpandedTopKAvx2For<Metric::kL2>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
+  } else {
+    ExpandedTopKAvx2For<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, k, candidates, labels,
+                                               distances);
+  }
+}
+
 #else
+
+void ExpandedTopKAvx2(Metric metric, const float* queries, std::size_t query_count, const float* base,
+                      std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
+                      std::int32_t* labels, float* distances) {
+  ExactTopKPortable(metric, queries, query_count, base, base_count, dim, k, candidates, labels, distances);
+}
 
 void ExactTopKAvx2(Metric metric, const float* queries, std::size_t query_count, const float* base,
                    std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,

@@ -23,6 +23,14 @@ void ExactTopKAvx2(Metric metric, const float* queries, std::size_t query_count,
                    std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
                    std::int32_t* labels, float* distances);
 
+// Top-k on the blocked expanded-form kernel (l2 as ‖q‖² + ‖b‖² − 2q·b selects, the kept k are
+// rescored directly): faster for many queries against few rows, but near-ties within its rounding
+// may be ranked differently than by ExactTopKAvx2, and a query's answer can depend on its batch.
+// k-means assignment uses it. Call only when HasAvx2().
+void ExpandedTopKAvx2(Metric metric, const float* queries, std::size_t query_count, const float* base,
+                      std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
+                      std::int32_t* labels, float* distances);
+
 // Top-k on the portable kernel (plain loops the compiler vectorises for the baseline ISA); the same
 // independence holds.
 void ExactTopKPortable(Metric metric, const float* queries, std::size_t query_count, const float* base,
