@@ -166,8 +166,13 @@ void RunAll(std::size_t count, std::size_t threads, const std::function<void(std
 // and never below this many labels per part: a thread hand-off costs tens of microseconds.
 constexpr std::size_t kExactPartWork = std::size_t{1} << 20;
 constexpr std::size_t kExactPartLabels = 256;
-// Rows ahead of the one being scored whose vectors are requested from memory.
-constexpr std::size_t kPrefetchRows = 2;
+// Labels resolved to their vectors per chunk before any is scored (a hash look-up between two
+// distance computations measured about twice as slow on mnist-784's scattered digit classes), and
+// vectors requested from memory this many rows ahead of their turn (measured on mnist-784 with
+// 6,000 labels: 2.4 → 1.3 ms for one digit class; 2, 8 and 16 rows ahead, and visiting the vectors
+// in address order, were no better).
+constexpr std::size_t kResolveChunk = 256;
+constexpr std::size_t kPrefetchRows = 4;
 
 // Asks the cache for every line of one stored vector (a hint; no effect where unsupported).
 inline void PrefetchVector(const char* data, std::size_t bytes) {
@@ -180,32 +185,27 @@ inline void PrefetchVector(const char* data, std::size_t bytes) {
 }
 
 // The k best of `count` labels by the graph's own distance to `query`, best first, ties to the
-// lower label, padded with kNoLabel / +infinity. The labels' vectors sit wherever their nodes are,
-// so each is looked up, then requested kPrefetchRows ahead of its turn.
+// lower label, padded with kNoLabel / +infinity.
 void ScoreAmong(const Graph& graph, const float* query, const std::uint32_t* labels, std::size_t count,
                 std::size_t k, std::uint32_t* out_labels, float* out_distances) {
   const std::size_t bytes = graph.data_size_;
-  const char* ahead[kPrefetchRows + 1] = {};
-  const auto vector_of = [&](std::size_t position) {
-    const auto found = graph.label_lookup_.find(labels[position]);
-    if (found == graph.label_lookup_.end()) {
-      throw std::runtime_error("label " + std::to_string(labels[position]) + " is not in the graph");
-    }
-    return graph.getDataByInternalId(found->second);
-  };
-  for (std::size_t position = 0; position < std::min(count, kPrefetchRows); ++position) {
-    ahead[position] = vector_of(position);
-    PrefetchVector(ahead[position], bytes);
-  }
   LabelTopK heap(out_labels, out_distances, k);
-  for (std::size_t position = 0; position < count; ++position) {
-    if (position + kPrefetchRows < count) {
-      const char* next = vector_of(position + kPrefetchRows);
-      ahead[(position + kPrefetchRows) % (kPrefetchRows + 1)] = next;
-      PrefetchVector(next, bytes);
+  thread_local std::vector<const char*> vectors;
+  for (std::size_t chunk = 0; chunk < count; chunk += kResolveChunk) {
+    const std::size_t chunk_count = std::min(kResolveChunk, count - chunk);
+    vectors.resize(chunk_count);
+    for (std::size_t i = 0; i < chunk_count; ++i) {
+      const auto found = graph.label_lookup_.find(labels[chunk + i]);
+      if (found == graph.label_lookup_.end()) {
+        throw std::runtime_error("label " + std::to_string(labels[chunk + i]) + " is not in the graph");
+      }
+      vectors[i] = graph.getDataByInternalId(found->second);
     }
-    const char* data = ahead[position % (kPrefetchRows + 1)];
-    heap.Push(graph.fstdistfunc_(query, data, graph.dist_func_param_), labels[position]);
+    for (std::size_t i = 0; i < std::min(chunk_count, kPrefetchRows); ++i) PrefetchVector(vectors[i], bytes);
+    for (std::size_t i = 0; i < chunk_count; ++i) {
+      if (i + kPrefetchRows < chunk_count) PrefetchVector(vectors[i + kPrefetchRows], bytes);
+      heap.Push(graph.fstdistfunc_(query, vectors[i], graph.dist_func_param_), labels[chunk + i]);
+    }
   }
   heap.Finish();
 }
