@@ -20,10 +20,11 @@ namespace quiver {
 namespace {
 
 constexpr std::size_t kTileBytes = 128 * 1024;
-// Multiply-adds (rows × dim × queries) below which a part is not worth a thread hand-off, and
-// the fewest rows a part of a row split scans.
+// Multiply-adds (rows × dim × queries) per thread below which a thread is not worth its hand-off,
+// the fewest rows a part of a row split scans, and the parts per thread of a row split.
 constexpr std::size_t kMinimumPartWork = std::size_t{1} << 20;
 constexpr std::size_t kMinimumPartRows = 256;
+constexpr std::size_t kPartsPerThread = 4;
 
 std::size_t TileRows(std::size_t dim) { return std::max<std::size_t>(16, kTileBytes / (dim * sizeof(float))); }
 
@@ -86,17 +87,17 @@ void Select(ScanPath path, Metric metric, const float* queries, std::size_t quer
   }
 }
 
-// Splits the scanned rows into `parts` contiguous ranges, selects a top-k per query in each (on the
-// pool), then merges them in part order. The merge keeps the k best by (distance, row), the same
+// Splits the scanned rows into `parts` contiguous ranges, selects a top-k per query in each (on
+// `threads` threads of the pool, which take the parts in turn), then merges them in part order. The merge keeps the k best by (distance, row), the same
 // total order as one scan, so the result is the one a single part would give.
 void ScanRowParts(ScanPath path, Metric metric, const float* queries, std::size_t query_count, const float* base,
                   std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
-                  std::size_t parts, std::int32_t* labels, float* distances) {
+                  std::size_t parts, std::size_t threads, std::int32_t* labels, float* distances) {
   const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
   const std::size_t slots = query_count * k;
   std::vector<std::int32_t> part_labels(parts * slots);
   std::vector<float> part_distances(parts * slots);
-  ParallelFor(parts, parts, [&](std::size_t part) {
+  ParallelFor(parts, threads, [&](std::size_t part) {
     const std::size_t first = scan_count * part / parts;
     const std::size_t end = scan_count * (part + 1) / parts;
     std::int32_t* out_labels = part_labels.data() + part * slots;
@@ -146,10 +147,13 @@ void ExactTopK(Metric metric, const float* queries, std::size_t query_count, con
   const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
   const std::size_t work = scan_count * dim * query_count;
   const std::size_t most_parts = std::max<std::size_t>(1, work / kMinimumPartWork);
-  const std::size_t row_parts = std::min({threads, most_parts, std::max<std::size_t>(1, scan_count / kMinimumPartRows)});
-  if (row_parts >= 2) {
-    ScanRowParts(path, metric, queries, query_count, base, base_count, dim, k, candidates, row_parts, labels,
-                 distances);
+  const std::size_t row_threads = std::min({threads, most_parts, std::max<std::size_t>(1, scan_count / kMinimumPartRows)});
+  if (row_threads >= 2) {
+    // Several parts per thread: a thread that the system pauses mid-part holds the others up for
+    // one small part only (the machine's other work shares the cores).
+    const std::size_t row_parts = std::min(row_threads * kPartsPerThread, scan_count / kMinimumPartRows);
+    ScanRowParts(path, metric, queries, query_count, base, base_count, dim, k, candidates, row_parts, row_threads,
+                 labels, distances);
   } else {
     // Few rows: one part per group of queries (each group reads every row).
     const std::size_t query_parts = std::min({threads, most_parts, query_count});

@@ -162,10 +162,12 @@ void RunAll(std::size_t count, std::size_t threads, const std::function<void(std
   if (!error.empty()) throw std::runtime_error(error);
 }
 
-// ExactAmong splits its labels over threads from this many multiply-adds (labels × dim) per part,
-// and never below this many labels per part: a thread hand-off costs tens of microseconds.
+// ExactAmong uses a thread per this many multiply-adds (labels × dim), splits its labels into up to
+// kExactPartsPerThread parts per thread, and never below kExactPartLabels labels per part: a thread
+// hand-off costs tens of microseconds.
 constexpr std::size_t kExactPartWork = std::size_t{1} << 20;
 constexpr std::size_t kExactPartLabels = 256;
+constexpr std::size_t kExactPartsPerThread = 4;
 // Labels resolved to their vectors per chunk before any is scored (a hash look-up between two
 // distance computations measured about twice as slow on mnist-784's scattered digit classes), and
 // vectors requested from memory this many rows ahead of their turn (measured on mnist-784 with
@@ -311,18 +313,20 @@ void HnswGraph::ExactAmong(const float* query, const std::uint32_t* labels, std:
   const Graph& graph = Open();
   // The calling thread's buffer: valid for this whole call, and only read by the helpers.
   const float* prepared = Prepared(space_kind_, query, dim_);
-  const std::size_t parts = std::min({threads, std::max<std::size_t>(1, count * dim_ / kExactPartWork),
-                                      std::max<std::size_t>(1, count / kExactPartLabels)});
-  if (parts <= 1) {
+  const std::size_t worker_count = std::min({threads, std::max<std::size_t>(1, count * dim_ / kExactPartWork),
+                                             std::max<std::size_t>(1, count / kExactPartLabels)});
+  if (worker_count <= 1) {
     ScoreAmong(graph, prepared, labels, count, k, out_labels, out_distances);
     return;
   }
+  // Several parts per thread: a thread paused mid-part holds the others up for one small part only.
+  const std::size_t parts = std::min(worker_count * kExactPartsPerThread, count / kExactPartLabels);
   // Per part: the k best of a contiguous slice of `labels`, then one merge in part order. The
   // order (distance, label) is total and every label is scored by the same function whatever the
   // part, so the answer equals the single-part one.
   std::vector<std::uint32_t> part_labels(parts * k);
   std::vector<float> part_distances(parts * k);
-  RunAll(parts, parts, [&](std::size_t part) {
+  RunAll(parts, worker_count, [&](std::size_t part) {
     const std::size_t first = count * part / parts;
     const std::size_t end = count * (part + 1) / parts;
     ScoreAmong(graph, prepared, labels + first, end - first, k, part_labels.data() + part * k,

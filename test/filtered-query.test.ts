@@ -124,7 +124,7 @@ describe('filtered recall on siftsmall', () => {
 
 describe('exact filtered search on native threads', () => {
   // 4,600 records of dim 1,024 whose filter keeps 4,005 (≤ EXACT_MATCH_LIMIT, so the exact plan):
-  // 4,005 × 1,024 numbers is past the 2²⁰ per part from which the native scan splits its labels,
+  // 4,005 × 1,024 numbers is past the 2²⁰ per thread from which the native scan splits its labels,
   // so `threads: 3` really scores them on three threads. Answers must equal the exact ground truth
   // and the single-thread answers, hit for hit, on a graph and on a flat collection.
   it('answers as on one thread, with the exact filtered top k, for hnsw and flat', () => {

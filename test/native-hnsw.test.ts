@@ -223,9 +223,10 @@ describe('native HNSW graph: allow-list bitset', () => {
 
 /**
  * exactAmong: the exact k-NN among a label list, scored over the graph's vectors, against a float64
- * TypeScript reference, and bit for bit the same on every thread count. The graph splits a list
- * only from 2²⁰ multiply-adds (labels × dim) and 256 labels per part (native/hnsw-graph.cc), so the
- * threaded case uses 2,300 labels of dim 1,024 (three parts on 3+ threads).
+ * TypeScript reference, and bit for bit the same on every thread count. The graph uses a thread
+ * per 2²⁰ multiply-adds (labels × dim) and cuts the list into up to 4 parts per thread of at least
+ * 256 labels (native/hnsw-graph.cc), so the threaded case uses 2,300 labels of dim 1,024 (three
+ * threads, eight parts).
  */
 describe('native HNSW graph: exactAmong', () => {
   function exactAmong(graph: NativeHnswGraph, query: Float32Array, labels: Uint32Array, k: number, threads = 1) {

@@ -286,9 +286,10 @@ describe('exactTopK', () => {
 
 /**
  * The threaded exact top-k: the same labels and distances, bit for bit, on every thread count, and
- * parity with the reference. The addon splits a call only from 2²⁰ multiply-adds (rows × dim ×
- * queries) per part and 256 rows per part (native/exact-scan.cc), so these inputs are sized past
- * that: row splits for 1 to 8 queries, a query split when rows are too few to divide.
+ * parity with the reference. The addon uses a thread per 2²⁰ multiply-adds (rows × dim × queries)
+ * and cuts rows into up to 4 parts per thread of at least 256 rows (native/exact-scan.cc), so
+ * these inputs are sized past that: row splits for 1 to 8 queries, a query split when rows are
+ * too few to divide.
  */
 describe('exactTopK on threads', () => {
   const THREADS = [2, 3, 8] as const;
@@ -304,7 +305,7 @@ describe('exactTopK on threads', () => {
     return single;
   }
 
-  // rows × dim × queries ≈ 3.2–3.6 million: three parts on 3+ threads.
+  // rows × dim × queries ≈ 3.2–3.6 million: three threads, up to twelve parts.
   const SPLIT_SHAPES = [
     { dim: 1, rows: 400_000, queries: 8 },
     { dim: 3, rows: 150_000, queries: 8 },
@@ -369,7 +370,7 @@ describe('exactTopK on threads', () => {
       const single = expectSameOnEveryThreadCount({ metric, ...zeros });
       expect([...single.labels]).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
     }
-    // Rows 600..1199 repeat rows 0..599: two or three parts put copies of a row in different parts.
+    // Rows 600..1199 repeat rows 0..599: with four parts or more, copies of a row sit in different parts.
     const random = new SeededRandom(406);
     const half = randomVectors(random, 600, dim);
     const base = new Float32Array(1_200 * dim);

@@ -1,6 +1,6 @@
 // FlatIndex: search, searchAmong and searchBatch against the TypeScript reference kernel, on one and
 // several native threads, with every row live (a plain scan) and after removals (a candidate list).
-// 2,600 rows of dim 1,024 pass the 2²⁰ multiply-adds per part from which the native scan splits.
+// 2,600 rows of dim 1,024 pass the 2²⁰ multiply-adds per thread from which the native scan splits.
 import { describe, expect, it } from 'vitest';
 import { FlatIndex } from '../../src/index/flat.js';
 import { normalized } from '../../src/index/vector-math.js';
