@@ -225,7 +225,7 @@ describe('native HNSW graph: allow-list bitset', () => {
  * exactAmong: the exact k-NN among a label list, scored over the graph's vectors, against a float64
  * TypeScript reference, and bit for bit the same on every thread count. The graph uses a thread
  * per 2²⁰ multiply-adds (labels × dim) and cuts the list into up to 4 parts per thread of at least
- * 256 labels (native/hnsw-graph.cc), so the threaded case uses 2,300 labels of dim 1,024 (three
+ * 256 labels (native/hnsw-graph.cc), so the threaded case uses 2,300 labels of dim 1,024 (two
  * threads, eight parts).
  */
 describe('native HNSW graph: exactAmong', () => {
