@@ -35,17 +35,7 @@ export function plainTopK(
 ): number[] {
   const bestScores: number[] = [];
   const bestRows: number[] = [];
-  for (let row = 0; row < count; row++) {
-    const offset = row * dim;
-    let score = 0;
-    if (metric === 'l2') {
-      for (let axis = 0; axis < dim; axis++) {
-        const difference = query[axis]! - vectors[offset + axis]!;
-        score += difference * difference;
-      }
-    } else {
-      for (let axis = 0; axis < dim; axis++) score -= query[axis]! * vectors[offset + axis]!;
-    }
+  const keep = (score: number, row: number) => {
     if (bestScores.length < k || score < bestScores[bestScores.length - 1]!) {
       let at = bestScores.length;
       while (at > 0 && bestScores[at - 1]! > score) at--;
@@ -55,6 +45,25 @@ export function plainTopK(
         bestScores.pop();
         bestRows.pop();
       }
+    }
+  };
+  // One loop per metric, so the row loop has no metric test in it.
+  if (metric === 'l2') {
+    for (let row = 0; row < count; row++) {
+      const offset = row * dim;
+      let sum = 0;
+      for (let axis = 0; axis < dim; axis++) {
+        const difference = query[axis]! - vectors[offset + axis]!;
+        sum += difference * difference;
+      }
+      keep(sum, row);
+    }
+  } else {
+    for (let row = 0; row < count; row++) {
+      const offset = row * dim;
+      let dot = 0;
+      for (let axis = 0; axis < dim; axis++) dot += query[axis]! * vectors[offset + axis]!;
+      keep(-dot, row);
     }
   }
   return bestRows;
