@@ -19,7 +19,8 @@ export const EXACT_MATCH_LIMIT = 4096;
 /**
  * Beyond the count limit, exact search still wins while it scores at most this many numbers
  * (matches × dim). Measured through query() on mnist-784 (60,000 × 784, p50, 2-core machine under
- * a load average of about 3.5): 10% (6,000 matches) exact 1.1 ms on 2 threads, 1.5 ms on 1, against
+ * a load average of about 3.5) with these limits changed by hand to force each plan: 10% (6,000
+ * matches) exact 1.1 ms on 2 threads, 1.5 ms on 1, against
  * 6.4–7.1 ms for the restricted graph search (ef 203); 20% (12,000 matches, 9.4 million numbers)
  * exact 2.3 ms on 2 threads, 4.1 ms on 1, against 2.0–2.4 ms for the graph (ef 144), so the
  * limit stays here; 50% graph 0.6 ms against exact 3.3 ms.
