@@ -402,7 +402,8 @@ export interface Collection {
 
   /**
    * The k nearest records of each of several vectors: `result[i]` is what `query` returns for
-   * `vectors[i]`. HNSW collections search on the database's `threads` native threads at once; the
+   * `vectors[i]`. HNSW and flat collections search on the database's `threads` native threads at
+   * once (a flat batch in one exact scan; its answers equal `query`'s, distances included); the
    * whole batch is validated before any search.
    * @example
    * const [forA, forB] = docs.queryBatch({ vectors: [embeddingA, embeddingB], k: 5 });
