@@ -40,9 +40,6 @@ class BasicTopK {
     }
   }
 
-  // Pairs kept so far.
-  std::size_t size() const { return size_; }
-
   // Sorts the kept pairs best first and pads the unused slots with label -1 (as Label), distance +Infinity.
   void Finish() {
     for (std::size_t end = size_; end > 1; --end) {
