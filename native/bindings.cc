@@ -3,6 +3,7 @@
 // failure throws a JavaScript TypeError or RangeError and returns undefined (no C++ exceptions).
 #include "bindings.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -11,6 +12,9 @@
 
 namespace quiver {
 namespace {
+
+// Most threads one call uses, as for the HNSW graph (src/native.ts MAX_THREADS).
+constexpr std::size_t kMaxThreads = 256;
 
 // A typed array's element pointer and length; ok is false after a JavaScript error was thrown.
 template <typename T>
@@ -144,7 +148,7 @@ Napi::Value DistancesBinding(const Napi::CallbackInfo& info) {
 Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Metric metric;
-  if (!HasArguments(info, 8) || !MetricArgument(info, 0, &metric)) return env.Undefined();
+  if (!HasArguments(info, 9) || !MetricArgument(info, 0, &metric)) return env.Undefined();
   const View<float> queries = Float32Argument(info, 1, "queries");
   if (!queries.ok) return env.Undefined();
   const View<float> base = Float32Argument(info, 2, "base");
@@ -153,6 +157,8 @@ Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info) {
   if (dim == 0) return env.Undefined();
   const std::size_t k = PositiveIntegerArgument(info, 4, "k");
   if (k == 0) return env.Undefined();
+  const std::size_t threads = PositiveIntegerArgument(info, 8, "threads");
+  if (threads == 0) return env.Undefined();
   std::size_t query_count = 0;
   std::size_t base_count = 0;
   if (!RowCount(env, queries.length, dim, "queries", &query_count) ||
@@ -173,7 +179,8 @@ Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info) {
     Fail(env, "labels and distances must hold queries x k entries", true);
     return env.Undefined();
   }
-  ExactTopK(metric, queries.data, query_count, base.data, base_count, dim, k, candidates, labels.data, distances.data);
+  ExactTopK(metric, queries.data, query_count, base.data, base_count, dim, k, candidates, std::min(threads, kMaxThreads),
+            labels.data, distances.data);
   return env.Undefined();
 }
 

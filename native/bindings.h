@@ -8,7 +8,7 @@ namespace quiver {
 
 // distances(metric, queries, base, dim, out)
 Napi::Value DistancesBinding(const Napi::CallbackInfo& info);
-// exactTopK(metric, queries, base, dim, k, candidates | null, labels, distances)
+// exactTopK(metric, queries, base, dim, k, candidates | null, labels, distances, threads)
 Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info);
 // kmeansAssign(metric, points, centroids, dim, assignments, distances)
 Napi::Value KMeansAssignBinding(const Napi::CallbackInfo& info);

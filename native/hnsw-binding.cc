@@ -361,24 +361,30 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
   }
 
   // exactAmong(query: Float32Array, labels: Uint32Array, k, outLabels: Uint32Array,
-  // outDistances: Float32Array): shapes are checked in TypeScript and again here.
+  // outDistances: Float32Array, threads): shapes are checked in TypeScript and again here.
   Napi::Value ExactAmong(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&] {
-      if (info.Length() != 5 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
-          !info[3].IsTypedArray() || !info[4].IsTypedArray()) {
-        throw std::invalid_argument("exactAmong(query, labels, k, outLabels, outDistances)");
-      }
-      Napi::Float32Array query = info[0].As<Napi::Float32Array>();
-      Napi::Uint32Array labels = info[1].As<Napi::Uint32Array>();
-      const std::size_t k = info[2].As<Napi::Number>().Uint32Value();
-      Napi::Uint32Array outLabels = info[3].As<Napi::Uint32Array>();
-      Napi::Float32Array outDistances = info[4].As<Napi::Float32Array>();
-      if (query.ElementLength() != graph_->dim() || k < 1 || outLabels.ElementLength() < k ||
-          outDistances.ElementLength() < k) {
-        throw std::invalid_argument("exactAmong: query must hold dim numbers and the outputs k each");
-      }
-      graph_->ExactAmong(query.Data(), labels.Data(), labels.ElementLength(), k, outLabels.Data(), outDistances.Data());
-      return info.Env().Undefined();
+    const Napi::Env env = info.Env();
+    double k = 0, threads = 0;
+    if (!graph_) return Guard(env, [&] { return env.Undefined(); });  // throws: not constructed
+    if (!Arguments(info, 6)) return env.Undefined();
+    const View<float> query = TypedArray<float>(info, 0, napi_float32_array, "query", "Float32Array");
+    if (!query.ok) return env.Undefined();
+    const View<std::uint32_t> labels = TypedArray<std::uint32_t>(info, 1, napi_uint32_array, "labels", "Uint32Array");
+    if (!labels.ok || !Integer(info, 2, "k", 1, kMaxInteger, &k)) return env.Undefined();
+    const View<std::uint32_t> out_labels =
+        TypedArray<std::uint32_t>(info, 3, napi_uint32_array, "outLabels", "Uint32Array");
+    if (!out_labels.ok) return env.Undefined();
+    const View<float> out_distances = TypedArray<float>(info, 4, napi_float32_array, "outDistances", "Float32Array");
+    if (!out_distances.ok || !Integer(info, 5, "threads", 1, kMaxInteger, &threads)) return env.Undefined();
+    const std::size_t wanted = static_cast<std::size_t>(k);
+    if (query.length != graph_->dim() || out_labels.length < wanted || out_distances.length < wanted) {
+      Throw(env, "exactAmong: query must hold dim numbers and the outputs k each", true);
+      return env.Undefined();
+    }
+    return Guard(env, [&] {
+      graph_->ExactAmong(query.data, labels.data, labels.length, wanted,
+                         std::min(static_cast<std::size_t>(threads), kMaxThreads), out_labels.data, out_distances.data);
+      return env.Undefined();
     });
   }
 

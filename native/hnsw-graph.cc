@@ -13,6 +13,7 @@
 #include <queue>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 // hnswlib's headers are third-party: keep their warnings out of this build's output.
 #if defined(__GNUC__)
@@ -26,6 +27,7 @@
 #endif
 #include "hnsw-space.h"
 #include "thread-pool.h"
+#include "top-k.h"
 
 namespace quiver {
 namespace {
@@ -160,6 +162,56 @@ void RunAll(std::size_t count, std::size_t threads, const std::function<void(std
   if (!error.empty()) throw std::runtime_error(error);
 }
 
+// ExactAmong uses a thread per this many multiply-adds (labels × dim), splits its labels into up to
+// kExactPartsPerThread parts per thread, and never below kExactPartLabels labels per part: a thread
+// hand-off costs tens of microseconds.
+constexpr std::size_t kExactPartWork = std::size_t{1} << 20;
+constexpr std::size_t kExactPartLabels = 256;
+constexpr std::size_t kExactPartsPerThread = 4;
+// Labels resolved to their vectors per chunk before any is scored (a hash look-up between two
+// distance computations measured about twice as slow on mnist-784's scattered digit classes), and
+// vectors requested from memory this many rows ahead of their turn (measured on mnist-784 with
+// 6,000 labels: 2.4 → 1.3 ms for one digit class; 2, 8 and 16 rows ahead, and visiting the vectors
+// in address order, were no better).
+constexpr std::size_t kResolveChunk = 256;
+constexpr std::size_t kPrefetchRows = 4;
+
+// Asks the cache for every line of one stored vector (a hint; no effect where unsupported).
+inline void PrefetchVector(const char* data, std::size_t bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+  for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(data + offset);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
+// The k best of `count` labels by the graph's own distance to `query`, best first, ties to the
+// lower label, padded with kNoLabel / +infinity.
+void ScoreAmong(const Graph& graph, const float* query, const std::uint32_t* labels, std::size_t count,
+                std::size_t k, std::uint32_t* out_labels, float* out_distances) {
+  const std::size_t bytes = graph.data_size_;
+  LabelTopK heap(out_labels, out_distances, k);
+  thread_local std::vector<const char*> vectors;
+  for (std::size_t chunk = 0; chunk < count; chunk += kResolveChunk) {
+    const std::size_t chunk_count = std::min(kResolveChunk, count - chunk);
+    vectors.resize(chunk_count);
+    for (std::size_t i = 0; i < chunk_count; ++i) {
+      const auto found = graph.label_lookup_.find(labels[chunk + i]);
+      if (found == graph.label_lookup_.end()) {
+        throw std::runtime_error("label " + std::to_string(labels[chunk + i]) + " is not in the graph");
+      }
+      vectors[i] = graph.getDataByInternalId(found->second);
+    }
+    for (std::size_t i = 0; i < std::min(chunk_count, kPrefetchRows); ++i) PrefetchVector(vectors[i], bytes);
+    for (std::size_t i = 0; i < chunk_count; ++i) {
+      if (i + kPrefetchRows < chunk_count) PrefetchVector(vectors[i + kPrefetchRows], bytes);
+      heap.Push(graph.fstdistfunc_(query, vectors[i], graph.dist_func_param_), labels[chunk + i]);
+    }
+  }
+  heap.Finish();
+}
+
 }  // namespace
 
 HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels) : space_kind_(space), dim_(dim) {
@@ -256,32 +308,37 @@ void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t
 }
 
 void HnswGraph::ExactAmong(const float* query, const std::uint32_t* labels, std::size_t count, std::size_t k,
-                           std::uint32_t* out_labels, float* out_distances) const {
+                           std::size_t threads, std::uint32_t* out_labels, float* out_distances) const {
   std::shared_lock<std::shared_mutex> shared(lock_);
   const Graph& graph = Open();
+  // The calling thread's buffer: valid for this whole call, and only read by the helpers.
   const float* prepared = Prepared(space_kind_, query, dim_);
-  // A max-heap of the k best so far: its top is the worst kept (largest distance, then label).
-  std::vector<std::pair<float, std::uint32_t>> heap;
-  heap.reserve(k + 1);
-  for (std::size_t i = 0; i < count; i++) {
-    const auto found = graph.label_lookup_.find(labels[i]);
-    if (found == graph.label_lookup_.end()) throw std::runtime_error("label " + std::to_string(labels[i]) + " is not in the graph");
-    const float distance = graph.fstdistfunc_(prepared, graph.getDataByInternalId(found->second), graph.dist_func_param_);
-    const std::pair<float, std::uint32_t> entry(distance, labels[i]);
-    if (heap.size() < k) {
-      heap.push_back(entry);
-      std::push_heap(heap.begin(), heap.end());
-    } else if (entry < heap.front()) {
-      std::pop_heap(heap.begin(), heap.end());
-      heap.back() = entry;
-      std::push_heap(heap.begin(), heap.end());
+  const std::size_t worker_count = std::min({threads, std::max<std::size_t>(1, count * dim_ / kExactPartWork),
+                                             std::max<std::size_t>(1, count / kExactPartLabels)});
+  if (worker_count <= 1) {
+    ScoreAmong(graph, prepared, labels, count, k, out_labels, out_distances);
+    return;
+  }
+  // Several parts per thread: a thread paused mid-part holds the others up for one small part only.
+  const std::size_t parts = std::min(worker_count * kExactPartsPerThread, count / kExactPartLabels);
+  // Per part: the k best of a contiguous slice of `labels`, then one merge in part order. The
+  // order (distance, label) is total and every label is scored by the same function whatever the
+  // part, so the answer equals the single-part one.
+  std::vector<std::uint32_t> part_labels(parts * k);
+  std::vector<float> part_distances(parts * k);
+  RunAll(parts, worker_count, [&](std::size_t part) {
+    const std::size_t first = count * part / parts;
+    const std::size_t end = count * (part + 1) / parts;
+    ScoreAmong(graph, prepared, labels + first, end - first, k, part_labels.data() + part * k,
+               part_distances.data() + part * k);
+  });
+  LabelTopK merged(out_labels, out_distances, k);
+  for (std::size_t part = 0; part < parts; ++part) {
+    for (std::size_t slot = 0; slot < k && part_labels[part * k + slot] != kNoLabel; ++slot) {
+      merged.Push(part_distances[part * k + slot], part_labels[part * k + slot]);
     }
   }
-  std::sort_heap(heap.begin(), heap.end());
-  for (std::size_t i = 0; i < k; i++) {
-    out_labels[i] = i < heap.size() ? heap[i].second : kNoLabel;
-    out_distances[i] = i < heap.size() ? heap[i].first : std::numeric_limits<float>::infinity();
-  }
+  merged.Finish();
 }
 
 void HnswGraph::ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const {

@@ -82,9 +82,11 @@ class HnswGraph {
 
   // Exact k-NN of one query among `count` labels of the graph, scored with the graph's own distance
   // function over its stored vectors (no copy): the k best into out_labels / out_distances, best
-  // first, ties to the lower label, padded with kNoLabel / +infinity. Throws for a label not in it.
+  // first, ties to the lower label (NaN as +infinity), padded with kNoLabel / +infinity. Long lists
+  // are split over up to `threads` threads; the answer is the same for every thread count. Throws
+  // for a label not in the graph.
   void ExactAmong(const float* query, const std::uint32_t* labels, std::size_t count, std::size_t k,
-                  std::uint32_t* out_labels, float* out_distances) const;
+                  std::size_t threads, std::uint32_t* out_labels, float* out_distances) const;
   // Copies the stored vectors of `count` labels into out[i * dim ...] (cosine graphs store them
   // normalised). Throws when a label is not in the graph.
   void ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const;

@@ -27,10 +27,11 @@ void BatchDistances(Metric metric, const float* queries, std::size_t query_count
 
 // For each query, the k nearest base rows, best first, ties to the lower row index. When candidates
 // is restricted only those rows are scanned. Missing results are label -1, distance +Infinity.
-// labels and distances hold query_count x k entries.
+// labels and distances hold query_count x k entries. Runs on up to `threads` threads (the caller
+// and pool helpers); the result is the same for every thread count.
 void ExactTopK(Metric metric, const float* queries, std::size_t query_count, const float* base,
                std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
-               std::int32_t* labels, float* distances);
+               std::size_t threads, std::int32_t* labels, float* distances);
 
 // For each point the nearest centroid (ties to the lower centroid index) and its distance.
 void KMeansAssign(Metric metric, const float* points, std::size_t point_count, const float* centroids,

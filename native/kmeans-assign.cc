@@ -40,11 +40,11 @@ void KMeansAssignFor(const float* points, std::size_t point_count, const float* 
 
 void KMeansAssign(Metric metric, const float* points, std::size_t point_count, const float* centroids,
                   std::size_t centroid_count, std::size_t dim, std::int32_t* assignments, float* distances) {
-  // Wide points (IVF lists, not PQ sub-spaces) go to the blocked exact kernel as a top-1 search;
-  // it ranks by the same (distance, lower index) order and reports the direct distance.
+  // Wide points (IVF lists, not PQ sub-spaces) go to the blocked expanded-form kernel as a top-1
+  // search; it ranks by the same (distance, lower index) order and reports the direct distance.
   if (dim >= kBlockedMinimumDim && HasAvx2()) {
-    ExactTopKAvx2(metric, points, point_count, centroids, centroid_count, dim, 1, RowSelection{}, assignments,
-                  distances);
+    ExpandedTopKAvx2(metric, points, point_count, centroids, centroid_count, dim, 1, RowSelection{}, assignments,
+                     distances);
     // A point whose distances are all NaN is assigned to centroid 0 at +Infinity, as below.
     for (std::size_t point = 0; point < point_count; ++point) {
       if (assignments[point] < 0) assignments[point] = 0;

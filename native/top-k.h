@@ -1,6 +1,7 @@
 // A bounded max-heap that keeps the k best (distance, label) pairs, stored directly in the caller's
 // output buffers so that a scan allocates nothing. Order: smaller distance first, then lower label.
-// NaN distances are treated as +Infinity so that the order stays total.
+// NaN distances are treated as +Infinity so that the order stays total. Labels are int32 row
+// indexes (TopK, padding -1) or uint32 graph labels (LabelTopK, padding 0xFFFFFFFF).
 #pragma once
 
 #include <cstddef>
@@ -10,21 +11,22 @@
 
 namespace quiver {
 
-class TopK {
+template <typename Label>
+class BasicTopK {
  public:
-  TopK(std::int32_t* labels, float* distances, std::size_t k) : labels_(labels), distances_(distances), k_(k) {}
+  BasicTopK(Label* labels, float* distances, std::size_t k) : labels_(labels), distances_(distances), k_(k) {}
 
   // Re-attaches to a heap left in the buffers after `pushed` earlier pushes (the heap then holds
   // min(k, pushed) pairs, because a push into a heap that is not full always inserts). This lets a
   // tiled scan keep one heap per query without any storage beyond the output buffers.
-  static TopK Resume(std::int32_t* labels, float* distances, std::size_t k, std::size_t pushed) {
-    TopK heap(labels, distances, k);
+  static BasicTopK Resume(Label* labels, float* distances, std::size_t k, std::size_t pushed) {
+    BasicTopK heap(labels, distances, k);
     heap.size_ = pushed < k ? pushed : k;
     return heap;
   }
 
   // Offers one pair; inline and branch-light because scans call it for every row.
-  void Push(float distance, std::int32_t label) {
+  void Push(float distance, Label label) {
     if (distance != distance) distance = std::numeric_limits<float>::infinity();
     if (size_ < k_) {
       std::size_t child = size_++;
@@ -38,14 +40,14 @@ class TopK {
     }
   }
 
-  // Sorts the kept pairs best first and pads the unused slots with label -1, distance +Infinity.
+  // Sorts the kept pairs best first and pads the unused slots with label -1 (as Label), distance +Infinity.
   void Finish() {
     for (std::size_t end = size_; end > 1; --end) {
       Swap(0, end - 1);
       SiftDown(0, end - 1);
     }
     for (std::size_t slot = size_; slot < k_; ++slot) {
-      labels_[slot] = -1;
+      labels_[slot] = static_cast<Label>(-1);
       distances_[slot] = std::numeric_limits<float>::infinity();
     }
   }
@@ -83,10 +85,13 @@ class TopK {
     }
   }
 
-  std::int32_t* labels_;
+  Label* labels_;
   float* distances_;
   std::size_t k_;
   std::size_t size_ = 0;
 };
+
+using TopK = BasicTopK<std::int32_t>;
+using LabelTopK = BasicTopK<std::uint32_t>;
 
 }  // namespace quiver

@@ -5,9 +5,10 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { type ArrowExportSource, arrowTable, exportArrowFile, recordBatches, upsertArrow } from './arrow/index.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { isQuiverError, QuiverError, toQuiverError } from './errors.js';
-import { type BatchNeighbours, batchRow, HnswIndex } from './index/hnsw.js';
+import { FlatIndex } from './index/flat.js';
+import { batchRow, HnswIndex } from './index/hnsw.js';
 import { IvfPqIndex } from './index/ivfpq.js';
-import type { AnnIndex, Neighbours } from './index/types.js';
+import type { AnnIndex, BatchNeighbours, Neighbours } from './index/types.js';
 import { norm } from './index/vector-math.js';
 import {
   describe,
@@ -448,6 +449,7 @@ export class CollectionImpl implements Collection {
         ann,
         metric: this.metric,
         dim: this.dim,
+        threads: this.#host.threads,
       };
       ({ neighbours, plan } = searchFiltered(context, vector, requested, ef, where, this.#matches(where), explain, {
         nprobe: parsed.nprobe,
@@ -473,7 +475,7 @@ export class CollectionImpl implements Collection {
           plan.candidatesScored = found.stats.reranked;
         }
       } else {
-        neighbours = k === 0 ? { labels: [], distances: [] } : ann.search(vector, k, ef);
+        neighbours = k === 0 ? { labels: [], distances: [] } : ann.search(vector, k, ef, this.#host.threads);
       }
       if (neighbours.labels.length < k) {
         // An approximate search can come back short when many nodes are deleted or the graph is
@@ -773,6 +775,7 @@ export class CollectionImpl implements Collection {
       ann,
       metric: this.metric,
       dim: this.dim,
+      threads: this.#host.threads,
     };
     const answers: T[][] = [];
     for (let row = 0; row < batch.count; row++) {
@@ -795,9 +798,15 @@ export class CollectionImpl implements Collection {
   #answerBatch<T>(
     ann: AnnIndex,
     batch: PreparedQueryBatch,
-    found: BatchNeighbours | undefined,
+    graphFound: BatchNeighbours | undefined,
     hitsOf: (neighbours: Neighbours) => T[],
   ): T[][] {
+    // A flat index answers the whole batch in one native call, on the database's threads.
+    const found =
+      graphFound ??
+      (ann instanceof FlatIndex && batch.k > 0
+        ? ann.searchBatch(batch.queries, batch.k, this.#host.threads)
+        : undefined);
     const answers: T[][] = [];
     for (let row = 0; row < batch.count; row++) {
       if (batch.k === 0) {

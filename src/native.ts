@@ -45,6 +45,11 @@ export interface ExactTopKArguments {
   readonly distances: Float32Array;
   /** When given, only these rows are scanned. Indexes must be distinct (a repeat is scanned twice). */
   readonly candidates?: Int32Array;
+  /**
+   * Native threads, 1 (the default: the calling thread alone) to 256. The rows, or when rows are
+   * few the queries, are split over them; the result is the same for every thread count.
+   */
+  readonly threads?: number;
 }
 
 /** Arguments of {@link NativeKernels.kmeansAssign}. */
@@ -108,6 +113,7 @@ interface NativeAddon {
     candidates: Int32Array | null,
     labels: Int32Array,
     distances: Float32Array,
+    threads: number,
   ): void;
   kmeansAssign(
     metric: number,
@@ -296,6 +302,7 @@ export function checkExactTopKArguments(args: ExactTopKArguments): { queryCount:
   const baseCount = checkRows(kernel, 'base', args.base, dim, 'dim');
   checkOutput(kernel, 'labels', args.labels, queryCount * k, `${queryCount} queries × k ${k}`);
   checkOutput(kernel, 'distances', args.distances, queryCount * k, `${queryCount} queries × k ${k}`);
+  if (args.threads !== undefined) checkThreads(kernel, args.threads);
   const inputs: Record<string, ArrayBufferView> = { queries: args.queries, base: args.base };
   if (args.candidates !== undefined) {
     checkCandidates(kernel, args.candidates, baseCount);
@@ -376,6 +383,7 @@ export const nativeKernels: NativeKernels = {
         args.candidates ?? null,
         args.labels,
         args.distances,
+        args.threads ?? 1,
       ),
     );
   },
@@ -487,7 +495,9 @@ export interface NativeHnswGraph {
   loadAsync(path: string): Promise<void>;
   /**
    * Exact k-NN of `query` (dim numbers) among `labels`, scored over the graph's stored vectors:
-   * the k best into `outLabels` / `outDistances`, best first, padded with NO_LABEL / +Infinity.
+   * the k best into `outLabels` / `outDistances`, best first (ties to the lower label), padded
+   * with NO_LABEL / +Infinity. Long label lists are split over `threads` native threads (default
+   * 1); the answer is the same for every thread count.
    * @throws QuiverError INVALID_ARGUMENT on bad shapes, NATIVE_ERROR for a label not in the graph.
    */
   exactAmong(
@@ -496,6 +506,7 @@ export interface NativeHnswGraph {
     k: number,
     outLabels: Uint32Array,
     outDistances: Float32Array,
+    threads?: number,
   ): void;
   /**
    * Copies the stored vectors of `labels` into `out` (labels.length × dim; cosine graphs store
@@ -549,6 +560,7 @@ interface AddonHnswGraph {
     k: number,
     outLabels: Uint32Array,
     outDistances: Float32Array,
+    threads: number,
   ): void;
   readVectors(labels: Uint32Array, out: Float32Array): void;
   labels(): Uint32Array;
@@ -751,6 +763,7 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
     k: number,
     outLabels: Uint32Array,
     outDistances: Float32Array,
+    threads = 1,
   ): void {
     if (!(query instanceof Float32Array) || query.length !== this.dim) {
       throw invalid('hnsw.exactAmong', `query must be a Float32Array of ${this.dim} numbers`);
@@ -763,7 +776,10 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
     if (!(outDistances instanceof Float32Array) || outDistances.length < k) {
       throw invalid('hnsw.exactAmong', `outDistances must be a Float32Array of at least ${k} numbers`);
     }
-    callAddon('hnsw.exactAmong', () => this.#graph.exactAmong(query, labels, k, outLabels, outDistances));
+    checkThreads('hnsw.exactAmong', threads);
+    checkNoOverlap('hnsw.exactAmong', 'outLabels', outLabels, { query, labels, outDistances });
+    checkNoOverlap('hnsw.exactAmong', 'outDistances', outDistances, { query, labels });
+    callAddon('hnsw.exactAmong', () => this.#graph.exactAmong(query, labels, k, outLabels, outDistances, threads));
   }
 
   readVectors(labels: Uint32Array, out: Float32Array): void {

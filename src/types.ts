@@ -117,10 +117,12 @@ export interface OpenOptions {
   /** Called during long work on open (loading, replaying, rebuilding an index). */
   onProgress?: (progress: QuiverProgress) => void;
   /**
-   * Native threads for HNSW work that can be split: upsert batches of at least 1,000 records are
-   * inserted into the graph on this many threads, and `queryBatch` spreads its queries over them
-   * (1 to 256; default: the number of logical cores). With 1, every graph is the same from run to
-   * run; with more, large batches build equally good graphs in a varying order.
+   * Native threads for work that can be split: upsert batches of at least 1,000 records are
+   * inserted into the graph on this many threads, `queryBatch` spreads its queries over them, and
+   * exact scans (flat collections, exact scoring of a filter's matches) split their rows over them
+   * (1 to 256; default: the number of logical cores). Exact answers are the same for every count.
+   * With 1, every graph is the same from run to run; with more, large batches build equally good
+   * graphs in a varying order.
    */
   threads?: number;
 }
@@ -425,7 +427,8 @@ export interface Collection {
 
   /**
    * The k nearest records of each of several vectors: `result[i]` is what `query` returns for
-   * `vectors[i]`. HNSW collections search on the database's `threads` native threads at once; the
+   * `vectors[i]`. HNSW and flat collections search on the database's `threads` native threads at
+   * once (a flat batch in one exact scan; its answers equal `query`'s, distances included); the
    * whole batch is validated before any search.
    * @example
    * const [forA, forB] = docs.queryBatch({ vectors: [embeddingA, embeddingB], k: 5 });

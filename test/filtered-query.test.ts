@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateFilter, parseFilter } from '../src/filter/index.js';
 import { type Collection, type Database, type Filter, open, QuiverError } from '../src/index.js';
 import { type Fixture, loadFixture, tempDirectory } from './helpers/fixtures.js';
+import { randomVectors } from './helpers/random.js';
 
 /**
  * Metadata with a field per selectivity: `p1000` is true for 0.1% of the records, `p100` for 1%,
@@ -118,6 +119,57 @@ describe('filtered recall on siftsmall', () => {
       'p2',
       'group',
     ]);
+  });
+});
+
+describe('exact filtered search on native threads', () => {
+  // 4,600 records of dim 1,024 whose filter keeps 4,005 (≤ EXACT_MATCH_LIMIT, so the exact plan):
+  // 4,005 × 1,024 numbers is past the 2²⁰ per thread from which the native scan splits its labels,
+  // so `threads: 3` really scores them on three threads. Answers must equal the exact ground truth
+  // and the single-thread answers, hit for hit, on a graph and on a flat collection.
+  it('answers as on one thread, with the exact filtered top k, for hnsw and flat', () => {
+    const dim = 1_024;
+    const vectors = randomVectors(4_600, dim, 61);
+    const queries = randomVectors(4, dim, 62);
+    const filter = { kept: true };
+    const kept = (i: number) => i % 23 !== 0 && i < 4_188;
+    const directory = tempDirectory();
+    try {
+      const answers: Record<string, string[][]> = {};
+      for (const threads of [1, 3]) {
+        const db = open(directory.path, { durability: 'normal', threads });
+        for (const [name, index] of [
+          ['graph', { type: 'hnsw' as const, m: 4, efConstruction: 16 }],
+          ['exact', { type: 'flat' as const }],
+        ] as const) {
+          const collection = db.collection(name, { dim, index });
+          if (threads === 1) {
+            collection.upsert(vectors.map((vector, i) => ({ id: i, vector, metadata: { kept: kept(i) } })));
+          }
+          for (const query of queries) {
+            const { hits, plan } = collection.query({ vector: query, k: 10, filter, explain: true });
+            expect(plan).toMatchObject({ strategy: 'exact', matches: 4_005, candidatesScored: 4_005 });
+            const key = `${name} ${threads}`;
+            answers[key] = [...(answers[key] ?? []), hits.map((hit) => hit.id)];
+          }
+        }
+        db.close();
+      }
+      const truth = queries.map((query) =>
+        vectors
+          .map((vector, i) => ({ i, d: vector.reduce((sum, x, j) => sum + (x - query[j]!) ** 2, 0) }))
+          .filter(({ i }) => kept(i))
+          .sort((a, b) => a.d - b.d || a.i - b.i)
+          .slice(0, 10)
+          .map(({ i }) => String(i)),
+      );
+      for (const name of ['graph', 'exact']) {
+        expect(answers[`${name} 1`]).toEqual(truth);
+        expect(answers[`${name} 3`]).toEqual(truth);
+      }
+    } finally {
+      directory.cleanup();
+    }
   });
 });
 

@@ -221,6 +221,121 @@ describe('native HNSW graph: allow-list bitset', () => {
   });
 });
 
+/**
+ * exactAmong: the exact k-NN among a label list, scored over the graph's vectors, against a float64
+ * TypeScript reference, and bit for bit the same on every thread count. The graph uses a thread
+ * per 2²⁰ multiply-adds (labels × dim) and cuts the list into up to 4 parts per thread of at least
+ * 256 labels (native/hnsw-graph.cc), so the threaded case uses 2,300 labels of dim 1,024 (two
+ * threads, eight parts).
+ */
+describe('native HNSW graph: exactAmong', () => {
+  function exactAmong(graph: NativeHnswGraph, query: Float32Array, labels: Uint32Array, k: number, threads = 1) {
+    const outLabels = new Uint32Array(k).fill(7);
+    const outDistances = new Float32Array(k).fill(-1);
+    graph.exactAmong(query, labels, k, outLabels, outDistances, threads);
+    return { labels: Array.from(outLabels), distances: Array.from(outDistances) };
+  }
+
+  /** Same answer on every thread count; labels equal the reference's, distances within float32 rounding. */
+  function expectReferenceAnswer(
+    space: HnswSpace,
+    graph: NativeHnswGraph,
+    vectors: Float32Array,
+    dim: number,
+    query: Float32Array,
+    labels: Uint32Array,
+    k: number,
+  ) {
+    const single = exactAmong(graph, query, labels, k);
+    for (const threads of [2, 3, 8]) expect(exactAmong(graph, query, labels, k, threads)).toEqual(single);
+    const allowed = new Set(labels);
+    const expected = exactFiltered(space, vectors, dim, query, k, (label) => allowed.has(label));
+    const found = Math.min(k, labels.length);
+    expect(single.labels.slice(0, found)).toEqual(expected.labels);
+    single.distances.slice(0, found).forEach((distance, i) => {
+      // float32 sums over `dim` terms of magnitude ≤ 4 (l2) or ≤ 1 (ip): well inside 1e-3.
+      expect(Math.abs(distance - expected.distances[i]!)).toBeLessThan(1e-3);
+    });
+    expect(single.labels.slice(found)).toEqual(new Array(k - found).fill(NO_LABEL));
+    expect(single.distances.slice(found)).toEqual(new Array(k - found).fill(Number.POSITIVE_INFINITY));
+    return single;
+  }
+
+  for (const space of SPACES) {
+    it(`matches the reference on 1 to 8 threads (${space}, 2,300 of 2,600 labels, dim 1024, k 1, 10, above n)`, () => {
+      const dim = 1024;
+      const vectors = randomMatrix(2_600, dim, 21);
+      const graph = graphOf(space, vectors, dim, 2, 4);
+      const next = random(22);
+      const labels = sequence(2_600).filter(() => next() < 0.885);
+      for (let i = labels.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1));
+        [labels[i], labels[j]] = [labels[j]!, labels[i]!];
+      }
+      const query = randomMatrix(1, dim, 23);
+      for (const k of [1, 10]) expectReferenceAnswer(space, graph, vectors, dim, query, labels, k);
+      expectReferenceAnswer(space, graph, vectors, dim, query, labels.subarray(0, 600), 605);
+      graph.dispose();
+    });
+  }
+
+  it('matches the reference at dims 1, 3 and 17, with k above the list and an empty list', () => {
+    for (const dim of [1, 3, 17]) {
+      const vectors = randomMatrix(300, dim, dim);
+      const graph = graphOf('l2', vectors, dim, 1, 4);
+      const labels = sequence(100, 150);
+      const query = randomMatrix(1, dim, dim + 1);
+      expectReferenceAnswer('l2', graph, vectors, dim, query, labels, 10);
+      expectReferenceAnswer('l2', graph, vectors, dim, query, labels, 104);
+      expectReferenceAnswer('l2', graph, vectors, dim, query, new Uint32Array(0), 3);
+      graph.dispose();
+    }
+  });
+
+  it('breaks ties by the lower label across parts (zeros; duplicates far apart in the list)', () => {
+    const dim = 1024;
+    const zeros = graphOf('l2', new Float32Array(2_400 * dim), dim, 2, 4);
+    const reversed = sequence(2_400).reverse();
+    for (const threads of [1, 2, 3]) {
+      expect(exactAmong(zeros, new Float32Array(dim), reversed, 4, threads).labels).toEqual([0, 1, 2, 3]);
+    }
+    zeros.dispose();
+    // Labels 1200..2399 hold copies of 0..1199; the list puts each copy in the other half.
+    const half = randomMatrix(1_200, dim, 31);
+    const vectors = new Float32Array(2_400 * dim);
+    vectors.set(half);
+    vectors.set(half, 1_200 * dim);
+    const graph = graphOf('ip', vectors, dim, 2, 4);
+    const list = Uint32Array.from([...sequence(1_200, 1_200), ...sequence(1_200)]);
+    const found = expectReferenceAnswer('ip', graph, vectors, dim, randomMatrix(1, dim, 32), list, 6);
+    for (let slot = 0; slot < 6; slot += 2) expect(found.labels[slot + 1]).toBe(found.labels[slot]! + 1_200);
+    graph.dispose();
+  });
+
+  it('rejects bad arguments and labels that are not in the graph', () => {
+    const dim = 4;
+    const graph = graphOf('l2', randomMatrix(20, dim, 41), dim);
+    const query = new Float32Array(dim);
+    const out = { labels: new Uint32Array(3), distances: new Float32Array(3) };
+    expectInvalid(() => graph.exactAmong(new Float32Array(3), sequence(5), 3, out.labels, out.distances), /query/);
+    expectInvalid(() => graph.exactAmong(query, sequence(5), 4, out.labels, out.distances), /outLabels/);
+    expectInvalid(() => graph.exactAmong(query, sequence(5), 3, out.labels, out.distances, 0), /threads/);
+    expectInvalid(
+      () => graph.exactAmong(query, sequence(5), 2, out.labels, new Float32Array(out.labels.buffer, 0, 2)),
+      /shares memory/,
+    );
+    for (const threads of [1, 2]) {
+      expect(() => graph.exactAmong(query, Uint32Array.of(1, 99), 2, out.labels, out.distances, threads)).toThrow(
+        expect.objectContaining({
+          code: 'NATIVE_ERROR',
+          message: expect.stringMatching(/label 99 is not in the graph/),
+        }),
+      );
+    }
+    graph.dispose();
+  });
+});
+
 describe('native HNSW graph: files', () => {
   it('saves and loads (sync and async) to the same answers; refuses a graph of another dim', async () => {
     const dim = 16;

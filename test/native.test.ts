@@ -37,6 +37,7 @@ interface TopKCase {
   readonly dim: number;
   readonly k: number;
   readonly candidates?: Int32Array;
+  readonly threads?: number;
 }
 
 function runTopK(kernels: NativeKernels, input: TopKCase) {
@@ -283,6 +284,111 @@ describe('exactTopK', () => {
   });
 });
 
+/**
+ * The threaded exact top-k: the same labels and distances, bit for bit, on every thread count, and
+ * parity with the reference. The addon uses a thread per 2²⁰ multiply-adds (rows × dim × queries)
+ * and cuts rows into up to 4 parts per thread of at least 256 rows (native/exact-scan.cc), so
+ * these inputs are sized past that: row splits for 1 to 8 queries, a query split when rows are
+ * too few to divide.
+ */
+describe('exactTopK on threads', () => {
+  const THREADS = [2, 3, 8] as const;
+
+  /** Runs the native kernel with threads 1 and every count in THREADS; all must agree exactly. */
+  function expectSameOnEveryThreadCount(input: TopKCase) {
+    const single = runTopK(nativeKernels, { ...input, threads: 1 } as TopKCase);
+    for (const threads of THREADS) {
+      const threaded = runTopK(nativeKernels, { ...input, threads } as TopKCase);
+      expect([...threaded.labels], `threads ${threads}`).toEqual([...single.labels]);
+      expect([...threaded.distances], `threads ${threads}`).toEqual([...single.distances]);
+    }
+    return single;
+  }
+
+  // rows × dim × queries ≈ 3.2–3.6 million: three threads, up to twelve parts.
+  const SPLIT_SHAPES = [
+    { dim: 1, rows: 400_000, queries: 8 },
+    { dim: 3, rows: 150_000, queries: 8 },
+    { dim: 17, rows: 25_000, queries: 8 },
+    { dim: 1024, rows: 1_100, queries: 3 },
+  ] as const;
+  for (const metric of METRICS) {
+    for (const { dim, rows, queries: queryCount } of SPLIT_SHAPES) {
+      it(`splits ${rows} rows of dim ${dim} (${metric}, ${queryCount} queries) with the single-thread answer`, () => {
+        const random = new SeededRandom(dim * 31 + metric.length);
+        const queries = randomVectors(random, queryCount, dim);
+        const base = randomVectors(random, rows, dim);
+        for (const k of dim === 1024 ? [1, 10, rows + 5] : [1, 10]) {
+          const input: TopKCase = { metric, queries, base, dim, k, threads: 2 };
+          const { native } = expectTopKParity(input);
+          const single = expectSameOnEveryThreadCount(input);
+          expect([...native.labels]).toEqual([...single.labels]);
+        }
+      });
+    }
+  }
+
+  it('splits a candidate list (shuffled, 70% of 25,000 rows of dim 17) with the single-thread answer', () => {
+    const random = new SeededRandom(404);
+    const dim = 17;
+    const base = randomVectors(random, 25_000, dim);
+    const queries = randomVectors(random, 8, dim);
+    const candidates = Int32Array.from({ length: 25_000 }, (_, row) => row).filter(() => random.nextFloat() < 0.7);
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(random.nextFloat() * (i + 1));
+      [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+    }
+    for (const metric of METRICS) {
+      const input: TopKCase = { metric, queries, base, dim, k: 12, candidates, threads: 2 };
+      expectTopKParity(input);
+      expectSameOnEveryThreadCount(input);
+    }
+  });
+
+  it('splits the queries when rows are few (300 rows: dim 17 × 500 queries, dim 1024 × 8 queries)', () => {
+    const random = new SeededRandom(405);
+    for (const [dim, queryCount, ks] of [
+      [17, 500, [5]],
+      [1024, 8, [5, 305]],
+    ] as const) {
+      const base = randomVectors(random, 300, dim);
+      const queries = randomVectors(random, queryCount, dim);
+      for (const metric of METRICS) {
+        for (const k of ks) {
+          const input: TopKCase = { metric, queries, base, dim, k, threads: 2 };
+          expectTopKParity(input);
+          expectSameOnEveryThreadCount(input);
+        }
+      }
+    }
+  });
+
+  it('keeps ties to the lower row across parts (zeros; duplicates on both sides of a split)', () => {
+    const dim = 1024;
+    const zeros = { queries: new Float32Array(3 * dim), base: new Float32Array(1_100 * dim), dim, k: 5 };
+    for (const metric of METRICS) {
+      const single = expectSameOnEveryThreadCount({ metric, ...zeros });
+      expect([...single.labels]).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
+    }
+    // Rows 600..1199 repeat rows 0..599: with four parts or more, copies of a row sit in different parts.
+    const random = new SeededRandom(406);
+    const half = randomVectors(random, 600, dim);
+    const base = new Float32Array(1_200 * dim);
+    base.set(half);
+    base.set(half, 600 * dim);
+    const queries = randomVectors(random, 3, dim);
+    for (const metric of METRICS) {
+      const input: TopKCase = { metric, queries, base, dim, k: 8, threads: 3 };
+      const { native, reference } = expectTopKParity(input);
+      expect([...native.labels]).toEqual([...reference.labels]);
+      expectSameOnEveryThreadCount(input);
+      for (let slot = 0; slot < native.labels.length; slot += 2) {
+        expect(native.labels[slot + 1]).toBe(native.labels[slot]! + 600);
+      }
+    }
+  });
+});
+
 describe('kmeansAssign', () => {
   for (const metric of METRICS) {
     for (const dim of DIMS) {
@@ -410,6 +516,12 @@ describe('shape checks', () => {
         () => kernels.exactTopK({ metric: 'l2', queries, base, dim: 0, k: 1, labels, distances }),
         /dim must be/,
       );
+      for (const threads of [0, 1.5, 257]) {
+        expectInvalid(
+          () => kernels.exactTopK({ metric: 'l2', queries, base, dim, k: 2, labels, distances, threads }),
+          /threads must be an integer from 1 to 256/,
+        );
+      }
       expectInvalid(
         () => kernels.exactTopK({ metric: 'l2', queries, base, dim, k: 3, labels, distances }),
         /labels holds 4/,

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QuiverError } from '../../src/errors.js';
 import { hnswlibNode } from '../contestants/hnswlib-node.js';
+import { plainJs } from '../contestants/plain-js.js';
 import { quiverdb } from '../contestants/quiverdb.js';
 import { loadDataset } from '../datasets/load.js';
 import { datasetChart } from './chart-svg.js';
@@ -33,6 +34,7 @@ export function contestantDefinitions(
     [quiver.name, quiver],
     [quiverIds.name, quiverIds],
     [hnswlibNode.name, hnswlibNode],
+    [plainJs.name, plainJs],
   ]);
 }
 
@@ -115,6 +117,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       ef: options.ef,
       passes: options.passes,
       warmup: options.warmup,
+      batch: options.batch,
     };
     datasets.push(await runDataset(dataset, loadSeconds, definitions, settings, progress));
   }
@@ -139,6 +142,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       contestants: options.contestants,
       durability: options.durability ?? null,
       threads: options.threads ?? null,
+      batch: options.batch ?? null,
       quick: options.quick,
     },
     datasets,

@@ -37,6 +37,8 @@ export interface BenchOptions {
   durability: 'full' | 'normal' | undefined;
   /** QuiverDB's native threads (open's `threads`); undefined: its default, the number of cores. */
   threads: number | undefined;
+  /** Queries per batch call in the batch measurement; undefined: all the queries in one call. */
+  batch: number | undefined;
   cacheDir: string | undefined;
   quick: boolean;
   progress: boolean;
@@ -109,10 +111,13 @@ Indexes:
   --ef <list>              Search efforts to sweep (default ${DEFAULTS.ef.join(',')}); hnswlib
                            searches with max(ef, k)
   --contestants <list>     quiverdb (query: hits with metadata), quiverdb-ids (queryIds: ids and
-                           distances only), hnswlib-node (default ${DEFAULTS.contestants.join(',')})
+                           distances only), hnswlib-node, plain-js (exact search as a plain
+                           JavaScript loop; flat only) (default ${DEFAULTS.contestants.join(',')})
   --durability <mode>      QuiverDB's durability: full or normal (default: QuiverDB's own)
-  --threads <N>            QuiverDB's native threads for builds and batched queries (default: its
-                           own, the number of cores); single queries always run on one thread
+  --threads <N>            QuiverDB's native threads for builds, batched queries and exact scans
+                           (default: its own, the number of cores); HNSW single queries run on one
+  --batch <N>              Queries per batch call in the batch measurement (QuiverDB's queryBatch /
+                           queryIdsBatch at the first k of each ef; default: all queries in one call)
 
 Measurement:
   --k <list>               Recall depths (default ${DEFAULTS.recallDepths.join(',')}). Depths up to 10
@@ -178,6 +183,7 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         metric: { type: 'string' },
         durability: { type: 'string' },
         threads: { type: 'string' },
+        batch: { type: 'string' },
         cache: { type: 'string' },
         quick: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
@@ -228,6 +234,9 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const efText = text('ef');
   const metricText = text('metric');
   const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+  const threadsText = text('threads');
+  const threads = threadsText === undefined ? undefined : positiveInteger('threads', threadsText);
+  if (threads !== undefined && threads > 256) fail(`--threads must be at most 256, got '${threadsText}'`);
   return {
     suite,
     vectors: vectorsText === undefined ? undefined : positiveInteger('vectors', vectorsText),
@@ -252,7 +261,8 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     contestants: [...new Set(contestants)],
     metric: metricText === undefined ? undefined : parseMetric(metricText, '--metric'),
     durability: durability as 'full' | 'normal' | undefined,
-    threads: text('threads') === undefined ? undefined : positiveInteger('threads', text('threads')!),
+    threads,
+    batch: text('batch') === undefined ? undefined : positiveInteger('batch', text('batch')!),
     cacheDir: text('cache'),
     quick,
     progress: values['no-progress'] !== true && values['quiet'] !== true,

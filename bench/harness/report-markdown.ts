@@ -1,5 +1,5 @@
 // Renders a run's results as a Markdown report: machine, parameters, and per data set a build
-// table, a sweep table and the QuiverDB ÷ hnswlib-node ratios. Pure string building, no I/O.
+// table, a sweep table and the QuiverDB ÷ baseline ratios. Pure string building, no I/O.
 
 import type { MachineInfo } from './machine.js';
 import type { DatasetResult, RunResult } from './runner.js';
@@ -132,19 +132,27 @@ function datasetSection(result: DatasetResult, svgName: string): string {
       rows.push(row);
     }
   }
+  const batchSizes = [
+    ...new Set(
+      result.runs.flatMap((run) =>
+        run.sweep.flatMap((point) => (point.searches[0]?.batch ? [point.searches[0].batch.batchSize] : [])),
+      ),
+    ),
+  ];
   parts.push(
-    '### Recall, QPS and latency (single queries on one thread, medians over passes' +
-      (batched ? "; batch: all queries in one batch call on the contestant's threads" : '') +
+    '### Recall, QPS and latency (single queries, medians over passes' +
+      (batched ? `; batch: calls of ${batchSizes.join(' / ')} queries on the contestant's threads` : '') +
       ')',
   );
   parts.push(table(header, rows));
 
-  if (result.ratios.length > 0) {
-    parts.push('### QuiverDB ÷ hnswlib-node');
+  for (const baseline of new Set(result.ratios.map((ratio) => ratio.baseline))) {
+    const ratios = result.ratios.filter((ratio) => ratio.baseline === baseline);
+    parts.push(`### QuiverDB ÷ ${baseline}`);
     parts.push(
       'Higher is better for QuiverDB except the build time ratio. "At equal recall": QuiverDB\'s best QPS among its ' +
-        "sweep points whose recall reaches hnswlib-node's at that ef, ÷ hnswlib-node's QPS there; batch: QuiverDB's " +
-        "batched queries ÷ hnswlib-node's single queries.",
+        `sweep points whose recall reaches ${baseline}'s at that ef, ÷ ${baseline}'s QPS there; batch: QuiverDB's ` +
+        `batched queries ÷ ${baseline}'s single queries.`,
     );
     parts.push(
       table(
@@ -152,13 +160,13 @@ function datasetSection(result: DatasetResult, svgName: string): string {
           'contestant',
           'index',
           'ef',
-          `recall@${result.primaryDepth} QuiverDB / hnswlib-node`,
+          `recall@${result.primaryDepth} QuiverDB / ${baseline}`,
           `QPS ratio, same ef (k=${result.primaryK})`,
           'QPS ratio at equal recall',
           'batch QPS ratio at equal recall',
           'build time ratio (lower is better)',
         ],
-        result.ratios.map((ratio) => [
+        ratios.map((ratio) => [
           ratio.contestant,
           ratio.label,
           ratio.ef === null ? '–' : String(ratio.ef),

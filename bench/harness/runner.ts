@@ -22,10 +22,10 @@ export interface SearchFigures {
   /** Per-query latency percentiles in microseconds; the median over passes of each pass's percentile. */
   latencyMicroseconds: { p50: number; p95: number; p99: number; mean: number };
   /**
-   * The same queries as one batch (contestants with a batch search, at the primary k only):
-   * QPS = queries ÷ wall time of the batch call, median over passes; recall of the batch's answers.
+   * The same queries in batch calls of `batchSize` (contestants with a batch search, at the primary
+   * k only): QPS = queries ÷ wall time of a pass, median over passes; recall of the batch answers.
    */
-  batch?: { qps: number; passQps: number[]; recall: number };
+  batch?: { batchSize: number; qps: number; passQps: number[]; recall: number };
 }
 
 /** One point of the sweep. */
@@ -71,25 +71,30 @@ export interface RunResult {
   error?: string;
 }
 
-/** A QuiverDB contestant ÷ hnswlib-node for the same configuration (and ef for QPS). */
+/** The contestants QuiverDB's figures are divided by, where they ran the same configuration. */
+export const BASELINES = ['hnswlib-node', 'plain-js'] as const;
+
+/** A QuiverDB contestant ÷ a baseline for the same configuration (and ef for QPS). */
 export interface Ratio {
   /** The QuiverDB contestant (quiverdb or quiverdb-ids). */
   contestant: string;
+  /** The contestant it is divided by (one of {@link BASELINES}). */
+  baseline: string;
   label: string;
   ef: number | null;
-  /** Recall at the primary depth at this ef: QuiverDB's and hnswlib-node's. */
+  /** Recall at the primary depth at this ef: QuiverDB's and the baseline's. */
   recall: number | null;
   baselineRecall: number | null;
-  /** QuiverDB QPS ÷ hnswlib-node QPS at the primary k and the same ef (higher is better for QuiverDB). */
+  /** QuiverDB QPS ÷ the baseline's QPS at the primary k and the same ef (higher is better for QuiverDB). */
   qps: number | null;
   /**
    * At equal recall: QuiverDB's best single-query QPS among its sweep points whose recall is at
-   * least hnswlib-node's at this ef, ÷ hnswlib-node's QPS here. Null when no point reaches it.
+   * least the baseline's at this ef, ÷ the baseline's QPS here. Null when no point reaches it.
    */
   qpsAtEqualRecall: number | null;
-  /** The same for QuiverDB's batch search (its QPS over a whole batch) ÷ hnswlib-node's single queries. */
+  /** The same for QuiverDB's batch search (its QPS over a pass of batches) ÷ the baseline's single queries. */
   batchQpsAtEqualRecall: number | null;
-  /** QuiverDB build seconds ÷ hnswlib-node build seconds (lower is better for QuiverDB). */
+  /** QuiverDB build seconds ÷ the baseline's build seconds (lower is better for QuiverDB). */
   buildTime: number | null;
 }
 
@@ -122,6 +127,8 @@ export interface RunSettings {
   ef: number[];
   passes: number;
   warmup: number;
+  /** Queries per batch call in the batch measurement; undefined: all queries in one call. */
+  batch?: number | undefined;
 }
 
 /** Search sizes to run: one k=10 search serves depths ≤ 10; each larger depth gets its own search. */
@@ -164,21 +171,28 @@ function runPass(
   return { seconds: secondsBetween(passStart, now()), latencies };
 }
 
-/** Runs every query as one batch at (k, ef); fills `found`. Undefined when there is no batch search. */
+/**
+ * Runs every query at (k, ef) in batch calls of `batchSize`; fills `found`. Seconds of the pass, or
+ * undefined when the contestant has no batch search for this configuration.
+ */
 function runBatchPass(
   contestant: Contestant,
   dataset: Dataset,
   k: number,
   ef: number | undefined,
+  batchSize: number,
   found: Int32Array,
 ): number | undefined {
   if (contestant.searchBatch === undefined) return undefined;
+  const { dim, queries, queryCount } = dataset;
   const start = now();
-  const ids = contestant.searchBatch(dataset.queries, dataset.queryCount, k, ef);
-  const seconds = secondsBetween(start, now());
-  if (ids === undefined) return undefined;
-  found.set(ids.subarray(0, found.length));
-  return seconds;
+  for (let first = 0; first < queryCount; first += batchSize) {
+    const count = Math.min(batchSize, queryCount - first);
+    const ids = contestant.searchBatch(queries.subarray(first * dim, (first + count) * dim), count, k, ef);
+    if (ids === undefined) return undefined;
+    found.set(ids.subarray(0, count * k), first * k);
+  }
+  return secondsBetween(start, now());
 }
 
 /** Exact distances of found ids and of each query's true k-th neighbour, for tie-aware recall. */
@@ -285,17 +299,19 @@ async function runOne(
           point.tieAwareRecall[String(depth)] = tieAware(dataset, found, k, depth);
         }
         if (k === primaryK) {
+          const batchSize = Math.min(settings.batch ?? dataset.queryCount, dataset.queryCount);
           const batchFound = new Int32Array(dataset.queryCount * k);
           const batchQps: number[] = [];
           for (let pass = 0; pass < settings.warmup + settings.passes; pass++) {
             progress.update(workDone.value, task(`${pointName(ef)} k=${k} batch`));
-            const seconds = runBatchPass(contestant, dataset, k, ef, batchFound);
+            const seconds = runBatchPass(contestant, dataset, k, ef, batchSize, batchFound);
             if (seconds === undefined) break;
             if (pass >= settings.warmup) batchQps.push(dataset.queryCount / seconds);
           }
           if (batchQps.length > 0) {
             const truth = { ids: dataset.groundTruth, stride: dataset.groundTruthK };
             point.searches.at(-1)!.batch = {
+              batchSize,
               qps: median(batchQps),
               passQps: batchQps,
               recall: recallAtK({ ids: batchFound, stride: k }, truth, primaryDepth),
@@ -449,54 +465,53 @@ function bestQpsAtRecall(points: ReadonlyArray<{ recall: number; qps: number }>,
 }
 
 /**
- * Each QuiverDB contestant ÷ hnswlib-node for QPS (per ef, and at equal recall) and build time,
+ * Each QuiverDB contestant ÷ each baseline for QPS (per ef, and at equal recall) and build time,
  * where both ran the same configuration.
  */
 export function ratios(result: DatasetResult): Ratio[] {
   const out: Ratio[] = [];
   const depth = String(result.primaryDepth);
-  for (const ours of result.runs.filter((run) => run.contestant.startsWith('quiverdb'))) {
-    const theirs = result.runs.find((run) => run.contestant === 'hnswlib-node' && run.label === ours.label);
-    if (!theirs) continue;
-    const buildTime = ours.build && theirs.build ? ours.build.seconds / theirs.build.seconds : null;
-    const single = ours.sweep.map((point) => ({ recall: point.recall[depth] ?? 0, qps: point.searches[0]!.qps }));
-    const batched = ours.sweep.flatMap((point) => {
-      const batch = point.searches[0]!.batch;
-      return batch === undefined ? [] : [{ recall: batch.recall, qps: batch.qps }];
-    });
-    for (const point of theirs.sweep) {
-      const mine = ours.sweep.find((candidate) => candidate.ef === point.ef);
-      const theirQps = point.searches[0]!.qps;
-      const theirRecall = point.recall[depth] ?? null;
-      const atRecall = (points: typeof single) => {
-        if (theirRecall === null) return null;
-        const best = bestQpsAtRecall(points, theirRecall);
-        return best === null ? null : best / theirQps;
-      };
-      out.push({
-        contestant: ours.contestant,
-        label: ours.label,
-        ef: point.ef,
-        recall: mine?.recall[depth] ?? null,
-        baselineRecall: theirRecall,
-        qps: mine ? mine.searches[0]!.qps / theirQps : null,
-        qpsAtEqualRecall: atRecall(single),
-        batchQpsAtEqualRecall: batched.length > 0 ? atRecall(batched) : null,
-        buildTime,
+  for (const baseline of BASELINES) {
+    for (const ours of result.runs.filter((run) => run.contestant.startsWith('quiverdb'))) {
+      const theirs = result.runs.find((run) => run.contestant === baseline && run.label === ours.label);
+      if (!theirs) continue;
+      const buildTime = ours.build && theirs.build ? ours.build.seconds / theirs.build.seconds : null;
+      const single = ours.sweep.map((point) => ({ recall: point.recall[depth] ?? 0, qps: point.searches[0]!.qps }));
+      const batched = ours.sweep.flatMap((point) => {
+        const batch = point.searches[0]!.batch;
+        return batch === undefined ? [] : [{ recall: batch.recall, qps: batch.qps }];
       });
-    }
-    if (theirs.sweep.length === 0) {
-      out.push({
-        contestant: ours.contestant,
-        label: ours.label,
-        ef: null,
-        recall: null,
-        baselineRecall: null,
-        qps: null,
-        qpsAtEqualRecall: null,
-        batchQpsAtEqualRecall: null,
-        buildTime,
-      });
+      const row = { contestant: ours.contestant, baseline, label: ours.label, buildTime };
+      for (const point of theirs.sweep) {
+        const mine = ours.sweep.find((candidate) => candidate.ef === point.ef);
+        const theirQps = point.searches[0]!.qps;
+        const theirRecall = point.recall[depth] ?? null;
+        const atRecall = (points: typeof single) => {
+          if (theirRecall === null) return null;
+          const best = bestQpsAtRecall(points, theirRecall);
+          return best === null ? null : best / theirQps;
+        };
+        out.push({
+          ...row,
+          ef: point.ef,
+          recall: mine?.recall[depth] ?? null,
+          baselineRecall: theirRecall,
+          qps: mine ? mine.searches[0]!.qps / theirQps : null,
+          qpsAtEqualRecall: atRecall(single),
+          batchQpsAtEqualRecall: batched.length > 0 ? atRecall(batched) : null,
+        });
+      }
+      if (theirs.sweep.length === 0) {
+        out.push({
+          ...row,
+          ef: null,
+          recall: null,
+          baselineRecall: null,
+          qps: null,
+          qpsAtEqualRecall: null,
+          batchQpsAtEqualRecall: null,
+        });
+      }
     }
   }
   return out;

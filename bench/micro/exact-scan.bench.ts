@@ -1,6 +1,7 @@
-// Micro-benchmark: native exact top-k against its TypeScript twin and a plain JavaScript loop on
-// 100,000 × 128 random vectors. Run by hand: `npx tsx bench/micro/exact-scan.bench.ts`. Prints a
-// tinybench table and the speed ratios (QUIVERDB_PORTABLE_KERNELS=1 measures the portable kernel).
+// Micro-benchmark: native exact top-k, on 1 and 2 native threads, against its TypeScript twin and a
+// plain JavaScript loop on 100,000 × 128 random vectors. Run by hand: `npx tsx
+// bench/micro/exact-scan.bench.ts`. Prints a tinybench table and the speed ratios
+// (QUIVERDB_PORTABLE_KERNELS=1 measures the portable kernel).
 import { Bench } from 'tinybench';
 import { type KernelMetric, type NativeKernels, nativeKernels } from '../../src/native.js';
 import { referenceKernels } from '../../src/native-reference.js';
@@ -46,8 +47,8 @@ function plainLoop(query: Float32Array): void {
   labels.set(bestRows);
 }
 
-function scan(kernels: NativeKernels, metric: KernelMetric, batch: Float32Array): void {
-  kernels.exactTopK({ metric, queries: batch, base, dim: DIM, k: K, labels, distances });
+function scan(kernels: NativeKernels, metric: KernelMetric, batch: Float32Array, threads = 1): void {
+  kernels.exactTopK({ metric, queries: batch, base, dim: DIM, k: K, labels, distances, threads });
 }
 
 // Sanity check before timing: both kernels return the same nearest neighbours.
@@ -60,7 +61,9 @@ console.log(`native and reference agree on ${agreeing} of ${labels.length} top-$
 const bench = new Bench({ name: 'exact top-k', time: 2_000, iterations: 5, warmupIterations: 2 });
 const tasks = {
   native1: `native, 1 query (l2, ${BASE_COUNT} × ${DIM}, k ${K})`,
+  native1threads2: 'native, 1 query, 2 threads (l2)',
   native8: `native, batch of ${QUERY_COUNT} queries (l2)`,
+  native8threads2: `native, batch of ${QUERY_COUNT} queries, 2 threads (l2)`,
   native8ip: `native, batch of ${QUERY_COUNT} queries (ip)`,
   reference1: 'TypeScript reference, 1 query (l2)',
   reference8: `TypeScript reference, batch of ${QUERY_COUNT} queries (l2)`,
@@ -68,7 +71,9 @@ const tasks = {
 };
 bench
   .add(tasks.native1, () => scan(nativeKernels, 'l2', firstQuery))
+  .add(tasks.native1threads2, () => scan(nativeKernels, 'l2', firstQuery, 2))
   .add(tasks.native8, () => scan(nativeKernels, 'l2', queries))
+  .add(tasks.native8threads2, () => scan(nativeKernels, 'l2', queries, 2))
   .add(tasks.native8ip, () => scan(nativeKernels, 'ip', queries))
   .add(tasks.reference1, () => scan(referenceKernels, 'l2', firstQuery))
   .add(tasks.reference8, () => scan(referenceKernels, 'l2', queries))
@@ -91,7 +96,10 @@ console.log(
   `speed ratio (reference / native): ${(meanMilliseconds(tasks.reference1) / meanMilliseconds(tasks.native1)).toFixed(1)}× for one query, ` +
     `${(meanMilliseconds(tasks.reference8) / meanMilliseconds(tasks.native8)).toFixed(1)}× for a batch of ${QUERY_COUNT}`,
 );
+const plain = meanMilliseconds(tasks.plain1);
 console.log(
-  `speed ratio (plain JavaScript loop / native): ${(meanMilliseconds(tasks.plain1) / meanMilliseconds(tasks.native1)).toFixed(1)}× for one query, ` +
-    `${(meanMilliseconds(tasks.plain1) / perQuery(tasks.native8, QUERY_COUNT)).toFixed(1)}× per query in a batch of ${QUERY_COUNT}`,
+  `speed ratio (plain JavaScript loop / native): ${(plain / meanMilliseconds(tasks.native1)).toFixed(1)}× for one query ` +
+    `(${(plain / meanMilliseconds(tasks.native1threads2)).toFixed(1)}× on 2 threads), ` +
+    `${(plain / perQuery(tasks.native8, QUERY_COUNT)).toFixed(1)}× per query in a batch of ${QUERY_COUNT} ` +
+    `(${(plain / perQuery(tasks.native8threads2, QUERY_COUNT)).toFixed(1)}× on 2 threads)`,
 );

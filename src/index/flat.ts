@@ -1,9 +1,10 @@
-// Exact search: every live vector is scored against the query with the native batched kernel.
+// Exact search: every live vector is scored against the query with the native batched kernel,
+// on native threads when the caller passes them (the answer is the same for any thread count).
 // Used for small collections, as ground truth, for selective filters, and as the fallback when an
 // approximate search comes back short. Holds vectors in one growable Float32Array indexed by label.
 import { nativeKernels } from '../native.js';
 import type { Metric } from '../schema.js';
-import type { AnnIndex, Neighbours } from './types.js';
+import type { AnnIndex, BatchNeighbours, Neighbours } from './types.js';
 import { normalized } from './vector-math.js';
 
 export class FlatIndex implements AnnIndex {
@@ -48,13 +49,39 @@ export class FlatIndex implements AnnIndex {
     }
   }
 
-  search(query: Float32Array, k: number, _ef: number): Neighbours {
-    return this.searchAmong(query, k, this.#liveList());
+  /** The k nearest live vectors, best first, scored on up to `threads` native threads. */
+  search(query: Float32Array, k: number, _ef: number, threads = 1): Neighbours {
+    return exactAmong(this.metric, query, this.#stored(), this.dim, k, this.#liveList(), threads);
   }
 
   /** The k nearest of the given live labels (each at most once), best first. */
-  searchAmong(query: Float32Array, k: number, labels: Int32Array): Neighbours {
-    return exactAmong(this.metric, query, this.#vectors.subarray(0, this.#highWater * this.dim), this.dim, k, labels);
+  searchAmong(query: Float32Array, k: number, labels: Int32Array, threads = 1): Neighbours {
+    return exactAmong(this.metric, query, this.#stored(), this.dim, k, labels, threads);
+  }
+
+  /**
+   * The k nearest live labels of each row of `queries` (nq × dim) in one native call on `threads`
+   * threads, padded to k with 0xffffffff (as HnswIndex.searchBatch): row i equals `search` of query i.
+   * k must be at least 1.
+   */
+  searchBatch(queries: Float32Array, k: number, threads = 1): BatchNeighbours {
+    const count = queries.length / this.dim;
+    const labels = new Int32Array(count * k);
+    const distances = new Float32Array(count * k);
+    const live = this.#liveList();
+    nativeKernels.exactTopK({
+      metric: this.metric === 'l2' ? 'l2' : 'ip',
+      queries: this.metric === 'cosine' ? normalizedRows(queries, this.dim) : queries,
+      base: this.#stored(),
+      dim: this.dim,
+      k,
+      labels,
+      distances,
+      threads,
+      ...(live === undefined ? {} : { candidates: live }),
+    });
+    // -1 padding read as uint32 is 0xffffffff, the padding label of a graph's batch.
+    return { count, k, labels: new Uint32Array(labels.buffer), distances };
   }
 
   dispose(): void {
@@ -66,7 +93,14 @@ export class FlatIndex implements AnnIndex {
     this.#liveLabels = undefined;
   }
 
-  #liveList(): Int32Array {
+  /** Rows 0 … highWater - 1 of the vector matrix (dead rows included). */
+  #stored(): Float32Array {
+    return this.#vectors.subarray(0, this.#highWater * this.dim);
+  }
+
+  /** The live labels, or undefined when every stored row is live (a plain scan, no index list). */
+  #liveList(): Int32Array | undefined {
+    if (this.#size === this.#highWater) return undefined;
     if (this.#liveLabels === undefined) {
       const labels = new Int32Array(this.#size);
       let count = 0;
@@ -91,7 +125,8 @@ export class FlatIndex implements AnnIndex {
 
 /**
  * Exact k-NN of `query` among rows `candidates` of `base` (rows of `dim`), in hnswlib's raw
- * distance conventions. For 'cosine', `base` must hold normalised rows; the query is normalised here.
+ * distance conventions, on up to `threads` native threads. For 'cosine', `base` must hold
+ * normalised rows; the query is normalised here.
  */
 export function exactAmong(
   metric: Metric,
@@ -100,6 +135,7 @@ export function exactAmong(
   dim: number,
   k: number,
   candidates?: Int32Array,
+  threads = 1,
 ): Neighbours {
   const available = candidates === undefined ? base.length / dim : candidates.length;
   const wanted = Math.min(k, available);
@@ -114,7 +150,16 @@ export function exactAmong(
     k: wanted,
     labels,
     distances,
+    threads,
     ...(candidates === undefined ? {} : { candidates }),
   });
   return { labels: Array.from(labels), distances: Array.from(distances) };
+}
+
+/** Each dim-wide row of `rows` normalised (a copy). */
+function normalizedRows(rows: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(rows.length);
+  for (let offset = 0; offset < rows.length; offset += dim)
+    out.set(normalized(rows.subarray(offset, offset + dim)), offset);
+  return out;
 }

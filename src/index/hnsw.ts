@@ -13,23 +13,11 @@ import {
 } from '../native.js';
 import type { Metric } from '../schema.js';
 import { InsertQueue, mergeNeighbours } from './hnsw-queue.js';
-import type { AnnIndex, Neighbours } from './types.js';
+import type { AnnIndex, BatchNeighbours, Neighbours } from './types.js';
 
 export interface HnswParams {
   readonly m: number;
   readonly efConstruction: number;
-}
-
-/**
- * The answers of a batch search: `count` rows of `k` results, row-major, best first. A row with
- * fewer than k results is padded with {@link NO_LABEL} and +Infinity. Distances are raw (see
- * {@link Neighbours}).
- */
-export interface BatchNeighbours {
-  readonly count: number;
-  readonly k: number;
-  readonly labels: Uint32Array;
-  readonly distances: Float32Array;
 }
 
 /** Seed of hnswlib's level generator: fixed, so a build from the same records is repeatable. */
@@ -152,17 +140,18 @@ export class HnswIndex implements AnnIndex {
 
   /**
    * Exact k-NN of `query` among `labels` (live labels of this graph), scored over the graph's own
-   * vectors without copying them out. Distances in hnswlib's raw conventions, best first.
+   * vectors without copying them out, on up to `threads` native threads (the same answer for any
+   * count). Distances in hnswlib's raw conventions, best first, ties to the lower label.
    */
-  exactAmong(query: Float32Array, labels: Int32Array | Uint32Array, k: number): Neighbours {
-    if (this.#queue !== undefined) return this.#exactAmongQueued(this.#queue, query, labels, k);
+  exactAmong(query: Float32Array, labels: Int32Array | Uint32Array, k: number, threads = 1): Neighbours {
+    if (this.#queue !== undefined) return this.#exactAmongQueued(this.#queue, query, labels, k, threads);
     const wanted = Math.min(k, labels.length);
     if (wanted === 0) return { labels: [], distances: [] };
     const outLabels = new Uint32Array(wanted);
     const outDistances = new Float32Array(wanted);
     const candidates =
       labels instanceof Uint32Array ? labels : new Uint32Array(labels.buffer, labels.byteOffset, labels.length);
-    this.#open().exactAmong(query, candidates, wanted, outLabels, outDistances);
+    this.#open().exactAmong(query, candidates, wanted, outLabels, outDistances, threads);
     return { labels: Array.from(outLabels), distances: Array.from(outDistances) };
   }
 
@@ -584,14 +573,20 @@ export class HnswIndex implements AnnIndex {
     return answers;
   }
 
-  #exactAmongQueued(queue: InsertQueue, query: Float32Array, labels: Int32Array | Uint32Array, k: number): Neighbours {
+  #exactAmongQueued(
+    queue: InsertQueue,
+    query: Float32Array,
+    labels: Int32Array | Uint32Array,
+    k: number,
+    threads: number,
+  ): Neighbours {
     const inGraph = Uint32Array.from(labels).filter((label) => queue.latest(label) === undefined);
     let fromGraph: Neighbours = { labels: [], distances: [] };
     const wanted = Math.min(k, inGraph.length);
     if (wanted > 0) {
       const outLabels = new Uint32Array(wanted);
       const outDistances = new Float32Array(wanted);
-      this.#open().exactAmong(query, inGraph, wanted, outLabels, outDistances);
+      this.#open().exactAmong(query, inGraph, wanted, outLabels, outDistances, threads);
       fromGraph = { labels: Array.from(outLabels), distances: Array.from(outDistances) };
     }
     return mergeNeighbours(fromGraph, queue.nearestAmong(query, labels, k), k);

@@ -12,6 +12,18 @@ export interface Neighbours {
   readonly distances: number[];
 }
 
+/**
+ * The answers of a batch search: `count` rows of `k` results, row-major, best first. A row with
+ * fewer than k results is padded with NO_LABEL (0xffffffff) and +Infinity. Distances are raw (see
+ * {@link Neighbours}).
+ */
+export interface BatchNeighbours {
+  readonly count: number;
+  readonly k: number;
+  readonly labels: Uint32Array;
+  readonly distances: Float32Array;
+}
+
 export interface AnnIndex {
   readonly type: 'hnsw' | 'flat' | 'ivfpq';
   readonly metric: Metric;
@@ -24,9 +36,10 @@ export interface AnnIndex {
   remove(label: number): void;
   /**
    * The up-to-k nearest live vectors, best first. `ef` is the search effort (ignored by exact
-   * indexes). k must not exceed `size`.
+   * indexes). k must not exceed `size`. `threads` (default 1): native threads an exact scan may
+   * split one query over (the graph and IVF-PQ searches of one query use one).
    */
-  search(query: Float32Array, k: number, ef: number): Neighbours;
+  search(query: Float32Array, k: number, ef: number, threads?: number): Neighbours;
   /** Frees native memory. The index is unusable afterwards. */
   dispose(): void;
 }

@@ -73,6 +73,15 @@ describe('parseOptions', () => {
     expect(parseOptions([]).threads).toBeUndefined();
     expect(() => parseOptions(['--suite', 'speed'])).toThrow(/--suite is recall, durability/);
     expect(() => parseOptions(['--vectors', '0'])).toThrow(/--vectors must be a positive integer/);
+    expect(() => parseOptions(['--threads', '0'])).toThrow(/--threads must be a positive integer/);
+    expect(() => parseOptions(['--threads', '257'])).toThrow(/--threads must be at most 256/);
+    expect(() => parseOptions(['--batch', '2.5'])).toThrow(/--batch must be a positive integer/);
+  });
+
+  it('takes QuiverDB threads and a batch size, both off by default', () => {
+    expect([parseOptions([]).threads, parseOptions([]).batch]).toEqual([undefined, undefined]);
+    const options = parseOptions(['--threads', '1', '--batch', '64']);
+    expect([options.threads, options.batch]).toEqual([1, 64]);
   });
 
   it('selects the suite, recall by default', () => {
@@ -172,7 +181,7 @@ describe('ratios', () => {
           qps,
           passQps: [qps],
           latencyMicroseconds: { p50: 1, p95: 1, p99: 1, mean: 1 },
-          ...(batchQps === undefined ? {} : { batch: { qps: batchQps, passQps: [batchQps], recall } }),
+          ...(batchQps === undefined ? {} : { batch: { batchSize: 100, qps: batchQps, passQps: [batchQps], recall } }),
         },
       ],
     })),

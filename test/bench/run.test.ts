@@ -133,6 +133,57 @@ describe('npm run bench -- --quick', () => {
     expect(markdown).toContain('QPS ratio at equal recall');
   });
 
+  it('runs QuiverDB flat beside plain-js, single and batched, and reports both ratios', async () => {
+    const out = join(folder, 'plain');
+    const options = parseOptions([
+      '--quick',
+      '--quiet',
+      '--dataset',
+      TINY,
+      '--index',
+      'flat',
+      '--contestants',
+      'quiverdb,plain-js',
+      '--threads',
+      '2',
+      '--batch',
+      '7',
+      '--out',
+      out,
+      '--cache',
+      join(folder, 'cache'),
+    ]);
+    const dataset = (await runBench(options)).results.datasets[0]!;
+    expect(dataset.skipped).toEqual([]);
+    expect(dataset.runs.map((run) => run.contestant)).toEqual(['quiverdb', 'plain-js']);
+    for (const run of dataset.runs) {
+      expect(run.error).toBeUndefined();
+      // Both are exact: any recall below 1 is a wrong answer.
+      expect(run.sweep[0]!.recall['10']).toBe(1);
+      expect(run.sweep[0]!.recall['100']).toBe(1);
+      expect(run.build!.recallAfterReopen).toBe(1);
+      // The batch pass runs at the primary k only (k=10 here; k=100 serves recall@100).
+      const batches = run.sweep[0]!.searches.map((search) => search.batch);
+      if (run.contestant === 'quiverdb') {
+        expect(batches.map((figures) => [figures?.batchSize, figures?.recall])).toEqual([
+          [7, 1],
+          [undefined, undefined],
+        ]);
+      } else {
+        expect(batches).toEqual([undefined, undefined]);
+      }
+    }
+    expect(dataset.ratios.map((ratio) => [ratio.contestant, ratio.baseline, ratio.label])).toEqual([
+      ['quiverdb', 'plain-js', 'flat'],
+    ]);
+    expect(dataset.ratios[0]!.qps).toBeGreaterThan(0);
+    expect(dataset.ratios[0]!.qpsAtEqualRecall).toBeGreaterThan(0);
+    expect(dataset.ratios[0]!.batchQpsAtEqualRecall).toBeGreaterThan(0);
+    const markdown = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(markdown).toContain('### QuiverDB ÷ plain-js');
+    expect(markdown).toContain('batch: calls of 7 queries');
+  });
+
   it('exits 2 on a bad option', async () => {
     expect(await main(['--no-such-option'])).toBe(2);
     expect(await main(['--suite', 'no-such-suite'])).toBe(2);

@@ -3,7 +3,8 @@
 // ones, and the bookkeeping (size, live labels, capacity) follows batches of new, live and deleted labels.
 import { describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
-import { type BatchNeighbours, HnswIndex } from '../../src/index/hnsw.js';
+import { HnswIndex } from '../../src/index/hnsw.js';
+import type { BatchNeighbours } from '../../src/index/types.js';
 import { NO_LABEL } from '../../src/native.js';
 import { loadFixture } from '../helpers/fixtures.js';
 import { randomVectors } from '../helpers/random.js';
