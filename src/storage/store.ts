@@ -47,6 +47,26 @@ interface CollectionSqlRow {
   indexed_fields: string;
 }
 
+/** Rows of a batch to insert: see {@link Store.insertRecords}. */
+export interface RecordBatchRows {
+  readonly ids: readonly string[];
+  readonly labels: readonly number[];
+  /** ids.length × dim numbers, row after row. */
+  readonly vectors: Float32Array;
+  readonly dim: number;
+  /** JSON text per row, or one text for every row. */
+  readonly metadata: readonly string[] | string;
+  /** The rows to insert, as indexes into the arrays above. */
+  readonly rows: readonly number[];
+}
+
+/** Records per multi-row INSERT: fewer statement runs, well under SQLite's 32,766 parameters. */
+const INSERT_ROWS = 64;
+const INSERT_ONE = 'INSERT INTO records(collection_id, id, label, vector, metadata) VALUES (?, ?, ?, ?, ?)';
+const INSERT_MANY = `INSERT INTO records(collection_id, id, label, vector, metadata) VALUES ${Array(INSERT_ROWS)
+  .fill('(?, ?, ?, ?, ?)')
+  .join(', ')}`;
+
 export interface StoreOptions {
   readonly durability: Durability;
   readonly readOnly: boolean;
@@ -172,14 +192,40 @@ export class Store {
     });
   }
 
-  insertRecord(collectionId: number, id: string, label: number, vector: Float32Array, metadata: string): void {
-    this.#statement('INSERT INTO records(collection_id, id, label, vector, metadata) VALUES (?, ?, ?, ?, ?)').run(
-      collectionId,
-      id,
-      label,
-      blobOf(vector),
-      metadata,
-    );
+  /**
+   * Inserts the records at `rows` of a batch (row r: ids[r], labels[r], numbers r·dim … (r+1)·dim of
+   * `vectors`, metadata[r] or the one metadata text), up to INSERT_ROWS per statement.
+   */
+  insertRecords(collectionId: number, batch: RecordBatchRows): void {
+    const { ids, labels, vectors, dim, metadata, rows } = batch;
+    const bytes = blobOf(vectors);
+    const width = dim * 4;
+    const many = this.#statement(INSERT_MANY);
+    const one = this.#statement(INSERT_ONE);
+    const params: unknown[] = new Array(INSERT_ROWS * 5);
+    let at = 0;
+    for (; at + INSERT_ROWS <= rows.length; at += INSERT_ROWS) {
+      for (let i = 0; i < INSERT_ROWS; i++) {
+        const row = rows[at + i]!;
+        const base = i * 5;
+        params[base] = collectionId;
+        params[base + 1] = ids[row];
+        params[base + 2] = labels[row];
+        params[base + 3] = bytes.subarray(row * width, (row + 1) * width);
+        params[base + 4] = typeof metadata === 'string' ? metadata : metadata[row];
+      }
+      many.run(params);
+    }
+    for (; at < rows.length; at++) {
+      const row = rows[at]!;
+      one.run(
+        collectionId,
+        ids[row],
+        labels[row],
+        bytes.subarray(row * width, (row + 1) * width),
+        typeof metadata === 'string' ? metadata : metadata[row],
+      );
+    }
   }
 
   updateRecord(collectionId: number, label: number, vector: Float32Array, metadata: string): void {
