@@ -189,9 +189,10 @@ export class CollectionImpl implements Collection {
   }
 
   /**
-   * One Arrow record batch as one upsert. Its ids (unique, valid) and vectors (`dim` finite numbers
-   * each, non-zero under cosine) were checked by the Arrow reader; metadata is checked here as
-   * upsert checks it. Messages name "record i" of the batch, which the reader turns into its row.
+   * One Arrow record batch as one upsert. Its ids (unique, valid), vectors (`dim` finite numbers
+   * each, non-zero under cosine) and metadata given as JSON text were checked by the Arrow reader;
+   * metadata objects are checked here as upsert checks them. Messages name "record i" of the
+   * batch, which the reader turns into its row.
    */
   #upsertColumns(batch: ColumnBatch): UpsertResult {
     const derived = this.#writable();
@@ -204,7 +205,9 @@ export class CollectionImpl implements Collection {
     const metadata =
       batch.metadata === undefined
         ? EMPTY_METADATA
-        : batch.metadata.map((value, row) => toMetadataJson(value, `record ${row}.metadata`));
+        : 'json' in batch.metadata
+          ? batch.metadata.json
+          : batch.metadata.objects.map((value, row) => toMetadataJson(value, `record ${row}.metadata`));
     return this.#write(derived, { ids: batch.ids, vectors: batch.vectors, metadata });
   }
 

@@ -14,18 +14,26 @@ import type {
 } from '../types.js';
 import { DEFAULT_ID_COLUMN, DEFAULT_VECTOR_COLUMN, FIELD_ENCODING, FIELD_KEY, FIELD_NULL } from './conventions.js';
 import { batchesOf, describeSource } from './ipc-files.js';
-import { at, float16Values, type ReaderFactory, readerFor, type ValueReader } from './metadata-readers.js';
+import {
+  at,
+  float16Values,
+  isScalarType,
+  type ReaderFactory,
+  readerFor,
+  type ValueReader,
+} from './metadata-readers.js';
 
 /**
  * One record batch, validated, as the target writes it: ids unique within the batch and valid,
- * row i's vector at numbers i·dim … (i+1)·dim of `vectors` (finite; non-zero under cosine), and
- * each row's metadata object, or undefined when the source has no metadata columns (every record
- * gets {}). Metadata is left for the target to check, as upsert checks it.
+ * row i's vector at numbers i·dim … (i+1)·dim of `vectors` (finite; non-zero under cosine), and the
+ * rows' metadata: undefined when the source has no metadata columns (every record gets {}),
+ * `objects` for the target to check as upsert checks metadata, or `json`, text already known to be
+ * valid metadata (from scalar columns only), exactly as JSON.stringify writes the same object.
  */
 export interface ColumnBatch {
   readonly ids: readonly string[];
   readonly vectors: Float32Array;
-  readonly metadata: readonly Metadata[] | undefined;
+  readonly metadata: { readonly objects: readonly Metadata[] } | { readonly json: readonly string[] } | undefined;
 }
 
 /** What upsertArrow writes into: a collection, seen through the few members it needs. */
@@ -47,6 +55,8 @@ interface MetadataColumn {
   readonly json: boolean;
   readonly column: string;
   readonly factory: ReaderFactory;
+  /** A scalar type read as a string, finite number, boolean or null. */
+  readonly scalar: boolean;
 }
 
 interface ImportPlan {
@@ -59,6 +69,12 @@ interface ImportPlan {
   /** The whole column's vectors of one batch, validated, or undefined when only row by row works. */
   readonly vectorBlock: ((data: Data, rows: number) => Float32Array) | undefined;
   readonly metadata: readonly MetadataColumn[];
+  /**
+   * True when every metadata column holds scalars (strings, finite numbers, booleans, null: valid
+   * metadata as read) under a key that JSON.stringify keeps in column order: each row's JSON text is
+   * then written straight from the columns, without an object to build and check.
+   */
+  readonly metadataText: boolean;
 }
 
 const OPTION_KEYS = new Set(['idColumn', 'vectorColumn', 'metadataColumns', 'onProgress']);
@@ -210,6 +226,7 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
       json,
       nullMeansMissing: field.metadata.get(FIELD_NULL) === 'missing',
       factory: readerFor(field.type, field.name),
+      scalar: isScalarType(field.type),
     });
   });
   return {
@@ -221,6 +238,11 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
     vector: vectorReaderFor(schema.fields[vectorPosition]!.type, vectorColumn, target),
     vectorBlock: vectorBlockReaderFor(schema.fields[vectorPosition]!.type, target),
     metadata,
+    // Integer-like keys come first in a JavaScript object (and in JSON.stringify's text); __proto__
+    // is no plain key: both go the object way, so the stored text never depends on the path.
+    metadataText: metadata.every(
+      (column) => column.scalar && !column.json && !/^(0|[1-9]\d*)$/.test(column.key) && column.key !== '__proto__',
+    ),
   };
 }
 
@@ -442,11 +464,18 @@ function columnsOf(batch: RecordBatch, plan: ImportPlan, firstRow: number, owned
       vectors = new Float32Array(rows * plan.dim);
       for (let index = 0; index < rows; index++) vectors.set(readVector(index, firstRow + index), index * plan.dim);
     }
-    let metadata: Metadata[] | undefined;
+    let metadata: ColumnBatch['metadata'];
     if (plan.metadata.length > 0) {
       const readers = metadataReaders(columns, plan);
-      metadata = new Array(rows);
-      for (let index = 0; index < rows; index++) metadata[index] = metadataAt(readers, index, firstRow + index);
+      if (plan.metadataText) {
+        const json: string[] = new Array(rows);
+        for (let index = 0; index < rows; index++) json[index] = metadataTextAt(readers, index, firstRow + index);
+        metadata = { json };
+      } else {
+        const objects: Metadata[] = new Array(rows);
+        for (let index = 0; index < rows; index++) objects[index] = metadataAt(readers, index, firstRow + index);
+        metadata = { objects };
+      }
     }
     return { ids, vectors, metadata };
   } catch (error) {
@@ -461,6 +490,8 @@ interface MetadataReader {
   readonly column: MetadataColumn;
   readonly data: Data;
   readonly read: ValueReader;
+  /** `"key":`, as JSON.stringify writes it before the value. */
+  readonly prefix: string;
 }
 
 function metadataReaders(columns: readonly Data[], plan: ImportPlan): MetadataReader[] {
@@ -468,7 +499,18 @@ function metadataReaders(columns: readonly Data[], plan: ImportPlan): MetadataRe
     column,
     data: columns[column.position]!,
     read: column.factory(columns[column.position]!),
+    prefix: `${JSON.stringify(column.key)}:`,
   }));
+}
+
+/** The metadata of row `index` as JSON text, for scalar columns: what JSON.stringify(metadataAt(…)) gives. */
+function metadataTextAt(readers: readonly MetadataReader[], index: number, row: number): string {
+  let text = '{';
+  for (const { column, data, read, prefix } of readers) {
+    if (column.nullMeansMissing && !data.getValid(index)) continue;
+    text += `${text.length === 1 ? '' : ','}${prefix}${JSON.stringify(read(index, row))}`;
+  }
+  return `${text}}`;
 }
 
 /** The metadata object of row `index` of a batch (`row` in the whole source). */
