@@ -1,0 +1,80 @@
+// The import suite end to end (`npm run bench -- --suite import --quick`, shrunk to 2,000 vectors):
+// every index type under both durability modes imports the whole file and is reported; the plan's
+// defaults; and the file it writes reads back as the synthetic vectors it was made from.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { expect, it } from 'vitest';
+import { generateSynthetic } from '../../bench/datasets/synthetic.js';
+import { type ImportResults, importPlan, writeImportFile } from '../../bench/harness/import.js';
+import { main } from '../../bench/harness/main.js';
+import { parseOptions } from '../../bench/harness/options.js';
+import { tempDirectory } from '../helpers/fixtures.js';
+
+it('imports the Arrow file into flat, ivfpq and hnsw under normal and full durability and writes JSON and Markdown', async () => {
+  const out = tempDirectory('quiver-bench-import-');
+  try {
+    // efConstruction 40 keeps the two hnsw imports short; 2,000 rows are 2 batches under --quick.
+    const argv = ['--suite', 'import', '--quick', '--vectors', '2000', '--ef-construction', '40', '--quiet'];
+    expect(await main([...argv, '--out', out.path])).toBe(0);
+    const results = JSON.parse(readFileSync(join(out.path, 'import.json'), 'utf8')) as ImportResults;
+    expect(results.suite).toBe('import');
+    expect(results.loadAverage.start.length).toBe(3);
+    expect(results.parameters).toMatchObject({ vectors: 2000, batchRows: 1000, dim: 128, repeats: 1 });
+    expect(results.parameters.fileBytes).toBeGreaterThan(2000 * 128 * 4);
+    expect(results.cases.map((entry) => `${entry.label}/${entry.durability}`)).toEqual([
+      'flat/normal',
+      'flat/full',
+      'ivfpq nlist=256 m=dim/8/normal',
+      'ivfpq nlist=256 m=dim/8/full',
+      'hnsw m=16 efc=40/normal',
+      'hnsw m=16 efc=40/full',
+    ]);
+    for (const entry of results.cases) {
+      expect(entry).toMatchObject({ vectors: 2000, batches: 2 });
+      expect(entry.runs.length).toBe(1);
+      expect(entry.vectorsPerSecond).toBeCloseTo(2000 / entry.seconds);
+      // A database of 2,000 records holds at least their vectors.
+      expect(entry.diskBytes).toBeGreaterThan(2000 * 128 * 4);
+    }
+    const markdown = readFileSync(join(out.path, 'import.md'), 'utf8');
+    expect(markdown).toContain('# QuiverDB Arrow import benchmark');
+    expect(markdown).toContain('| hnsw m=16 efc=40 | full | 2,000 | 2 |');
+  } finally {
+    out.cleanup();
+  }
+});
+
+it('plans 100,000 vectors in batches of 10,000 for every index and both durabilities by default', () => {
+  const plan = importPlan(parseOptions(['--suite', 'import']));
+  expect(plan).toMatchObject({ vectors: 100_000, batchRows: 10_000, durabilities: ['normal', 'full'], repeats: 3 });
+  expect(plan.indexes).toEqual([
+    { type: 'flat' },
+    { type: 'ivfpq', nlist: 256, m: undefined },
+    { type: 'hnsw', m: 16, efConstruction: 200 },
+  ]);
+  const quick = importPlan(parseOptions(['--suite', 'import', '--quick', '--index', 'flat', '--durability', 'full']));
+  expect(quick).toMatchObject({ vectors: 5_000, batchRows: 1_000, durabilities: ['full'], repeats: 1 });
+  expect(quick.indexes).toEqual([{ type: 'flat' }]);
+});
+
+it('writes the synthetic vectors with their row numbers as ids, in batches', () => {
+  const folder = tempDirectory('quiver-bench-import-file-');
+  try {
+    const path = join(folder.path, 'file.arrow');
+    writeImportFile(path, 250, 100);
+    const table = tableFromIPC(readFileSync(path));
+    expect(table.batches.map((batch) => batch.numRows)).toEqual([100, 100, 50]);
+    const expected = generateSynthetic({ n: 250, dim: 128, queries: 1, seed: 2025 }).base;
+    const ids = table.getChild('id')!;
+    const vectors = table.getChild('vector')!;
+    for (const row of [0, 99, 100, 249]) {
+      expect(ids.get(row)).toBe(String(row));
+      expect(Array.from(vectors.get(row)!.toArray() as Float32Array)).toEqual(
+        Array.from(expected.subarray(row * 128, (row + 1) * 128)),
+      );
+    }
+  } finally {
+    folder.cleanup();
+  }
+});
