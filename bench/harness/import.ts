@@ -44,13 +44,22 @@ export interface ImportPlan {
   batchRows: number;
   indexes: ImportIndex[];
   durabilities: Array<'normal' | 'full'>;
-  /** Imports per flat and ivfpq case (the median is reported); hnsw cases run once. */
+  /** Timed imports per flat and ivfpq case (the median is reported); hnsw cases run once. */
   repeats: number;
+  /**
+   * Imports per flat and ivfpq case before the timed ones, in the same process (reported apart as
+   * the cold figure: the first import of a process, as one `quiver import` makes, pays for the
+   * JIT and for fresh memory).
+   */
+  warmup: number;
 }
 
 /** The plan: 100,000 vectors in batches of 10,000 (--quick: 5,000 in batches of 1,000). */
 export function importPlan(
-  options: Pick<BenchOptions, 'quick' | 'vectors' | 'index' | 'm' | 'efConstruction' | 'nlist' | 'pqM' | 'passes'> & {
+  options: Pick<
+    BenchOptions,
+    'quick' | 'vectors' | 'index' | 'm' | 'efConstruction' | 'nlist' | 'pqM' | 'passes' | 'warmup'
+  > & {
     durability: 'full' | 'normal' | undefined;
   },
 ): ImportPlan {
@@ -67,6 +76,7 @@ export function importPlan(
     indexes,
     durabilities: options.durability === undefined ? ['normal', 'full'] : [options.durability],
     repeats: options.passes,
+    warmup: options.warmup,
   };
 }
 
@@ -90,8 +100,12 @@ export interface ImportCase {
   durability: 'normal' | 'full';
   vectors: number;
   batches: number;
+  /** The untimed warm-up imports (none for hnsw), then the timed ones. */
+  warmupRuns: ImportRun[];
   runs: ImportRun[];
-  /** Medians over the runs. */
+  /** The first import of the case, warm-up or not. */
+  coldVectorsPerSecond: number;
+  /** Medians over the timed runs. */
   seconds: number;
   vectorsPerSecond: number;
   closeSeconds: number;
@@ -212,9 +226,10 @@ export async function measureImport(plan: ImportPlan, quick: boolean, progress: 
     for (const index of plan.indexes) {
       for (const durability of plan.durabilities) {
         const repeats = index.type === 'hnsw' ? 1 : plan.repeats;
+        const warmup = index.type === 'hnsw' ? 0 : plan.warmup;
         const runs: ImportRun[] = [];
         let batches = 0;
-        for (let repeat = 0; repeat < repeats; repeat++) {
+        for (let repeat = 0; repeat < warmup + repeats; repeat++) {
           const { batches: read, ...run } = await importOnce(
             open,
             join(folder, 'db'),
@@ -226,22 +241,26 @@ export async function measureImport(plan: ImportPlan, quick: boolean, progress: 
           batches = read;
           runs.push(run);
           progress.log(
-            `${importIndexLabel(index)}, durability ${durability}: ${Math.round(run.vectorsPerSecond)} vectors/s ` +
+            `${importIndexLabel(index)}, durability ${durability}${repeat < warmup ? ' (warm-up)' : ''}: ` +
+              `${Math.round(run.vectorsPerSecond)} vectors/s ` +
               `(${run.seconds.toFixed(2)} s, close ${run.closeSeconds.toFixed(2)} s, load ${run.loadAverage})`,
           );
         }
-        const seconds = median(runs.map((run) => run.seconds));
+        const timed = runs.slice(warmup);
+        const seconds = median(timed.map((run) => run.seconds));
         cases.push({
           index,
           label: importIndexLabel(index),
           durability,
           vectors: plan.vectors,
           batches,
-          runs,
+          warmupRuns: runs.slice(0, warmup),
+          runs: timed,
+          coldVectorsPerSecond: runs[0]!.vectorsPerSecond,
           seconds,
           vectorsPerSecond: plan.vectors / seconds,
-          closeSeconds: median(runs.map((run) => run.closeSeconds)),
-          diskBytes: median(runs.map((run) => run.diskBytes)),
+          closeSeconds: median(timed.map((run) => run.closeSeconds)),
+          diskBytes: median(timed.map((run) => run.diskBytes)),
         });
       }
     }
@@ -288,11 +307,24 @@ export function renderImportMarkdown(results: ImportResults): string {
       '`vector` FixedSizeList<Float32>; synthetic clustered vectors, the file in the page cache) into a new collection of a new ' +
       `database, ${parameters.threads} native threads. Each batch is one upsert: one transaction that writes the records and the ` +
       "index's log. 'full' fsyncs every commit; 'normal' does not. close() (index snapshot, final checkpoint) is timed apart. " +
-      `flat and ivfpq: median of ${parameters.repeats} import${parameters.repeats === 1 ? '' : 's'}; hnsw: one.`,
+      `flat and ivfpq: ${parameters.warmup} untimed warm-up import${parameters.warmup === 1 ? '' : 's'}, then the median of ` +
+      `${parameters.repeats} import${parameters.repeats === 1 ? '' : 's'}; hnsw: one import. "cold" is each case's first ` +
+      'import in this process, as `quiver import` makes one (it pays for the JIT and for fresh memory).',
   );
   parts.push(
     table(
-      ['index', 'durability', 'vectors', 'batches', 'import s', 'vectors/s', 'close s', 'disk', 'runs s (load)'],
+      [
+        'index',
+        'durability',
+        'vectors',
+        'batches',
+        'import s',
+        'vectors/s',
+        'cold vectors/s',
+        'close s',
+        'disk',
+        'runs s (load)',
+      ],
       results.cases.map((entry) => [
         entry.label,
         entry.durability,
@@ -300,6 +332,7 @@ export function renderImportMarkdown(results: ImportResults): string {
         integer(entry.batches),
         entry.seconds.toFixed(2),
         integer(entry.vectorsPerSecond),
+        integer(entry.coldVectorsPerSecond),
         entry.closeSeconds.toFixed(2),
         formatBytes(entry.diskBytes),
         entry.runs.map((run) => `${run.seconds.toFixed(2)} (${run.loadAverage})`).join(', '),
@@ -321,6 +354,7 @@ export async function runImport(
     | 'nlist'
     | 'pqM'
     | 'passes'
+    | 'warmup'
     | 'durability'
     | 'out'
     | 'progress'

@@ -20,7 +20,7 @@ it('imports the Arrow file into flat, ivfpq and hnsw under normal and full durab
     const results = JSON.parse(readFileSync(join(out.path, 'import.json'), 'utf8')) as ImportResults;
     expect(results.suite).toBe('import');
     expect(results.loadAverage.start.length).toBe(3);
-    expect(results.parameters).toMatchObject({ vectors: 2000, batchRows: 1000, dim: 128, repeats: 1 });
+    expect(results.parameters).toMatchObject({ vectors: 2000, batchRows: 1000, dim: 128, repeats: 1, warmup: 1 });
     expect(results.parameters.fileBytes).toBeGreaterThan(2000 * 128 * 4);
     expect(results.cases.map((entry) => `${entry.label}/${entry.durability}`)).toEqual([
       'flat/normal',
@@ -33,6 +33,10 @@ it('imports the Arrow file into flat, ivfpq and hnsw under normal and full durab
     for (const entry of results.cases) {
       expect(entry).toMatchObject({ vectors: 2000, batches: 2 });
       expect(entry.runs.length).toBe(1);
+      // flat and ivfpq import once untimed first; that first import is the cold figure.
+      const warmups = entry.index.type === 'hnsw' ? 0 : 1;
+      expect(entry.warmupRuns.length).toBe(warmups);
+      expect(entry.coldVectorsPerSecond).toBe((warmups === 1 ? entry.warmupRuns[0]! : entry.runs[0]!).vectorsPerSecond);
       expect(entry.vectorsPerSecond).toBeCloseTo(2000 / entry.seconds);
       // A database of 2,000 records holds at least their vectors.
       expect(entry.diskBytes).toBeGreaterThan(2000 * 128 * 4);
@@ -47,14 +51,22 @@ it('imports the Arrow file into flat, ivfpq and hnsw under normal and full durab
 
 it('plans 100,000 vectors in batches of 10,000 for every index and both durabilities by default', () => {
   const plan = importPlan(parseOptions(['--suite', 'import']));
-  expect(plan).toMatchObject({ vectors: 100_000, batchRows: 10_000, durabilities: ['normal', 'full'], repeats: 3 });
+  expect(plan).toMatchObject({
+    vectors: 100_000,
+    batchRows: 10_000,
+    durabilities: ['normal', 'full'],
+    repeats: 3,
+    warmup: 1,
+  });
   expect(plan.indexes).toEqual([
     { type: 'flat' },
     { type: 'ivfpq', nlist: 256, m: undefined },
     { type: 'hnsw', m: 16, efConstruction: 200 },
   ]);
   const quick = importPlan(parseOptions(['--suite', 'import', '--quick', '--index', 'flat', '--durability', 'full']));
-  expect(quick).toMatchObject({ vectors: 5_000, batchRows: 1_000, durabilities: ['full'], repeats: 1 });
+  expect(quick).toMatchObject({ vectors: 5_000, batchRows: 1_000, durabilities: ['full'], repeats: 1, warmup: 1 });
+  const unwarmed = importPlan(parseOptions(['--suite', 'import', '--warmup', '0', '--passes', '5']));
+  expect([unwarmed.warmup, unwarmed.repeats]).toEqual([0, 5]);
   expect(quick.indexes).toEqual([{ type: 'flat' }]);
 });
 
