@@ -67,11 +67,13 @@ export interface RecordBatchRows {
  */
 const INSERT_SIZES = [256, 64, 16, 4, 1] as const;
 
-/** The INSERT of `rows` records. */
-function insertSql(rows: number): string {
-  const values = Array(rows).fill('(?, ?, ?, ?, ?)').join(', ');
-  return `INSERT INTO records(collection_id, id, label, vector, metadata) VALUES ${values}`;
-}
+/** The INSERT statement of each size in INSERT_SIZES. */
+const INSERT_SQL = new Map<number, string>(
+  INSERT_SIZES.map((rows) => [
+    rows,
+    `INSERT INTO records(collection_id, id, label, vector, metadata) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+  ]),
+);
 
 export interface StoreOptions {
   readonly durability: Durability;
@@ -209,7 +211,7 @@ export class Store {
     let at = 0;
     for (const size of INSERT_SIZES) {
       if (rows.length - at < size) continue;
-      const statement = this.#statement(insertSql(size));
+      const statement = this.#statement(INSERT_SQL.get(size)!);
       const params: unknown[] = new Array(size * 5);
       for (; rows.length - at >= size; at += size) {
         for (let i = 0; i < size; i++) {
