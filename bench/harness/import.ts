@@ -1,7 +1,9 @@
 // The import suite (`npm run bench -- --suite import`): the rate of `collection.upsertArrow` from a
-// synthetic N × 128 Arrow IPC file into fresh databases, per index type and durability mode.
-// Uses QuiverDB's public API only (src/index.ts); writes import.json and import.md.
+// synthetic N × 128 Arrow IPC file into fresh databases, per index type and durability mode, in this
+// process and (the first import of a process, as `quiver import` makes) in a child process
+// (import-child.ts). Uses QuiverDB's public API only (src/index.ts); writes import.json and import.md.
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,7 +20,7 @@ import {
 } from 'apache-arrow';
 import type { CollectionOptions, Database, OpenOptions } from '../../src/index.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
-import { type MachineInfo, machineInfo } from './machine.js';
+import { type MachineInfo, machineInfo, REPOSITORY_ROOT } from './machine.js';
 import { folderBytes, median, now, secondsBetween } from './measure.js';
 import type { BenchOptions } from './options.js';
 import { createProgress, type Progress } from './progress.js';
@@ -46,12 +48,13 @@ export interface ImportPlan {
   durabilities: Array<'normal' | 'full'>;
   /** Timed imports per flat and ivfpq case (the median is reported); hnsw cases run once. */
   repeats: number;
-  /**
-   * Imports per flat and ivfpq case before the timed ones, in the same process (reported apart as
-   * the cold figure: the first import of a process, as one `quiver import` makes, pays for the
-   * JIT and for fresh memory).
-   */
+  /** Untimed imports per flat and ivfpq case before the timed ones, in this process. */
   warmup: number;
+  /**
+   * Whether each flat and ivfpq case also imports once in a new child process: the first import of
+   * a process, as one `quiver import` makes, pays for the JIT and for memory not yet touched.
+   */
+  fresh: boolean;
 }
 
 /** The plan: 100,000 vectors in batches of 10,000 (--quick: 5,000 in batches of 1,000). */
@@ -77,6 +80,7 @@ export function importPlan(
     durabilities: options.durability === undefined ? ['normal', 'full'] : [options.durability],
     repeats: options.passes,
     warmup: options.warmup,
+    fresh: !options.quick,
   };
 }
 
@@ -103,8 +107,8 @@ export interface ImportCase {
   /** The untimed warm-up imports (none for hnsw), then the timed ones. */
   warmupRuns: ImportRun[];
   runs: ImportRun[];
-  /** The first import of the case, warm-up or not. */
-  coldVectorsPerSecond: number;
+  /** The import in a new child process (flat and ivfpq, unless --quick). */
+  freshProcess: ImportRun | undefined;
   /** Medians over the timed runs. */
   seconds: number;
   vectorsPerSecond: number;
@@ -172,7 +176,8 @@ export function writeImportFile(path: string, count: number, batchRows: number):
 
 type OpenFunction = (path: string, options?: OpenOptions) => Database;
 
-async function importOnce(
+/** One import into a new database at `directory` (removed afterwards), timed; for this process and the child. */
+export async function importOnce(
   open: OpenFunction,
   directory: string,
   file: string,
@@ -208,6 +213,29 @@ async function importOnce(
   }
 }
 
+/** {@link importOnce} in a new Node process (bench/harness/import-child.ts). */
+function importInChild(
+  directory: string,
+  file: string,
+  index: ImportIndex,
+  durability: 'normal' | 'full',
+  vectors: number,
+): ImportRun {
+  const script = join(REPOSITORY_ROOT, 'bench', 'harness', 'import-child.ts');
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', script, directory, file, JSON.stringify(index), durability, String(vectors)],
+    { cwd: REPOSITORY_ROOT, encoding: 'utf8' },
+  );
+  if (child.status !== 0) {
+    throw new Error(
+      `the import in a child process failed (exit ${child.status ?? child.signal}): ${child.stderr.trim()}`,
+    );
+  }
+  const { batches: _, ...run } = JSON.parse(child.stdout) as ImportRun & { batches: number };
+  return run;
+}
+
 function loadAverages(): number[] {
   return loadavg().map((value) => Math.round(value * 100) / 100);
 }
@@ -227,6 +255,14 @@ export async function measureImport(plan: ImportPlan, quick: boolean, progress: 
       for (const durability of plan.durabilities) {
         const repeats = index.type === 'hnsw' ? 1 : plan.repeats;
         const warmup = index.type === 'hnsw' ? 0 : plan.warmup;
+        let freshProcess: ImportRun | undefined;
+        if (plan.fresh && index.type !== 'hnsw') {
+          freshProcess = importInChild(join(folder, 'db'), file, index, durability, plan.vectors);
+          progress.log(
+            `${importIndexLabel(index)}, durability ${durability}, in a new process: ` +
+              `${Math.round(freshProcess.vectorsPerSecond)} vectors/s (${freshProcess.seconds.toFixed(2)} s, load ${freshProcess.loadAverage})`,
+          );
+        }
         const runs: ImportRun[] = [];
         let batches = 0;
         for (let repeat = 0; repeat < warmup + repeats; repeat++) {
@@ -256,7 +292,7 @@ export async function measureImport(plan: ImportPlan, quick: boolean, progress: 
           batches,
           warmupRuns: runs.slice(0, warmup),
           runs: timed,
-          coldVectorsPerSecond: runs[0]!.vectorsPerSecond,
+          freshProcess,
           seconds,
           vectorsPerSecond: plan.vectors / seconds,
           closeSeconds: median(timed.map((run) => run.closeSeconds)),
@@ -308,8 +344,11 @@ export function renderImportMarkdown(results: ImportResults): string {
       `database, ${parameters.threads} native threads. Each batch is one upsert: one transaction that writes the records and the ` +
       "index's log. 'full' fsyncs every commit; 'normal' does not. close() (index snapshot, final checkpoint) is timed apart. " +
       `flat and ivfpq: ${parameters.warmup} untimed warm-up import${parameters.warmup === 1 ? '' : 's'}, then the median of ` +
-      `${parameters.repeats} import${parameters.repeats === 1 ? '' : 's'}; hnsw: one import. "cold" is each case's first ` +
-      'import in this process, as `quiver import` makes one (it pays for the JIT and for fresh memory).',
+      `${parameters.repeats} import${parameters.repeats === 1 ? '' : 's'}; hnsw: one import. ` +
+      (parameters.fresh
+        ? '"new process": one more import of each flat and ivfpq case in a new Node process, the first import there, ' +
+          'as one `quiver import` makes (it pays for the JIT and for memory the process has not touched yet).'
+        : ''),
   );
   parts.push(
     table(
@@ -320,7 +359,7 @@ export function renderImportMarkdown(results: ImportResults): string {
         'batches',
         'import s',
         'vectors/s',
-        'cold vectors/s',
+        'new process vectors/s',
         'close s',
         'disk',
         'runs s (load)',
@@ -332,7 +371,7 @@ export function renderImportMarkdown(results: ImportResults): string {
         integer(entry.batches),
         entry.seconds.toFixed(2),
         integer(entry.vectorsPerSecond),
-        integer(entry.coldVectorsPerSecond),
+        entry.freshProcess === undefined ? '–' : integer(entry.freshProcess.vectorsPerSecond),
         entry.closeSeconds.toFixed(2),
         formatBytes(entry.diskBytes),
         entry.runs.map((run) => `${run.seconds.toFixed(2)} (${run.loadAverage})`).join(', '),

@@ -88,8 +88,9 @@ Suite:
                            rows) and imports it with upsertArrow into new databases for each
                            --index (default flat,ivfpq,hnsw) under durability normal and full
                            (or --durability); vectors/s, seconds, close time, disk. flat and
-                           ivfpq import --warmup times untimed, then --passes times (median);
-                           hnsw once. --quick: 5,000 vectors in batches of 1,000, one pass.
+                           ivfpq import --warmup times untimed, then --passes times (median),
+                           and once in a new process (as quiver import does); hnsw once.
+                           --quick: 5,000 vectors in batches of 1,000, one pass, no new process.
                            Writes import.json and .md
   --vectors <N>            Durability suite: size of the collection whose open time is measured
                            (default 100000, --quick 10000); also caps the ingest runs.
