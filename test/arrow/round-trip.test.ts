@@ -104,11 +104,10 @@ describe('import', () => {
     // Scalar columns are turned into JSON text directly; upsert of the same objects is the reference.
     const strings = ['plain', 'quote " and \\ back', 'line\nbreak\ttab\u0001', 'é日本🙂', '', '\u2028'];
     const numbers = [0, -0, 1e21, 5e-324, -1.5, 123456789.125];
+    // One id that is not ASCII: the id column of the first batch is then read row by row.
+    const ids = strings.map((_, i) => (i === 1 ? 'm1-ü' : `m${i}`));
     const plain = new Table({
-      id: vectorFromArray(
-        strings.map((_, i) => `m${i}`),
-        new Utf8(),
-      ),
+      id: vectorFromArray(ids, new Utf8()),
       vector: vectorColumn(
         strings.map((_, i) => [i, 1]),
         new FixedSizeList(2, listOf(new Float32())),
@@ -131,7 +130,9 @@ describe('import', () => {
       ),
     );
     const docs = db.collection('docs', { dim: 2, index: { type: 'flat' } });
-    await docs.upsertArrow(plain.batches.map((batch) => new RecordBatch(schema, batch.data)));
+    const batches = plain.batches.map((batch) => new RecordBatch(schema, batch.data));
+    // Rows 0-2 (one non-ASCII id) and rows 3-5 (ASCII ids only, decoded at once) as two batches.
+    await docs.upsertArrow([batches[0]!.slice(0, 3), batches[0]!.slice(3)]);
     const reference = db.collection('reference', { dim: 2, index: { type: 'flat' } });
     const records: UpsertRecord[] = strings.map((text, i) => {
       const metadata: Metadata = {
@@ -143,9 +144,10 @@ describe('import', () => {
         'a key': null,
       };
       if (i % 2 === 0) metadata['maybe'] = i + 1;
-      return { id: `m${i}`, vector: [i, 1], metadata };
+      return { id: ids[i]!, vector: [i, 1], metadata };
     });
     reference.upsert(records);
+    expect(docs.count()).toBe(6);
     for (const { id } of records) {
       const imported = docs.get(id)!;
       // Same values and the same key order (JSON.parse keeps the stored text's order).
