@@ -11,6 +11,8 @@ import {
   Field,
   FixedSizeList,
   Float32,
+  Float64,
+  Int32,
   makeData,
   makeVector,
   RecordBatchFileWriter,
@@ -44,6 +46,8 @@ export interface ImportPlan {
   vectors: number;
   /** Rows per record batch of the file: each batch is one upsert (one transaction). */
   batchRows: number;
+  /** Whether the file also holds three scalar metadata columns (lang, year, score). */
+  metadata: boolean;
   indexes: ImportIndex[];
   durabilities: Array<'normal' | 'full'>;
   /** Timed imports per flat and ivfpq case (the median is reported); hnsw cases run once. */
@@ -61,7 +65,7 @@ export interface ImportPlan {
 export function importPlan(
   options: Pick<
     BenchOptions,
-    'quick' | 'vectors' | 'index' | 'm' | 'efConstruction' | 'nlist' | 'pqM' | 'passes' | 'warmup'
+    'quick' | 'vectors' | 'index' | 'm' | 'efConstruction' | 'nlist' | 'pqM' | 'passes' | 'warmup' | 'metadata'
   > & {
     durability: 'full' | 'normal' | undefined;
   },
@@ -76,6 +80,7 @@ export function importPlan(
   return {
     vectors: options.vectors ?? (options.quick ? 5_000 : 100_000),
     batchRows: options.quick ? 1_000 : 10_000,
+    metadata: options.metadata,
     indexes,
     durabilities: options.durability === undefined ? ['normal', 'full'] : [options.durability],
     repeats: options.passes,
@@ -148,11 +153,18 @@ function collectionOptions(index: ImportIndex): CollectionOptions {
   return { dim: IMPORT_DIM, index: { type: 'flat' } };
 }
 
+/** The values of the optional metadata columns for row `row`. */
+export function importMetadataOf(row: number): { lang: string; year: number; score: number } {
+  return { lang: LANGUAGES[row % LANGUAGES.length]!, year: 1990 + (row % 35), score: (row % 1000) / 7 };
+}
+const LANGUAGES = ['en', 'de', 'fr', 'es'] as const;
+
 /**
  * Writes `count` synthetic vectors (the harness's default clustered distribution) as an Arrow IPC
- * file of record batches of `batchRows`: `id` Utf8 (the row number), `vector` FixedSizeList<Float32>.
+ * file of record batches of `batchRows`: `id` Utf8 (the row number), `vector` FixedSizeList<Float32>,
+ * and with `metadata` the columns of {@link importMetadataOf}: `lang` Utf8, `year` Int32, `score` Float64.
  */
-export function writeImportFile(path: string, count: number, batchRows: number): number {
+export function writeImportFile(path: string, count: number, batchRows: number, metadata = false): number {
   const vectors = generateSynthetic({ n: count, dim: IMPORT_DIM, queries: 1, seed: SEED }).base;
   const batches = [];
   const type = new FixedSizeList(IMPORT_DIM, new Field('item', new Float32(), false));
@@ -167,7 +179,27 @@ export function writeImportFile(path: string, count: number, batchRows: number):
       length: rows * IMPORT_DIM,
       data: vectors.subarray(start * IMPORT_DIM, (start + rows) * IMPORT_DIM),
     });
-    const table = new Table({ id: ids, vector: makeVector(makeData({ type, length: rows, child })) });
+    const rowsOf = Array.from({ length: rows }, (_, row) => importMetadataOf(start + row));
+    const table = new Table({
+      id: ids,
+      vector: makeVector(makeData({ type, length: rows, child })),
+      ...(metadata
+        ? {
+            lang: vectorFromArray(
+              rowsOf.map((values) => values.lang),
+              new Utf8(),
+            ),
+            year: vectorFromArray(
+              rowsOf.map((values) => values.year),
+              new Int32(),
+            ),
+            score: vectorFromArray(
+              rowsOf.map((values) => values.score),
+              new Float64(),
+            ),
+          }
+        : {}),
+    });
     batches.push(...table.batches);
   }
   writeFileSync(path, RecordBatchFileWriter.writeAll(batches).toUint8Array(true));
@@ -249,7 +281,7 @@ export async function measureImport(plan: ImportPlan, quick: boolean, progress: 
   try {
     const file = join(folder, `synthetic-${plan.vectors}x${IMPORT_DIM}.arrow`);
     progress.log(`writing ${plan.vectors} × ${IMPORT_DIM} vectors to an Arrow IPC file (batches of ${plan.batchRows})`);
-    const fileBytes = writeImportFile(file, plan.vectors, plan.batchRows);
+    const fileBytes = writeImportFile(file, plan.vectors, plan.batchRows, plan.metadata);
     const cases: ImportCase[] = [];
     for (const index of plan.indexes) {
       for (const durability of plan.durabilities) {
@@ -340,7 +372,8 @@ export function renderImportMarkdown(results: ImportResults): string {
   parts.push(
     `\`collection.upsertArrow(file)\` of a ${parameters.vectors.toLocaleString('en-US')} × ${parameters.dim} Arrow IPC file ` +
       `(${formatBytes(parameters.fileBytes)}, record batches of ${parameters.batchRows.toLocaleString('en-US')} rows: \`id\` Utf8, ` +
-      '`vector` FixedSizeList<Float32>; synthetic clustered vectors, the file in the page cache) into a new collection of a new ' +
+      `\`vector\` FixedSizeList<Float32>${parameters.metadata ? ', metadata `lang` Utf8, `year` Int32, `score` Float64' : ''}; ` +
+      'synthetic clustered vectors, the file in the page cache) into a new collection of a new ' +
       `database, ${parameters.threads} native threads. Each batch is one upsert: one transaction that writes the records and the ` +
       "index's log. 'full' fsyncs every commit; 'normal' does not. close() (index snapshot, final checkpoint) is timed apart. " +
       `flat and ivfpq: ${parameters.warmup} untimed warm-up import${parameters.warmup === 1 ? '' : 's'}, then the median of ` +
@@ -394,6 +427,7 @@ export async function runImport(
     | 'pqM'
     | 'passes'
     | 'warmup'
+    | 'metadata'
     | 'durability'
     | 'out'
     | 'progress'

@@ -40,6 +40,8 @@ export interface BenchOptions {
   durability: 'full' | 'normal' | undefined;
   cacheDir: string | undefined;
   quick: boolean;
+  /** Import suite: the Arrow file also holds three scalar metadata columns. */
+  metadata: boolean;
   progress: boolean;
   quiet: boolean;
   help: boolean;
@@ -95,6 +97,8 @@ Suite:
   --vectors <N>            Durability suite: size of the collection whose open time is measured
                            (default 100000, --quick 10000); also caps the ingest runs.
                            Import suite: rows of the Arrow file (default 100000, --quick 5000)
+  --metadata               Import suite: the file also holds three scalar metadata columns
+                           (lang Utf8, year Int32, score Float64)
 
 Data:
   --dataset <spec>         Repeatable. A folder (base.{fvecs,bvecs} + query.* + groundtruth*.ivecs,
@@ -187,6 +191,7 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         durability: { type: 'string' },
         cache: { type: 'string' },
         quick: { type: 'boolean' },
+        metadata: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -262,6 +267,7 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     durability: durability as 'full' | 'normal' | undefined,
     cacheDir: text('cache'),
     quick,
+    metadata: values['metadata'] === true,
     progress: values['no-progress'] !== true && values['quiet'] !== true,
     quiet: values['quiet'] === true,
     help: values['help'] === true,

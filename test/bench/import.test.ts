@@ -8,6 +8,7 @@ import { expect, it } from 'vitest';
 import { generateSynthetic } from '../../bench/datasets/synthetic.js';
 import {
   type ImportResults,
+  importMetadataOf,
   importPlan,
   measureImport,
   renderImportMarkdown,
@@ -79,8 +80,8 @@ it('plans 100,000 vectors in batches of 10,000 for every index and both durabili
     warmup: 1,
     fresh: false,
   });
-  const unwarmed = importPlan(parseOptions(['--suite', 'import', '--warmup', '0', '--passes', '5']));
-  expect([unwarmed.warmup, unwarmed.repeats]).toEqual([0, 5]);
+  const unwarmed = importPlan(parseOptions(['--suite', 'import', '--warmup', '0', '--passes', '5', '--metadata']));
+  expect([unwarmed.warmup, unwarmed.repeats, unwarmed.metadata]).toEqual([0, 5, true]);
   expect(quick.indexes).toEqual([{ type: 'flat' }]);
 });
 
@@ -88,6 +89,7 @@ it('imports once more in a new process when asked, and reports that import apart
   const plan = {
     vectors: 300,
     batchRows: 100,
+    metadata: true,
     indexes: [{ type: 'flat' as const }],
     durabilities: ['normal' as const],
     repeats: 1,
@@ -99,21 +101,25 @@ it('imports once more in a new process when asked, and reports that import apart
   expect(entry).toMatchObject({ vectors: 300, batches: 3, warmupRuns: [] });
   expect(entry!.freshProcess!.vectorsPerSecond).toBeCloseTo(300 / entry!.freshProcess!.seconds);
   expect(entry!.freshProcess!.diskBytes).toBeGreaterThan(300 * 128 * 4);
-  expect(renderImportMarkdown(results)).toContain('"new process"');
+  const markdown = renderImportMarkdown(results);
+  expect(markdown).toContain('"new process"');
+  expect(markdown).toContain('metadata `lang` Utf8, `year` Int32, `score` Float64');
 });
 
-it('writes the synthetic vectors with their row numbers as ids, in batches', () => {
+it('writes the synthetic vectors with their row numbers as ids, in batches, and metadata when asked', () => {
   const folder = tempDirectory('quiver-bench-import-file-');
   try {
     const path = join(folder.path, 'file.arrow');
-    writeImportFile(path, 250, 100);
+    writeImportFile(path, 250, 100, true);
     const table = tableFromIPC(readFileSync(path));
+    expect(table.schema.fields.map((field) => field.name)).toEqual(['id', 'vector', 'lang', 'year', 'score']);
     expect(table.batches.map((batch) => batch.numRows)).toEqual([100, 100, 50]);
     const expected = generateSynthetic({ n: 250, dim: 128, queries: 1, seed: 2025 }).base;
     const ids = table.getChild('id')!;
     const vectors = table.getChild('vector')!;
     for (const row of [0, 99, 100, 249]) {
       expect(ids.get(row)).toBe(String(row));
+      expect(table.get(row)?.toJSON()).toMatchObject(importMetadataOf(row));
       expect(Array.from(vectors.get(row)!.toArray() as Float32Array)).toEqual(
         Array.from(expected.subarray(row * 128, (row + 1) * 128)),
       );
