@@ -2,7 +2,14 @@
 // transaction), then updates the in-memory index, and answers queries from the index with
 // records read back from the store. Never touches the file system directly.
 import type { RecordBatch, Table } from 'apache-arrow';
-import { type ArrowExportSource, arrowTable, exportArrowFile, recordBatches, upsertArrow } from './arrow/index.js';
+import {
+  type ArrowExportSource,
+  arrowTable,
+  type ColumnBatch,
+  exportArrowFile,
+  recordBatches,
+  upsertArrow,
+} from './arrow/index.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { isQuiverError, QuiverError, toQuiverError } from './errors.js';
 import { FlatIndex } from './index/flat.js';
@@ -21,6 +28,7 @@ import {
   toId,
   toMetadataJson,
   toVector,
+  copyVector,
 } from './schema.js';
 import type { Metric } from './schema.js';
 import { crashPoint } from './storage/crash-point.js';
@@ -65,14 +73,25 @@ function isSelection(value: unknown): value is { filter: Filter; limit?: number 
 }
 const RECORD_KEYS = new Set(['id', 'vector', 'metadata']);
 
-interface PreparedRecord {
-  readonly id: string;
-  readonly vector: Float32Array;
-  readonly metadata: string;
+/** A validated upsert batch: row i is ids[i], numbers i·dim … (i+1)·dim of vectors, metadata[i]. */
+interface PreparedBatch {
+  readonly ids: readonly string[];
+  readonly vectors: Float32Array;
+  /** JSON text per row, or one text for every row. */
+  readonly metadata: readonly string[] | string;
 }
 
 /** The options schema of a batch method: queryBatch's, or queryIdsBatch's (no includeVectors). */
 type BatchSchema = typeof queryBatchSchema | typeof queryIdsBatchSchema;
+
+/** The metadata of records given none. */
+const EMPTY_METADATA = '{}';
+
+/** A committed batch's changes for the index (see DerivedIndex.applyCommitted). */
+type CommittedChanges = { label: number; vector: Float32Array }[];
+
+/** How a committed batch reaches the index: at once (upsert) or queued on the threads (upsertAsync). */
+type ApplyCommitted = (derived: DerivedIndex, applied: CommittedChanges, seq: number) => void;
 
 /** A validated queryBatch: `count` query rows of `dim` numbers in `queries`. */
 interface PreparedQueryBatch {
@@ -104,6 +123,11 @@ class LabelAllocator {
     }
     this.#free = free.reverse(); // pop() yields the lowest free label first
     this.#next = expected;
+  }
+
+  /** Labels in use (0: the collection holds no records). */
+  get live(): number {
+    return this.#next - this.#free.length;
   }
 
   allocate(): number {
@@ -188,8 +212,12 @@ export class CollectionImpl implements Collection {
   }
 
   upsert(records: readonly UpsertRecord[]): UpsertResult {
-    return this.#upsert(records, (derived, applied, seq) => derived.applyCommitted(applied, seq, this.#host.threads));
+    return this.#upsert(records, this.#applyNow);
   }
+
+  /** The index takes a committed batch before the call returns. */
+  readonly #applyNow: ApplyCommitted = (derived, applied, seq) =>
+    derived.applyCommitted(applied, seq, this.#host.threads);
 
   async upsertAsync(records: readonly UpsertRecord[]): Promise<UpsertResult> {
     let indexed: Promise<void> = Promise.resolve();
@@ -222,39 +250,65 @@ export class CollectionImpl implements Collection {
   }
 
   /** Validates and commits a batch, then hands the committed changes to `apply` for the index. */
-  #upsert(
-    records: readonly UpsertRecord[],
-    apply: (derived: DerivedIndex, applied: { label: number; vector: Float32Array }[], seq: number) => void,
-  ): UpsertResult {
+  #upsert(records: readonly UpsertRecord[], apply: ApplyCommitted): UpsertResult {
     const derived = this.#writable();
-    const prepared = this.#prepare(records);
+    return this.#write(derived, this.#prepare(records), apply);
+  }
+
+  /**
+   * One Arrow record batch as one upsert. Its ids (unique, valid), vectors (`dim` finite numbers
+   * each, non-zero under cosine) and metadata given as JSON text were checked by the Arrow reader;
+   * metadata objects are checked here as upsert checks them. Messages name "record i" of the
+   * batch, which the reader turns into its row.
+   */
+  #upsertColumns(batch: ColumnBatch): UpsertResult {
+    const derived = this.#writable();
+    if (batch.vectors.length !== batch.ids.length * this.dim) {
+      throw new QuiverError(
+        'INTERNAL',
+        `an Arrow batch of ${batch.ids.length} ids came with ${batch.vectors.length} numbers (dim ${this.dim})`,
+      );
+    }
+    const metadata =
+      batch.metadata === undefined
+        ? EMPTY_METADATA
+        : 'json' in batch.metadata
+          ? batch.metadata.json
+          : batch.metadata.objects.map((value, row) => toMetadataJson(value, `record ${row}.metadata`));
+    return this.#write(derived, { ids: batch.ids, vectors: batch.vectors, metadata }, this.#applyNow);
+  }
+
+  /** Commits a validated batch (records and log in one transaction), then hands it to `apply` for the index. */
+  #write(derived: DerivedIndex, batch: PreparedBatch, apply: ApplyCommitted): UpsertResult {
     const store = this.#host.store;
-    const applied: { label: number; vector: Float32Array }[] = [];
+    const { ids, vectors, metadata } = batch;
+    const dim = this.dim;
+    const labels = new Array<number>(ids.length);
     let inserted = 0;
     let seq = 0;
     try {
       store.transaction(() => {
-        // One statement each for the batch's existing labels and its log rows.
-        const existing = store.labelsOfIds(
-          this.#collectionId,
-          prepared.map((record) => record.id),
-        );
-        for (const record of prepared) {
-          let label = existing.get(record.id);
+        // One statement for the batch's existing labels, none when the collection is empty.
+        const existing = this.#labels.live === 0 ? undefined : store.labelsOfIds(this.#collectionId, ids);
+        const fresh: number[] = [];
+        for (let row = 0; row < ids.length; row++) {
+          const label = existing?.get(ids[row]!);
           if (label === undefined) {
-            label = this.#labels.allocate();
-            store.insertRecord(this.#collectionId, record.id, label, record.vector, record.metadata);
-            inserted++;
+            labels[row] = this.#labels.allocate();
+            fresh.push(row);
           } else {
-            store.updateRecord(this.#collectionId, label, record.vector, record.metadata);
+            labels[row] = label;
+            store.updateRecord(
+              this.#collectionId,
+              label,
+              vectors.subarray(row * dim, (row + 1) * dim),
+              typeof metadata === 'string' ? metadata : metadata[row]!,
+            );
           }
-          applied.push({ label, vector: record.vector });
         }
-        seq = store.appendLogBatch(
-          this.#collectionId,
-          'upsert',
-          applied.map((change) => change.label),
-        );
+        store.insertRecords(this.#collectionId, { ids, labels, vectors, dim, metadata, rows: fresh });
+        inserted = fresh.length;
+        seq = store.appendLogBatch(this.#collectionId, 'upsert', labels);
         crashPoint('upsert-before-commit');
       });
     } catch (error) {
@@ -264,11 +318,12 @@ export class CollectionImpl implements Collection {
     this.#labels.commit();
     crashPoint('upsert-after-commit');
     // Committed: the index follows.
+    const applied = labels.map((label, row) => ({ label, vector: vectors.subarray(row * dim, (row + 1) * dim) }));
     apply(derived, applied, seq);
     this.#matchCache.clear();
-    if (this.#ids !== undefined) for (const [i, { label }] of applied.entries()) this.#ids[label] = prepared[i]!.id;
+    if (this.#ids !== undefined) for (let row = 0; row < ids.length; row++) this.#ids[labels[row]!] = ids[row];
     this.#maybeSnapshot(derived);
-    return { inserted, updated: prepared.length - inserted };
+    return { inserted, updated: ids.length - inserted };
   }
 
   get(id: Id): QuiverRecord | undefined;
@@ -578,7 +633,13 @@ export class CollectionImpl implements Collection {
 
   async upsertArrow(source: ArrowSource, options?: ArrowImportOptions): Promise<ArrowImportResult> {
     this.#writable();
-    return upsertArrow(this, source, options);
+    const target = {
+      name: this.name,
+      dim: this.dim,
+      metric: this.metric,
+      upsertColumns: (batch: ColumnBatch) => this.#upsertColumns(batch),
+    };
+    return upsertArrow(target, source, options);
   }
 
   toArrow(options?: ArrowExportOptions): AsyncIterableIterator<RecordBatch> {
@@ -670,13 +731,17 @@ export class CollectionImpl implements Collection {
     }
   }
 
-  /** Validates a whole batch before anything is written. */
-  #prepare(records: readonly UpsertRecord[]): PreparedRecord[] {
+  /** Validates a whole batch before anything is written; the vectors are copied into one array. */
+  #prepare(records: readonly UpsertRecord[]): PreparedBatch {
     if (!Array.isArray(records)) {
       throw new QuiverError('INVALID_ARGUMENT', `upsert takes an array of records, got ${describe(records)}`);
     }
+    const dim = this.dim;
     const seen = new Map<string, number>();
-    const prepared: PreparedRecord[] = [];
+    const ids: string[] = new Array(records.length);
+    const metadata: string[] = new Array(records.length);
+    // The caller's vectors are copied, so later changes to them cannot reach the index.
+    const vectors = new Float32Array(records.length * dim);
     for (let i = 0; i < records.length; i++) {
       const record: unknown = records[i];
       const where = `record ${i}`;
@@ -694,7 +759,7 @@ export class CollectionImpl implements Collection {
           );
         }
       }
-      const { id: rawId, vector: rawVector, metadata } = record as Record<string, unknown>;
+      const { id: rawId, vector: rawVector, metadata: rawMetadata } = record as Record<string, unknown>;
       const id = toId(rawId, `${where}.id`);
       const earlier = seen.get(id);
       if (earlier !== undefined) {
@@ -704,22 +769,17 @@ export class CollectionImpl implements Collection {
         );
       }
       seen.set(id, i);
-      const vector = toVector(rawVector, this.dim, `${where}.vector`, this.name);
-      if (this.metric === 'cosine' && norm(vector) === 0) {
+      copyVector(rawVector, vectors, i * dim, dim, `${where}.vector`, this.name);
+      if (this.metric === 'cosine' && norm(vectors.subarray(i * dim, (i + 1) * dim)) === 0) {
         throw new QuiverError(
           'INVALID_ARGUMENT',
           `${where}.vector is all zeros; cosine distance needs a non-zero vector`,
         );
       }
-      // A caller's Float32Array is copied (slice: one memcpy), so later changes to it cannot reach the
-      // index; a number[] was already converted into a new array by toVector.
-      prepared.push({
-        id,
-        vector: rawVector instanceof Float32Array ? vector.slice() : vector,
-        metadata: toMetadataJson(metadata, `${where}.metadata`),
-      });
+      ids[i] = id;
+      metadata[i] = toMetadataJson(rawMetadata, `${where}.metadata`);
     }
-    return prepared;
+    return { ids, vectors, metadata };
   }
 
   /** Validates a whole queryBatch call; `k` comes back capped at the index size (0 when empty). */

@@ -145,6 +145,48 @@ export function toVector(input: unknown, dim: number, where: string, collection:
   return vector;
 }
 
+/**
+ * Validates one vector as {@link toVector} does (same checks, same messages) and copies it into
+ * `target` at `offset`, so that a batch's vectors land in one array without a per-vector allocation.
+ */
+export function copyVector(
+  input: unknown,
+  target: Float32Array,
+  offset: number,
+  dim: number,
+  where: string,
+  collection: string,
+): void {
+  if (input instanceof Float32Array && input.length === dim) {
+    target.set(input, offset);
+  } else if (Array.isArray(input) && input.length === dim) {
+    for (let i = 0; i < dim; i++) {
+      const value: unknown = input[i];
+      if (typeof value !== 'number') {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `${where}[${i}] is ${describe(value)}; a vector holds numbers only (number[] or Float32Array)`,
+        );
+      }
+      target[offset + i] = value;
+    }
+  } else {
+    // Anything else is an error; toVector reports it exactly as for a single vector.
+    toVector(input, dim, where, collection);
+    throw new QuiverError('INTERNAL', `${where} passed toVector but not copyVector`);
+  }
+  for (let i = 0; i < dim; i++) {
+    const value = target[offset + i]!;
+    if (value - value !== 0) {
+      // NaN or ±Infinity (as float32: 1e39 becomes Infinity).
+      throw new QuiverError(
+        'NOT_FINITE',
+        `${where}[${i}] is ${value}; every number must be finite (check the embedding for NaN or overflow)`,
+      );
+    }
+  }
+}
+
 /** Normalises a user id (string or safe integer) to its stored string form, or throws INVALID_ID. */
 export function toId(input: unknown, where: string): string {
   let id: string;

@@ -1,6 +1,6 @@
 // The harness's entry: parse options, load each data set, run the contestants, write
-// <out>/results.json, <out>/results.md and <out>/<data set>.svg; or hand --suite durability to
-// durability.ts, which writes <out>/durability.json and .md.
+// <out>/results.json, <out>/results.md and <out>/<data set>.svg; or hand --suite durability,
+// filters or import to durability.ts, filters.ts or import.ts, which write their own JSON and Markdown.
 
 import { runFilters } from './filters.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { loadDataset } from '../datasets/load.js';
 import { datasetChart } from './chart-svg.js';
 import type { ContestantDefinition, IndexConfig } from './contestant.js';
 import { runDurability } from './durability.js';
+import { runImport } from './import.js';
 import { machineInfo } from './machine.js';
 import { now, secondsBetween } from './measure.js';
 import { type BenchOptions, DEFAULTS, HELP, parseOptions } from './options.js';
@@ -179,6 +180,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     if (options.suite === 'filters') {
       const run = await runFilters(options);
+      process.stdout.write(`${run.files.join('\n')}\n`);
+      return 0;
+    }
+    if (options.suite === 'import') {
+      const run = await runImport(options);
       process.stdout.write(`${run.files.join('\n')}\n`);
       return 0;
     }

@@ -6,13 +6,16 @@ import { QuiverError } from '../../src/errors.js';
 import type { Metric } from '../datasets/dataset.js';
 import { parseMetric } from '../datasets/dataset.js';
 
-/** The measurements `npm run bench` can make: recall/latency sweeps, or ingest and open times. */
-export type Suite = 'recall' | 'durability' | 'filters';
+/** The measurements `npm run bench` can make: recall/latency sweeps, ingest and open times, filters, Arrow import. */
+export type Suite = 'recall' | 'durability' | 'filters' | 'import';
 
 /** Every setting of one harness run, after defaults and --quick are applied. */
 export interface BenchOptions {
   suite: Suite;
-  /** Durability suite: size of the collection whose open time is measured (undefined: the plan's own). */
+  /**
+   * Durability suite: size of the collection whose open time is measured; import suite: rows of the
+   * Arrow file (undefined: the plan's own).
+   */
   vectors: number | undefined;
   datasets: string[];
   out: string;
@@ -41,6 +44,8 @@ export interface BenchOptions {
   batch: number | undefined;
   cacheDir: string | undefined;
   quick: boolean;
+  /** Import suite: the Arrow file also holds three scalar metadata columns. */
+  metadata: boolean;
   progress: boolean;
   quiet: boolean;
   help: boolean;
@@ -71,7 +76,8 @@ export const HELP = `Usage: npm run bench -- [options]
 Measures recall, QPS, latency, build time, memory, disk and open time of QuiverDB and of
 hnswlib-node used directly, over one or more data sets, and writes JSON, Markdown and SVG.
 With --suite durability, measures durable ingest rates and open times instead; with --suite
-filters, filtered recall and latency at several selectivities.
+filters, filtered recall and latency at several selectivities; with --suite import, the rate of
+upsertArrow from an Arrow IPC file.
 
 Suite:
   --suite <name>           recall (default): the recall/QPS sweep over data sets.
@@ -84,8 +90,19 @@ Suite:
                            filtered to 0.1%, 1%, 10%, 50% and 100% of the records (and to one
                            class when the set has labels, e.g. mnist-784's digits), against
                            exact filtered ground truth. Writes filters.json and .md
+                           import: writes a synthetic N × 128 Arrow IPC file (batches of 10,000
+                           rows) and imports it with upsertArrow into new databases for each
+                           --index (default flat,ivfpq,hnsw) under durability normal and full
+                           (or --durability); vectors/s, seconds, close time, disk. flat and
+                           ivfpq import --warmup times untimed, then --passes times (median),
+                           and once in a new process (as quiver import does); hnsw once.
+                           --quick: 5,000 vectors in batches of 1,000, one pass, no new process.
+                           Writes import.json and .md
   --vectors <N>            Durability suite: size of the collection whose open time is measured
-                           (default 100000, --quick 10000); also caps the ingest runs
+                           (default 100000, --quick 10000); also caps the ingest runs.
+                           Import suite: rows of the Arrow file (default 100000, --quick 5000)
+  --metadata               Import suite: the file also holds three scalar metadata columns
+                           (lang Utf8, year Int32, score Float64)
 
 Data:
   --dataset <spec>         Repeatable. A folder (base.{fvecs,bvecs} + query.* + groundtruth*.ivecs,
@@ -186,6 +203,7 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         batch: { type: 'string' },
         cache: { type: 'string' },
         quick: { type: 'boolean' },
+        metadata: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -198,7 +216,12 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const text = (name: string): string | undefined => values[name] as string | undefined;
   const quick = values['quick'] === true;
 
-  const index = (text('index') ?? DEFAULTS.index.join(','))
+  const suite = text('suite') ?? 'recall';
+  if (suite !== 'recall' && suite !== 'durability' && suite !== 'filters' && suite !== 'import') {
+    fail(`--suite is recall, durability, filters or import, not '${suite}'`);
+  }
+  // The import suite measures every index type unless told otherwise.
+  const index = (text('index') ?? (suite === 'import' ? 'flat,ivfpq,hnsw' : DEFAULTS.index.join(',')))
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part !== '');
@@ -213,10 +236,6 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     .filter((part) => part !== '');
   if (contestants.length === 0) fail('--contestants names none');
 
-  const suite = text('suite') ?? 'recall';
-  if (suite !== 'recall' && suite !== 'durability' && suite !== 'filters') {
-    fail(`--suite is recall, durability or filters, not '${suite}'`);
-  }
   const vectorsText = text('vectors');
 
   const durability = text('durability');
@@ -265,6 +284,7 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     batch: text('batch') === undefined ? undefined : positiveInteger('batch', text('batch')!),
     cacheDir: text('cache'),
     quick,
+    metadata: values['metadata'] === true,
     progress: values['no-progress'] !== true && values['quiet'] !== true,
     quiet: values['quiet'] === true,
     help: values['help'] === true,

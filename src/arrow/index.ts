@@ -10,4 +10,4 @@ export {
   recordBatches,
 } from './export-arrow.js';
 export { batchesOf, ipcFormatOf, readIpcSchema, writeIpcFile } from './ipc-files.js';
-export { type ArrowImportTarget, upsertArrow } from './upsert-arrow.js';
+export { type ArrowImportTarget, type ColumnBatch, upsertArrow } from './upsert-arrow.js';

@@ -119,6 +119,14 @@ export function readerFor(type: DataType, column: string, inList = false, depth 
   throw unsupported(column, type, 'which has no metadata mapping');
 }
 
+/**
+ * True for the types whose readers give strings, finite numbers, booleans or null (never an array,
+ * an object or a number JSON cannot hold): what metadata accepts as it is.
+ */
+export function isScalarType(type: DataType): boolean {
+  return scalarReaderFor(type, '') !== undefined;
+}
+
 /** Readers for the scalar types (also used for list elements), or undefined for other types. */
 function scalarReaderFor(type: DataType, column: string): ReaderFactory | undefined {
   if (DataType.isNull(type)) return () => () => null;

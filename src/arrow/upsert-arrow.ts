@@ -3,26 +3,46 @@
 // Imports apache-arrow, src/errors, src/schema, src/types and ./ siblings; never src/collection.ts.
 import { type Data, DataType, type RecordBatch, type Schema, Vector } from 'apache-arrow';
 import { QuiverError, toQuiverError } from '../errors.js';
-import { describe, type Metric, toId } from '../schema.js';
+import { describe, MAX_ID_BYTES, type Metric, toId } from '../schema.js';
 import type {
   ArrowImportOptions,
   ArrowImportResult,
   ArrowSource,
   Metadata,
   MetadataValue,
-  UpsertRecord,
   UpsertResult,
 } from '../types.js';
 import { DEFAULT_ID_COLUMN, DEFAULT_VECTOR_COLUMN, FIELD_ENCODING, FIELD_KEY, FIELD_NULL } from './conventions.js';
 import { batchesOf, describeSource } from './ipc-files.js';
-import { at, float16Values, type ReaderFactory, readerFor } from './metadata-readers.js';
+import {
+  at,
+  float16Values,
+  isScalarType,
+  type ReaderFactory,
+  readerFor,
+  type ValueReader,
+} from './metadata-readers.js';
+
+/**
+ * One record batch, validated, as the target writes it: ids unique within the batch and valid,
+ * row i's vector at numbers i·dim … (i+1)·dim of `vectors` (finite; non-zero under cosine), and the
+ * rows' metadata: undefined when the source has no metadata columns (every record gets {}),
+ * `objects` for the target to check as upsert checks metadata, or `json`, text already known to be
+ * valid metadata (from scalar columns only), exactly as JSON.stringify writes the same object.
+ */
+export interface ColumnBatch {
+  readonly ids: readonly string[];
+  readonly vectors: Float32Array;
+  readonly metadata: { readonly objects: readonly Metadata[] } | { readonly json: readonly string[] } | undefined;
+}
 
 /** What upsertArrow writes into: a collection, seen through the few members it needs. */
 export interface ArrowImportTarget {
   readonly name: string;
   readonly dim: number;
   readonly metric: Metric;
-  upsert(records: readonly UpsertRecord[]): UpsertResult;
+  /** Writes one batch as one upsert (one transaction); errors name "record i" of the batch. */
+  upsertColumns(batch: ColumnBatch): UpsertResult;
 }
 
 type RowReader<T> = (index: number, row: number) => T;
@@ -35,15 +55,26 @@ interface MetadataColumn {
   readonly json: boolean;
   readonly column: string;
   readonly factory: ReaderFactory;
+  /** A scalar type read as a string, finite number, boolean or null. */
+  readonly scalar: boolean;
 }
 
 interface ImportPlan {
+  readonly dim: number;
   readonly idPosition: number;
   readonly idColumn: string;
   readonly vectorPosition: number;
   readonly id: (data: Data) => RowReader<string>;
   readonly vector: (data: Data) => RowReader<Float32Array>;
+  /** The whole column's vectors of one batch, validated, or undefined when only row by row works. */
+  readonly vectorBlock: ((data: Data, rows: number) => Float32Array) | undefined;
   readonly metadata: readonly MetadataColumn[];
+  /**
+   * True when every metadata column holds scalars (strings, finite numbers, booleans, null: valid
+   * metadata as read) under a key that JSON.stringify keeps in column order: each row's JSON text is
+   * then written straight from the columns, without an object to build and check.
+   */
+  readonly metadataText: boolean;
 }
 
 const OPTION_KEYS = new Set(['idColumn', 'vectorColumn', 'metadataColumns', 'onProgress']);
@@ -59,6 +90,8 @@ export async function upsertArrow(
 ): Promise<ArrowImportResult> {
   checkOptions(options);
   const plans = new Map<Schema, ImportPlan>();
+  // Batches read here from a file are nobody else's: their vectors are written without a copy.
+  const owned = typeof source === 'string';
   const iterator = (await batchesOf(source))[Symbol.asyncIterator]();
   const result = { inserted: 0, updated: 0, batches: 0, rows: 0 };
   try {
@@ -82,11 +115,11 @@ export async function upsertArrow(
         plan = planImport(batch.schema, target, options);
         plans.set(batch.schema, plan);
       }
-      const records = recordsOf(batch, plan, result.rows);
-      if (records.length > 0) {
+      if (batch.numRows > 0) {
+        const columns = columnsOf(batch, plan, result.rows, owned);
         let written: UpsertResult;
         try {
-          written = target.upsert(records);
+          written = target.upsertColumns(columns);
         } catch (error) {
           throw rowsFailure(error, result.rows, result.batches);
         }
@@ -193,15 +226,23 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
       json,
       nullMeansMissing: field.metadata.get(FIELD_NULL) === 'missing',
       factory: readerFor(field.type, field.name),
+      scalar: isScalarType(field.type),
     });
   });
   return {
+    dim: target.dim,
     idPosition,
     idColumn,
     vectorPosition,
     id: idReaderFor(schema.fields[idPosition]!.type, idColumn),
     vector: vectorReaderFor(schema.fields[vectorPosition]!.type, vectorColumn, target),
+    vectorBlock: vectorBlockReaderFor(schema.fields[vectorPosition]!.type, target),
     metadata,
+    // Integer-like keys come first in a JavaScript object (and in JSON.stringify's text); __proto__
+    // is no plain key: both go the object way, so the stored text never depends on the path.
+    metadataText: metadata.every(
+      (column) => column.scalar && !column.json && !/^(0|[1-9]\d*)$/.test(column.key) && column.key !== '__proto__',
+    ),
   };
 }
 
@@ -313,20 +354,185 @@ function vectorReaderFor(
   };
 }
 
-/** Converts and validates one batch; rows are numbered from `firstRow` in the whole source. */
-function recordsOf(batch: RecordBatch, plan: ImportPlan, firstRow: number): UpsertRecord[] {
+/**
+ * For FixedSizeList<Float32> columns: the batch's vectors as the one Float32Array they already are,
+ * checked whole (nulls, finite numbers, zero rows under cosine). Throws a bare QuiverError on the
+ * first problem; the caller then finds and names the first bad value row by row.
+ */
+function vectorBlockReaderFor(
+  type: DataType,
+  target: ArrowImportTarget,
+): ((data: Data, rows: number) => Float32Array) | undefined {
+  const dim = target.dim;
+  if (!DataType.isFixedSizeList(type) || type.listSize !== dim) return undefined;
+  const element = type.children[0]?.type;
+  if (element === undefined || !DataType.isFloat(element) || element.precision !== 1) return undefined;
+  const cosine = target.metric === 'cosine';
+  return (data, rows) => {
+    const child = data.children[0]!;
+    const values = child.values as Float32Array;
+    if (child.nullCount > 0 || values.length < rows * dim) throw new QuiverError('INVALID_ARGUMENT', 'bad vector');
+    if (data.nullCount > 0) {
+      for (let index = 0; index < rows; index++) {
+        if (!data.getValid(index)) throw new QuiverError('INVALID_ARGUMENT', 'null vector');
+      }
+    }
+    // A fixed-size list's child is sliced with it: row i is at i·dim.
+    const block = values.subarray(0, rows * dim);
+    if (!allFinite(block)) throw new QuiverError('NOT_FINITE', 'not finite');
+    if (cosine) {
+      for (let start = 0; start < block.length; start += dim) {
+        let zero = true;
+        for (let j = start; j < start + dim && zero; j++) zero = block[j] === 0;
+        if (zero) throw new QuiverError('INVALID_ARGUMENT', 'zero vector');
+      }
+    }
+    return block;
+  };
+}
+
+/** True when no number of `values` is NaN or ±Infinity (x·0 is ±0 for finite x, NaN otherwise). */
+function allFinite(values: Float32Array): boolean {
+  // Four independent sums: no branch per number and no chain of dependent additions.
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const end = values.length - (values.length % 4);
+  for (let i = 0; i < end; i += 4) {
+    a += values[i]! * 0;
+    b += values[i + 1]! * 0;
+    c += values[i + 2]! * 0;
+    d += values[i + 3]! * 0;
+  }
+  for (let i = end; i < values.length; i++) a += values[i]! * 0;
+  return a + b + c + d === 0;
+}
+
+const UTF8 = new TextDecoder();
+
+/**
+ * The ids of a Utf8 column without nulls whose bytes are all ASCII, decoded at once (one character
+ * per byte); undefined for anything else, which is read row by row. Empty or over-long ids throw.
+ */
+function asciiIds(data: Data, rows: number): string[] | undefined {
+  if (!DataType.isUtf8(data.type) || data.nullCount > 0) return undefined;
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  const first = offsets[0]!;
+  const last = offsets[rows]!;
+  for (let i = first; i < last; i++) if (bytes[i]! > 0x7f) return undefined;
+  const text = UTF8.decode(bytes.subarray(first, last));
+  const ids: string[] = new Array(rows);
+  for (let index = 0; index < rows; index++) {
+    const start = offsets[index]! - first;
+    const end = offsets[index + 1]! - first;
+    if (end === start || end - start > MAX_ID_BYTES) throw new QuiverError('INVALID_ID', 'bad id');
+    ids[index] = text.slice(start, end);
+  }
+  return ids;
+}
+
+/**
+ * Converts and validates one batch, column by column; rows are numbered from `firstRow` in the
+ * whole source. `owned` batches (read from a file here) lend their vector buffer as it is; others
+ * are the caller's, and their vectors are copied so that later changes cannot reach the index.
+ */
+function columnsOf(batch: RecordBatch, plan: ImportPlan, firstRow: number, owned: boolean): ColumnBatch {
   const rows = batch.numRows;
-  if (rows === 0) return [];
   const columns = batch.data.children;
-  const readId = plan.id(columns[plan.idPosition]!);
-  const readVector = plan.vector(columns[plan.vectorPosition]!);
-  const metadataReaders = plan.metadata.map((column) => ({
+  try {
+    const idData = columns[plan.idPosition]!;
+    let ids = asciiIds(idData, rows);
+    if (ids === undefined) {
+      const readId = plan.id(idData);
+      ids = new Array<string>(rows);
+      for (let index = 0; index < rows; index++) ids[index] = readId(index, firstRow + index);
+    }
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) throw new QuiverError('INVALID_ID', 'repeated id');
+      seen.add(id);
+    }
+    const vectorData = columns[plan.vectorPosition]!;
+    let vectors: Float32Array;
+    if (plan.vectorBlock !== undefined) {
+      const block = plan.vectorBlock(vectorData, rows);
+      vectors = owned ? block : block.slice();
+    } else {
+      const readVector = plan.vector(vectorData);
+      vectors = new Float32Array(rows * plan.dim);
+      for (let index = 0; index < rows; index++) vectors.set(readVector(index, firstRow + index), index * plan.dim);
+    }
+    let metadata: ColumnBatch['metadata'];
+    if (plan.metadata.length > 0) {
+      const readers = metadataReaders(columns, plan);
+      if (plan.metadataText) {
+        const json: string[] = new Array(rows);
+        for (let index = 0; index < rows; index++) json[index] = metadataTextAt(readers, index, firstRow + index);
+        metadata = { json };
+      } else {
+        const objects: Metadata[] = new Array(rows);
+        for (let index = 0; index < rows; index++) objects[index] = metadataAt(readers, index, firstRow + index);
+        metadata = { objects };
+      }
+    }
+    return { ids, vectors, metadata };
+  } catch (error) {
+    if (!(error instanceof QuiverError)) throw error;
+    // Something is wrong: name the first bad value in row order, with the reader's message.
+    checkRowByRow(batch, plan, firstRow);
+    throw error;
+  }
+}
+
+interface MetadataReader {
+  readonly column: MetadataColumn;
+  readonly data: Data;
+  readonly read: ValueReader;
+  /** `"key":`, as JSON.stringify writes it before the value. */
+  readonly prefix: string;
+}
+
+function metadataReaders(columns: readonly Data[], plan: ImportPlan): MetadataReader[] {
+  return plan.metadata.map((column) => ({
     column,
     data: columns[column.position]!,
     read: column.factory(columns[column.position]!),
+    prefix: `${JSON.stringify(column.key)}:`,
   }));
+}
+
+/** The metadata of row `index` as JSON text, for scalar columns: what JSON.stringify(metadataAt(…)) gives. */
+function metadataTextAt(readers: readonly MetadataReader[], index: number, row: number): string {
+  let text = '{';
+  for (const { column, data, read, prefix } of readers) {
+    if (column.nullMeansMissing && !data.getValid(index)) continue;
+    text += `${text.length === 1 ? '' : ','}${prefix}${JSON.stringify(read(index, row))}`;
+  }
+  return `${text}}`;
+}
+
+/** The metadata object of row `index` of a batch (`row` in the whole source). */
+function metadataAt(readers: readonly MetadataReader[], index: number, row: number): Metadata {
+  const metadata: Metadata = {};
+  for (const { column, data, read } of readers) {
+    if (column.nullMeansMissing && !data.getValid(index)) continue;
+    let value: MetadataValue = read(index, row);
+    if (column.json && typeof value === 'string') value = parseJson(value, row, column.column);
+    metadata[column.key] = value;
+  }
+  return metadata;
+}
+
+/** Reads a batch row by row, every column of a row before the next row: throws at the first bad value. */
+function checkRowByRow(batch: RecordBatch, plan: ImportPlan, firstRow: number): void {
+  const rows = batch.numRows;
+  const columns = batch.data.children;
+  const readId = plan.id(columns[plan.idPosition]!);
+  const readVector = plan.vector(columns[plan.vectorPosition]!);
+  const readers = metadataReaders(columns, plan);
   const seen = new Map<string, number>();
-  const records: UpsertRecord[] = new Array(rows);
   for (let index = 0; index < rows; index++) {
     const row = firstRow + index;
     const id = readId(index, row);
@@ -339,17 +545,9 @@ function recordsOf(batch: RecordBatch, plan: ImportPlan, firstRow: number): Upse
       );
     }
     seen.set(id, row);
-    const vector = readVector(index, row);
-    const metadata: Metadata = {};
-    for (const { column, data, read } of metadataReaders) {
-      if (column.nullMeansMissing && !data.getValid(index)) continue;
-      let value: MetadataValue = read(index, row);
-      if (column.json && typeof value === 'string') value = parseJson(value, row, column.column);
-      metadata[column.key] = value;
-    }
-    records[index] = { id, vector, metadata };
+    readVector(index, row);
+    metadataAt(readers, index, row);
   }
-  return records;
 }
 
 function parseJson(text: string, row: number, column: string): MetadataValue {

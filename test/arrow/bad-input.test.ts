@@ -149,6 +149,50 @@ describe('bad rows reject their record batch, naming the row and column', () => 
     expect(await docs.upsertArrow([batch(0, 2), batch(1, 2)])).toMatchObject({ inserted: 3, updated: 1 });
   });
 
+  it('Float32 vectors read from a file: the first bad value in row order is named, its batch not written', async () => {
+    // Columns are checked whole first; the row-by-row pass behind them finds the earliest bad value.
+    const rows = (ids: string[], vectors: number[][]) =>
+      new Table({ id: vectorFromArray(ids, new Utf8()), vector: vectorFromArray(vectors, fixed2) }).batches[0]!;
+    const path = join(directory.path, 'bad.arrow');
+    const ids = Array.from({ length: 10 }, (_, i) => `s${i}`);
+    const vectors = ids.map((_, i) => [i, 1]);
+    const laterRepeat = ids.map((id, i) => (i === 7 ? 's1' : id));
+    const earlierNaN = vectors.map((vector, i) => (i === 4 ? [1, Number.NaN] : vector));
+    writeFileSync(path, tableToIPC(new Table([rows(ids, vectors), rows(laterRepeat, earlierNaN)]), 'file'));
+    await expect(docs.upsertArrow(path)).rejects.toMatchObject({
+      code: 'NOT_FINITE',
+      message: expect.stringMatching(/row 14, column 'vector'\[1\] is NaN/),
+    });
+    expect(docs.count()).toBe(10);
+    expect(docs.get('s1')?.vector).toEqual(new Float32Array([1, 1]));
+
+    const emptyThenInfinite = rows(
+      ['t0', '', 't2', 't3'],
+      [
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        [Number.POSITIVE_INFINITY, 1],
+      ],
+    );
+    await expect(docs.upsertArrow(emptyThenInfinite)).rejects.toMatchObject({
+      code: 'INVALID_ID',
+      message: expect.stringMatching(/row 1, column 'id' is empty/),
+    });
+    const long = rows(
+      ['ok', 'x'.repeat(513)],
+      [
+        [1, 1],
+        [2, 2],
+      ],
+    );
+    await expect(docs.upsertArrow(long)).rejects.toMatchObject({
+      code: 'INVALID_ID',
+      message: expect.stringMatching(/row 1, column 'id' is 513 bytes long/),
+    });
+    expect(docs.count()).toBe(10);
+  });
+
   it('a zero vector under cosine', async () => {
     const cosine = db.collection('cos', { dim: 2, metric: 'cosine' });
     const zero = table({

@@ -21,6 +21,7 @@ import {
   makeData,
   Null,
   RecordBatch,
+  Schema,
   Struct,
   Table,
   TimestampMicrosecond,
@@ -97,6 +98,63 @@ describe('import', () => {
       lang: 'de',
     });
     expect(docs.get('c')?.metadata).toMatchObject({ score: null, big: null, flag: null, tags: null });
+  });
+
+  it('writes scalar metadata columns as upsert writes the same objects, keys in column order', async () => {
+    // Scalar columns are turned into JSON text directly; upsert of the same objects is the reference.
+    const strings = ['plain', 'quote " and \\ back', 'line\nbreak\ttab\u0001', 'é日本🙂', '', '\u2028'];
+    const numbers = [0, -0, 1e21, 5e-324, -1.5, 123456789.125];
+    // One id that is not ASCII: the id column of the first batch is then read row by row.
+    const ids = strings.map((_, i) => (i === 1 ? 'm1-ü' : `m${i}`));
+    const plain = new Table({
+      id: vectorFromArray(ids, new Utf8()),
+      vector: vectorColumn(
+        strings.map((_, i) => [i, 1]),
+        new FixedSizeList(2, listOf(new Float32())),
+      ),
+      text: vectorFromArray(strings, new Utf8()),
+      number: vectorFromArray(numbers, new Float64()),
+      flag: vectorFromArray([true, false, null, true, false, true], new Bool()),
+      lang: vectorFromArray(['en', 'de', 'en', null, 'fr', 'de'], new Dictionary(new Utf8(), new Int32())),
+      day: vectorFromArray(
+        [0, 1, -1, 19000, null, 2].map((days) => (days === null ? null : new Date(days * 86_400_000))),
+        new DateDay(),
+      ),
+      'a key': vectorFromArray([null, null, null, null, null, null], new Null()),
+      maybe: vectorFromArray([1, null, 3, null, 5, null], new Int32()),
+    });
+    // 'maybe' marked as QuiverDB's exports mark it: an Arrow null there means "no such key".
+    const schema = new Schema(
+      plain.schema.fields.map((field) =>
+        field.name === 'maybe' ? new Field('maybe', field.type, true, new Map([['quiverdb.null', 'missing']])) : field,
+      ),
+    );
+    const docs = db.collection('docs', { dim: 2, index: { type: 'flat' } });
+    const batches = plain.batches.map((batch) => new RecordBatch(schema, batch.data));
+    // Rows 0-2 (one non-ASCII id) and rows 3-5 (ASCII ids only, decoded at once) as two batches.
+    await docs.upsertArrow([batches[0]!.slice(0, 3), batches[0]!.slice(3)]);
+    const reference = db.collection('reference', { dim: 2, index: { type: 'flat' } });
+    const records: UpsertRecord[] = strings.map((text, i) => {
+      const metadata: Metadata = {
+        text,
+        number: numbers[i]!,
+        flag: [true, false, null, true, false, true][i]!,
+        lang: ['en', 'de', 'en', null, 'fr', 'de'][i]!,
+        day: ['1970-01-01', '1970-01-02', '1969-12-31', '2022-01-08', null, '1970-01-03'][i]!,
+        'a key': null,
+      };
+      if (i % 2 === 0) metadata['maybe'] = i + 1;
+      return { id: ids[i]!, vector: [i, 1], metadata };
+    });
+    reference.upsert(records);
+    expect(docs.count()).toBe(6);
+    for (const { id } of records) {
+      const imported = docs.get(id)!;
+      // Same values and the same key order (JSON.parse keeps the stored text's order).
+      expect(JSON.stringify(imported.metadata)).toBe(JSON.stringify(reference.get(id)!.metadata));
+      expect(imported.metadata).toEqual(reference.get(id)!.metadata);
+    }
+    expect(Object.keys(docs.get('m0')!.metadata)).toEqual(['text', 'number', 'flag', 'lang', 'day', 'a key', 'maybe']);
   });
 
   it('reads integer ids (Int32, Int64, Uint64 beyond 2^53) as their decimal text', async () => {
