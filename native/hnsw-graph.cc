@@ -90,6 +90,96 @@ class AllowListFilter : public hnswlib::BaseFilterFunctor {
   const AllowList allow_;
 };
 
+// Stored vectors of a node's fresh neighbours requested from memory this many ahead of their
+// distance computation, every cache line of each (hnswlib asks only for the first line of the next
+// one).
+constexpr std::size_t kPrefetchNeighbours = 4;
+
+// Asks the cache for every line of one stored vector (a hint; no effect where unsupported).
+inline void PrefetchVector(const char* data, std::size_t bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+  for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(data + offset);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
+using Scored = std::pair<float, hnswlib::tableint>;
+using ScoredQueue = std::priority_queue<Scored, std::vector<Scored>, Graph::CompareByFirst>;
+
+// hnswlib's searchBaseLayerST (without its stop condition), step for step: the same candidates in
+// the same order, so the same results for the same graph, query and ef. What differs is memory
+// traffic only: a node's unvisited neighbours are collected first, and each one's whole vector is
+// prefetched kPrefetchNeighbours distance computations ahead. kBareBone: nothing is deleted and
+// there is no filter.
+template <bool kBareBone>
+ScoredQueue SearchLayer0(const Graph& graph, hnswlib::tableint entry, const float* query, std::size_t ef,
+                         hnswlib::BaseFilterFunctor* filter) {
+  hnswlib::VisitedList* visited_list = graph.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = visited_list->mass;
+  const hnswlib::vl_type tag = visited_list->curV;
+  const std::size_t bytes = graph.data_size_;
+  const auto distance = graph.fstdistfunc_;
+  const void* parameter = graph.dist_func_param_;
+  const auto admitted = [&](hnswlib::tableint id) {
+    return kBareBone ||
+           (!graph.isMarkedDeleted(id) && (filter == nullptr || (*filter)(graph.getExternalLabel(id))));
+  };
+
+  ScoredQueue top;
+  ScoredQueue candidates;
+  float lower_bound;
+  if (admitted(entry)) {
+    const float d = distance(query, graph.getDataByInternalId(entry), parameter);
+    lower_bound = d;
+    top.emplace(d, entry);
+    candidates.emplace(-d, entry);
+  } else {
+    lower_bound = std::numeric_limits<float>::max();
+    candidates.emplace(-lower_bound, entry);
+  }
+  visited[entry] = tag;
+
+  thread_local std::vector<hnswlib::tableint> fresh;
+  fresh.resize(graph.maxM0_ + 1);
+  while (!candidates.empty()) {
+    const Scored current = candidates.top();
+    const float candidate_distance = -current.first;
+    if (kBareBone ? candidate_distance > lower_bound : (candidate_distance > lower_bound && top.size() == ef)) break;
+    candidates.pop();
+
+    hnswlib::linklistsizeint* links = graph.get_linklist0(current.second);
+    const std::size_t size = graph.getListCount(links);
+    const auto* list = reinterpret_cast<const hnswlib::tableint*>(links);
+    std::size_t count = 0;
+    for (std::size_t j = 1; j <= size; j++) {
+      const hnswlib::tableint id = list[j];
+      if (visited[id] == tag) continue;
+      visited[id] = tag;
+      fresh[count++] = id;
+    }
+    for (std::size_t i = 0; i < std::min(count, kPrefetchNeighbours); i++) {
+      PrefetchVector(graph.getDataByInternalId(fresh[i]), bytes);
+    }
+    for (std::size_t i = 0; i < count; i++) {
+      if (i + kPrefetchNeighbours < count) {
+        PrefetchVector(graph.getDataByInternalId(fresh[i + kPrefetchNeighbours]), bytes);
+      }
+      const hnswlib::tableint id = fresh[i];
+      const float d = distance(query, graph.getDataByInternalId(id), parameter);
+      if (top.size() < ef || lower_bound > d) {
+        candidates.emplace(-d, id);
+        if (admitted(id)) top.emplace(d, id);
+        if (top.size() > ef) top.pop();
+        if (!top.empty()) lower_bound = top.top().first;
+      }
+    }
+  }
+  graph.visited_list_pool_->releaseVisitedList(visited_list);
+  return top;
+}
+
 // hnswlib's HierarchicalNSW::searchKnn with the effort passed per call instead of read from the
 // shared ef_ member (so concurrent searches may use different ef without a write), writing k
 // results best first into the caller's rows. The steps, and so the results, are hnswlib's: greedy
@@ -124,8 +214,8 @@ void SearchOne(const Graph& graph, const float* query, std::size_t k, std::size_
     }
     const std::size_t effort = std::max(ef, k);
     auto top = (graph.num_deleted_ == 0 && filter == nullptr)
-                   ? graph.searchBaseLayerST<true>(current, query, effort, filter)
-                   : graph.searchBaseLayerST<false>(current, query, effort, filter);
+                   ? SearchLayer0<true>(graph, current, query, effort, filter)
+                   : SearchLayer0<false>(graph, current, query, effort, filter);
     while (top.size() > k) top.pop();
     std::priority_queue<std::pair<float, hnswlib::labeltype>> ordered;
     while (!top.empty()) {
@@ -175,16 +265,6 @@ constexpr std::size_t kExactPartsPerThread = 4;
 // in address order, were no better).
 constexpr std::size_t kResolveChunk = 256;
 constexpr std::size_t kPrefetchRows = 4;
-
-// Asks the cache for every line of one stored vector (a hint; no effect where unsupported).
-inline void PrefetchVector(const char* data, std::size_t bytes) {
-#if defined(__GNUC__) || defined(__clang__)
-  for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(data + offset);
-#else
-  (void)data;
-  (void)bytes;
-#endif
-}
 
 // The k best of `count` labels by the graph's own distance to `query`, best first, ties to the
 // lower label, padded with kNoLabel / +infinity.
