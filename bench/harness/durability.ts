@@ -5,16 +5,16 @@
 
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import type { Database, OpenOptions, QuiverProgress, UpsertRecord } from '../../src/index.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
-import { type MachineInfo, machineInfo, REPOSITORY_ROOT } from './machine.js';
+import { loadAverages, type MachineInfo, machineInfo, REPOSITORY_ROOT } from './machine.js';
 import { folderBytes, median, now, percentile, secondsBetween } from './measure.js';
 import type { BenchOptions } from './options.js';
 import { createProgress, type Progress } from './progress.js';
-import { formatBytes } from './report-markdown.js';
+import { formatBytes, suiteHeadline, table } from './report-markdown.js';
 
 /** Dimension of the synthetic vectors of every measurement. */
 export const DURABILITY_DIM = 128;
@@ -346,10 +346,6 @@ function measureOpen(
   };
 }
 
-function loadAverage(): number[] {
-  return loadavg().map((value) => Math.round(value * 100) / 100);
-}
-
 /** Runs the whole suite in a temporary folder (removed at the end) and returns the figures. */
 export async function measureDurability(
   plan: DurabilityPlan,
@@ -358,7 +354,7 @@ export async function measureDurability(
 ): Promise<DurabilityResults> {
   const open = await loadOpen();
   const startedAt = new Date().toISOString();
-  const startLoad = loadAverage();
+  const startLoad = loadAverages();
   const folder = mkdtempSync(join(tmpdir(), 'quiverdb-bench-durability-'));
   try {
     const largest = Math.max(plan.openVectors, ...plan.ingest.map((step) => step.vectors));
@@ -433,7 +429,7 @@ export async function measureDurability(
       startedAt,
       finishedAt: new Date().toISOString(),
       machine: machineInfo(),
-      loadAverage: { start: startLoad, end: loadAverage() },
+      loadAverage: { start: startLoad, end: loadAverages() },
       parameters: { ...plan, dim: DURABILITY_DIM, quick, hnsw: HNSW },
       ingest,
       inMemoryBuilds,
@@ -453,26 +449,11 @@ function integer(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–';
 }
 
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
-}
-
 /** Renders durability.md: the machine, a vectors/s summary by batch size, the details, open times. */
 export function renderDurabilityMarkdown(results: DurabilityResults): string {
-  const { machine, parameters } = results;
+  const { parameters } = results;
   const parts: string[] = ['# QuiverDB durability benchmark'];
-  parts.push(
-    `Run ${results.startedAt} → ${results.finishedAt} on ${machine.cpuModel} (${machine.cores} cores), ` +
-      `${formatBytes(machine.memoryBytes)} RAM, ${machine.os.platform} ${machine.os.release} ${machine.os.arch}, Node ${machine.node}` +
-      (machine.git
-        ? `; quiverdb at ${machine.git.commit.slice(0, 12)}${machine.git.dirty ? ' (uncommitted changes)' : ''}`
-        : '') +
-      `. Load average (1/5/15 min): ${results.loadAverage.start.join(' ')} at the start, ${results.loadAverage.end.join(' ')} at the end.`,
-  );
+  parts.push(suiteHeadline(results));
   parts.push(
     `${parameters.dim}-d synthetic vectors (the harness's default clustered distribution); hnsw with QuiverDB's defaults ` +
       `(m=${parameters.hnsw.m}, efConstruction=${parameters.hnsw.efConstruction}). 'full' fsyncs every commit (SQLite synchronous=FULL); ` +

@@ -5,7 +5,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   Field,
@@ -22,11 +22,11 @@ import {
 } from 'apache-arrow';
 import type { CollectionOptions, Database, OpenOptions } from '../../src/index.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
-import { type MachineInfo, machineInfo, REPOSITORY_ROOT } from './machine.js';
+import { loadAverages, type MachineInfo, machineInfo, REPOSITORY_ROOT } from './machine.js';
 import { folderBytes, median, now, secondsBetween } from './measure.js';
 import type { BenchOptions } from './options.js';
 import { createProgress, type Progress } from './progress.js';
-import { formatBytes } from './report-markdown.js';
+import { formatBytes, suiteHeadline, table } from './report-markdown.js';
 
 /** Dimension of the synthetic vectors. */
 export const IMPORT_DIM = 128;
@@ -218,7 +218,7 @@ export async function importOnce(
   vectors: number,
 ): Promise<ImportRun & { batches: number }> {
   rmSync(directory, { recursive: true, force: true });
-  const loadAverage = Math.round(loadavg()[0]! * 100) / 100;
+  const loadAverage = loadAverages()[0]!;
   const database = open(directory, { durability });
   try {
     const collection = database.collection(COLLECTION, collectionOptions(index));
@@ -266,10 +266,6 @@ function importInChild(
   }
   const { batches: _, ...run } = JSON.parse(child.stdout) as ImportRun & { batches: number };
   return run;
-}
-
-function loadAverages(): number[] {
-  return loadavg().map((value) => Math.round(value * 100) / 100);
 }
 
 /** Runs the whole suite in a temporary folder (removed at the end) and returns the figures. */
@@ -347,28 +343,13 @@ export async function measureImport(plan: ImportPlan, quick: boolean, progress: 
   }
 }
 
-function table(header: string[], rows: string[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
-}
-
 const integer = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
 
 /** Renders import.md: the machine, then one row per (index, durability) case. */
 export function renderImportMarkdown(results: ImportResults): string {
-  const { machine, parameters } = results;
+  const { parameters } = results;
   const parts: string[] = ['# QuiverDB Arrow import benchmark'];
-  parts.push(
-    `Run ${results.startedAt} → ${results.finishedAt} on ${machine.cpuModel} (${machine.cores} cores), ` +
-      `${formatBytes(machine.memoryBytes)} RAM, ${machine.os.platform} ${machine.os.release} ${machine.os.arch}, Node ${machine.node}` +
-      (machine.git
-        ? `; quiverdb at ${machine.git.commit.slice(0, 12)}${machine.git.dirty ? ' (uncommitted changes)' : ''}`
-        : '') +
-      `. Load average (1/5/15 min): ${results.loadAverage.start.join(' ')} at the start, ${results.loadAverage.end.join(' ')} at the end.`,
-  );
+  parts.push(suiteHeadline(results));
   parts.push(
     `\`collection.upsertArrow(file)\` of a ${parameters.vectors.toLocaleString('en-US')} × ${parameters.dim} Arrow IPC file ` +
       `(${formatBytes(parameters.fileBytes)}, record batches of ${parameters.batchRows.toLocaleString('en-US')} rows: \`id\` Utf8, ` +

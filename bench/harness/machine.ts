@@ -3,7 +3,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,4 +69,9 @@ export function machineInfo(): MachineInfo {
   const git = gitState();
   if (git) info.git = git;
   return info;
+}
+
+/** The 1, 5 and 15-minute load averages, to two decimals. */
+export function loadAverages(): number[] {
+  return loadavg().map((value) => Math.round(value * 100) / 100);
 }

@@ -36,10 +36,32 @@ function integer(value: number | null | undefined): string {
     : Math.round(value).toLocaleString('en-US');
 }
 
-function table(header: string[], rows: string[][]): string {
+/** A Markdown table. */
+export function table(header: string[], rows: string[][]): string {
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   return lines.join('\n');
+}
+
+/**
+ * The first paragraph of a suite's report: when, on what machine, at which commit, and the load
+ * averages at its start and end.
+ */
+export function suiteHeadline(results: {
+  startedAt: string;
+  finishedAt: string;
+  machine: MachineInfo;
+  loadAverage: { start: number[]; end: number[] };
+}): string {
+  const { machine } = results;
+  return (
+    `Run ${results.startedAt} → ${results.finishedAt} on ${machine.cpuModel} (${machine.cores} cores), ` +
+    `${formatBytes(machine.memoryBytes)} RAM, ${machine.os.platform} ${machine.os.release} ${machine.os.arch}, Node ${machine.node}` +
+    (machine.git
+      ? `; quiverdb at ${machine.git.commit.slice(0, 12)}${machine.git.dirty ? ' (uncommitted changes)' : ''}`
+      : '') +
+    `. Load average (1/5/15 min): ${results.loadAverage.start.join(' ')} at the start, ${results.loadAverage.end.join(' ')} at the end.`
+  );
 }
 
 function buildRows(runs: RunResult[]): string[][] {
