@@ -315,25 +315,9 @@ export class HnswIndex implements AnnIndex {
     threads = defaultThreadCount(),
     allow?: Uint8Array,
   ): BatchNeighbours {
-    const graph = this.#open();
-    const count = this.#queryCount(queries);
-    const labels = new Uint32Array(count * k);
-    const distances = new Float32Array(count * k);
-    const queue = this.#queue;
-    const fromQueue = queue === undefined ? undefined : this.#nearestQueued(queue, queries, count, k, allow);
-    const allowed = queue === undefined ? allow : queue.graphAllowList(allow, this.#slots.length);
-    graph.searchBatch({
-      queries,
-      k,
-      ef: Math.max(ef, k),
-      threads,
-      labels,
-      distances,
-      ...(allowed ? { allow: allowed } : {}),
-    });
-    const found = { count, k, labels, distances };
-    if (fromQueue !== undefined) mergeIntoBatch(found, fromQueue);
-    return found;
+    const batch = this.#batchSearch(queries, k, ef, threads, allow);
+    this.#open().searchBatch(batch.request);
+    return batch.finish();
   }
 
   /** {@link HnswIndex.searchBatch} off the event loop; do not modify `queries` or `allow` before it settles. */
@@ -344,16 +328,25 @@ export class HnswIndex implements AnnIndex {
     threads = defaultThreadCount(),
     allow?: Uint8Array,
   ): Promise<BatchNeighbours> {
-    const graph = this.#open();
+    // The pair answers for the state at this call; the caller re-answers if a write lands meanwhile.
+    const batch = this.#batchSearch(queries, k, ef, threads, allow);
+    await this.#open().searchBatchAsync(batch.request);
+    return batch.finish();
+  }
+
+  /**
+   * The native request of a batch search and how to finish its answer. With queued changes: their
+   * exact answers now, and a graph search that skips their labels, merged by `finish`.
+   */
+  #batchSearch(queries: Float32Array, k: number, ef: number, threads: number, allow: Uint8Array | undefined) {
+    this.#open();
     const count = this.#queryCount(queries);
     const labels = new Uint32Array(count * k);
     const distances = new Float32Array(count * k);
-    // With queued changes: their exact answers now, and a graph search that skips their labels.
-    // The pair answers for the state at this call; the caller re-answers if a write lands meanwhile.
     const queue = this.#queue;
     const fromQueue = queue === undefined ? undefined : this.#nearestQueued(queue, queries, count, k, allow);
     const allowed = queue === undefined ? allow : queue.graphAllowList(allow, this.#slots.length);
-    await graph.searchBatchAsync({
+    const request = {
       queries,
       k,
       ef: Math.max(ef, k),
@@ -361,10 +354,13 @@ export class HnswIndex implements AnnIndex {
       labels,
       distances,
       ...(allowed ? { allow: allowed } : {}),
-    });
-    const found = { count, k, labels, distances };
-    if (fromQueue !== undefined) mergeIntoBatch(found, fromQueue);
-    return found;
+    };
+    const finish = (): BatchNeighbours => {
+      const found = { count, k, labels, distances };
+      if (fromQueue !== undefined) mergeIntoBatch(found, fromQueue);
+      return found;
+    };
+    return { request, finish };
   }
 
   dispose(): void {
