@@ -6,6 +6,7 @@ import { Bench } from 'tinybench';
 import { type KernelMetric, type NativeKernels, nativeKernels } from '../../src/native.js';
 import { referenceKernels } from '../../src/native-reference.js';
 import { SeededRandom } from '../../src/quant/random.js';
+import { plainTopK } from '../contestants/plain-js.js';
 
 const BASE_COUNT = 100_000;
 const DIM = 128;
@@ -19,32 +20,9 @@ const firstQuery = queries.subarray(0, DIM);
 const labels = new Int32Array(QUERY_COUNT * K);
 const distances = new Float32Array(QUERY_COUNT * K);
 
-/**
- * What an application would write without QuiverDB: a double loop over a Float32Array computing
- * squared L2 and keeping the k best in a small sorted array.
- */
+/** What an application would write without QuiverDB: the harness's plain-js exact top-k. */
 function plainLoop(query: Float32Array): void {
-  const bestDistances: number[] = [];
-  const bestRows: number[] = [];
-  for (let row = 0; row < BASE_COUNT; row++) {
-    let sum = 0;
-    const offset = row * DIM;
-    for (let axis = 0; axis < DIM; axis++) {
-      const difference = query[axis]! - base[offset + axis]!;
-      sum += difference * difference;
-    }
-    if (bestDistances.length < K || sum < bestDistances[bestDistances.length - 1]!) {
-      let at = bestDistances.length;
-      while (at > 0 && bestDistances[at - 1]! > sum) at--;
-      bestDistances.splice(at, 0, sum);
-      bestRows.splice(at, 0, row);
-      if (bestDistances.length > K) {
-        bestDistances.pop();
-        bestRows.pop();
-      }
-    }
-  }
-  labels.set(bestRows);
+  labels.set(plainTopK(base, BASE_COUNT, DIM, 'l2', query, K));
 }
 
 function scan(kernels: NativeKernels, metric: KernelMetric, batch: Float32Array, threads = 1): void {
