@@ -31,7 +31,7 @@ inline float AdcDistance(const float* __restrict table, const std::uint8_t* __re
 void AdcTopK(const float* tables, std::size_t query_count, const std::uint8_t* codes, std::size_t code_count,
              std::size_t m, std::size_t k, const RowSelection& candidates, std::int32_t* labels,
              float* distances) {
-  const std::size_t scan_count = candidates.restricted ? candidates.count : code_count;
+  const std::size_t scan_count = candidates.Count(code_count);
   const std::size_t table_size = m * kAdcTableWidth;
   for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += kTileRows) {
     const std::size_t tile_end = std::min(scan_count, tile_start + kTileRows);

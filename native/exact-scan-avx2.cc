@@ -47,7 +47,6 @@ bool HasAvx2() {
 #ifdef QUIVER_X86_DISPATCH
 namespace {
 
-constexpr std::size_t kTileBytes = 128 * 1024;
 // Queries scored against each row of a tile before the next row: their vectors stay in L1/L2.
 constexpr std::size_t kQueryBlock = 24;
 constexpr std::size_t kWidth = 8;  // floats per 256-bit register
@@ -137,8 +136,8 @@ template <Metric metric>
 QUIVER_AVX2 void ExactTopKAvx2For(const float* queries, std::size_t query_count, const float* base,
                                   std::size_t base_count, std::size_t dim, std::size_t k,
                                   const RowSelection& candidates, std::int32_t* labels, float* distances) {
-  const std::size_t tile_rows = std::max<std::size_t>(16, kTileBytes / (dim * sizeof(float)));
-  const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
+  const std::size_t tile_rows = ScanTileRows(dim);
+  const std::size_t scan_count = candidates.Count(base_count);
   // Scratch kept per thread between calls: nothing is allocated in the scan itself.
   thread_local std::vector<float> scores;
   thread_local std::vector<const float*> row_pointers;
@@ -150,9 +149,7 @@ QUIVER_AVX2 void ExactTopKAvx2For(const float* queries, std::size_t query_count,
   for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += tile_rows) {
     const std::size_t tile_count = std::min(scan_count, tile_start + tile_rows) - tile_start;
     for (std::size_t ri = 0; ri < tile_count; ++ri) {
-      const std::size_t row = candidates.restricted ? static_cast<std::size_t>(candidates.rows[tile_start + ri])
-                                                    : tile_start + ri;
-      row_pointers[ri] = base + row * dim;
+      row_pointers[ri] = base + static_cast<std::size_t>(candidates.Row(tile_start + ri)) * dim;
     }
     for (std::size_t block = 0; block < query_count; block += kQueryBlock) {
       const std::size_t block_count = std::min(kQueryBlock, query_count - block);
@@ -165,8 +162,7 @@ QUIVER_AVX2 void ExactTopKAvx2For(const float* queries, std::size_t query_count,
         TopK heap = TopK::Resume(labels + q * k, distances + q * k, k, tile_start);
         const float* row_scores = scores.data() + qi * tile_rows;
         for (std::size_t ri = 0; ri < tile_count; ++ri) {
-          const std::int32_t label = candidates.restricted ? candidates.rows[tile_start + ri]
-                                                           : static_cast<std::int32_t>(tile_start + ri);
+          const std::int32_t label = candidates.Row(tile_start + ri);
           heap.Push(row_scores[ri], label);
         }
       }
@@ -268,8 +264,8 @@ template <Metric metric>
 QUIVER_AVX2 void ExpandedTopKAvx2For(const float* queries, std::size_t query_count, const float* base,
                                   std::size_t base_count, std::size_t dim, std::size_t k,
                                   const RowSelection& candidates, std::int32_t* labels, float* distances) {
-  const std::size_t tile_rows = std::max<std::size_t>(16, kTileBytes / (dim * sizeof(float)));
-  const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
+  const std::size_t tile_rows = ScanTileRows(dim);
+  const std::size_t scan_count = candidates.Count(base_count);
   // Scratch kept per thread between calls: nothing is allocated in the scan itself.
   thread_local std::vector<float> dots;
   thread_local std::vector<float> norms;
@@ -288,9 +284,7 @@ QUIVER_AVX2 void ExpandedTopKAvx2For(const float* queries, std::size_t query_cou
   for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += tile_rows) {
     const std::size_t tile_count = std::min(scan_count, tile_start + tile_rows) - tile_start;
     for (std::size_t ri = 0; ri < tile_count; ++ri) {
-      const std::size_t row = candidates.restricted ? static_cast<std::size_t>(candidates.rows[tile_start + ri])
-                                                    : tile_start + ri;
-      row_pointers[ri] = base + row * dim;
+      row_pointers[ri] = base + static_cast<std::size_t>(candidates.Row(tile_start + ri)) * dim;
       if (metric == Metric::kL2) DotBlock<1, 1>(&row_pointers[ri], &row_pointers[ri], dim, &norms[ri], 1);
     }
     for (std::size_t block = 0; block < query_count; block += kExpandedQueryBlock) {
@@ -303,8 +297,7 @@ QUIVER_AVX2 void ExpandedTopKAvx2For(const float* queries, std::size_t query_cou
         const float* row_dots = dots.data() + qi * tile_rows;
         const float query_norm = query_norms[q];
         for (std::size_t ri = 0; ri < tile_count; ++ri) {
-          const std::int32_t label = candidates.restricted ? candidates.rows[tile_start + ri]
-                                                           : static_cast<std::int32_t>(tile_start + ri);
+          const std::int32_t label = candidates.Row(tile_start + ri);
           float distance;
           if (metric == Metric::kL2) {
             distance = (query_norm + norms[ri]) - 2.0f * row_dots[ri];

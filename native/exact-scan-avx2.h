@@ -5,12 +5,19 @@
 // picks one, splits the work over threads and merges.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include "kernels.h"
 
 namespace quiver {
+
+// Base rows per tile of an exact scan: a tile of rows fits in 128 KiB, within the L2 cache.
+inline std::size_t ScanTileRows(std::size_t dim) {
+  constexpr std::size_t kTileBytes = 128 * 1024;
+  return std::max<std::size_t>(16, kTileBytes / (dim * sizeof(float)));
+}
 
 // True when this CPU runs the AVX2/FMA kernel (x86-64 with both; checked once). Setting the
 // environment variable QUIVERDB_PORTABLE_KERNELS=1 before the addon loads forces the portable path.

@@ -19,19 +19,16 @@
 namespace quiver {
 namespace {
 
-constexpr std::size_t kTileBytes = 128 * 1024;
 // Multiply-adds (rows × dim × queries) per thread below which a thread is not worth its hand-off,
 // the fewest rows a part of a row split scans, and the parts per thread of a row split.
 constexpr std::size_t kMinimumPartWork = std::size_t{1} << 20;
 constexpr std::size_t kMinimumPartRows = 256;
 constexpr std::size_t kPartsPerThread = 4;
 
-std::size_t TileRows(std::size_t dim) { return std::max<std::size_t>(16, kTileBytes / (dim * sizeof(float))); }
-
 template <Metric metric>
 void BatchDistancesFor(const float* queries, std::size_t query_count, const float* base, std::size_t base_count,
                        std::size_t dim, float* out) {
-  const std::size_t tile_rows = TileRows(dim);
+  const std::size_t tile_rows = ScanTileRows(dim);
   for (std::size_t tile_start = 0; tile_start < base_count; tile_start += tile_rows) {
     const std::size_t tile_end = std::min(base_count, tile_start + tile_rows);
     for (std::size_t q = 0; q < query_count; ++q) {
@@ -48,8 +45,8 @@ template <Metric metric>
 void ExactTopKFor(const float* queries, std::size_t query_count, const float* base, std::size_t base_count,
                   std::size_t dim, std::size_t k, const RowSelection& candidates,
                   std::int32_t* labels, float* distances) {
-  const std::size_t tile_rows = TileRows(dim);
-  const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
+  const std::size_t tile_rows = ScanTileRows(dim);
+  const std::size_t scan_count = candidates.Count(base_count);
   // One heap per query lives in that query's slice of the output buffers.
   for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += tile_rows) {
     const std::size_t tile_end = std::min(scan_count, tile_start + tile_rows);
@@ -93,7 +90,7 @@ void Select(ScanPath path, Metric metric, const float* queries, std::size_t quer
 void ScanRowParts(ScanPath path, Metric metric, const float* queries, std::size_t query_count, const float* base,
                   std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
                   std::size_t parts, std::size_t threads, std::int32_t* labels, float* distances) {
-  const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
+  const std::size_t scan_count = candidates.Count(base_count);
   const std::size_t slots = query_count * k;
   std::vector<std::int32_t> part_labels(parts * slots);
   std::vector<float> part_distances(parts * slots);
@@ -144,7 +141,7 @@ void ExactTopK(Metric metric, const float* queries, std::size_t query_count, con
   // The path depends on the CPU only, never on the query or thread count, so a query gets the same
   // answer alone, in any batch, and on any number of threads.
   const ScanPath path = HasAvx2() ? ScanPath::kAvx2 : ScanPath::kPortable;
-  const std::size_t scan_count = candidates.restricted ? candidates.count : base_count;
+  const std::size_t scan_count = candidates.Count(base_count);
   const std::size_t work = scan_count * dim * query_count;
   const std::size_t most_parts = std::max<std::size_t>(1, work / kMinimumPartWork);
   const std::size_t row_threads = std::min({threads, most_parts, std::max<std::size_t>(1, scan_count / kMinimumPartRows)});

@@ -16,6 +16,13 @@ struct RowSelection {
   bool restricted = false;
   const std::int32_t* rows = nullptr;
   std::size_t count = 0;
+
+  // How many rows a scan over `all` base rows visits.
+  std::size_t Count(std::size_t all) const { return restricted ? count : all; }
+  // The base row visited at `position` (0 ≤ position < Count(all)).
+  std::int32_t Row(std::size_t position) const {
+    return restricted ? rows[position] : static_cast<std::int32_t>(position);
+  }
 };
 
 // Width of one ADC look-up table row: codes are 8 bits, so every sub-space has 256 entries.
