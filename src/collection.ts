@@ -12,7 +12,6 @@ import {
 } from './arrow/index.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { isQuiverError, QuiverError, toQuiverError } from './errors.js';
-import { FlatIndex } from './index/flat.js';
 import { batchRow, HnswIndex } from './index/hnsw.js';
 import { IvfPqIndex } from './index/ivfpq.js';
 import type { AnnIndex, BatchNeighbours, Neighbours } from './index/types.js';
@@ -570,11 +569,7 @@ export class CollectionImpl implements Collection {
     const ann = this.#readable().ann;
     const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
     if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
-    const found =
-      ann instanceof HnswIndex && batch.k > 0
-        ? ann.searchBatch(batch.queries, batch.k, batch.ef, this.#host.threads)
-        : undefined;
-    return this.#answerBatch(ann, batch, found, hitsOf);
+    return this.#answerBatch(ann, batch, this.#searchBatch(ann, batch), hitsOf);
   }
 
   /** {@link #batch} with the graph search off the event loop. */
@@ -587,7 +582,10 @@ export class CollectionImpl implements Collection {
     const ann = this.#readable().ann;
     const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
     if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
-    if (!(ann instanceof HnswIndex) || batch.k === 0) return this.#answerBatch(ann, batch, undefined, hitsOf);
+    // Only the graph has an asynchronous search; the other indexes answer as #batch does.
+    if (!(ann instanceof HnswIndex) || batch.k === 0) {
+      return this.#answerBatch(ann, batch, this.#searchBatch(ann, batch), hitsOf);
+    }
     const seq = this.#host.store.lastSeq();
     let found: BatchNeighbours;
     try {
@@ -854,19 +852,18 @@ export class CollectionImpl implements Collection {
     return answers;
   }
 
+  /** The whole batch in one native call on the database's threads, where the index has one. */
+  #searchBatch(ann: AnnIndex, batch: PreparedQueryBatch): BatchNeighbours | undefined {
+    return batch.k > 0 ? ann.searchBatch?.(batch.queries, batch.k, batch.ef, this.#host.threads) : undefined;
+  }
+
   /** Hits per query from a batch answer (or, without one, from `ann.search`), as `query` gives them. */
   #answerBatch<T>(
     ann: AnnIndex,
     batch: PreparedQueryBatch,
-    graphFound: BatchNeighbours | undefined,
+    found: BatchNeighbours | undefined,
     hitsOf: (neighbours: Neighbours) => T[],
   ): T[][] {
-    // A flat index answers the whole batch in one native call, on the database's threads.
-    const found =
-      graphFound ??
-      (ann instanceof FlatIndex && batch.k > 0
-        ? ann.searchBatch(batch.queries, batch.k, this.#host.threads)
-        : undefined);
     const answers: T[][] = [];
     for (let row = 0; row < batch.count; row++) {
       if (batch.k === 0) {

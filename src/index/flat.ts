@@ -64,7 +64,7 @@ export class FlatIndex implements AnnIndex {
    * threads, padded to k with 0xffffffff (as HnswIndex.searchBatch): row i equals `search` of query i.
    * k must be at least 1.
    */
-  searchBatch(queries: Float32Array, k: number, threads = 1): BatchNeighbours {
+  searchBatch(queries: Float32Array, k: number, _ef: number, threads = 1): BatchNeighbours {
     const count = queries.length / this.dim;
     const labels = new Int32Array(count * k);
     const distances = new Float32Array(count * k);

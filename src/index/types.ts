@@ -40,6 +40,11 @@ export interface AnnIndex {
    * split one query over (the graph and IVF-PQ searches of one query use one).
    */
   search(query: Float32Array, k: number, ef: number, threads?: number): Neighbours;
+  /**
+   * Optional: `search` of every row of `queries` (count × dim) in one native call on up to
+   * `threads` threads, row i equal to `search` of query i. k must be at least 1 and at most `size`.
+   */
+  searchBatch?(queries: Float32Array, k: number, ef: number, threads?: number): BatchNeighbours;
   /** Frees native memory. The index is unusable afterwards. */
   dispose(): void;
 }

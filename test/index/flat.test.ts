@@ -57,8 +57,8 @@ describe('FlatIndex on native threads', () => {
         queries.forEach((query, row) => {
           flat.set(query, row * DIM);
         });
-        const single = index.searchBatch(flat, 10, 1);
-        const threaded = index.searchBatch(flat, 10, 3);
+        const single = index.searchBatch(flat, 10, 0, 1);
+        const threaded = index.searchBatch(flat, 10, 0, 3);
         expect(Array.from(threaded.labels)).toEqual(Array.from(single.labels));
         expect(Array.from(threaded.distances)).toEqual(Array.from(single.distances));
         queries.forEach((query, row) => {
