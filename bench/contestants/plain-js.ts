@@ -6,20 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Metric } from '../datasets/dataset.js';
+import { normalizeRows } from '../datasets/ground-truth.js';
 import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
-
-/** A unit-length copy of each `dim`-wide row (cosine is then a dot product); zero rows stay zero. */
-function normalizedRows(rows: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(rows.length);
-  for (let offset = 0; offset < rows.length; offset += dim) {
-    let sum = 0;
-    for (let axis = 0; axis < dim; axis++) sum += rows[offset + axis]! * rows[offset + axis]!;
-    const length = Math.sqrt(sum);
-    if (length === 0) continue;
-    for (let axis = 0; axis < dim; axis++) out[offset + axis] = rows[offset + axis]! / length;
-  }
-  return out;
-}
 
 /**
  * The k rows of `vectors` nearest to `query`, best first (ties keep the lower row): squared L2 for
@@ -82,7 +70,7 @@ class PlainJsContestant implements Contestant {
     const { base, count, dim, metric } = input;
     this.#input = { count, dim, metric, directory: input.directory };
     // Its own copy, as an application holds its vectors (cosine: normalised once, up front).
-    this.#vectors = metric === 'cosine' ? normalizedRows(base, dim) : base.slice(0, count * dim);
+    this.#vectors = metric === 'cosine' ? normalizeRows(base, dim) : base.slice(0, count * dim);
     input.onProgress?.(count);
   }
 
@@ -90,7 +78,7 @@ class PlainJsContestant implements Contestant {
     const vectors = this.#vectors;
     const input = this.#input;
     if (!vectors || !input) throw new Error('plain-js contestant: search before build or after close');
-    const query = input.metric === 'cosine' ? normalizedRows(vector, input.dim) : vector;
+    const query = input.metric === 'cosine' ? normalizeRows(vector, input.dim) : vector;
     return plainTopK(vectors, input.count, input.dim, input.metric, query, k);
   }
 

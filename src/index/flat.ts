@@ -5,7 +5,7 @@
 import { nativeKernels } from '../native.js';
 import type { Metric } from '../schema.js';
 import type { AnnIndex, BatchNeighbours, Neighbours } from './types.js';
-import { normalized } from './vector-math.js';
+import { normalized, normalizedRows } from './vector-math.js';
 
 export class FlatIndex implements AnnIndex {
   readonly type = 'flat';
@@ -154,12 +154,4 @@ export function exactAmong(
     ...(candidates === undefined ? {} : { candidates }),
   });
   return { labels: Array.from(labels), distances: Array.from(distances) };
-}
-
-/** Each dim-wide row of `rows` normalised (a copy). */
-function normalizedRows(rows: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(rows.length);
-  for (let offset = 0; offset < rows.length; offset += dim)
-    out.set(normalized(rows.subarray(offset, offset + dim)), offset);
-  return out;
 }

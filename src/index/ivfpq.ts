@@ -11,7 +11,7 @@ import type { Metric } from '../schema.js';
 import { exactAmong, FlatIndex } from './flat.js';
 import { type IvfCodesChunk, readIvfCodes, writeIvfCodes } from './ivfpq-codes-format.js';
 import type { AnnIndex, Neighbours } from './types.js';
-import { normalized } from './vector-math.js';
+import { normalized, normalizedRows } from './vector-math.js';
 
 /** Fixed and default parameters of an IVF-PQ index. */
 export interface IvfPqParams {
@@ -171,12 +171,8 @@ export class IvfPqIndex implements AnnIndex {
       row++;
     }
     if (row === labels.length) return;
-    const rest = vectors.slice(row * this.dim, labels.length * this.dim);
-    if (this.metric === 'cosine') {
-      for (let at = 0; at < labels.length - row; at++) {
-        rest.set(normalized(rest.subarray(at * this.dim, (at + 1) * this.dim)), at * this.dim);
-      }
-    }
+    const remaining = vectors.subarray(row * this.dim, labels.length * this.dim);
+    const rest = this.metric === 'cosine' ? normalizedRows(remaining, this.dim) : remaining.slice();
     this.#encode(labels.subarray(row), rest);
   }
 

@@ -18,6 +18,15 @@ export function normalized(vector: Float32Array): Float32Array {
   return out;
 }
 
+/** Each `dim`-wide row of `rows` normalised as {@link normalized} does (a copy). */
+export function normalizedRows(rows: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(rows.length);
+  for (let offset = 0; offset < rows.length; offset += dim) {
+    out.set(normalized(rows.subarray(offset, offset + dim)), offset);
+  }
+  return out;
+}
+
 /** Raw distance between `a` and row `row` of `matrix` (rows of `a.length` numbers). */
 export function rawDistance(metric: Metric, a: Float32Array, matrix: Float32Array, row: number): number {
   const dim = a.length;
