@@ -32,7 +32,7 @@ import {
 import type { Metric } from './schema.js';
 import { crashPoint } from './storage/crash-point.js';
 import { compileFilter, parseFilter } from './filter/index.js';
-import { exactOverRows, Matches, searchFiltered } from './filtered-search.js';
+import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from './filtered-search.js';
 import { type CollectionRow, type CompiledWhere, type Store, vectorOf } from './storage/store.js';
 import type {
   Collection,
@@ -497,18 +497,19 @@ export class CollectionImpl implements Collection {
     let neighbours: Neighbours;
     let plan: QueryPlan;
     if (where !== undefined) {
-      const context = {
-        store: this.#host.store,
-        collectionId: this.#collectionId,
-        ann,
-        metric: this.metric,
-        dim: this.dim,
-        threads: this.#host.threads,
-      };
-      ({ neighbours, plan } = searchFiltered(context, vector, requested, ef, where, this.#matches(where), explain, {
-        nprobe: parsed.nprobe,
-        rerank: parsed.rerank,
-      }));
+      ({ neighbours, plan } = searchFiltered(
+        this.#filteredContext(ann),
+        vector,
+        requested,
+        ef,
+        where,
+        this.#matches(where),
+        explain,
+        {
+          nprobe: parsed.nprobe,
+          rerank: parsed.rerank,
+        },
+      ));
     } else {
       const k = Math.min(requested, ann.size);
       plan = {
@@ -820,14 +821,9 @@ export class CollectionImpl implements Collection {
     return { queries, count, requested, k, ef, where };
   }
 
-  /** A filtered batch: each query planned and searched exactly as query() with the same filter. */
-  #answerFilteredBatch<T>(
-    ann: AnnIndex,
-    batch: PreparedQueryBatch,
-    where: CompiledWhere,
-    hitsOf: (neighbours: Neighbours) => T[],
-  ): T[][] {
-    const context = {
+  /** What the filter planner needs of this collection to search `ann`. */
+  #filteredContext(ann: AnnIndex): FilteredSearchContext {
+    return {
       store: this.#host.store,
       collectionId: this.#collectionId,
       ann,
@@ -835,6 +831,16 @@ export class CollectionImpl implements Collection {
       dim: this.dim,
       threads: this.#host.threads,
     };
+  }
+
+  /** A filtered batch: each query planned and searched exactly as query() with the same filter. */
+  #answerFilteredBatch<T>(
+    ann: AnnIndex,
+    batch: PreparedQueryBatch,
+    where: CompiledWhere,
+    hitsOf: (neighbours: Neighbours) => T[],
+  ): T[][] {
+    const context = this.#filteredContext(ann);
     const answers: T[][] = [];
     for (let row = 0; row < batch.count; row++) {
       const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
