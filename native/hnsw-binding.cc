@@ -153,12 +153,14 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     double space = 0;
     double dim = 0;
     double kernels = 0;
-    if (!Arguments(info, 3) || !Integer(info, 0, "space", 0, 2, &space) || !Integer(info, 1, "dim", 1, kMaxInteger, &dim) ||
-        !Integer(info, 2, "kernels", 0, 1, &kernels)) {
+    double loop = 0;
+    if (!Arguments(info, 4) || !Integer(info, 0, "space", 0, 2, &space) || !Integer(info, 1, "dim", 1, kMaxInteger, &dim) ||
+        !Integer(info, 2, "kernels", 0, 1, &kernels) || !Integer(info, 3, "loop", 0, 1, &loop)) {
       return;
     }
     graph_ = std::make_shared<HnswGraph>(static_cast<HnswSpace>(static_cast<int>(space)), static_cast<std::size_t>(dim),
-                                         static_cast<HnswKernels>(static_cast<int>(kernels)));
+                                         static_cast<HnswKernels>(static_cast<int>(kernels)),
+                                         static_cast<HnswSearchLoop>(static_cast<int>(loop)));
   }
 
  private:

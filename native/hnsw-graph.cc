@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <mutex>
@@ -108,6 +109,40 @@ inline void PrefetchVector(const char* data, std::size_t bytes) {
 using Scored = std::pair<float, hnswlib::tableint>;
 using ScoredQueue = std::priority_queue<Scored, std::vector<Scored>, Graph::CompareByFirst>;
 
+// Puts the neighbours of `node` on `layer` that are not visited yet into fresh[0, count), marking
+// them visited; returns count. `fresh` holds at least maxM0 + 1 ids.
+std::size_t FreshNeighbours(const Graph& graph, hnswlib::tableint node, int layer, hnswlib::vl_type* visited,
+                            hnswlib::vl_type tag, std::vector<hnswlib::tableint>& fresh) {
+  hnswlib::linklistsizeint* links = graph.get_linklist_at_level(node, layer);
+  const std::size_t size = graph.getListCount(links);
+  const auto* list = reinterpret_cast<const hnswlib::tableint*>(links);
+  std::size_t count = 0;
+  for (std::size_t j = 1; j <= size; j++) {
+    const hnswlib::tableint id = list[j];
+    if (visited[id] == tag) continue;
+    visited[id] = tag;
+    fresh[count++] = id;
+  }
+  return count;
+}
+
+// Hands take(distance, id) for fresh[0, count) in order, each node's whole vector requested from
+// memory kPrefetchNeighbours distance computations ahead.
+template <typename Take>
+void ScoreFresh(const Graph& graph, const float* query, const std::vector<hnswlib::tableint>& fresh,
+                std::size_t count, Take&& take) {
+  const std::size_t bytes = graph.data_size_;
+  const auto distance = graph.fstdistfunc_;
+  const void* parameter = graph.dist_func_param_;
+  for (std::size_t i = 0; i < std::min(count, kPrefetchNeighbours); i++) {
+    PrefetchVector(graph.getDataByInternalId(fresh[i]), bytes);
+  }
+  for (std::size_t i = 0; i < count; i++) {
+    if (i + kPrefetchNeighbours < count) PrefetchVector(graph.getDataByInternalId(fresh[i + kPrefetchNeighbours]), bytes);
+    take(distance(query, graph.getDataByInternalId(fresh[i]), parameter), fresh[i]);
+  }
+}
+
 // hnswlib's searchBaseLayerST (without its stop condition), step for step: the same candidates in
 // the same order, so the same results for the same graph, query and ef. What differs is memory
 // traffic only: a node's unvisited neighbours are collected first, and each one's whole vector is
@@ -119,7 +154,6 @@ ScoredQueue SearchLayer0(const Graph& graph, hnswlib::tableint entry, const floa
   hnswlib::VisitedList* visited_list = graph.visited_list_pool_->getFreeVisitedList();
   hnswlib::vl_type* visited = visited_list->mass;
   const hnswlib::vl_type tag = visited_list->curV;
-  const std::size_t bytes = graph.data_size_;
   const auto distance = graph.fstdistfunc_;
   const void* parameter = graph.dist_func_param_;
   const auto admitted = [&](hnswlib::tableint id) {
@@ -149,43 +183,215 @@ ScoredQueue SearchLayer0(const Graph& graph, hnswlib::tableint entry, const floa
     if (kBareBone ? candidate_distance > lower_bound : (candidate_distance > lower_bound && top.size() == ef)) break;
     candidates.pop();
 
-    hnswlib::linklistsizeint* links = graph.get_linklist0(current.second);
-    const std::size_t size = graph.getListCount(links);
-    const auto* list = reinterpret_cast<const hnswlib::tableint*>(links);
-    std::size_t count = 0;
-    for (std::size_t j = 1; j <= size; j++) {
-      const hnswlib::tableint id = list[j];
-      if (visited[id] == tag) continue;
-      visited[id] = tag;
-      fresh[count++] = id;
-    }
-    for (std::size_t i = 0; i < std::min(count, kPrefetchNeighbours); i++) {
-      PrefetchVector(graph.getDataByInternalId(fresh[i]), bytes);
-    }
-    for (std::size_t i = 0; i < count; i++) {
-      if (i + kPrefetchNeighbours < count) {
-        PrefetchVector(graph.getDataByInternalId(fresh[i + kPrefetchNeighbours]), bytes);
-      }
-      const hnswlib::tableint id = fresh[i];
-      const float d = distance(query, graph.getDataByInternalId(id), parameter);
+    const std::size_t count = FreshNeighbours(graph, current.second, 0, visited, tag, fresh);
+    ScoreFresh(graph, query, fresh, count, [&](float d, hnswlib::tableint id) {
       if (top.size() < ef || lower_bound > d) {
         candidates.emplace(-d, id);
         if (admitted(id)) top.emplace(d, id);
         if (top.size() > ef) top.pop();
         if (!top.empty()) lower_bound = top.top().first;
       }
-    }
+    });
   }
   graph.visited_list_pool_->releaseVisitedList(visited_list);
   return top;
 }
 
+// The candidate list of SortedSearch: the `capacity` best nodes found so far by ascending
+// distance (equal distances in the order they came), each flagged once expanded.
+class SortedCandidates {
+ public:
+  void Reset(std::size_t capacity) {
+    capacity_ = capacity;
+    size_ = 0;
+    next_ = 0;
+    entries_.resize(capacity);
+  }
+  // Lists (distance, id) when there is room or it is nearer than the farthest listed node, which
+  // then drops out.
+  void Offer(float distance, hnswlib::tableint id) {
+    std::size_t slot;
+    if (size_ < capacity_) {
+      slot = size_++;
+    } else if (distance < entries_[size_ - 1].distance) {
+      slot = size_ - 1;
+    } else {
+      return;
+    }
+    // Shifted up one by one from the end: new nodes mostly land near it.
+    for (; slot > 0 && entries_[slot - 1].distance > distance; slot--) entries_[slot] = entries_[slot - 1];
+    entries_[slot] = {distance, id};
+    if (slot < next_) next_ = slot;
+  }
+  // The nearest unexpanded node (false when every listed node is expanded); `take` flags it.
+  bool Nearest(bool take, hnswlib::tableint& id) {
+    while (next_ < size_ && (entries_[next_].id & kExpanded) != 0) next_++;
+    if (next_ == size_) return false;
+    id = entries_[next_].id;
+    if (take) entries_[next_].id |= kExpanded;
+    return true;
+  }
+  std::size_t size() const { return size_; }
+  Scored operator[](std::size_t slot) const { return {entries_[slot].distance, entries_[slot].id & ~kExpanded}; }
+
+ private:
+  // The flag shares the id's word: hnswlib's internal ids stay below max elements, which
+  // SortedSearch's callers hold under this bit.
+  static constexpr hnswlib::tableint kExpanded = 0x80000000u;
+  struct Entry {
+    float distance;
+    hnswlib::tableint id;
+  };
+  std::vector<Entry> entries_;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;
+  std::size_t next_ = 0;
+};
+
+// Graphs up to this many elements may use SortedSearch (its list flags ids in their top bit).
+constexpr std::size_t kSortedSearchMaxElements = 0x80000000u;
+
+// A search of one layer over one sorted list instead of hnswlib's two heaps (a max-heap of the ef
+// best, a min-heap of nodes to expand): the nearest unexpanded listed node is expanded next, its
+// unvisited neighbours are offered to the list, and the search ends when every listed node is
+// expanded. Without equal distances it expands the same nodes in the same order as hnswlib's
+// searchBaseLayerST (queries) and searchBaseLayer (inserts), and so finds the same ef best: a node
+// hnswlib keeps in its candidate heap after its result heap dropped it is farther than every node
+// still listed, and reaching it is hnswlib's stop condition. Equal distances may be ordered
+// otherwise. Memory traffic as SearchLayer0, plus the links of the node likely expanded next,
+// requested while the current one's neighbours are scored. Only for graphs with no deleted node
+// (deleted nodes stay out of hnswlib's results) and no filter. With `locks` (the graph's
+// link_list_locks_, for inserts, which run beside other inserts) a node's links are copied under its
+// lock, as searchBaseLayer reads them. The list is this thread's, valid until its next call.
+const SortedCandidates& SortedSearch(const Graph& graph, hnswlib::tableint entry, const float* query, int layer,
+                                     std::size_t ef, std::vector<std::mutex>* locks) {
+  hnswlib::VisitedList* visited_list = graph.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = visited_list->mass;
+  const hnswlib::vl_type tag = visited_list->curV;
+
+  thread_local SortedCandidates thread_list;
+  SortedCandidates& list = thread_list;  // one look-up of the thread-local, not one per use
+  list.Reset(ef);
+  list.Offer(graph.fstdistfunc_(query, graph.getDataByInternalId(entry), graph.dist_func_param_), entry);
+  visited[entry] = tag;
+
+  thread_local std::vector<hnswlib::tableint> thread_fresh;
+  std::vector<hnswlib::tableint>& fresh = thread_fresh;
+  fresh.resize(graph.maxM0_ + 1);
+  const std::size_t link_bytes = layer == 0 ? graph.size_links_level0_ : graph.size_links_per_element_;
+  hnswlib::tableint current;
+  while (list.Nearest(true, current)) {
+    hnswlib::tableint upcoming;
+    if (list.Nearest(false, upcoming)) {
+      PrefetchVector(reinterpret_cast<const char*>(graph.get_linklist_at_level(upcoming, layer)), link_bytes);
+    }
+    std::size_t count;
+    if (locks != nullptr) {
+      std::lock_guard<std::mutex> lock((*locks)[current]);
+      count = FreshNeighbours(graph, current, layer, visited, tag, fresh);
+    } else {
+      count = FreshNeighbours(graph, current, layer, visited, tag, fresh);
+    }
+    ScoreFresh(graph, query, fresh, count, [&](float d, hnswlib::tableint id) { list.Offer(d, id); });
+  }
+  graph.visited_list_pool_->releaseVisitedList(visited_list);
+  return list;
+}
+
+// hnswlib's addPoint(data, label) (allow_replace_deleted false, level drawn from the graph's
+// generator) step for step, with SortedSearch in place of searchBaseLayer: the same locks, the same
+// level, the same descent, hnswlib's own heuristic and linking (mutuallyConnectNewElement) on the
+// nodes found. A label already in the graph is updated by hnswlib's updatePoint, as there. Call only
+// while the graph has no deleted node.
+void AddPointSorted(Graph& graph, const void* data, hnswlib::labeltype label) {
+  std::unique_lock<std::mutex> lock_label(graph.getLabelOpMutex(label));
+  hnswlib::tableint cur_c = 0;
+  {
+    std::unique_lock<std::mutex> lock_table(graph.label_lookup_lock);
+    const auto found = graph.label_lookup_.find(label);
+    if (found != graph.label_lookup_.end()) {
+      const hnswlib::tableint existing = found->second;
+      lock_table.unlock();
+      graph.updatePoint(data, existing, 1.0);
+      return;
+    }
+    if (graph.cur_element_count >= graph.max_elements_) {
+      throw std::runtime_error("The number of elements exceeds the specified limit");
+    }
+    cur_c = static_cast<hnswlib::tableint>(graph.cur_element_count);
+    graph.cur_element_count++;
+    graph.label_lookup_[label] = cur_c;
+  }
+
+  std::unique_lock<std::mutex> lock_el(graph.link_list_locks_[cur_c]);
+  const int curlevel = graph.getRandomLevel(graph.mult_);
+  graph.element_levels_[cur_c] = curlevel;
+
+  std::unique_lock<std::mutex> templock(graph.global);
+  const int maxlevelcopy = graph.maxlevel_;
+  if (curlevel <= maxlevelcopy) templock.unlock();
+  hnswlib::tableint currObj = graph.enterpoint_node_;
+
+  std::memset(graph.data_level0_memory_ + cur_c * graph.size_data_per_element_ + graph.offsetLevel0_, 0,
+              graph.size_data_per_element_);
+  std::memcpy(graph.getExternalLabeLp(cur_c), &label, sizeof(hnswlib::labeltype));
+  std::memcpy(graph.getDataByInternalId(cur_c), data, graph.data_size_);
+  if (curlevel) {
+    graph.linkLists_[cur_c] = static_cast<char*>(std::malloc(graph.size_links_per_element_ * curlevel + 1));
+    if (graph.linkLists_[cur_c] == nullptr) throw std::runtime_error("Not enough memory: addPoint failed to allocate linklist");
+    std::memset(graph.linkLists_[cur_c], 0, graph.size_links_per_element_ * curlevel + 1);
+  }
+
+  if (static_cast<signed>(currObj) != -1) {
+    if (curlevel < maxlevelcopy) {
+      float curdist = graph.fstdistfunc_(data, graph.getDataByInternalId(currObj), graph.dist_func_param_);
+      for (int level = maxlevelcopy; level > curlevel; level--) {
+        bool changed = true;
+        while (changed) {
+          changed = false;
+          std::unique_lock<std::mutex> lock(graph.link_list_locks_[currObj]);
+          const hnswlib::linklistsizeint* links = graph.get_linklist(currObj, level);
+          const int size = graph.getListCount(const_cast<hnswlib::linklistsizeint*>(links));
+          const auto* neighbours = reinterpret_cast<const hnswlib::tableint*>(links + 1);
+          for (int i = 0; i < size; i++) {
+            const hnswlib::tableint candidate = neighbours[i];
+            if (candidate > graph.max_elements_) throw std::runtime_error("cand error");
+            const float d = graph.fstdistfunc_(data, graph.getDataByInternalId(candidate), graph.dist_func_param_);
+            if (d < curdist) {
+              curdist = d;
+              currObj = candidate;
+              changed = true;
+            }
+          }
+        }
+      }
+    }
+    for (int level = std::min(curlevel, maxlevelcopy); level >= 0; level--) {
+      const SortedCandidates& list =
+          SortedSearch(graph, currObj, static_cast<const float*>(data), level, graph.ef_construction_,
+                       &graph.link_list_locks_);
+      std::vector<Scored> found(list.size());
+      for (std::size_t slot = 0; slot < list.size(); slot++) found[slot] = list[slot];
+      ScoredQueue top_candidates(Graph::CompareByFirst(), std::move(found));
+      currObj = graph.mutuallyConnectNewElement(data, cur_c, top_candidates, level, false);
+    }
+  } else {
+    graph.enterpoint_node_ = 0;
+    graph.maxlevel_ = curlevel;
+  }
+  if (curlevel > maxlevelcopy) {
+    graph.enterpoint_node_ = cur_c;
+    graph.maxlevel_ = curlevel;
+  }
+}
+
 // hnswlib's HierarchicalNSW::searchKnn with the effort passed per call instead of read from the
 // shared ef_ member (so concurrent searches may use different ef without a write), writing k
-// results best first into the caller's rows. The steps, and so the results, are hnswlib's: greedy
-// descent through the upper layers, searchBaseLayerST on layer 0 (bare-bone when nothing is
-// deleted and there is no filter), then the best k ordered by (distance, label).
-void SearchOne(const Graph& graph, const float* query, std::size_t k, std::size_t ef,
+// results best first into the caller's rows: greedy descent through the upper layers as hnswlib,
+// then layer 0 by SortedSearchLayer0 when `loop` is kSorted and nothing is deleted or filtered,
+// else by SearchLayer0 (hnswlib's searchBaseLayerST; bare-bone when nothing is deleted and there
+// is no filter), then the best k ordered by (distance, label).
+void SearchOne(const Graph& graph, HnswSearchLoop loop, const float* query, std::size_t k, std::size_t ef,
                hnswlib::BaseFilterFunctor* filter, std::uint32_t* labels, float* distances) {
   std::size_t found = 0;
   if (graph.cur_element_count != 0) {
@@ -213,14 +419,21 @@ void SearchOne(const Graph& graph, const float* query, std::size_t k, std::size_
       }
     }
     const std::size_t effort = std::max(ef, k);
-    auto top = (graph.num_deleted_ == 0 && filter == nullptr)
-                   ? SearchLayer0<true>(graph, current, query, effort, filter)
-                   : SearchLayer0<false>(graph, current, query, effort, filter);
-    while (top.size() > k) top.pop();
+    const bool bare_bone = graph.num_deleted_ == 0 && filter == nullptr;
     std::priority_queue<std::pair<float, hnswlib::labeltype>> ordered;
-    while (!top.empty()) {
-      ordered.emplace(top.top().first, graph.getExternalLabel(top.top().second));
-      top.pop();
+    if (loop == HnswSearchLoop::kSorted && bare_bone && graph.max_elements_ <= kSortedSearchMaxElements) {
+      const SortedCandidates& list = SortedSearch(graph, current, query, 0, effort, nullptr);
+      for (std::size_t slot = 0; slot < std::min(k, list.size()); slot++) {
+        ordered.emplace(list[slot].first, graph.getExternalLabel(list[slot].second));
+      }
+    } else {
+      auto top = bare_bone ? SearchLayer0<true>(graph, current, query, effort, filter)
+                           : SearchLayer0<false>(graph, current, query, effort, filter);
+      while (top.size() > k) top.pop();
+      while (!top.empty()) {
+        ordered.emplace(top.top().first, graph.getExternalLabel(top.top().second));
+        top.pop();
+      }
     }
     found = ordered.size();
     for (std::size_t slot = found; slot-- > 0;) {
@@ -294,7 +507,8 @@ void ScoreAmong(const Graph& graph, const float* query, const std::uint32_t* lab
 
 }  // namespace
 
-HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels) : space_kind_(space), dim_(dim) {
+HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, HnswSearchLoop loop)
+    : space_kind_(space), dim_(dim), loop_(loop) {
   if (kernels == HnswKernels::kDispatched) {
     space_ = std::make_unique<DispatchedSpace>(space, dim);
   } else if (space == HnswSpace::kL2) {
@@ -360,9 +574,18 @@ void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std:
                                  std::to_string(graph.max_elements_) + "; resize first");
       }
     }
+    // Inserts search as queries do: over the sorted list, unless nodes are deleted (hnswlib's
+    // searchBaseLayer keeps them out of the neighbours it links; SortedSearch does not).
+    const bool sorted = loop_ == HnswSearchLoop::kSorted && graph.num_deleted_ == 0 &&
+                        graph.max_elements_ <= kSortedSearchMaxElements;
     RunAll(end - start, threads, [&](std::size_t item) {
       const std::size_t row = start + item;
-      graph.addPoint(Prepared(space, vectors + row * dim, dim), labels[row]);
+      const float* prepared = Prepared(space, vectors + row * dim, dim);
+      if (sorted) {
+        AddPointSorted(graph, prepared, labels[row]);
+      } else {
+        graph.addPoint(prepared, labels[row]);
+      }
     });
   }
 }
@@ -382,7 +605,7 @@ void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t
   RunAll(count, threads, [&](std::size_t query) {
     // hnswlib calls the filter through a non-const pointer; one functor per query keeps threads apart.
     AllowListFilter filter(allow);
-    SearchOne(graph, Prepared(space, queries + query * dim, dim), k, ef,
+    SearchOne(graph, loop_, Prepared(space, queries + query * dim, dim), k, ef,
               allow.elements != nullptr ? &filter : nullptr, labels + query * k, distances + query * k);
   });
 }

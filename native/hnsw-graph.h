@@ -23,9 +23,16 @@ namespace quiver {
 enum class HnswSpace { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
 
 // The distance kernels a graph runs on: QuiverDB's run-time-chosen ones (hnsw-space.h, the
-// default), or hnswlib's own, with which a graph is bit-identical to hnswlib-node's (the tests'
-// reference for the graph machinery).
+// default), or hnswlib's own, with which (and HnswSearchLoop::kHnswlib) a graph is bit-identical
+// to hnswlib-node's (the tests' reference for the graph machinery).
 enum class HnswKernels { kDispatched = 0, kHnswlib = 1 };
+
+// How queries (on layer 0) and inserts (on every layer) search the graph when no node is deleted
+// and there is no filter: over one sorted candidate list (kSorted, the default; hnsw-graph.cc's
+// SortedSearch), or with hnswlib's two heaps (kHnswlib: searchBaseLayerST and searchBaseLayer
+// step for step). Both find the same nodes, and so build the same graph, unless distances tie.
+// Filtered searches, and searches and inserts on graphs with deleted nodes, always take hnswlib's.
+enum class HnswSearchLoop { kSorted = 0, kHnswlib = 1 };
 
 // Result label of an empty result slot (fewer than k live, allowed nodes were found).
 constexpr std::uint32_t kNoLabel = 0xFFFFFFFFu;
@@ -50,7 +57,8 @@ struct AllowList {
 // overlapping searches can hold an insert back until the stream pauses.
 class HnswGraph {
  public:
-  HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels = HnswKernels::kDispatched);
+  HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels = HnswKernels::kDispatched,
+            HnswSearchLoop loop = HnswSearchLoop::kSorted);
   ~HnswGraph();
   HnswGraph(const HnswGraph&) = delete;
   HnswGraph& operator=(const HnswGraph&) = delete;
@@ -68,7 +76,8 @@ class HnswGraph {
 
   // Inserts `count` rows of `vectors` (count × dim floats) under `labels`; a label already in the
   // graph is updated (and undeleted). With threads == 1 the rows go in one by one, in order, on
-  // the calling thread: the graph is then identical to hnswlib-node's for the same calls. With
+  // the calling thread: the graph is then identical to hnswlib-node's for the same calls (with
+  // hnswlib's kernels and loop), or to one built with the other loop (with the same kernels). With
   // more threads the order of inserts, and so the graph, varies from run to run. Throws, before
   // inserting anything, when the new labels would not fit in max elements.
   void AddBatch(const float* vectors, const std::uint32_t* labels, std::size_t count, std::size_t threads);
@@ -102,6 +111,7 @@ class HnswGraph {
 
   const HnswSpace space_kind_;
   const std::size_t dim_;
+  const HnswSearchLoop loop_;
   std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
   mutable std::shared_mutex lock_;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;  // guarded by lock_

@@ -422,6 +422,16 @@ export type HnswSpace = 'l2' | 'ip' | 'cosine';
  */
 export type HnswKernels = 'simd' | 'hnswlib';
 
+/**
+ * How a search walks the graph's bottom layer when nothing is deleted and there is no filter.
+ * `'sorted'` (the default with the `'simd'` kernels): one sorted list of the ef nearest nodes found so
+ * far, the nearest unexpanded one expanded next. `'hnswlib'` (the default with the `'hnswlib'`
+ * kernels): hnswlib's searchBaseLayerST, a heap of results and a heap of candidates. Both expand the
+ * same nodes in the same order, and so answer alike, unless distances tie, when they may break the
+ * tie differently. Filtered searches and graphs with deleted nodes always take hnswlib's loop.
+ */
+export type HnswSearchLoop = 'sorted' | 'hnswlib';
+
 /** Label of an empty result slot (fewer than k live, allowed nodes found); its distance is +Infinity. */
 export const NO_LABEL = 0xffffffff;
 /** Highest label a graph accepts: labels are uint32 and {@link NO_LABEL} is reserved. */
@@ -523,8 +533,11 @@ export interface NativeHnswGraph {
   dispose(): void;
 }
 
-/** The addon's HnswGraph class: `new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim, kernels 0 simd | 1 hnswlib)`. */
-type AddonHnswGraphClass = new (space: number, dim: number, kernels: number) => AddonHnswGraph;
+/**
+ * The addon's HnswGraph class:
+ * `new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim, kernels 0 simd | 1 hnswlib, loop 0 sorted | 1 hnswlib)`.
+ */
+type AddonHnswGraphClass = new (space: number, dim: number, kernels: number, loop: number) => AddonHnswGraph;
 
 /** The addon's HnswGraph object: positional arguments, checked again natively. */
 interface AddonHnswGraph {
@@ -648,18 +661,21 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
   readonly dim: number;
   readonly #graph: AddonHnswGraph;
 
-  constructor(space: HnswSpace, dim: number, kernels: HnswKernels) {
+  constructor(space: HnswSpace, dim: number, kernels: HnswKernels, loop: HnswSearchLoop) {
     if (SPACE_CODES[space] === undefined) {
       throw invalid('hnsw', `space must be 'l2', 'ip' or 'cosine', got ${String(space)}`);
     }
     if (kernels !== 'simd' && kernels !== 'hnswlib') {
       throw invalid('hnsw', `kernels must be 'simd' or 'hnswlib', got ${String(kernels)}`);
     }
+    if (loop !== 'sorted' && loop !== 'hnswlib') {
+      throw invalid('hnsw', `loop must be 'sorted' or 'hnswlib', got ${String(loop)}`);
+    }
     this.space = space;
     this.dim = checkCount('hnsw', 'dim', dim);
     let graph: AddonHnswGraph | undefined;
     callAddon('hnsw', (native) => {
-      graph = new native.HnswGraph(SPACE_CODES[space], dim, kernels === 'simd' ? 0 : 1);
+      graph = new native.HnswGraph(SPACE_CODES[space], dim, kernels === 'simd' ? 0 : 1, loop === 'sorted' ? 0 : 1);
     });
     this.#graph = graph!;
   }
@@ -828,8 +844,13 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
  * const found = new Uint32Array(queryCount * 10);
  * const distances = new Float32Array(queryCount * 10);
  * graph.searchBatch({ queries, k: 10, ef: 64, threads: 2, labels: found, distances });
- * @throws QuiverError INVALID_ARGUMENT on a bad space, dim or kernels, NATIVE_ERROR when the addon is missing.
+ * @throws QuiverError INVALID_ARGUMENT on a bad space, dim, kernels or loop, NATIVE_ERROR when the addon is missing.
  */
-export function createHnswGraph(space: HnswSpace, dim: number, kernels: HnswKernels = 'simd'): NativeHnswGraph {
-  return new NativeHnswGraphImpl(space, dim, kernels);
+export function createHnswGraph(
+  space: HnswSpace,
+  dim: number,
+  kernels: HnswKernels = 'simd',
+  loop: HnswSearchLoop = kernels === 'simd' ? 'sorted' : 'hnswlib',
+): NativeHnswGraph {
+  return new NativeHnswGraphImpl(space, dim, kernels, loop);
 }

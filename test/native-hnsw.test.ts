@@ -1,13 +1,13 @@
 // The native HNSW graph of src/native.ts: shape checks, padding, the allow-list bitset against an
 // exact filtered k-NN in TypeScript, save/load, and searches running while inserts run on other
 // native threads. Parity with hnswlib-node lives in test/index/hnsw*.test.ts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isQuiverError } from '../src/errors.js';
 import { normalized } from '../src/index/vector-math.js';
-import { createHnswGraph, type HnswSpace, NO_LABEL, type NativeHnswGraph } from '../src/native.js';
+import { createHnswGraph, type HnswSearchLoop, type HnswSpace, NO_LABEL, type NativeHnswGraph } from '../src/native.js';
 import { random } from './helpers/random.js';
 
 const SPACES: readonly HnswSpace[] = ['l2', 'ip', 'cosine'];
@@ -333,6 +333,82 @@ describe('native HNSW graph: exactAmong', () => {
       );
     }
     graph.dispose();
+  });
+});
+
+describe("native HNSW graph: the sorted search loop against hnswlib's", () => {
+  // Random float data: no two distances tie, so both loops expand the same nodes in the same order.
+  // One thread: the insert order, and so the graph, is fixed.
+  function builtWith(loop: HnswSearchLoop, space: HnswSpace, vectors: Float32Array, dim: number): NativeHnswGraph {
+    const graph = createHnswGraph(space, dim, 'simd', loop);
+    graph.init({ maxElements: vectors.length / dim, m: 12, efConstruction: 80, seed: 100 });
+    graph.addBatch(vectors, sequence(vectors.length / dim), 1);
+    return graph;
+  }
+
+  function answers(graph: NativeHnswGraph, queries: Float32Array, k: number, ef: number) {
+    const count = queries.length / graph.dim;
+    const labels = new Uint32Array(count * k);
+    const distances = new Float32Array(count * k);
+    graph.searchBatch({ queries, k, ef, threads: 1, labels, distances });
+    return { labels: Array.from(labels), distances: Array.from(distances) };
+  }
+
+  for (const space of SPACES) {
+    it(`${space}: builds the byte-identical graph and answers with the same labels and distances`, () => {
+      const dim = 24;
+      const vectors = randomMatrix(2500, dim, 60);
+      const sorted = builtWith('sorted', space, vectors, dim);
+      const heaps = builtWith('hnswlib', space, vectors, dim);
+      const sortedFile = join(folder, `sorted-${space}.graph`);
+      const heapsFile = join(folder, `heaps-${space}.graph`);
+      sorted.save(sortedFile);
+      heaps.save(heapsFile);
+      expect(readFileSync(sortedFile).equals(readFileSync(heapsFile))).toBe(true);
+
+      const queries = randomMatrix(80, dim, 61);
+      for (const [k, ef] of [
+        [1, 1],
+        [10, 10],
+        [10, 64],
+        [50, 300],
+      ] as const) {
+        expect(answers(sorted, queries, k, ef)).toEqual(answers(heaps, queries, k, ef));
+      }
+      sorted.dispose();
+      heaps.dispose();
+    });
+  }
+
+  it("after a delete, inserts and searches take hnswlib's loop on both (same graph, same answers)", () => {
+    const dim = 16;
+    const vectors = randomMatrix(1200, dim, 62);
+    const graphs = (['sorted', 'hnswlib'] as const).map((loop) => {
+      const graph = createHnswGraph('l2', dim, 'simd', loop);
+      graph.init({ maxElements: 1200, m: 8, efConstruction: 40, seed: 100 });
+      graph.addBatch(vectors.subarray(0, 800 * dim), sequence(800), 1);
+      graph.markDelete(3);
+      graph.addBatch(vectors.subarray(800 * dim), sequence(400, 800), 1);
+      return graph;
+    });
+    const files = graphs.map((graph, i) => {
+      const file = join(folder, `deleted-${i}.graph`);
+      graph.save(file);
+      return readFileSync(file);
+    });
+    expect(files[0]!.equals(files[1]!)).toBe(true);
+    const queries = randomMatrix(40, dim, 63);
+    const [sorted, heaps] = graphs.map((graph) => answers(graph, queries, 10, 50));
+    expect(sorted).toEqual(heaps);
+    expect(sorted!.labels).not.toContain(3);
+    for (const graph of graphs) graph.dispose();
+  });
+
+  it('rejects an unknown loop', () => {
+    expectInvalid(
+      () => createHnswGraph('l2', 4, 'simd', 'heap' as HnswSearchLoop),
+      /loop must be 'sorted' or 'hnswlib'/,
+    );
   });
 });
 

@@ -66,7 +66,10 @@ export class HnswIndex implements AnnIndex {
   #resultLabels = new Uint32Array(16);
   #resultDistances = new Float32Array(16);
 
-  /** `kernels` 'hnswlib' makes the graph bit-identical to hnswlib-node's (see {@link HnswKernels}). */
+  /**
+   * `kernels` 'hnswlib' makes the graph bit-identical to hnswlib-node's (hnswlib's kernels, and its
+   * search loop with them: see {@link HnswKernels} and HnswSearchLoop in native.ts).
+   */
   constructor(metric: Metric, dim: number, params: HnswParams, initialCapacity = 1024, kernels: HnswKernels = 'simd') {
     this.metric = metric;
     this.dim = dim;
