@@ -109,6 +109,14 @@ inline void PrefetchVector(const char* data, std::size_t bytes) {
 using Scored = std::pair<float, hnswlib::tableint>;
 using ScoredQueue = std::priority_queue<Scored, std::vector<Scored>, Graph::CompareByFirst>;
 
+// This thread's buffer of fresh neighbours. Out of line, and its result kept in a local: the
+// searches' hot loops then hold a plain reference (GCC re-computes a thread-local's address,
+// a __tls_get_addr call in a shared object, at each use otherwise; 24 calls in one search loop).
+__attribute__((noinline)) std::vector<hnswlib::tableint>& ThreadFresh() {
+  thread_local std::vector<hnswlib::tableint> fresh;
+  return fresh;
+}
+
 // Puts the neighbours of `node` on `layer` that are not visited yet into fresh[0, count), marking
 // them visited; returns count. `fresh` holds at least maxM0 + 1 ids.
 std::size_t FreshNeighbours(const Graph& graph, hnswlib::tableint node, int layer, hnswlib::vl_type* visited,
@@ -175,7 +183,7 @@ ScoredQueue SearchLayer0(const Graph& graph, hnswlib::tableint entry, const floa
   }
   visited[entry] = tag;
 
-  thread_local std::vector<hnswlib::tableint> fresh;
+  std::vector<hnswlib::tableint>& fresh = ThreadFresh();
   fresh.resize(graph.maxM0_ + 1);
   while (!candidates.empty()) {
     const Scored current = candidates.top();
@@ -248,6 +256,12 @@ class SortedCandidates {
   std::size_t next_ = 0;
 };
 
+// This thread's candidate list (out of line, as ThreadFresh).
+__attribute__((noinline)) SortedCandidates& ThreadCandidates() {
+  thread_local SortedCandidates list;
+  return list;
+}
+
 // Graphs up to this many elements may use SortedSearch (its list flags ids in their top bit).
 constexpr std::size_t kSortedSearchMaxElements = 0x80000000u;
 
@@ -269,14 +283,12 @@ const SortedCandidates& SortedSearch(const Graph& graph, hnswlib::tableint entry
   hnswlib::vl_type* visited = visited_list->mass;
   const hnswlib::vl_type tag = visited_list->curV;
 
-  thread_local SortedCandidates thread_list;
-  SortedCandidates& list = thread_list;  // one look-up of the thread-local, not one per use
+  SortedCandidates& list = ThreadCandidates();
   list.Reset(ef);
   list.Offer(graph.fstdistfunc_(query, graph.getDataByInternalId(entry), graph.dist_func_param_), entry);
   visited[entry] = tag;
 
-  thread_local std::vector<hnswlib::tableint> thread_fresh;
-  std::vector<hnswlib::tableint>& fresh = thread_fresh;
+  std::vector<hnswlib::tableint>& fresh = ThreadFresh();
   fresh.resize(graph.maxM0_ + 1);
   const std::size_t link_bytes = layer == 0 ? graph.size_links_level0_ : graph.size_links_per_element_;
   hnswlib::tableint current;
