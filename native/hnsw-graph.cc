@@ -310,90 +310,99 @@ const SortedCandidates& SortedSearch(const Graph& graph, hnswlib::tableint entry
   return list;
 }
 
-// hnswlib's addPoint(data, label) (allow_replace_deleted false, level drawn from the graph's
-// generator) step for step, with SortedSearch in place of searchBaseLayer: the same locks, the same
-// level, the same descent, hnswlib's own heuristic and linking (mutuallyConnectNewElement) on the
-// nodes found. A label already in the graph is updated by hnswlib's updatePoint, as there. Call only
-// while the graph has no deleted node.
-void AddPointSorted(Graph& graph, const void* data, hnswlib::labeltype label) {
-  std::unique_lock<std::mutex> lock_label(graph.getLabelOpMutex(label));
-  hnswlib::tableint cur_c = 0;
-  {
-    std::unique_lock<std::mutex> lock_table(graph.label_lookup_lock);
-    const auto found = graph.label_lookup_.find(label);
-    if (found != graph.label_lookup_.end()) {
-      const hnswlib::tableint existing = found->second;
-      lock_table.unlock();
-      graph.updatePoint(data, existing, 1.0);
-      return;
-    }
-    if (graph.cur_element_count >= graph.max_elements_) {
-      throw std::runtime_error("The number of elements exceeds the specified limit");
-    }
-    cur_c = static_cast<hnswlib::tableint>(graph.cur_element_count);
-    graph.cur_element_count++;
-    graph.label_lookup_[label] = cur_c;
-  }
-
-  std::unique_lock<std::mutex> lock_el(graph.link_list_locks_[cur_c]);
-  const int curlevel = graph.getRandomLevel(graph.mult_);
-  graph.element_levels_[cur_c] = curlevel;
-
-  std::unique_lock<std::mutex> templock(graph.global);
-  const int maxlevelcopy = graph.maxlevel_;
-  if (curlevel <= maxlevelcopy) templock.unlock();
-  hnswlib::tableint currObj = graph.enterpoint_node_;
-
-  std::memset(graph.data_level0_memory_ + cur_c * graph.size_data_per_element_ + graph.offsetLevel0_, 0,
-              graph.size_data_per_element_);
-  std::memcpy(graph.getExternalLabeLp(cur_c), &label, sizeof(hnswlib::labeltype));
-  std::memcpy(graph.getDataByInternalId(cur_c), data, graph.data_size_);
-  if (curlevel) {
-    graph.linkLists_[cur_c] = static_cast<char*>(std::malloc(graph.size_links_per_element_ * curlevel + 1));
-    if (graph.linkLists_[cur_c] == nullptr) throw std::runtime_error("Not enough memory: addPoint failed to allocate linklist");
-    std::memset(graph.linkLists_[cur_c], 0, graph.size_links_per_element_ * curlevel + 1);
-  }
-
-  if (static_cast<signed>(currObj) != -1) {
-    if (curlevel < maxlevelcopy) {
-      float curdist = graph.fstdistfunc_(data, graph.getDataByInternalId(currObj), graph.dist_func_param_);
-      for (int level = maxlevelcopy; level > curlevel; level--) {
-        bool changed = true;
-        while (changed) {
-          changed = false;
-          std::unique_lock<std::mutex> lock(graph.link_list_locks_[currObj]);
-          const hnswlib::linklistsizeint* links = graph.get_linklist(currObj, level);
-          const int size = graph.getListCount(const_cast<hnswlib::linklistsizeint*>(links));
-          const auto* neighbours = reinterpret_cast<const hnswlib::tableint*>(links + 1);
-          for (int i = 0; i < size; i++) {
-            const hnswlib::tableint candidate = neighbours[i];
-            if (candidate > graph.max_elements_) throw std::runtime_error("cand error");
-            const float d = graph.fstdistfunc_(data, graph.getDataByInternalId(candidate), graph.dist_func_param_);
-            if (d < curdist) {
-              curdist = d;
-              currObj = candidate;
-              changed = true;
-            }
-          }
+// Greedy descent through layers `from` down to `above` + 1: on each layer, move to the neighbour
+// nearest `query` while one is nearer than the current node. With `locks` (inserts, beside other
+// inserts) each node's list is read under its lock.
+hnswlib::tableint Descend(const Graph& graph, hnswlib::tableint entry, const float* query, int from, int above,
+                          std::vector<std::mutex>* locks) {
+  if (from <= above) return entry;
+  hnswlib::tableint current = entry;
+  float nearest = graph.fstdistfunc_(query, graph.getDataByInternalId(current), graph.dist_func_param_);
+  for (int layer = from; layer > above; layer--) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      std::unique_lock<std::mutex> guard;
+      if (locks != nullptr) guard = std::unique_lock<std::mutex>((*locks)[current]);
+      const hnswlib::linklistsizeint* links = graph.get_linklist(current, layer);
+      const int size = graph.getListCount(const_cast<hnswlib::linklistsizeint*>(links));
+      const auto* neighbours = reinterpret_cast<const hnswlib::tableint*>(links + 1);
+      const hnswlib::tableint from_node = current;
+      for (int i = 0; i < size; i++) {
+        const hnswlib::tableint candidate = neighbours[i];
+        if (candidate > graph.max_elements_) {
+          throw std::runtime_error("the graph links node " + std::to_string(from_node) + " to a node past its end");
+        }
+        const float d = graph.fstdistfunc_(query, graph.getDataByInternalId(candidate), graph.dist_func_param_);
+        if (d < nearest) {
+          nearest = d;
+          current = candidate;
+          moved = true;
         }
       }
     }
-    for (int level = std::min(curlevel, maxlevelcopy); level >= 0; level--) {
+  }
+  return current;
+}
+
+// Inserts (or, for a label already in the graph, updates) one vector with the effect of hnswlib's
+// addPoint(vector, label) on a graph with no deleted node: the same locks taken in the same order,
+// the same level drawn from the graph's generator, and on each layer from the node's level down
+// hnswlib's own neighbour selection and linking (mutuallyConnectNewElement) — only the candidates
+// are found by SortedSearch instead of searchBaseLayer. So with one thread the graph equals the one
+// hnswlib builds with the same kernels, distances without ties (the tests compare the files).
+void InsertSorted(Graph& graph, const float* vector, hnswlib::labeltype label) {
+  std::lock_guard<std::mutex> label_guard(graph.getLabelOpMutex(label));
+  hnswlib::tableint node;
+  {
+    std::unique_lock<std::mutex> table(graph.label_lookup_lock);
+    const auto existing = graph.label_lookup_.find(label);
+    if (existing != graph.label_lookup_.end()) {
+      const hnswlib::tableint id = existing->second;
+      table.unlock();
+      graph.updatePoint(vector, id, 1.0);  // hnswlib's update: the new vector, its links repaired
+      return;
+    }
+    if (graph.cur_element_count >= graph.max_elements_) {
+      throw std::runtime_error("the graph is full (" + std::to_string(graph.max_elements_) + " elements); resize first");
+    }
+    node = static_cast<hnswlib::tableint>(graph.cur_element_count++);
+    graph.label_lookup_[label] = node;
+  }
+
+  std::lock_guard<std::mutex> node_guard(graph.link_list_locks_[node]);
+  const int level = graph.getRandomLevel(graph.mult_);
+  graph.element_levels_[node] = level;
+  // A node reaching above the top layer becomes the entry point: other inserts wait on the global
+  // lock until it is linked.
+  std::unique_lock<std::mutex> top_guard(graph.global);
+  const int top = graph.maxlevel_;
+  if (level <= top) top_guard.unlock();
+  const hnswlib::tableint entry = graph.enterpoint_node_;
+
+  std::memset(graph.data_level0_memory_ + node * graph.size_data_per_element_ + graph.offsetLevel0_, 0,
+              graph.size_data_per_element_);
+  std::memcpy(graph.getExternalLabeLp(node), &label, sizeof(hnswlib::labeltype));
+  std::memcpy(graph.getDataByInternalId(node), vector, graph.data_size_);
+  if (level > 0) {
+    const std::size_t upper_bytes = graph.size_links_per_element_ * level + 1;
+    graph.linkLists_[node] = static_cast<char*>(std::calloc(upper_bytes, 1));
+    if (graph.linkLists_[node] == nullptr) throw std::runtime_error("out of memory for a node's upper-layer links");
+  }
+
+  if (entry != static_cast<hnswlib::tableint>(-1)) {
+    hnswlib::tableint nearest = Descend(graph, entry, vector, top, level, &graph.link_list_locks_);
+    for (int layer = std::min(level, top); layer >= 0; layer--) {
       const SortedCandidates& list =
-          SortedSearch(graph, currObj, static_cast<const float*>(data), level, graph.ef_construction_,
-                       &graph.link_list_locks_);
+          SortedSearch(graph, nearest, vector, layer, graph.ef_construction_, &graph.link_list_locks_);
       std::vector<Scored> found(list.size());
       for (std::size_t slot = 0; slot < list.size(); slot++) found[slot] = list[slot];
-      ScoredQueue top_candidates(Graph::CompareByFirst(), std::move(found));
-      currObj = graph.mutuallyConnectNewElement(data, cur_c, top_candidates, level, false);
+      ScoredQueue candidates(Graph::CompareByFirst(), std::move(found));
+      nearest = graph.mutuallyConnectNewElement(vector, node, candidates, layer, false);
     }
-  } else {
-    graph.enterpoint_node_ = 0;
-    graph.maxlevel_ = curlevel;
   }
-  if (curlevel > maxlevelcopy) {
-    graph.enterpoint_node_ = cur_c;
-    graph.maxlevel_ = curlevel;
+  if (level > top) {
+    graph.enterpoint_node_ = node;
+    graph.maxlevel_ = level;
   }
 }
 
@@ -407,29 +416,7 @@ void SearchOne(const Graph& graph, HnswSearchLoop loop, const float* query, std:
                hnswlib::BaseFilterFunctor* filter, std::uint32_t* labels, float* distances) {
   std::size_t found = 0;
   if (graph.cur_element_count != 0) {
-    hnswlib::tableint current = graph.enterpoint_node_;
-    float current_distance =
-        graph.fstdistfunc_(query, graph.getDataByInternalId(current), graph.dist_func_param_);
-    for (int level = graph.maxlevel_; level > 0; level--) {
-      bool changed = true;
-      while (changed) {
-        changed = false;
-        const hnswlib::linklistsizeint* list = graph.get_linklist(current, level);
-        const int size = graph.getListCount(const_cast<hnswlib::linklistsizeint*>(list));
-        const hnswlib::tableint* neighbours = reinterpret_cast<const hnswlib::tableint*>(list + 1);
-        for (int i = 0; i < size; i++) {
-          const hnswlib::tableint candidate = neighbours[i];
-          if (candidate > graph.max_elements_) throw std::runtime_error("the graph links a node past its end");
-          const float distance =
-              graph.fstdistfunc_(query, graph.getDataByInternalId(candidate), graph.dist_func_param_);
-          if (distance < current_distance) {
-            current_distance = distance;
-            current = candidate;
-            changed = true;
-          }
-        }
-      }
-    }
+    const hnswlib::tableint current = Descend(graph, graph.enterpoint_node_, query, graph.maxlevel_, 0, nullptr);
     const std::size_t effort = std::max(ef, k);
     const bool bare_bone = graph.num_deleted_ == 0 && filter == nullptr;
     std::priority_queue<std::pair<float, hnswlib::labeltype>> ordered;
@@ -594,7 +581,7 @@ void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std:
       const std::size_t row = start + item;
       const float* prepared = Prepared(space, vectors + row * dim, dim);
       if (sorted) {
-        AddPointSorted(graph, prepared, labels[row]);
+        InsertSorted(graph, prepared, labels[row]);
       } else {
         graph.addPoint(prepared, labels[row]);
       }
