@@ -209,11 +209,12 @@ ScoredQueue SearchLayer0(const Graph& graph, hnswlib::tableint entry, const floa
 // distance (equal distances in the order they came), each flagged once expanded.
 class SortedCandidates {
  public:
+  // At least one slot, whatever a loaded graph's efConstruction says (Offer reads the last one).
   void Reset(std::size_t capacity) {
-    capacity_ = capacity;
+    capacity_ = std::max<std::size_t>(capacity, 1);
     size_ = 0;
     next_ = 0;
-    entries_.resize(capacity);
+    entries_.resize(capacity_);
   }
   // Lists (distance, id) when there is room or it is nearer than the farthest listed node, which
   // then drops out.
