@@ -404,6 +404,28 @@ describe("native HNSW graph: the sorted search loop against hnswlib's", () => {
     for (const graph of graphs) graph.dispose();
   });
 
+  it('inserts into a loaded graph whose file says efConstruction 0 (the list keeps one slot)', () => {
+    const dim = 8;
+    const vectors = randomMatrix(300, dim, 64);
+    const graph = builtWith('sorted', 'l2', vectors.subarray(0, 200 * dim), dim);
+    graph.resize(300);
+    const file = join(folder, 'ef-construction-0.graph');
+    graph.save(file);
+    const bytes = readFileSync(file);
+    // hnswlib's header: six size_t, two 32-bit ints, maxM, maxM0, M, mult, then efConstruction.
+    expect(bytes.readBigUInt64LE(88)).toBe(80n);
+    bytes.writeBigUInt64LE(0n, 88);
+    writeFileSync(file, bytes);
+    const loaded = createHnswGraph('l2', dim);
+    loaded.load(file);
+    loaded.addBatch(vectors.subarray(200 * dim), sequence(100, 200), 1);
+    expect(loaded.currentCount).toBe(300);
+    const { labels } = answers(loaded, vectors.subarray(250 * dim, 251 * dim), 1, 300);
+    expect(labels).toEqual([250]);
+    graph.dispose();
+    loaded.dispose();
+  });
+
   it('rejects an unknown loop', () => {
     expectInvalid(
       () => createHnswGraph('l2', 4, 'simd', 'heap' as HnswSearchLoop),
