@@ -3,11 +3,16 @@
 // place; only cosine copies, to normalise into a thread-local buffer exactly as hnswlib-node does.
 #include "hnsw-graph.h"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <mutex>
 #include <numeric>
@@ -505,6 +510,157 @@ void ScoreAmong(const Graph& graph, const float* query, const std::uint32_t* lab
   heap.Finish();
 }
 
+// Asks the kernel to back the 2 MiB-aligned part of [data, data + bytes) with transparent huge
+// pages where it offers them on request (Linux with THP "madvise" or "always"; a no-op elsewhere).
+// For the graph's element array, which is written or read in full: a 4 KiB page fault is costly in
+// a virtual machine (on this project's, reading a 63 MB graph took 0.30 s with 4 KiB pages and
+// 0.04 s with huge pages), and fewer, larger pages also spare the TLB during searches.
+void AdviseHugePages(void* data, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t{1} << 21;
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t start = (begin + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t end = (begin + bytes) & ~(kHuge - 1);
+  if (data != nullptr && end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
+// A read-only file for ReadGraphFile: buffered, closed on every path out.
+class GraphFileReader {
+ public:
+  explicit GraphFileReader(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "rb")) {
+    if (file_ == nullptr) throw std::runtime_error("cannot open " + path);
+    std::setvbuf(file_, nullptr, _IOFBF, std::size_t{1} << 20);
+  }
+  ~GraphFileReader() { std::fclose(file_); }
+  GraphFileReader(const GraphFileReader&) = delete;
+  GraphFileReader& operator=(const GraphFileReader&) = delete;
+
+  void Read(void* into, std::size_t bytes) {
+    if (std::fread(into, 1, bytes, file_) != bytes) Fail("it ends early");
+  }
+  template <typename T>
+  T Read() {
+    T value;
+    Read(&value, sizeof(T));
+    return value;
+  }
+  bool AtEnd() { return std::fgetc(file_) == EOF; }
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw std::runtime_error("the graph file " + path_ + " is corrupted or not an HNSW graph: " + what);
+  }
+
+ private:
+  const std::string path_;
+  std::FILE* const file_;
+};
+
+// True when a stored link list (a count, then ids) holds at most `most` ids, all below `count`.
+bool LinksValid(const hnswlib::linklistsizeint* links, std::size_t most, std::size_t count) {
+  const std::size_t size = *links & 0xFFFFu;  // hnswlib's getListCount
+  if (size > most) return false;
+  const auto* ids = reinterpret_cast<const hnswlib::tableint*>(links + 1);
+  for (std::size_t i = 0; i < size; i++) {
+    if (ids[i] >= count) return false;
+  }
+  return true;
+}
+
+// Reads a graph file in hnswlib's format (its saveIndex) into a new graph over `space`, in the
+// state hnswlib's loadIndex leaves (capacity as in the file, nothing replaceable), in one
+// sequential pass. loadIndex first walks the file to check its length with a seek and two
+// position queries per element, each of which drops the stream's buffer: for 100,000 elements of
+// 128 floats that walk re-reads most of the file in small pieces and took 0.7 s of a 0.75 s load.
+// In its place, before anything is used: the header fits, the elements have the layout of `dim`
+// floats, each element's upper layers come as whole link lists, every link list is within its
+// layer's degree and names elements of the graph, the entry point is one, and the file ends where
+// the last list does.
+std::unique_ptr<Graph> ReadGraphFile(hnswlib::SpaceInterface<float>* space, std::size_t dim,
+                                     const std::string& path) {
+  GraphFileReader file(path);
+  auto graph = std::make_unique<Graph>(space);
+  graph->offsetLevel0_ = file.Read<std::size_t>();
+  const auto capacity = file.Read<std::size_t>();
+  const auto count = file.Read<std::size_t>();
+  graph->size_data_per_element_ = file.Read<std::size_t>();
+  graph->label_offset_ = file.Read<std::size_t>();
+  graph->offsetData_ = file.Read<std::size_t>();
+  graph->maxlevel_ = file.Read<int>();
+  graph->enterpoint_node_ = file.Read<hnswlib::tableint>();
+  graph->maxM_ = file.Read<std::size_t>();
+  graph->maxM0_ = file.Read<std::size_t>();
+  graph->M_ = file.Read<std::size_t>();
+  graph->mult_ = file.Read<double>();
+  graph->ef_construction_ = file.Read<std::size_t>();
+
+  graph->size_links_level0_ = graph->maxM0_ * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  graph->size_links_per_element_ = graph->maxM_ * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  const std::size_t vector_bytes = dim * sizeof(float);
+  if (graph->maxM0_ > 0xFFFFu || graph->maxM_ > 0xFFFFu || graph->maxM_ == 0 || graph->offsetLevel0_ != 0 ||
+      graph->offsetData_ != graph->size_links_level0_ ||
+      graph->label_offset_ != graph->size_links_level0_ + vector_bytes ||
+      graph->size_data_per_element_ != graph->size_links_level0_ + vector_bytes + sizeof(hnswlib::labeltype)) {
+    throw std::runtime_error("the graph file's elements do not hold vectors of dim " + std::to_string(dim));
+  }
+  if (count > capacity || capacity > std::numeric_limits<std::size_t>::max() / graph->size_data_per_element_) {
+    file.Fail("it holds " + std::to_string(count) + " elements in a capacity of " + std::to_string(capacity));
+  }
+  if (count > 0 && (graph->enterpoint_node_ >= count || graph->maxlevel_ < 0)) file.Fail("its entry point is not an element");
+  // As loadIndex(path, space, 0): the file's capacity, or none for an empty graph.
+  const std::size_t max_elements = count > 0 ? capacity : 0;
+  graph->max_elements_ = max_elements;
+  graph->data_size_ = space->get_data_size();
+  graph->fstdistfunc_ = space->get_dist_func();
+  graph->dist_func_param_ = space->get_dist_func_param();
+
+  graph->data_level0_memory_ = static_cast<char*>(std::malloc(max_elements * graph->size_data_per_element_));
+  if (graph->data_level0_memory_ == nullptr && max_elements > 0) throw std::runtime_error("out of memory for the graph");
+  AdviseHugePages(graph->data_level0_memory_, max_elements * graph->size_data_per_element_);
+  file.Read(graph->data_level0_memory_, count * graph->size_data_per_element_);
+  std::vector<std::mutex>(max_elements).swap(graph->link_list_locks_);
+  std::vector<std::mutex>(Graph::MAX_LABEL_OPERATION_LOCKS).swap(graph->label_op_locks_);
+  graph->visited_list_pool_ = std::make_unique<hnswlib::VisitedListPool>(1, max_elements);
+  graph->linkLists_ = static_cast<char**>(std::malloc(sizeof(void*) * max_elements));
+  if (graph->linkLists_ == nullptr && max_elements > 0) throw std::runtime_error("out of memory for the graph");
+  graph->element_levels_ = std::vector<int>(max_elements);
+  graph->revSize_ = 1.0 / graph->mult_;
+  graph->ef_ = 10;
+
+  // cur_element_count grows with the elements read, so a failure part-way frees only what exists.
+  graph->label_lookup_.reserve(count);
+  for (std::size_t i = 0; i < count; i++) {
+    const auto node = static_cast<hnswlib::tableint>(i);
+    if (!LinksValid(graph->get_linklist0(node), graph->maxM0_, count)) file.Fail("element " + std::to_string(i) + "'s layer-0 links");
+    graph->label_lookup_[graph->getExternalLabel(node)] = node;
+    const auto bytes = file.Read<unsigned int>();
+    if (bytes % graph->size_links_per_element_ != 0) file.Fail("element " + std::to_string(i) + "'s upper links");
+    const int levels = static_cast<int>(bytes / graph->size_links_per_element_);
+    if (levels > graph->maxlevel_) file.Fail("element " + std::to_string(i) + " is above the top layer");
+    graph->linkLists_[i] = nullptr;
+    if (levels > 0) {
+      graph->linkLists_[i] = static_cast<char*>(std::malloc(bytes));
+      if (graph->linkLists_[i] == nullptr) throw std::runtime_error("out of memory for the graph");
+      graph->element_levels_[i] = levels;
+      graph->cur_element_count = i + 1;
+      file.Read(graph->linkLists_[i], bytes);
+      for (int layer = 1; layer <= levels; layer++) {
+        if (!LinksValid(graph->get_linklist(node, layer), graph->maxM_, count)) {
+          file.Fail("element " + std::to_string(i) + "'s links on layer " + std::to_string(layer));
+        }
+      }
+    }
+    graph->cur_element_count = i + 1;
+  }
+  if (!file.AtEnd()) file.Fail("bytes follow its last element");
+  for (std::size_t i = 0; i < count; i++) {
+    if (graph->isMarkedDeleted(static_cast<hnswlib::tableint>(i))) graph->num_deleted_ += 1;
+  }
+  return graph;
+}
+
 }  // namespace
 
 HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, HnswSearchLoop loop)
@@ -527,22 +683,14 @@ Graph& HnswGraph::Open() const {
 
 void HnswGraph::Init(std::size_t max_elements, std::size_t m, std::size_t ef_construction, std::size_t seed) {
   auto fresh = std::make_unique<Graph>(space_.get(), max_elements, m, ef_construction, seed, false);
+  AdviseHugePages(fresh->data_level0_memory_, max_elements * fresh->size_data_per_element_);
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   index_.swap(fresh);
 }
 
 void HnswGraph::Load(const std::string& path) {
-  if (!std::ifstream(path, std::ios::binary).is_open()) throw std::runtime_error("cannot open " + path);
   // Read unlocked: the new graph is private until the swap.
-  auto loaded = std::make_unique<Graph>(space_.get(), path, false, 0, false);
-  // hnswlib takes the vector size from the space, not the file: check that the file's element
-  // layout matches this dim, or every vector read would be misaligned.
-  const std::size_t links = loaded->maxM0_ * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
-  const std::size_t vector_bytes = dim_ * sizeof(float);
-  if (loaded->offsetData_ != links || loaded->label_offset_ != links + vector_bytes ||
-      loaded->size_data_per_element_ != links + vector_bytes + sizeof(hnswlib::labeltype)) {
-    throw std::runtime_error("the graph file's elements do not hold vectors of dim " + std::to_string(dim_));
-  }
+  auto loaded = ReadGraphFile(space_.get(), dim_, path);
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   index_.swap(loaded);
 }
@@ -554,7 +702,9 @@ void HnswGraph::Save(const std::string& path) const {
 
 void HnswGraph::Resize(std::size_t max_elements) {
   std::unique_lock<std::shared_mutex> exclusive(lock_);
-  Open().resizeIndex(max_elements);
+  Graph& graph = Open();
+  graph.resizeIndex(max_elements);
+  AdviseHugePages(graph.data_level0_memory_, max_elements * graph.size_data_per_element_);
 }
 
 void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std::size_t count, std::size_t threads) {

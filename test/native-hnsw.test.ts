@@ -469,6 +469,63 @@ describe('native HNSW graph: files', () => {
   });
 });
 
+describe('native HNSW graph: reading damaged graph files', () => {
+  // hnswlib's file: a 96-byte header (six size_t, two 32-bit ints, four size_t-or-double fields,
+  // efConstruction), the elements' level-0 blocks (links, vector, label), then per element a
+  // 32-bit byte count and its upper-layer links.
+  const dim = 4;
+  const rows = 200;
+  const header = 96;
+  const saved = (() => {
+    const graph = graphOf('l2', randomMatrix(rows, dim, 70), dim, 1, 8);
+    const file = join(folder, 'damage-source.graph');
+    graph.save(file);
+    graph.dispose();
+    return readFileSync(file);
+  })();
+  const element = Number(saved.readBigUInt64LE(24)); // size_data_per_element_
+  const upperStart = header + rows * element;
+
+  function loadBytes(bytes: Buffer, name: string): NativeHnswGraph {
+    const file = join(folder, name);
+    writeFileSync(file, bytes);
+    const graph = createHnswGraph('l2', dim);
+    graph.load(file);
+    return graph;
+  }
+
+  function expectDamaged(bytes: Buffer, name: string, reason: RegExp): void {
+    expect(() => loadBytes(bytes, name)).toThrow(expect.objectContaining({ code: 'NATIVE_ERROR' }));
+    expect(() => loadBytes(bytes, name)).toThrow(reason);
+  }
+
+  it('loads the undamaged file and saves it back byte for byte', () => {
+    const graph = loadBytes(saved, 'undamaged.graph');
+    const back = join(folder, 'undamaged-back.graph');
+    graph.save(back);
+    expect(readFileSync(back).equals(saved)).toBe(true);
+    graph.dispose();
+  });
+
+  it('refuses a file cut short, with bytes after its end, or with a neighbour past the last element', () => {
+    expectDamaged(saved.subarray(0, upperStart - 10), 'short.graph', /ends early/);
+    expectDamaged(Buffer.concat([saved, Buffer.from([0])]), 'long.graph', /bytes follow its last element/);
+    const badNeighbour = Buffer.from(saved);
+    badNeighbour.writeUInt32LE(1, header + 7 * element); // element 7: one neighbour …
+    badNeighbour.writeUInt32LE(rows + 5, header + 7 * element + 4); // … that does not exist
+    expectDamaged(badNeighbour, 'neighbour.graph', /element 7's layer-0 links/);
+    const badCount = Buffer.from(saved);
+    badCount.writeBigUInt64LE(BigInt(rows + 1), 16); // more elements than its capacity
+    expectDamaged(badCount, 'count.graph', /201 elements in a capacity of 200/);
+  });
+
+  it('refuses upper-layer links that are not whole lists', () => {
+    const damaged = Buffer.from(saved);
+    damaged.writeUInt32LE(6, upperStart); // element 0's upper links: 6 bytes
+    expectDamaged(damaged, 'upper.graph', /element 0's upper links/);
+  });
+});
+
 describe('native HNSW graph: searches while inserts run on other native threads', () => {
   it('never returns a torn result and ends complete', async () => {
     const dim = 32;
