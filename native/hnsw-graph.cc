@@ -415,7 +415,7 @@ void InsertSorted(Graph& graph, const float* vector, hnswlib::labeltype label) {
 // hnswlib's HierarchicalNSW::searchKnn with the effort passed per call instead of read from the
 // shared ef_ member (so concurrent searches may use different ef without a write), writing k
 // results best first into the caller's rows: greedy descent through the upper layers as hnswlib,
-// then layer 0 by SortedSearchLayer0 when `loop` is kSorted and nothing is deleted or filtered,
+// then layer 0 by SortedSearch when `loop` is kSorted and nothing is deleted or filtered,
 // else by SearchLayer0 (hnswlib's searchBaseLayerST; bare-bone when nothing is deleted and there
 // is no filter), then the best k ordered by (distance, label).
 void SearchOne(const Graph& graph, HnswSearchLoop loop, const float* query, std::size_t k, std::size_t ef,
