@@ -519,10 +519,19 @@ describe('native HNSW graph: reading damaged graph files', () => {
     expectDamaged(badCount, 'count.graph', /201 elements in a capacity of 200/);
   });
 
-  it('refuses upper-layer links that are not whole lists', () => {
+  it('refuses upper-layer links that are not whole lists, or that reach above the top layer', () => {
     const damaged = Buffer.from(saved);
     damaged.writeUInt32LE(6, upperStart); // element 0's upper links: 6 bytes
     expectDamaged(damaged, 'upper.graph', /element 0's upper links/);
+    const lowTop = Buffer.from(saved);
+    lowTop.writeInt32LE(0, 48); // maxlevel_ 0, yet some elements have upper layers
+    expectDamaged(lowTop, 'top.graph', /is above the top layer/);
+  });
+
+  it('refuses an entry point that is not an element', () => {
+    const damaged = Buffer.from(saved);
+    damaged.writeUInt32LE(rows, 52); // enterpoint_node_
+    expectDamaged(damaged, 'entry.graph', /entry point is not an element/);
   });
 });
 
