@@ -31,6 +31,7 @@
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
+#include "compiler.h"
 #include "hnsw-space.h"
 #include "thread-pool.h"
 #include "top-k.h"
@@ -114,10 +115,9 @@ inline void PrefetchVector(const char* data, std::size_t bytes) {
 using Scored = std::pair<float, hnswlib::tableint>;
 using ScoredQueue = std::priority_queue<Scored, std::vector<Scored>, Graph::CompareByFirst>;
 
-// This thread's buffer of fresh neighbours. Out of line, and its result kept in a local: the
-// searches' hot loops then hold a plain reference (GCC re-computes a thread-local's address,
-// a __tls_get_addr call in a shared object, at each use otherwise; 24 calls in one search loop).
-__attribute__((noinline)) std::vector<hnswlib::tableint>& ThreadFresh() {
+// This thread's buffer of fresh neighbours, out of line (compiler.h; SortedSearch's loop made 24
+// __tls_get_addr calls before).
+QUIVER_NOINLINE std::vector<hnswlib::tableint>& ThreadFresh() {
   thread_local std::vector<hnswlib::tableint> fresh;
   return fresh;
 }
@@ -263,7 +263,7 @@ class SortedCandidates {
 };
 
 // This thread's candidate list (out of line, as ThreadFresh).
-__attribute__((noinline)) SortedCandidates& ThreadCandidates() {
+QUIVER_NOINLINE SortedCandidates& ThreadCandidates() {
   thread_local SortedCandidates list;
   return list;
 }
