@@ -321,23 +321,19 @@ QUIVER_AVX2 void ExpandedTopKAvx2For(const float* queries, std::size_t query_cou
 void ExactTopKAvx2(Metric metric, const float* queries, std::size_t query_count, const float* base,
                    std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
                    std::int32_t* labels, float* distances) {
-  if (metric == Metric::kL2) {
-    ExactTopKAvx2For<Metric::kL2>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
-  } else {
-    ExactTopKAvx2For<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, k, candidates, labels,
-                                            distances);
-  }
+  WithMetric(metric, [&](auto tag) {
+    ExactTopKAvx2For<decltype(tag)::value>(queries, query_count, base, base_count, dim, k, candidates, labels,
+                                           distances);
+  });
 }
 
 void ExpandedTopKAvx2(Metric metric, const float* queries, std::size_t query_count, const float* base,
                       std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
                       std::int32_t* labels, float* distances) {
-  if (metric == Metric::kL2) {
-    ExpandedTopKAvx2For<Metric::kL2>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
-  } else {
-    ExpandedTopKAvx2For<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, k, candidates, labels,
-                                               distances);
-  }
+  WithMetric(metric, [&](auto tag) {
+    ExpandedTopKAvx2For<decltype(tag)::value>(queries, query_count, base, base_count, dim, k, candidates,
+                                              labels, distances);
+  });
 }
 
 #else

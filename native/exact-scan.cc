@@ -128,11 +128,9 @@ void ScanRowParts(ScanPath path, Metric metric, const float* queries, std::size_
 
 void BatchDistances(Metric metric, const float* queries, std::size_t query_count, const float* base,
                     std::size_t base_count, std::size_t dim, float* out) {
-  if (metric == Metric::kL2) {
-    BatchDistancesFor<Metric::kL2>(queries, query_count, base, base_count, dim, out);
-  } else {
-    BatchDistancesFor<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, out);
-  }
+  WithMetric(metric, [&](auto tag) {
+    BatchDistancesFor<decltype(tag)::value>(queries, query_count, base, base_count, dim, out);
+  });
 }
 
 void ExactTopK(Metric metric, const float* queries, std::size_t query_count, const float* base,
@@ -168,11 +166,9 @@ void ExactTopK(Metric metric, const float* queries, std::size_t query_count, con
 void ExactTopKPortable(Metric metric, const float* queries, std::size_t query_count, const float* base,
                        std::size_t base_count, std::size_t dim, std::size_t k, const RowSelection& candidates,
                        std::int32_t* labels, float* distances) {
-  if (metric == Metric::kL2) {
-    ExactTopKFor<Metric::kL2>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
-  } else {
-    ExactTopKFor<Metric::kInnerProduct>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
-  }
+  WithMetric(metric, [&](auto tag) {
+    ExactTopKFor<decltype(tag)::value>(queries, query_count, base, base_count, dim, k, candidates, labels, distances);
+  });
 }
 
 }  // namespace quiver

@@ -5,10 +5,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace quiver {
 
 enum class Metric : int { kL2 = 0, kInnerProduct = 1 };
+
+// Calls body(tag), tag a std::integral_constant of `metric`: where a run-time metric becomes the
+// template argument of a kernel (decltype(tag)::value).
+template <typename Body>
+void WithMetric(Metric metric, Body&& body) {
+  if (metric == Metric::kL2) {
+    body(std::integral_constant<Metric, Metric::kL2>());
+  } else {
+    body(std::integral_constant<Metric, Metric::kInnerProduct>());
+  }
+}
 
 // An optional list of row indexes to scan; when `restricted` is false every row is scanned. A
 // separate flag, not a null pointer, because an empty typed array may have a null data pointer.

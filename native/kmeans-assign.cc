@@ -51,12 +51,9 @@ void KMeansAssign(Metric metric, const float* points, std::size_t point_count, c
     }
     return;
   }
-  if (metric == Metric::kL2) {
-    KMeansAssignFor<Metric::kL2>(points, point_count, centroids, centroid_count, dim, assignments, distances);
-  } else {
-    KMeansAssignFor<Metric::kInnerProduct>(points, point_count, centroids, centroid_count, dim, assignments,
-                                           distances);
-  }
+  WithMetric(metric, [&](auto tag) {
+    KMeansAssignFor<decltype(tag)::value>(points, point_count, centroids, centroid_count, dim, assignments, distances);
+  });
 }
 
 }  // namespace quiver
