@@ -19,6 +19,7 @@
 #include <limits>
 #include <vector>
 
+#include "compiler.h"
 #include "distance.h"
 #include "top-k.h"
 
@@ -132,20 +133,41 @@ QUIVER_AVX2 void PairTile(const float* const* queries, std::size_t query_count, 
   }
 }
 
+// The scratch of a tile scan, kept per thread between calls so the scans allocate nothing: a score
+// per (query of a block, row of a tile), the tile's row pointers, the query pointers, and for the
+// expanded form the rows' and the queries' squared norms.
+struct TileScratch {
+  std::vector<float> scores;
+  std::vector<float> row_norms;
+  std::vector<float> query_norms;
+  std::vector<const float*> rows;
+  std::vector<const float*> queries;
+};
+
+// This thread's scratch, sized for `query_count` queries of `dim` floats scored `block` at a time
+// against tiles of `tile_rows`, its query pointers set. Out of line (compiler.h).
+QUIVER_NOINLINE TileScratch& PreparedScratch(const float* queries, std::size_t query_count, std::size_t dim,
+                                             std::size_t block, std::size_t tile_rows) {
+  thread_local TileScratch scratch;
+  scratch.scores.resize(block * tile_rows);
+  scratch.row_norms.resize(tile_rows);
+  scratch.query_norms.resize(query_count);
+  scratch.rows.resize(tile_rows);
+  scratch.queries.resize(query_count);
+  for (std::size_t q = 0; q < query_count; ++q) scratch.queries[q] = queries + q * dim;
+  return scratch;
+}
+
 template <Metric metric>
 QUIVER_AVX2 void ExactTopKAvx2For(const float* queries, std::size_t query_count, const float* base,
                                   std::size_t base_count, std::size_t dim, std::size_t k,
                                   const RowSelection& candidates, std::int32_t* labels, float* distances) {
   const std::size_t tile_rows = ScanTileRows(dim);
   const std::size_t scan_count = candidates.Count(base_count);
-  // Scratch kept per thread between calls: nothing is allocated in the scan itself.
-  thread_local std::vector<float> scores;
-  thread_local std::vector<const float*> row_pointers;
-  thread_local std::vector<const float*> query_pointers;
-  scores.resize(kQueryBlock * tile_rows);
-  row_pointers.resize(tile_rows);
-  query_pointers.resize(query_count);
-  for (std::size_t q = 0; q < query_count; ++q) query_pointers[q] = queries + q * dim;
+  TileScratch& scratch = PreparedScratch(queries, query_count, dim, kQueryBlock, tile_rows);
+  std::vector<float>& scores = scratch.scores;
+  std::vector<const float*>& row_pointers = scratch.rows;
+  const std::vector<const float*>& query_pointers = scratch.queries;
   for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += tile_rows) {
     const std::size_t tile_count = std::min(scan_count, tile_start + tile_rows) - tile_start;
     for (std::size_t ri = 0; ri < tile_count; ++ri) {
@@ -266,20 +288,16 @@ QUIVER_AVX2 void ExpandedTopKAvx2For(const float* queries, std::size_t query_cou
                                   const RowSelection& candidates, std::int32_t* labels, float* distances) {
   const std::size_t tile_rows = ScanTileRows(dim);
   const std::size_t scan_count = candidates.Count(base_count);
-  // Scratch kept per thread between calls: nothing is allocated in the scan itself.
-  thread_local std::vector<float> dots;
-  thread_local std::vector<float> norms;
-  thread_local std::vector<float> query_norms;
-  thread_local std::vector<const float*> row_pointers;
-  thread_local std::vector<const float*> query_pointers;
-  dots.resize(kExpandedQueryBlock * tile_rows);
-  norms.resize(tile_rows);
-  row_pointers.resize(tile_rows);
-  query_pointers.resize(query_count);
-  query_norms.resize(query_count);
-  for (std::size_t q = 0; q < query_count; ++q) {
-    query_pointers[q] = queries + q * dim;
-    if (metric == Metric::kL2) DotBlock<1, 1>(&query_pointers[q], &query_pointers[q], dim, &query_norms[q], 1);
+  TileScratch& scratch = PreparedScratch(queries, query_count, dim, kExpandedQueryBlock, tile_rows);
+  std::vector<float>& dots = scratch.scores;
+  std::vector<float>& norms = scratch.row_norms;
+  std::vector<float>& query_norms = scratch.query_norms;
+  std::vector<const float*>& row_pointers = scratch.rows;
+  std::vector<const float*>& query_pointers = scratch.queries;
+  if (metric == Metric::kL2) {
+    for (std::size_t q = 0; q < query_count; ++q) {
+      DotBlock<1, 1>(&query_pointers[q], &query_pointers[q], dim, &query_norms[q], 1);
+    }
   }
   for (std::size_t tile_start = 0; tile_start < scan_count; tile_start += tile_rows) {
     const std::size_t tile_count = std::min(scan_count, tile_start + tile_rows) - tile_start;
