@@ -1,7 +1,8 @@
 // HNSW distance kernels. The AVX2/FMA versions keep four 8-float accumulators (32 floats per step)
 // so the FMA latency is hidden, then finish with 8-float steps and a scalar tail: any dim works.
-// hnswlib's own SSE kernels chain every step on one accumulator, which is what makes its search
-// latency-bound on the distance.
+// The 'hnswlib' kernels chain every step on one 4-float accumulator, as hnswlib's SSE kernels do
+// (which is what makes a search on them latency-bound on the distance): they exist to give the
+// same bits as hnswlib-node, not speed.
 #include "hnsw-space.h"
 
 #include <cmath>
@@ -9,6 +10,12 @@
 
 #include "distance.h"
 #include "exact-scan-avx2.h"
+
+// Where hnswlib's kernels use SSE (its own test: an SSE-capable x86 target).
+#if defined(__SSE__) || defined(_M_AMD64) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP > 0)
+#define QUIVER_HNSWLIB_LANES 1
+#include <emmintrin.h>
+#endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define QUIVER_X86_DISPATCH 1
@@ -88,7 +95,109 @@ QUIVER_AVX2 float Avx2InnerProduct(const void* a_pointer, const void* b_pointer,
 }
 #endif
 
+// ---- the 'hnswlib' kernels ----
+
+// Sequential sums from 0, one product added at a time.
+float SequentialL2(const float* a, const float* b, std::size_t count) {
+  float sum = 0.0f;
+  for (std::size_t i = 0; i < count; i++) {
+    const float d = a[i] - b[i];
+    sum += d * d;
+  }
+  return sum;
+}
+
+float SequentialDot(const float* a, const float* b, std::size_t count) {
+  float sum = 0.0f;
+  for (std::size_t i = 0; i < count; i++) sum += a[i] * b[i];
+  return sum;
+}
+
+#ifdef QUIVER_HNSWLIB_LANES
+// Four lane sums over `count` floats (a multiple of 4), 4 floats per step, then lane 0 + 1 + 2 + 3.
+float LanesSum(__m128 sum) {
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, sum);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+float LanesL2(const float* a, const float* b, std::size_t count) {
+  __m128 sum = _mm_setzero_ps();
+  for (std::size_t i = 0; i < count; i += 4) {
+    const __m128 d = _mm_sub_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i));
+    sum = _mm_add_ps(sum, _mm_mul_ps(d, d));
+  }
+  return LanesSum(sum);
+}
+
+float LanesDot(const float* a, const float* b, std::size_t count) {
+  __m128 sum = _mm_setzero_ps();
+  for (std::size_t i = 0; i < count; i += 4) sum = _mm_add_ps(sum, _mm_mul_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i)));
+  return LanesSum(sum);
+}
+
+// The part of the vector summed in lanes (the rest sequentially), by hnswlib's choice of kernel.
+std::size_t LanePart(std::size_t dim) {
+  if (dim % 4 == 0) return dim;
+  if (dim > 16) return dim & ~std::size_t{15};
+  if (dim > 4) return dim & ~std::size_t{3};
+  return 0;
+}
+
+float LanesOnlyL2(const void* a, const void* b, const void* dim) {
+  return LanesL2(static_cast<const float*>(a), static_cast<const float*>(b), *static_cast<const std::size_t*>(dim));
+}
+
+float LanesThenSequentialL2(const void* a_pointer, const void* b_pointer, const void* dim_pointer) {
+  const auto* a = static_cast<const float*>(a_pointer);
+  const auto* b = static_cast<const float*>(b_pointer);
+  const std::size_t dim = *static_cast<const std::size_t*>(dim_pointer);
+  const std::size_t lanes = LanePart(dim);
+  return LanesL2(a, b, lanes) + SequentialL2(a + lanes, b + lanes, dim - lanes);
+}
+
+float LanesOnlyInnerProduct(const void* a, const void* b, const void* dim) {
+  return 1.0f - LanesDot(static_cast<const float*>(a), static_cast<const float*>(b), *static_cast<const std::size_t*>(dim));
+}
+
+float LanesThenSequentialInnerProduct(const void* a_pointer, const void* b_pointer, const void* dim_pointer) {
+  const auto* a = static_cast<const float*>(a_pointer);
+  const auto* b = static_cast<const float*>(b_pointer);
+  const std::size_t dim = *static_cast<const std::size_t*>(dim_pointer);
+  const std::size_t lanes = LanePart(dim);
+  return 1.0f - (LanesDot(a, b, lanes) + SequentialDot(a + lanes, b + lanes, dim - lanes));
+}
+#endif
+
+float SequentialOnlyL2(const void* a, const void* b, const void* dim) {
+  return SequentialL2(static_cast<const float*>(a), static_cast<const float*>(b), *static_cast<const std::size_t*>(dim));
+}
+
+float SequentialOnlyInnerProduct(const void* a, const void* b, const void* dim) {
+  return 1.0f - SequentialDot(static_cast<const float*>(a), static_cast<const float*>(b), *static_cast<const std::size_t*>(dim));
+}
+
 }  // namespace
+
+HnswDistance HnswlibOrderL2Distance(std::size_t dim) {
+#ifdef QUIVER_HNSWLIB_LANES
+  if (dim % 4 == 0) return LanesOnlyL2;
+  if (dim > 4) return LanesThenSequentialL2;
+#else
+  (void)dim;
+#endif
+  return SequentialOnlyL2;
+}
+
+HnswDistance HnswlibOrderInnerProductDistance(std::size_t dim) {
+#ifdef QUIVER_HNSWLIB_LANES
+  if (dim % 4 == 0) return LanesOnlyInnerProduct;
+  if (dim > 4) return LanesThenSequentialInnerProduct;
+#else
+  (void)dim;
+#endif
+  return SequentialOnlyInnerProduct;
+}
 
 HnswDistance ChooseL2Distance() {
 #ifdef QUIVER_X86_DISPATCH
