@@ -1,8 +1,8 @@
-# The quiver_native Node-API addon (native/). Portable flags only: -O3 lets the compiler vectorise
-# the plain loops for the baseline instruction set; no -march / -mavx, so the binary built by
-# `npm install` runs on any CPU of its architecture. The HNSW graph compiles hnswlib's headers from
-# the pinned hnswlib-node package (not copied here); hnswlib reports errors by C++ exceptions, so
-# exceptions are on for this target (Node-API itself stays exception-free: NAPI_DISABLE_CPP_EXCEPTIONS).
+# The quiver_native Node-API addon (native/), QuiverDB's own sources only. Portable flags only: -O3
+# lets the compiler vectorise the plain loops for the baseline instruction set; no -march / -mavx,
+# so the binary built by `npm install` runs on any CPU of its architecture. The HNSW graph
+# (native/hnsw-*) reports errors by C++ exceptions, caught at the Node-API boundary, so exceptions
+# are on for this target (Node-API itself stays exception-free: NAPI_DISABLE_CPP_EXCEPTIONS).
 {
   "targets": [
     {
@@ -16,12 +16,15 @@
         "native/adc-scan.cc",
         "native/thread-pool.cc",
         "native/hnsw-space.cc",
+        "native/hnsw-store.cc",
+        "native/hnsw-search.cc",
+        "native/hnsw-insert.cc",
+        "native/hnsw-file.cc",
         "native/hnsw-graph.cc",
         "native/hnsw-binding.cc"
       ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!(node -p \"require('path').dirname(require.resolve('hnswlib-node/package.json'))\")/src/hnswlib"
+        "<!(node -p \"require('node-addon-api').include_dir\")"
       ],
       "defines": [
         "NAPI_VERSION=8",

@@ -1,6 +1,6 @@
-// HnswGraph: one hnswlib HierarchicalNSW<float> (the headers hnswlib-node ships; hnswlib's own file
-// format) behind a readers-writer lock, with batched inserts and searches on the thread pool.
-// Knows nothing of Node-API. Errors are thrown as std::runtime_error with a one-line message.
+// HnswGraph: one HNSW graph (an HnswStore, hnsw-store.h, in hnswlib's layout and file format)
+// behind a readers-writer lock, with batched inserts and searches on the thread pool. Knows
+// nothing of Node-API. Errors are thrown as std::runtime_error with a one-line message.
 #pragma once
 
 #include <cstddef>
@@ -10,28 +10,27 @@
 #include <string>
 #include <vector>
 
-namespace hnswlib {
-template <typename T>
-class HierarchicalNSW;
-template <typename T>
-class SpaceInterface;
-}  // namespace hnswlib
+#include "hnsw-space.h"
 
 namespace quiver {
+
+class HnswStore;
 
 // The spaces of hnswlib-node: `cosine` is inner product over vectors normalised on the way in.
 enum class HnswSpace { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
 
 // The distance kernels a graph runs on: QuiverDB's run-time-chosen ones (hnsw-space.h, the
-// default), or hnswlib's own, with which (and HnswSearchLoop::kHnswlib) a graph is bit-identical
-// to hnswlib-node's (the tests' reference for the graph machinery).
+// default), or ones that add in hnswlib's order (hnsw-space.h), with which (and
+// HnswSearchLoop::kHnswlib) a graph is bit-identical to hnswlib-node's (the tests' reference for
+// the graph machinery).
 enum class HnswKernels { kDispatched = 0, kHnswlib = 1 };
 
 // How queries (on layer 0) and inserts (on every layer) search the graph when no node is deleted
-// and there is no filter: over one sorted candidate list (kSorted, the default; hnsw-graph.cc's
+// and there is no filter: over one sorted candidate list (kSorted, the default; hnsw-search.h's
 // SortedSearch), or with hnswlib's two heaps (kHnswlib: searchBaseLayerST and searchBaseLayer
-// step for step). Both find the same nodes, and so build the same graph, unless distances tie.
-// Filtered searches, and searches and inserts on graphs with deleted nodes, always take hnswlib's.
+// step for step). Both find the same nodes, and so build the same graph, unless
+// distances tie. Filtered searches, and searches and inserts on graphs with deleted nodes, always
+// take hnswlib's.
 enum class HnswSearchLoop { kSorted = 0, kHnswlib = 1 };
 
 // Result label of an empty result slot (fewer than k live, allowed nodes were found).
@@ -46,12 +45,12 @@ struct AllowList {
   unsigned bits = 8;
 };
 
-// Locking: lock_ is a std::shared_mutex over index_.
+// Locking: lock_ is a std::shared_mutex over store_.
 //   exclusive: Init, Load (the swap only; the file is read unlocked), Resize, AddBatch (one chunk at
 //              a time, so searches interleave between chunks), MarkDelete, Dispose;
 //   shared:    SearchBatch, ExactAmong, ReadVectors, Save, Labels, CurrentCount, MaxElements.
-// hnswlib allows concurrent addPoint calls (it locks per node and per label), but not a search
-// overlapping an insert or a resize; the lock enforces exactly that. The pool threads of an
+// Inserts may run side by side (they lock per node and per label, hnsw-insert.h), but not beside
+// a search or a resize; the lock enforces exactly that. The pool threads of an
 // AddBatch or SearchBatch run under the lock held by the calling thread and take no lock of ours.
 // std::shared_mutex makes no fairness promise (glibc's prefers readers): a steady stream of
 // overlapping searches can hold an insert back until the stream pauses.
@@ -66,10 +65,10 @@ class HnswGraph {
   std::size_t dim() const { return dim_; }
 
   // A new empty graph (replacing any previous one), as hnswlib-node's initIndex with
-  // allowReplaceDeleted false.
+  // allowReplaceDeleted false: efConstruction is raised to at least m.
   void Init(std::size_t max_elements, std::size_t m, std::size_t ef_construction, std::size_t seed);
-  // Replaces the graph by the one in `path` (hnswlib's file format). Throws when the file is
-  // unreadable or holds vectors of another dim.
+  // Replaces the graph by the one in `path` (hnsw-file.h). Throws when the file is unreadable or
+  // holds vectors of another dim.
   void Load(const std::string& path);
   void Save(const std::string& path) const;
   void Resize(std::size_t max_elements);
@@ -77,7 +76,7 @@ class HnswGraph {
   // Inserts `count` rows of `vectors` (count × dim floats) under `labels`; a label already in the
   // graph is updated (and undeleted). With threads == 1 the rows go in one by one, in order, on
   // the calling thread: the graph is then identical to hnswlib-node's for the same calls (with
-  // hnswlib's kernels and loop), or to one built with the other loop (with the same kernels). With
+  // the 'hnswlib' kernels and loop), or to one built with the other loop (with the same kernels). With
   // more threads the order of inserts, and so the graph, varies from run to run. Throws, before
   // inserting anything, when the new labels would not fit in max elements.
   void AddBatch(const float* vectors, const std::uint32_t* labels, std::size_t count, std::size_t threads);
@@ -85,7 +84,7 @@ class HnswGraph {
   void MarkDelete(std::uint32_t label);
   // For each of `count` queries: the k nearest live (and allowed) labels, best first, into
   // labels[q * k ...] and distances[q * k ...]; missing results are kNoLabel / +infinity. The
-  // search effort is max(ef, k), as hnswlib's setEf(ef) + searchKnn(k).
+  // search effort is max(ef, k), as hnswlib-node's setEf(ef) + searchKnn(k).
   void SearchBatch(const float* queries, std::size_t count, std::size_t k, std::size_t ef, std::size_t threads,
                    const AllowList& allow, std::uint32_t* labels, float* distances) const;
 
@@ -107,14 +106,14 @@ class HnswGraph {
   void Dispose();
 
  private:
-  hnswlib::HierarchicalNSW<float>& Open() const;  // throws when not initialised or disposed
+  HnswStore& Open() const;  // throws when not initialised or disposed
 
   const HnswSpace space_kind_;
   const std::size_t dim_;
   const HnswSearchLoop loop_;
-  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
+  const HnswDistance distance_;
   mutable std::shared_mutex lock_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;  // guarded by lock_
+  std::unique_ptr<HnswStore> store_;  // guarded by lock_
 };
 
 }  // namespace quiver

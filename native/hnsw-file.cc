@@ -1,0 +1,203 @@
+// Reading and writing the HNSW graph file (see hnsw-file.h), through buffered stdio.
+#include "hnsw-file.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+namespace quiver {
+namespace {
+
+// A read-only file: buffered, closed on every path out.
+class GraphFileReader {
+ public:
+  explicit GraphFileReader(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "rb")) {
+    if (file_ == nullptr) throw std::runtime_error("cannot open " + path);
+    std::setvbuf(file_, nullptr, _IOFBF, std::size_t{1} << 20);
+  }
+  ~GraphFileReader() { std::fclose(file_); }
+  GraphFileReader(const GraphFileReader&) = delete;
+  GraphFileReader& operator=(const GraphFileReader&) = delete;
+
+  void Read(void* into, std::size_t bytes) {
+    if (std::fread(into, 1, bytes, file_) != bytes) Fail("it ends early");
+  }
+  template <typename T>
+  T Read() {
+    T value;
+    Read(&value, sizeof(T));
+    return value;
+  }
+  bool AtEnd() { return std::fgetc(file_) == EOF; }
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw std::runtime_error("the graph file " + path_ + " is corrupted or not an HNSW graph: " + what);
+  }
+
+ private:
+  const std::string path_;
+  std::FILE* const file_;
+};
+
+// A file written from the start: buffered; a failed write or close throws, and the file is
+// closed on every path out.
+class GraphFileWriter {
+ public:
+  explicit GraphFileWriter(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "wb")) {
+    if (file_ == nullptr) Fail();
+    std::setvbuf(file_, nullptr, _IOFBF, std::size_t{1} << 20);
+  }
+  ~GraphFileWriter() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  GraphFileWriter(const GraphFileWriter&) = delete;
+  GraphFileWriter& operator=(const GraphFileWriter&) = delete;
+
+  void Write(const void* from, std::size_t bytes) {
+    if (bytes > 0 && std::fwrite(from, 1, bytes, file_) != bytes) Fail();
+  }
+  template <typename T>
+  void Write(const T& value) {
+    Write(&value, sizeof(T));
+  }
+  void Close() {
+    std::FILE* file = file_;
+    file_ = nullptr;
+    if (std::fclose(file) != 0) Fail();
+  }
+
+ private:
+  [[noreturn]] void Fail() const {
+    throw std::runtime_error("cannot write the graph file " + path_ + ": " + std::strerror(errno));
+  }
+
+  const std::string path_;
+  std::FILE* file_;
+};
+
+// True when a stored link list (a header, then ids) holds at most `most` ids, all below `count`.
+bool LinksValid(const LinkHeader* links, std::size_t most, std::size_t count) {
+  const std::size_t size = HnswStore::LinkCount(links);
+  if (size > most) return false;
+  const NodeId* ids = HnswStore::LinkIds(links);
+  for (std::size_t i = 0; i < size; i++) {
+    if (ids[i] >= count) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// hnswlib's own loader first walks the file to check its length with a seek and two position
+// queries per element, each of which drops the stream's buffer: for 100,000 elements of 128 floats
+// that walk re-reads most of the file in small pieces and took 0.7 s of a 0.75 s load. This reader
+// checks as it goes, in one pass.
+std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path) {
+  GraphFileReader file(path);
+  auto store = std::make_unique<HnswStore>(dim, distance);
+  const auto layer0_offset = file.Read<std::size_t>();
+  const auto capacity = file.Read<std::size_t>();
+  const auto count = file.Read<std::size_t>();
+  const auto element_bytes = file.Read<std::size_t>();
+  const auto label_offset = file.Read<std::size_t>();
+  const auto vector_offset = file.Read<std::size_t>();
+  store->top_layer = file.Read<int>();
+  store->entry = file.Read<NodeId>();
+  const auto max_links = file.Read<std::size_t>();
+  const auto max_links0 = file.Read<std::size_t>();
+  store->m = file.Read<std::size_t>();
+  store->level_mult = file.Read<double>();
+  store->ef_construction = file.Read<std::size_t>();
+
+  if (max_links0 > 0xFFFFu || max_links > 0xFFFFu || max_links == 0) {
+    file.Fail("its link lists hold " + std::to_string(max_links) + " and " + std::to_string(max_links0) + " ids");
+  }
+  store->SetLayout(max_links, max_links0);
+  if (layer0_offset != 0 || vector_offset != store->vector_offset || label_offset != store->label_offset ||
+      element_bytes != store->element_bytes) {
+    throw std::runtime_error("the graph file's elements do not hold vectors of dim " + std::to_string(dim));
+  }
+  if (count > capacity || capacity > std::numeric_limits<std::size_t>::max() / store->element_bytes) {
+    file.Fail("it holds " + std::to_string(count) + " elements in a capacity of " + std::to_string(capacity));
+  }
+  if (count > 0 && (store->entry >= count || store->top_layer < 0)) file.Fail("its entry point is not an element");
+  // The file's capacity, or none for an empty graph (as hnswlib's loader).
+  store->Allocate(count > 0 ? capacity : 0);
+  file.Read(store->elements, count * store->element_bytes);
+
+  store->label_lookup.reserve(count);
+  for (std::size_t i = 0; i < count; i++) {
+    const auto node = static_cast<NodeId>(i);
+    if (!LinksValid(store->Links0(node), store->max_links0, count)) {
+      file.Fail("element " + std::to_string(i) + "'s layer-0 links");
+    }
+    store->label_lookup[store->Label(node)] = node;
+    const auto bytes = file.Read<std::uint32_t>();
+    if (bytes % store->links_bytes != 0) file.Fail("element " + std::to_string(i) + "'s upper links");
+    const int levels = static_cast<int>(bytes / store->links_bytes);
+    if (levels > store->top_layer) file.Fail("element " + std::to_string(i) + " is above the top layer");
+    if (levels > 0) {
+      store->upper[i].reset(new (std::nothrow) char[bytes]);
+      if (!store->upper[i]) throw std::runtime_error("out of memory for the graph");
+      store->levels[i] = levels;
+      file.Read(store->upper[i].get(), bytes);
+      for (int layer = 1; layer <= levels; layer++) {
+        if (!LinksValid(store->UpperLinks(node, layer), store->max_links, count)) {
+          file.Fail("element " + std::to_string(i) + "'s links on layer " + std::to_string(layer));
+        }
+      }
+    }
+  }
+  if (!file.AtEnd()) file.Fail("bytes follow its last element");
+  // The descent reads the entry point's lists from the top layer down, and each neighbour's on the
+  // layer it was reached on: a list the node does not have would be read out of bounds.
+  if (count > 0 && store->levels[store->entry] != store->top_layer) file.Fail("its entry point is not on the top layer");
+  for (std::size_t i = 0; i < count; i++) {
+    const auto node = static_cast<NodeId>(i);
+    for (int layer = 1; layer <= store->levels[i]; layer++) {
+      const LinkHeader* links = store->UpperLinks(node, layer);
+      const NodeId* ids = HnswStore::LinkIds(links);
+      for (std::size_t j = 0; j < HnswStore::LinkCount(links); j++) {
+        if (store->levels[ids[j]] < layer) {
+          file.Fail("element " + std::to_string(i) + " links on layer " + std::to_string(layer) + " to element " +
+                    std::to_string(ids[j]) + ", which is not on that layer");
+        }
+      }
+    }
+  }
+  store->count = count;
+  std::size_t deleted = 0;
+  for (std::size_t i = 0; i < count; i++) deleted += store->IsDeleted(static_cast<NodeId>(i)) ? 1 : 0;
+  store->deleted = deleted;
+  return store;
+}
+
+void WriteGraphFile(const HnswStore& store, const std::string& path) {
+  GraphFileWriter file(path);
+  const std::size_t count = store.count;
+  file.Write(std::size_t{0});  // layer-0 links at the start of each element
+  file.Write(store.capacity);
+  file.Write(count);
+  file.Write(store.element_bytes);
+  file.Write(store.label_offset);
+  file.Write(store.vector_offset);
+  file.Write(store.top_layer);
+  file.Write(store.entry);
+  file.Write(store.max_links);
+  file.Write(store.max_links0);
+  file.Write(store.m);
+  file.Write(store.level_mult);
+  file.Write(store.ef_construction);
+  file.Write(store.elements, count * store.element_bytes);
+  for (std::size_t i = 0; i < count; i++) {
+    const int level = store.levels[i];
+    const std::uint32_t bytes = level > 0 ? static_cast<std::uint32_t>(store.links_bytes * static_cast<std::size_t>(level)) : 0;
+    file.Write(bytes);
+    if (bytes > 0) file.Write(store.upper[i].get(), bytes);
+  }
+  file.Close();
+}
+
+}  // namespace quiver

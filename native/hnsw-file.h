@@ -1,0 +1,34 @@
+// The HNSW graph file: hnswlib's format (Apache-2.0; see NOTICE), so that files move between
+// QuiverDB and hnswlib-node, and QuiverDB's snapshots written before it had its own graph open.
+// All fields are native-endian. A header of
+//   size_t layer-0 offset (0), size_t capacity, size_t element count, size_t element bytes,
+//   size_t label offset, size_t vector offset, int top layer, uint32 entry point,
+//   size_t upper-layer links (M), size_t layer-0 links (2M), size_t M, double level multiplier,
+//   size_t efConstruction;
+// then the element blocks of hnsw-store.h for every element; then per element a uint32 byte count
+// and that many bytes of its upper-layer link lists (0 for a node on layer 0 only).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "hnsw-space.h"
+#include "hnsw-store.h"
+
+namespace quiver {
+
+// Reads a graph file into a new store over vectors of `dim` floats scored by `distance`, with the
+// file's capacity (none for an empty graph), in one sequential pass. Everything is checked before
+// use: the header fits, the elements have the layout of `dim` floats, each element's upper layers
+// come as whole link lists, every link list is within its layer's degree and names elements of the
+// graph, the entry point is one, and the file ends where the last list does. Throws "cannot open"
+// for a missing file, "does not hold vectors of dim" for another dim, and "is corrupted or not an
+// HNSW graph: ..." for anything else.
+std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path);
+
+// Writes `store` to `path` (replacing it) in the same format. Throws when the file cannot be
+// written in full.
+void WriteGraphFile(const HnswStore& store, const std::string& path);
+
+}  // namespace quiver
