@@ -467,6 +467,21 @@ describe('native HNSW graph: files', () => {
     );
     for (const target of [graph, loaded, loadedAsync, wrongDim]) target.dispose();
   });
+  it('refuses to save where the file cannot be written, with NATIVE_ERROR, leaving the graph as it was', () => {
+    const dim = 4;
+    const graph = graphOf('l2', randomMatrix(30, dim, 32), dim);
+    const missingFolder = join(folder, 'no-such-folder', 'graph.graph');
+    expect(() => graph.save(missingFolder)).toThrow(
+      expect.objectContaining({ code: 'NATIVE_ERROR', message: expect.stringMatching(/cannot write the graph file/) }),
+    );
+    const file = join(folder, 'after-failed-save.graph');
+    graph.save(file);
+    const loaded = createHnswGraph('l2', dim);
+    loaded.load(file);
+    expect(Array.from(loaded.labels())).toEqual(Array.from(sequence(30)));
+    graph.dispose();
+    loaded.dispose();
+  });
 });
 
 describe('native HNSW graph: reading damaged graph files', () => {
@@ -532,6 +547,36 @@ describe('native HNSW graph: reading damaged graph files', () => {
     const damaged = Buffer.from(saved);
     damaged.writeUInt32LE(rows, 52); // enterpoint_node_
     expectDamaged(damaged, 'entry.graph', /entry point is not an element/);
+  });
+
+  /** Each element's offset of its upper-layer links (after its 32-bit byte count) and their byte count. */
+  function upperLists(): { offset: number; bytes: number }[] {
+    const lists: { offset: number; bytes: number }[] = [];
+    for (let i = 0, position = upperStart; i < rows; i++) {
+      const bytes = saved.readUInt32LE(position);
+      lists.push({ offset: position + 4, bytes });
+      position += 4 + bytes;
+    }
+    return lists;
+  }
+
+  it('refuses an entry point below the top layer, or an upper-layer link to an element not on that layer', () => {
+    const lists = upperLists();
+    const groundFloor = lists.findIndex((list) => list.bytes === 0);
+    expect(saved.readInt32LE(48)).toBeGreaterThan(0); // the top layer is above layer 0
+    const lowEntry = Buffer.from(saved);
+    lowEntry.writeUInt32LE(groundFloor, 52);
+    expectDamaged(lowEntry, 'low-entry.graph', /entry point is not on the top layer/);
+
+    // An element on layer 1 with a link there: point that link at an element of layer 0 only.
+    const linked = lists.findIndex((list) => list.bytes > 0 && saved.readUInt16LE(list.offset) > 0);
+    const badLink = Buffer.from(saved);
+    badLink.writeUInt32LE(groundFloor, lists[linked]!.offset + 4);
+    expectDamaged(
+      badLink,
+      'layer-link.graph',
+      new RegExp(`element ${linked} links on layer 1 to element ${groundFloor}, which is not on that layer`),
+    );
   });
 });
 

@@ -143,6 +143,30 @@ describe('HnswIndex builds the graph hnswlib-node builds', () => {
     });
   }
 
+  // hnswlib picks its kernel by dim: one sequential sum (dim 1-3), four lane sums over the first
+  // dim rounded down to 4 (5-15) or 16 (above 16) plus a sequential tail, or lanes alone (dim a
+  // multiple of 4 or 16). The 'hnswlib' kernels must add in the same order for each.
+  for (const metric of METRICS) {
+    it(`${metric}: byte-identical graph files for every kernel shape of hnswlib's (dims 1, 3, 6, 23, 40, 48)`, () => {
+      for (const dim of [1, 3, 6, 23, 40, 48]) {
+        const vectors = randomVectors(250, dim, 7000 + dim);
+        const queries = randomVectors(15, dim, 8000 + dim);
+        const reference = new ReferenceHnswIndex(metric, dim, PARAMS, 64);
+        const native = new HnswIndex(metric, dim, PARAMS, 64, 'hnswlib');
+        churn(reference, vectors);
+        churn(native, vectors);
+        const referenceFile = join(temporary.path, `shape-reference-${metric}-${dim}.graph`);
+        const nativeFile = join(temporary.path, `shape-native-${metric}-${dim}.graph`);
+        reference.writeGraph(referenceFile);
+        native.writeGraph(nativeFile);
+        expect(readFileSync(nativeFile).equals(readFileSync(referenceFile)), `dim ${dim}`).toBe(true);
+        expectSameAnswers(native, reference, queries, 10, 30);
+        reference.dispose();
+        native.dispose();
+      }
+    });
+  }
+
   it('siftsmall (first 3,000 vectors): upsertBatch with one thread builds the same graph as upsert one by one', () => {
     const { base, queries } = loadFixture('siftsmall');
     const vectors = base.slice(0, 3000);
