@@ -9,45 +9,10 @@
 #include <string>
 
 #include "kernels.h"
+#include "napi-args.h"
 
 namespace quiver {
 namespace {
-
-// Most threads one call uses, as for the HNSW graph (src/native.ts MAX_THREADS).
-constexpr std::size_t kMaxThreads = 256;
-
-// A typed array's element pointer and length; ok is false after a JavaScript error was thrown.
-template <typename T>
-struct View {
-  T* data = nullptr;
-  std::size_t length = 0;
-  bool ok = false;
-};
-
-bool Fail(const Napi::Env& env, const std::string& message, bool range = false) {
-  if (range) {
-    Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
-  } else {
-    Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  }
-  return false;
-}
-
-template <typename T>
-View<T> TypedArrayArgument(const Napi::CallbackInfo& info, std::size_t index, napi_typedarray_type type,
-                           const char* name, const char* type_name) {
-  View<T> view;
-  const Napi::Value value = info[index];
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
-    Fail(info.Env(), std::string(name) + " must be a " + type_name);
-    return view;
-  }
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  view.data = reinterpret_cast<T*>(static_cast<std::uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-  view.length = array.ElementLength();
-  view.ok = true;
-  return view;
-}
 
 View<float> Float32Argument(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
   return TypedArrayArgument<float>(info, index, napi_float32_array, name, "Float32Array");
@@ -112,10 +77,6 @@ bool CandidatesArgument(const Napi::CallbackInfo& info, std::size_t index, std::
   return true;
 }
 
-bool HasArguments(const Napi::CallbackInfo& info, std::size_t count) {
-  if (info.Length() >= count) return true;
-  return Fail(info.Env(), "expected " + std::to_string(count) + " arguments");
-}
 
 }  // namespace
 

@@ -12,69 +12,12 @@
 #include <vector>
 
 #include "hnsw-graph.h"
+#include "napi-args.h"
 
 namespace quiver {
 namespace {
 
 constexpr double kMaxInteger = 2147483647.0;  // counts, k, ef, threads: int32 range
-constexpr std::size_t kMaxThreads = 256;
-
-// A typed array argument: data pointer and element count. ok is false after a JS error was thrown.
-template <typename T>
-struct View {
-  T* data = nullptr;
-  std::size_t length = 0;
-  bool ok = false;
-};
-
-void Throw(const Napi::Env& env, const std::string& message, bool range = false) {
-  if (range) {
-    Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
-  } else {
-    Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  }
-}
-
-template <typename T>
-View<T> TypedArray(const Napi::CallbackInfo& info, std::size_t index, napi_typedarray_type type, const char* name,
-                   const char* type_name) {
-  View<T> view;
-  const Napi::Value value = info[index];
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
-    Throw(info.Env(), std::string(name) + " must be a " + type_name);
-    return view;
-  }
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  view.data = reinterpret_cast<T*>(static_cast<std::uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-  view.length = array.ElementLength();
-  view.ok = true;
-  return view;
-}
-
-// An integer in [minimum, maximum]; false after a JS error was thrown.
-bool Integer(const Napi::CallbackInfo& info, std::size_t index, const char* name, double minimum, double maximum,
-             double* out) {
-  const Napi::Value value = info[index];
-  if (!value.IsNumber()) {
-    Throw(info.Env(), std::string(name) + " must be a number");
-    return false;
-  }
-  const double number = value.As<Napi::Number>().DoubleValue();
-  if (!(number >= minimum && number <= maximum) || number != static_cast<double>(static_cast<std::int64_t>(number))) {
-    Throw(info.Env(), std::string(name) + " must be an integer from " + std::to_string(static_cast<std::int64_t>(minimum)) +
-                          " to " + std::to_string(static_cast<std::int64_t>(maximum)),
-          true);
-    return false;
-  }
-  *out = number;
-  return true;
-}
-
-bool Arguments(const Napi::CallbackInfo& info, std::size_t count) {
-  if (info.Length() >= count) return true;
-  Throw(info.Env(), "expected " + std::to_string(count) + " arguments");
-  return false;
-}
 
 // Runs `work` on libuv's thread pool and settles a promise with its outcome. `keep` holds the
 // JavaScript values (typed arrays, the graph object) whose memory `work` uses until it settles.
@@ -154,8 +97,9 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     double dim = 0;
     double kernels = 0;
     double loop = 0;
-    if (!Arguments(info, 4) || !Integer(info, 0, "space", 0, 2, &space) || !Integer(info, 1, "dim", 1, kMaxInteger, &dim) ||
-        !Integer(info, 2, "kernels", 0, 1, &kernels) || !Integer(info, 3, "loop", 0, 1, &loop)) {
+    if (!HasArguments(info, 4) || !IntegerArgument(info, 0, "space", 0, 2, &space) ||
+        !IntegerArgument(info, 1, "dim", 1, kMaxInteger, &dim) ||
+        !IntegerArgument(info, 2, "kernels", 0, 1, &kernels) || !IntegerArgument(info, 3, "loop", 0, 1, &loop)) {
       return;
     }
     graph_ = std::make_shared<HnswGraph>(static_cast<HnswSpace>(static_cast<int>(space)), static_cast<std::size_t>(dim),
@@ -180,9 +124,10 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
 
   Napi::Value Init(const Napi::CallbackInfo& info) {
     double max_elements = 0, m = 0, ef_construction = 0, seed = 0;
-    if (!Arguments(info, 4) || !Integer(info, 0, "maxElements", 1, kMaxInteger, &max_elements) ||
-        !Integer(info, 1, "m", 2, 10000, &m) || !Integer(info, 2, "efConstruction", 1, kMaxInteger, &ef_construction) ||
-        !Integer(info, 3, "seed", 0, 4294967295.0, &seed)) {
+    if (!HasArguments(info, 4) || !IntegerArgument(info, 0, "maxElements", 1, kMaxInteger, &max_elements) ||
+        !IntegerArgument(info, 1, "m", 2, 10000, &m) ||
+        !IntegerArgument(info, 2, "efConstruction", 1, kMaxInteger, &ef_construction) ||
+        !IntegerArgument(info, 3, "seed", 0, 4294967295.0, &seed)) {
       return info.Env().Undefined();
     }
     return Guard(info.Env(), [&] {
@@ -194,7 +139,7 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
 
   Napi::Value Resize(const Napi::CallbackInfo& info) {
     double max_elements = 0;
-    if (!Arguments(info, 1) || !Integer(info, 0, "maxElements", 1, 4294967295.0, &max_elements)) {
+    if (!HasArguments(info, 1) || !IntegerArgument(info, 0, "maxElements", 1, 4294967295.0, &max_elements)) {
       return info.Env().Undefined();
     }
     return Guard(info.Env(), [&] {
@@ -206,19 +151,19 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
   bool UnpackAdd(const Napi::CallbackInfo& info, AddArguments* out) {
     const Napi::Env env = info.Env();
     double threads = 0;
-    if (!Arguments(info, 3) || !graph_) return false;
-    out->vectors = TypedArray<float>(info, 0, napi_float32_array, "vectors", "Float32Array");
+    if (!HasArguments(info, 3) || !graph_) return false;
+    out->vectors = TypedArrayArgument<float>(info, 0, napi_float32_array, "vectors", "Float32Array");
     if (!out->vectors.ok) return false;
-    out->labels = TypedArray<std::uint32_t>(info, 1, napi_uint32_array, "labels", "Uint32Array");
-    if (!out->labels.ok || !Integer(info, 2, "threads", 1, kMaxInteger, &threads)) return false;
+    out->labels = TypedArrayArgument<std::uint32_t>(info, 1, napi_uint32_array, "labels", "Uint32Array");
+    if (!out->labels.ok || !IntegerArgument(info, 2, "threads", 1, kMaxInteger, &threads)) return false;
     const std::size_t dim = graph_->dim();
     if (out->vectors.length % dim != 0 || out->vectors.length / dim != out->labels.length) {
-      Throw(env, "vectors must hold labels.length rows of dim numbers", true);
+      Fail(env, "vectors must hold labels.length rows of dim numbers", true);
       return false;
     }
     for (std::size_t row = 0; row < out->labels.length; row++) {
       if (out->labels.data[row] == kNoLabel) {
-        Throw(env, "label 4294967295 is reserved for empty result slots", true);
+        Fail(env, "label 4294967295 is reserved for empty result slots", true);
         return false;
       }
     }
@@ -249,7 +194,7 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
 
   Napi::Value MarkDelete(const Napi::CallbackInfo& info) {
     double label = 0;
-    if (!Arguments(info, 1) || !Integer(info, 0, "label", 0, 4294967294.0, &label)) return info.Env().Undefined();
+    if (!HasArguments(info, 1) || !IntegerArgument(info, 0, "label", 0, 4294967294.0, &label)) return info.Env().Undefined();
     return Guard(info.Env(), [&] {
       graph_->MarkDelete(static_cast<std::uint32_t>(label));
       return info.Env().Undefined();
@@ -259,10 +204,11 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
   bool UnpackSearch(const Napi::CallbackInfo& info, SearchArguments* out) {
     const Napi::Env env = info.Env();
     double k = 0, ef = 0, threads = 0;
-    if (!Arguments(info, 7) || !graph_) return false;
-    out->queries = TypedArray<float>(info, 0, napi_float32_array, "queries", "Float32Array");
-    if (!out->queries.ok || !Integer(info, 1, "k", 1, kMaxInteger, &k) || !Integer(info, 2, "ef", 1, kMaxInteger, &ef) ||
-        !Integer(info, 3, "threads", 1, kMaxInteger, &threads)) {
+    if (!HasArguments(info, 7) || !graph_) return false;
+    out->queries = TypedArrayArgument<float>(info, 0, napi_float32_array, "queries", "Float32Array");
+    if (!out->queries.ok || !IntegerArgument(info, 1, "k", 1, kMaxInteger, &k) ||
+        !IntegerArgument(info, 2, "ef", 1, kMaxInteger, &ef) ||
+        !IntegerArgument(info, 3, "threads", 1, kMaxInteger, &threads)) {
       return false;
     }
     const Napi::Value allow = info[4];
@@ -270,7 +216,7 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
       const bool bytes = allow.IsTypedArray() && allow.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
       const bool words = allow.IsTypedArray() && allow.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array;
       if (!bytes && !words) {
-        Throw(env, "allow must be a Uint8Array, a Uint32Array or null");
+        Fail(env, "allow must be a Uint8Array, a Uint32Array or null");
         return false;
       }
       Napi::TypedArray array = allow.As<Napi::TypedArray>();
@@ -278,13 +224,13 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
       out->allow.element_count = array.ElementLength();
       out->allow.bits = bytes ? 8 : 32;
     }
-    out->labels = TypedArray<std::uint32_t>(info, 5, napi_uint32_array, "labels", "Uint32Array");
+    out->labels = TypedArrayArgument<std::uint32_t>(info, 5, napi_uint32_array, "labels", "Uint32Array");
     if (!out->labels.ok) return false;
-    out->distances = TypedArray<float>(info, 6, napi_float32_array, "distances", "Float32Array");
+    out->distances = TypedArrayArgument<float>(info, 6, napi_float32_array, "distances", "Float32Array");
     if (!out->distances.ok) return false;
     const std::size_t dim = graph_->dim();
     if (out->queries.length % dim != 0) {
-      Throw(env, "queries length is not a multiple of dim", true);
+      Fail(env, "queries length is not a multiple of dim", true);
       return false;
     }
     out->count = out->queries.length / dim;
@@ -292,7 +238,7 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     out->ef = static_cast<std::size_t>(ef);
     out->threads = std::min(static_cast<std::size_t>(threads), kMaxThreads);
     if (out->labels.length < out->count * out->k || out->distances.length < out->count * out->k) {
-      Throw(env, "labels and distances must hold queries x k entries", true);
+      Fail(env, "labels and distances must hold queries x k entries", true);
       return false;
     }
     return true;
@@ -326,9 +272,9 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
   }
 
   bool PathArgument(const Napi::CallbackInfo& info, std::string* path) {
-    if (!Arguments(info, 1)) return false;
+    if (!HasArguments(info, 1)) return false;
     if (!info[0].IsString()) {
-      Throw(info.Env(), "path must be a string");
+      Fail(info.Env(), "path must be a string");
       return false;
     }
     *path = info[0].As<Napi::String>().Utf8Value();
@@ -368,19 +314,19 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     const Napi::Env env = info.Env();
     double k = 0, threads = 0;
     if (!graph_) return Guard(env, [&] { return env.Undefined(); });  // throws: not constructed
-    if (!Arguments(info, 6)) return env.Undefined();
-    const View<float> query = TypedArray<float>(info, 0, napi_float32_array, "query", "Float32Array");
+    if (!HasArguments(info, 6)) return env.Undefined();
+    const View<float> query = TypedArrayArgument<float>(info, 0, napi_float32_array, "query", "Float32Array");
     if (!query.ok) return env.Undefined();
-    const View<std::uint32_t> labels = TypedArray<std::uint32_t>(info, 1, napi_uint32_array, "labels", "Uint32Array");
-    if (!labels.ok || !Integer(info, 2, "k", 1, kMaxInteger, &k)) return env.Undefined();
+    const View<std::uint32_t> labels = TypedArrayArgument<std::uint32_t>(info, 1, napi_uint32_array, "labels", "Uint32Array");
+    if (!labels.ok || !IntegerArgument(info, 2, "k", 1, kMaxInteger, &k)) return env.Undefined();
     const View<std::uint32_t> out_labels =
-        TypedArray<std::uint32_t>(info, 3, napi_uint32_array, "outLabels", "Uint32Array");
+        TypedArrayArgument<std::uint32_t>(info, 3, napi_uint32_array, "outLabels", "Uint32Array");
     if (!out_labels.ok) return env.Undefined();
-    const View<float> out_distances = TypedArray<float>(info, 4, napi_float32_array, "outDistances", "Float32Array");
-    if (!out_distances.ok || !Integer(info, 5, "threads", 1, kMaxInteger, &threads)) return env.Undefined();
+    const View<float> out_distances = TypedArrayArgument<float>(info, 4, napi_float32_array, "outDistances", "Float32Array");
+    if (!out_distances.ok || !IntegerArgument(info, 5, "threads", 1, kMaxInteger, &threads)) return env.Undefined();
     const std::size_t wanted = static_cast<std::size_t>(k);
     if (query.length != graph_->dim() || out_labels.length < wanted || out_distances.length < wanted) {
-      Throw(env, "exactAmong: query must hold dim numbers and the outputs k each", true);
+      Fail(env, "exactAmong: query must hold dim numbers and the outputs k each", true);
       return env.Undefined();
     }
     return Guard(env, [&] {
