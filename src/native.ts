@@ -408,7 +408,7 @@ export const nativeKernels: NativeKernels = {
   },
 };
 
-// ---- HNSW graph: hnswlib's HierarchicalNSW in the addon (native/hnsw-graph.h), batched and threaded ----
+// ---- HNSW graph: the addon's own (native/hnsw-graph.h; hnswlib's format), batched and threaded ----
 
 /** hnswlib's spaces: `cosine` is inner product over vectors the graph normalises on the way in. */
 export type HnswSpace = 'l2' | 'ip' | 'cosine';
@@ -416,7 +416,8 @@ export type HnswSpace = 'l2' | 'ip' | 'cosine';
 /**
  * The distance kernels a graph runs on. `'simd'` (the default): QuiverDB's, chosen at run time
  * (AVX2/FMA with four accumulators where the CPU has them, else portable loops). `'hnswlib'`:
- * hnswlib's own, with which a graph is bit-identical to one hnswlib-node builds from the same calls —
+ * kernels that add in hnswlib's order (as its baseline build's own do), with which a graph is
+ * bit-identical to one hnswlib-node builds from the same calls —
  * the reference the tests hold the graph machinery to. Both read and write the same files; the
  * distances they compute differ only by float rounding.
  */
