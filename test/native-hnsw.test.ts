@@ -404,6 +404,45 @@ describe("native HNSW graph: the sorted search loop against hnswlib's", () => {
     for (const graph of graphs) graph.dispose();
   });
 
+  it('inserts and updates on two threads into a graph with deleted nodes (the two-heap search under node locks)', () => {
+    const dim = 16;
+    const vectors = randomMatrix(3000, dim, 65);
+    const graph = createHnswGraph('l2', dim);
+    graph.init({ maxElements: 3000, m: 8, efConstruction: 40, seed: 100 });
+    graph.addBatch(vectors.subarray(0, 1500 * dim), sequence(1500), 2);
+    const deleted = Array.from({ length: 50 }, (_, i) => i * 30);
+    for (const label of deleted) graph.markDelete(label);
+    // Labels 1500-2799 are new; labels 1000-1199 get the vectors of rows 2800-2999 (an update
+    // undeletes a deleted label, as hnswlib's addPoint does).
+    const labels = Uint32Array.from([...sequence(1300, 1500), ...sequence(200, 1000)]);
+    graph.addBatch(vectors.subarray(1500 * dim), labels, 2);
+    expect(graph.currentCount).toBe(2800);
+    expect(Array.from(graph.labels())).toEqual(Array.from(sequence(2800)));
+    const stillDeleted = new Set(deleted.filter((label) => label < 1000 || label >= 1200));
+    const rowOf = (label: number) => (label >= 1000 && label < 1200 ? label + 1800 : label);
+    const live = Array.from(sequence(2800)).filter((label) => !stillDeleted.has(label));
+    const queries = new Float32Array(live.length * dim);
+    live.forEach((label, i) => {
+      queries.set(vectors.subarray(rowOf(label) * dim, (rowOf(label) + 1) * dim), i * dim);
+    });
+    const found = answers(graph, queries, 10, 40);
+    let self = 0;
+    live.forEach((label, i) => {
+      if (found.labels[i * 10] === label) self++;
+    });
+    // Each live vector is its own nearest (distance 0); HNSW may miss a few at ef 40.
+    expect(self / live.length).toBeGreaterThan(0.98);
+    expect(found.labels.some((label) => stillDeleted.has(label))).toBe(false);
+    // The updated labels that had been deleted are live again: each is among its new vector's 10 nearest.
+    const undeleted = deleted.filter((label) => label >= 1000 && label < 1200);
+    expect(undeleted.length).toBe(6);
+    for (const label of undeleted) {
+      const own = answers(graph, vectors.subarray(rowOf(label) * dim, (rowOf(label) + 1) * dim), 10, 100);
+      expect(own.labels, `label ${label}`).toContain(label);
+    }
+    graph.dispose();
+  });
+
   it('inserts into a loaded graph whose file says efConstruction 0 (the list keeps one slot)', () => {
     const dim = 8;
     const vectors = randomMatrix(300, dim, 64);
