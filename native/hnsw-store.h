@@ -159,6 +159,8 @@ class HnswStore {
   mutable std::vector<std::mutex> node_locks;  // per node: guards its link lists while inserts run
   mutable std::vector<std::mutex> label_locks;
   std::mutex top_lock;  // held by an insert that will raise the top layer until it is linked
+  // The standard library's default engine, as hnswlib's (libstdc++: minstd_rand0; MSVC: mt19937),
+  // so that a seed draws hnswlib-node's levels when both are built with the same library.
   std::default_random_engine level_generator;
   std::unique_ptr<VisitedPool> visited;
 
