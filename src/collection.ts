@@ -526,7 +526,7 @@ export class CollectionImpl implements Collection {
         const found = ann.searchWith(vector, k, { nprobe: parsed.nprobe, rerank: parsed.rerank });
         neighbours = found.neighbours;
         if (found.stats.trained) {
-          Object.assign(plan, { strategy: 'ivfpq', nprobe: found.stats.nprobe, rerank: found.stats.rerank });
+          Object.assign(plan, ann.planFields(found.stats));
           plan.candidatesScored = found.stats.reranked;
         }
       } else {

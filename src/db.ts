@@ -24,7 +24,7 @@ export const SQLITE_FILE = 'quiver.sqlite';
 
 const HNSW_DEFAULTS = { m: 16, efConstruction: 200, ef: 64 } as const;
 /** ivfpq defaults (m is dim / 8, see defaultPqM); why these values: docs/ivfpq.md. */
-const IVFPQ_DEFAULTS = { nlist: 256, nprobe: 16, rerank: 100 } as const;
+const IVFPQ_DEFAULTS = { nlist: 256, targetRecall: 0.95 } as const;
 const DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
 
 function emitWarning(warning: QuiverWarning): void {
@@ -276,6 +276,7 @@ function ivfpqParams(
     m?: number | undefined;
     nprobe?: number | undefined;
     rerank?: number | undefined;
+    targetRecall?: number | undefined;
   },
   dim: number,
 ): IndexParams {
@@ -288,8 +289,10 @@ function ivfpqParams(
     type: 'ivfpq',
     nlist,
     m,
-    nprobe: options.nprobe ?? IVFPQ_DEFAULTS.nprobe,
-    rerank: options.rerank ?? IVFPQ_DEFAULTS.rerank,
+    // nprobe and rerank are stored only when given: otherwise training calibrates them.
+    ...(options.nprobe === undefined ? {} : { nprobe: options.nprobe }),
+    ...(options.rerank === undefined ? {} : { rerank: options.rerank }),
+    targetRecall: options.targetRecall ?? IVFPQ_DEFAULTS.targetRecall,
   };
 }
 
@@ -304,7 +307,7 @@ function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): vo
     if (index.type !== row.index.type) {
       differences.push(`index '${index.type}' (stored: '${row.index.type}')`);
     } else if (index.type === 'ivfpq' && row.index.type === 'ivfpq') {
-      for (const key of ['nlist', 'm', 'nprobe', 'rerank'] as const) {
+      for (const key of ['nlist', 'm', 'nprobe', 'rerank', 'targetRecall'] as const) {
         const value = index[key];
         if (value !== undefined && value !== row.index[key]) {
           differences.push(`${key} ${value} (stored: ${row.index[key]})`);

@@ -103,7 +103,7 @@ export function searchFiltered(
     const found = ann.searchWith(query, wanted, ivfpq, labels);
     plan.candidatesScored = found.stats.trained ? found.stats.reranked : labels.length;
     if (found.stats.trained) {
-      Object.assign(plan, { strategy: 'ivfpq', nprobe: found.stats.nprobe, rerank: found.stats.rerank });
+      Object.assign(plan, ann.planFields(found.stats));
     }
     if (found.neighbours.labels.length === wanted) return { neighbours: found.neighbours, plan };
     plan.fallback = true;

@@ -20,6 +20,7 @@ export type {
   Id,
   IndexOptions,
   IndexSettings,
+  IvfPqCalibration,
   Metadata,
   MetadataValue,
   Metric,

@@ -25,12 +25,20 @@ const hnswIndexSchema = z.strictObject({
 
 const flatIndexSchema = z.strictObject({ type: z.literal('flat') });
 
+const TARGET_RECALL_RANGE =
+  'targetRecall must be a number above 0 and at most 1 (the recall@10 that ivfpq calibrates nprobe and rerank for; default 0.95)';
+
 const ivfpqIndexSchema = z.strictObject({
   type: z.literal('ivfpq'),
   nlist: z.int().min(1).max(65_535).optional(),
   m: z.int().min(1).max(MAX_DIM).optional(),
   nprobe: z.int().min(1).max(65_535).optional(),
   rerank: z.int().min(1).max(MAX_K).optional(),
+  targetRecall: z
+    .number({ error: TARGET_RECALL_RANGE })
+    .gt(0, TARGET_RECALL_RANGE)
+    .max(1, TARGET_RECALL_RANGE)
+    .optional(),
 });
 
 export const indexOptionsSchema = z.discriminatedUnion('type', [hnswIndexSchema, flatIndexSchema, ivfpqIndexSchema]);

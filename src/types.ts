@@ -43,17 +43,37 @@ export type IndexOptions =
       nlist?: number;
       /** PQ sub-spaces = bytes per vector (default dim / 8, at most dim), fixed at creation. */
       m?: number;
-      /** Lists scanned per query (default 16); a query's `nprobe` overrides it. */
+      /**
+       * Lists scanned per query, fixed for the collection (default: chosen by calibration at
+       * training); a query's `nprobe` overrides it.
+       */
       nprobe?: number;
-      /** Candidates re-scored exactly with the stored vectors (default 100, always at least k); per query too. */
+      /**
+       * Candidates re-scored exactly with the stored vectors, fixed for the collection (default:
+       * chosen by calibration; always at least k); a query's `rerank` overrides it.
+       */
       rerank?: number;
+      /**
+       * The recall@10 that training calibrates nprobe and rerank for, above 0 and at most 1
+       * (default 0.95), measured on a sample of the collection's own vectors (docs/ivfpq.md).
+       */
+      targetRecall?: number;
     };
 
 /** The index settings a collection was created with, all defaults filled in. */
 export type IndexSettings =
   | { type: 'hnsw'; m: number; efConstruction: number; ef: number }
   | { type: 'flat' }
-  | { type: 'ivfpq'; nlist: number; m: number; nprobe: number; rerank: number };
+  | {
+      type: 'ivfpq';
+      nlist: number;
+      m: number;
+      /** Present only when fixed at creation; otherwise calibration chooses (see `explain`). */
+      nprobe?: number;
+      rerank?: number;
+      /** Absent for collections created before calibration existed (they keep nprobe 16, rerank 100). */
+      targetRecall?: number;
+    };
 
 export interface CollectionOptions {
   /** Number of dimensions of every vector (1 to 65,536). */
@@ -269,6 +289,21 @@ export interface QueryHit {
 }
 
 /** How a query was answered; returned by `query({ ..., explain: true })`. */
+/** What an ivfpq index's training chose (docs/ivfpq.md, "Calibration"). */
+export interface IvfPqCalibration {
+  /** Lists probed. */
+  nprobe: number;
+  /** Candidates re-ranked at `base` vectors; queries use rerank × max(1, size ÷ base). */
+  rerank: number;
+  targetRecall: number;
+  /** recall@10 of these settings on the held-back sample (below the target when none reached it). */
+  expectedRecall: number;
+  /** Vectors the sample queries were ranked among (the training set). */
+  base: number;
+  /** Sample queries, held back from training. */
+  queries: number;
+}
+
 export interface QueryPlan {
   /**
    * 'exact': every matching vector scored; 'hnsw': the graph, restricted to the matching labels;
@@ -286,6 +321,14 @@ export interface QueryPlan {
   /** ivfpq: lists probed and candidates re-ranked (ivfpq strategy only). */
   nprobe?: number;
   rerank?: number;
+  /**
+   * ivfpq: where nprobe and rerank came from — the query, the collection (fixed at creation),
+   * the calibration made at training (rerank scaled with the collection's size), or the default.
+   */
+  nprobeFrom?: 'query' | 'collection' | 'calibration' | 'default';
+  rerankFrom?: 'query' | 'collection' | 'calibration' | 'default';
+  /** ivfpq: the settings training chose and the recall@10 it expects of them (absent before training). */
+  calibration?: IvfPqCalibration;
   /** Exact distance computations made (the exact strategy and any fallback). */
   candidatesScored: number;
   /** True when the graph search came back short and exact search over the matches answered instead. */

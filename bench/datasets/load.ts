@@ -173,7 +173,7 @@ function loadSynthetic(spec: string): RawDataset {
   const { options } = generated;
   return {
     name: syntheticName(options),
-    source: `synthetic:n=${options.n},dim=${options.dim},clusters=${options.clusters},intrinsic=${options.intrinsic},queries=${options.queries},seed=${options.seed},spread=${options.spread},noise=${options.noise},metric=${options.metric}`,
+    source: `synthetic:${options.kind === 'clusters' ? '' : `kind=${options.kind},duplicates=${options.duplicates},duplicateNoise=${options.duplicateNoise},`}n=${options.n},dim=${options.dim},clusters=${options.clusters},intrinsic=${options.intrinsic},queries=${options.queries},seed=${options.seed},spread=${options.spread},noise=${options.noise},metric=${options.metric}`,
     metric: options.metric,
     base: { count: options.n, dim: options.dim, data: generated.base },
     queries: { count: options.queries, dim: options.dim, data: generated.queries },

@@ -3,7 +3,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseImpl, SQLITE_FILE } from '../db.js';
-import type { IndexParams } from '../storage/store.js';
+import { isQuiverError } from '../errors.js';
+import { type CodebookCalibration, readCodebook } from '../quant/codebook-format.js';
+import type { IndexParams, Store } from '../storage/store.js';
 import { directoryBytes } from './compact-command.js';
 import { formatBytes, formatCount, type Output } from './output.js';
 import { type Parsed, parse, positionals } from './usage.js';
@@ -13,7 +15,8 @@ export const INFO_HELP = `Usage: quiver info DB [options]
 Describes the database directory DB without changing it (a read-only open, no index loaded):
 its format, files and sizes, and per collection the dim, metric, index settings, record count,
 bytes of records, snapshot file and the seq it covers, and the log rows after it (what the next
-open replays).
+open replays). For ivfpq, the nprobe and rerank its training calibrated and the recall@10 it
+expects of them (from the saved codebook).
 
 Options:
   --json        print as JSON
@@ -28,7 +31,40 @@ export function infoArguments(argv: readonly string[]): Parsed {
 const size = (path: string): number => (existsSync(path) ? statSync(path).size : 0);
 
 export function describeIndex(index: IndexParams): string {
-  return index.type === 'hnsw' ? `hnsw m=${index.m} efConstruction=${index.efConstruction} ef=${index.ef}` : 'flat';
+  if (index.type === 'hnsw') return `hnsw m=${index.m} efConstruction=${index.efConstruction} ef=${index.ef}`;
+  if (index.type === 'flat') return 'flat';
+  const fixed = [
+    index.nprobe === undefined ? '' : ` nprobe=${index.nprobe}`,
+    index.rerank === undefined ? '' : ` rerank=${index.rerank}`,
+    index.targetRecall === undefined ? '' : ` targetRecall=${index.targetRecall}`,
+  ];
+  return `ivfpq nlist=${index.nlist} m=${index.m}${fixed.join('')}`;
+}
+
+/**
+ * The calibration saved with an ivfpq collection's codebook: null when it has none (not trained,
+ * not saved yet, or made before calibration existed), 'damaged' when the codebook does not read
+ * (the next writable open rebuilds it).
+ */
+function savedCalibration(store: Store, collectionId: number): CodebookCalibration | null | 'damaged' {
+  const state = store.ivfpqState(collectionId);
+  if (state === undefined) return null;
+  try {
+    return readCodebook(state.codebook).calibration ?? null;
+  } catch (error) {
+    if (isQuiverError(error, 'CORRUPT') || isQuiverError(error, 'FORMAT_TOO_NEW')) return 'damaged';
+    throw error;
+  }
+}
+
+function describeCalibration(calibration: CodebookCalibration | null | 'damaged' | undefined): string {
+  if (calibration === undefined) return '';
+  if (calibration === null) return ', not calibrated';
+  if (calibration === 'damaged') return ', codebook damaged (rebuilt on the next open)';
+  return (
+    `, calibrated nprobe=${calibration.nprobe} rerank=${calibration.rerank} at ${formatCount(calibration.base)} vectors ` +
+    `(expected recall@10 ${calibration.expectedRecall.toFixed(3)} on ${calibration.queries} held-back queries)`
+  );
 }
 
 export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
@@ -44,6 +80,7 @@ export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
         dim: row.dim,
         metric: row.metric,
         index: row.index,
+        ...(row.index.type === 'ivfpq' ? { calibration: savedCalibration(store, row.id) } : {}),
         count: store.count(row.id),
         recordBytes: store.recordBytes(row.id),
         snapshot:
@@ -77,7 +114,8 @@ export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
       ...(collections.length === 0 ? ['no collections'] : []),
       ...collections.map(
         (c) =>
-          `  ${c.name}: ${formatCount(c.count)} records, dim ${c.dim}, ${c.metric}, ${describeIndex(c.index)}, ` +
+          `  ${c.name}: ${formatCount(c.count)} records, dim ${c.dim}, ${c.metric}, ${describeIndex(c.index)}` +
+          `${describeCalibration(c.calibration)}, ` +
           `${formatBytes(c.recordBytes)} of records; ` +
           (c.snapshot === null
             ? 'no snapshot'

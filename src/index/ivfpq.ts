@@ -1,29 +1,39 @@
 // The IVF-PQ index: coarse k-means lists + 8-bit PQ codes of the vectors, searched by an ADC scan
 // of the nearest lists and re-ranked exactly with full vectors fetched through a callback (the
 // records in SQLite). Holds no full vector once trained; until then it is exact over a buffer.
-// Must not import src/storage/: the caller supplies the fetch callback.
+// Training calibrates nprobe and rerank (ivfpq-calibration.ts). Must not import src/storage/.
 import { QuiverError } from '../errors.js';
 import { nativeKernels } from '../native.js';
-import { type Codebook, readCodebook, writeCodebook } from '../quant/codebook-format.js';
+import { type Codebook, type CodebookCalibration, readCodebook, writeCodebook } from '../quant/codebook-format.js';
 import { trainKMeans } from '../quant/kmeans.js';
 import { type ProductQuantizer, trainProductQuantizer } from '../quant/pq.js';
+import { SeededRandom } from '../quant/random.js';
 import type { Metric } from '../schema.js';
 import { exactAmong, FlatIndex } from './flat.js';
+import { calibrateIvfPq, MAX_CALIBRATED_RERANK } from './ivfpq-calibration.js';
 import { type IvfCodesChunk, readIvfCodes, writeIvfCodes } from './ivfpq-codes-format.js';
 import type { AnnIndex, Neighbours } from './types.js';
 import { normalized, normalizedRows } from './vector-math.js';
 
-/** Fixed and default parameters of an IVF-PQ index. */
+/** Fixed parameters of an IVF-PQ index; nprobe and rerank only when the user fixed them at creation. */
 export interface IvfPqParams {
   /** Coarse lists (k-means centroids). */
   readonly nlist: number;
   /** PQ sub-spaces = bytes per code. */
   readonly m: number;
-  /** Lists scanned per query by default. */
-  readonly nprobe: number;
-  /** Candidates re-scored exactly per query by default (at least k is always used). */
-  readonly rerank: number;
+  /** Lists scanned per query unless the query says otherwise; absent: the calibration chooses. */
+  readonly nprobe?: number | undefined;
+  /** Candidates re-scored exactly per query (at least k is always used); absent: the calibration chooses. */
+  readonly rerank?: number | undefined;
+  /**
+   * The recall@10 the calibration aims at. Absent for collections created before calibration
+   * existed: they keep their stored nprobe and rerank and are not calibrated.
+   */
+  readonly targetRecall?: number | undefined;
 }
+
+/** Where a search's nprobe or rerank came from, strongest first. */
+export type IvfPqSettingSource = 'query' | 'collection' | 'calibration' | 'default';
 
 /** Reads the full vectors of `labels` (any order; labels without a record are left out). One read for all. */
 export type FetchVectors = (labels: readonly number[]) => Iterable<{ label: number; vector: Float32Array }>;
@@ -34,6 +44,8 @@ export interface IvfPqSearchStats {
   readonly trained: boolean;
   readonly nprobe: number;
   readonly rerank: number;
+  readonly nprobeFrom: IvfPqSettingSource;
+  readonly rerankFrom: IvfPqSettingSource;
   /** PQ codes scanned by the ADC kernel (or vectors scored exactly before training). */
   readonly candidatesScanned: number;
   /** Full vectors read and re-scored exactly. */
@@ -62,6 +74,12 @@ const PQ_TRAINING_POINTS = 16_384;
 const KMEANS_ITERATIONS = 20;
 const COARSE_SEED = 1;
 const PQ_SEED = 2;
+/** Used when nothing else gives nprobe or rerank (an untrained index, or a version-1 codebook). */
+export const FALLBACK_NPROBE = 16;
+export const FALLBACK_RERANK = 100;
+/** Sample queries held back from training to calibrate (1 in 20 of the training vectors at most). */
+const CALIBRATION_QUERIES = 200;
+const CALIBRATION_SEED = 3;
 /** Entries per persisted chunk of codes. */
 const CHUNK_ENTRIES = 65_536;
 /** Growth factors: codes by label capacity (kept small: it bounds the slack in memory), lists by entries. */
@@ -102,6 +120,7 @@ export class IvfPqIndex implements AnnIndex {
   #pendingVectors: Map<number, Float32Array> | undefined;
   // After training.
   #pq: ProductQuantizer | undefined;
+  #calibration: CodebookCalibration | undefined;
   #coarse: Float32Array = new Float32Array(0);
   #codes: Uint8Array = new Uint8Array(0);
   /** List number + 1 of each label; 0 when the label is absent. */
@@ -116,7 +135,8 @@ export class IvfPqIndex implements AnnIndex {
   /**
    * An empty, untrained index. `fetch` reads full vectors for re-ranking; `onTrain` is told when
    * training starts (with the number of training vectors).
-   * @throws QuiverError INVALID_ARGUMENT when nlist is outside 1..65,535 or m outside 1..dim.
+   * @throws QuiverError INVALID_ARGUMENT when nlist is outside 1..65,535, m outside 1..dim or
+   *   targetRecall outside (0, 1].
    */
   constructor(
     metric: Metric,
@@ -131,6 +151,10 @@ export class IvfPqIndex implements AnnIndex {
     if (!Number.isInteger(params.m) || params.m < 1 || params.m > dim) {
       throw new QuiverError('INVALID_ARGUMENT', `ivfpq: m must be an integer from 1 to dim ${dim}, got ${params.m}`);
     }
+    const target = params.targetRecall;
+    if (target !== undefined && !(target > 0 && target <= 1)) {
+      throw new QuiverError('INVALID_ARGUMENT', `ivfpq: targetRecall must be above 0 and at most 1, got ${target}`);
+    }
     this.metric = metric;
     this.dim = dim;
     this.params = params;
@@ -143,6 +167,42 @@ export class IvfPqIndex implements AnnIndex {
   /** True once the codebooks exist and vectors are held as codes only. */
   get trained(): boolean {
     return this.#pq !== undefined;
+  }
+
+  /** The settings chosen at training (undefined before training or for a version-1 codebook). */
+  get calibration(): CodebookCalibration | undefined {
+    return this.#calibration;
+  }
+
+  /**
+   * The nprobe and rerank a search uses, and where each came from: the query's own, else the
+   * collection's fixed at creation, else the calibration's (rerank scaled by size ÷ the
+   * calibration's base: an ADC rank grows with the vectors ranked), else the fallback.
+   */
+  settings(options: IvfPqSearchOptions = {}): {
+    nprobe: number;
+    rerank: number;
+    nprobeFrom: IvfPqSettingSource;
+    rerankFrom: IvfPqSettingSource;
+  } {
+    const calibration = this.#calibration;
+    const [nprobe, nprobeFrom]: [number, IvfPqSettingSource] =
+      options.nprobe !== undefined
+        ? [options.nprobe, 'query']
+        : this.params.nprobe !== undefined
+          ? [this.params.nprobe, 'collection']
+          : calibration !== undefined
+            ? [calibration.nprobe, 'calibration']
+            : [FALLBACK_NPROBE, 'default'];
+    const [rerank, rerankFrom]: [number, IvfPqSettingSource] =
+      options.rerank !== undefined
+        ? [options.rerank, 'query']
+        : this.params.rerank !== undefined
+          ? [this.params.rerank, 'collection']
+          : calibration !== undefined
+            ? [scaledRerank(calibration, this.size), 'calibration']
+            : [FALLBACK_RERANK, 'default'];
+    return { nprobe: Math.min(this.params.nlist, nprobe), rerank, nprobeFrom, rerankFrom };
   }
 
   get size(): number {
@@ -205,19 +265,27 @@ export class IvfPqIndex implements AnnIndex {
     options: IvfPqSearchOptions,
     allowed?: Int32Array,
   ): { neighbours: Neighbours; stats: IvfPqSearchStats } {
-    const nprobe = Math.min(this.params.nlist, options.nprobe ?? this.params.nprobe);
-    const rerank = Math.max(k, options.rerank ?? this.params.rerank);
+    const chosen = this.settings(options);
+    const nprobe = chosen.nprobe;
+    const rerank = Math.max(k, chosen.rerank);
+    const from = { nprobeFrom: chosen.nprobeFrom, rerankFrom: chosen.rerankFrom };
     if (this.#pending !== undefined) {
       const neighbours =
         allowed === undefined ? this.#pending.search(query, k, 0) : this.#pending.searchAmong(query, k, allowed);
       const scanned = allowed?.length ?? this.#pending.size;
-      return { neighbours, stats: { trained: false, nprobe, rerank, candidatesScanned: scanned, reranked: 0 } };
+      return {
+        neighbours,
+        stats: { trained: false, nprobe, rerank, ...from, candidatesScanned: scanned, reranked: 0 },
+      };
     }
     const prepared = this.#prepared(query);
     const candidates = this.#gatherCandidates(prepared, k, nprobe, allowed);
     const empty = { labels: [], distances: [] };
     if (candidates.length === 0) {
-      return { neighbours: empty, stats: { trained: true, nprobe, rerank, candidatesScanned: 0, reranked: 0 } };
+      return {
+        neighbours: empty,
+        stats: { trained: true, nprobe, rerank, ...from, candidatesScanned: 0, reranked: 0 },
+      };
     }
     const keep = Math.min(rerank, candidates.length);
     const labels = new Int32Array(keep);
@@ -234,7 +302,28 @@ export class IvfPqIndex implements AnnIndex {
     const neighbours = this.#rerank(prepared, k, labels);
     return {
       neighbours,
-      stats: { trained: true, nprobe, rerank, candidatesScanned: candidates.length, reranked: keep },
+      stats: { trained: true, nprobe, rerank, ...from, candidatesScanned: candidates.length, reranked: keep },
+    };
+  }
+
+  /** The fields a trained search adds to a query plan (`explain`). */
+  planFields(stats: IvfPqSearchStats): {
+    strategy: 'ivfpq';
+    nprobe: number;
+    rerank: number;
+    nprobeFrom: IvfPqSettingSource;
+    rerankFrom: IvfPqSettingSource;
+    calibration?: CodebookCalibration;
+  } {
+    const { nprobe, rerank, nprobeFrom, rerankFrom } = stats;
+    const calibration = this.#calibration;
+    return {
+      strategy: 'ivfpq',
+      nprobe,
+      rerank,
+      nprobeFrom,
+      rerankFrom,
+      ...(calibration === undefined ? {} : { calibration: { ...calibration } }),
     };
   }
 
@@ -252,7 +341,7 @@ export class IvfPqIndex implements AnnIndex {
   /** The codebook and the codes, for persistence; undefined before training. */
   exportState(): { codebook: Uint8Array; chunks: Uint8Array[] } | undefined {
     if (this.#pq === undefined) return undefined;
-    const codebook = writeCodebook({ pq: this.#pq, coarseCentroids: this.#coarse });
+    const codebook = writeCodebook({ pq: this.#pq, coarseCentroids: this.#coarse, calibration: this.#calibration });
     const m = this.params.m;
     const chunks: Uint8Array[] = [];
     let labels: number[] = [];
@@ -290,7 +379,7 @@ export class IvfPqIndex implements AnnIndex {
     onTrain?: (vectors: number) => void,
   ): IvfPqIndex {
     const codebook: Codebook = readCodebook(codebookBytes);
-    const { pq, coarseCentroids } = codebook;
+    const { pq, coarseCentroids, calibration } = codebook;
     if (pq.dim !== dim || pq.m !== params.m || coarseCentroids.length !== params.nlist * dim) {
       throw new QuiverError(
         'CORRUPT',
@@ -298,8 +387,15 @@ export class IvfPqIndex implements AnnIndex {
           `the collection has dim ${dim}, m ${params.m}, nlist ${params.nlist}`,
       );
     }
+    if (calibration !== undefined && calibration.targetRecall !== Math.fround(params.targetRecall ?? Number.NaN)) {
+      throw new QuiverError(
+        'CORRUPT',
+        `the IVF-PQ codebook was calibrated for targetRecall ${calibration.targetRecall}; ` +
+          `the collection has ${params.targetRecall ?? 'none'}`,
+      );
+    }
     const index = new IvfPqIndex(metric, dim, params, fetch, onTrain);
-    index.#adoptCodebook(pq, coarseCentroids);
+    index.#adoptCodebook(pq, coarseCentroids, calibration);
     for (const bytes of chunks) {
       const chunk: IvfCodesChunk = readIvfCodes(bytes, params.m);
       for (let at = 0; at < chunk.labels.length; at++) {
@@ -337,6 +433,11 @@ export class IvfPqIndex implements AnnIndex {
     return this.metric === 'cosine' ? normalized(vector) : vector;
   }
 
+  /**
+   * Trains the coarse centroids and the PQ on the buffered vectors except a seeded sample held
+   * back, calibrates nprobe and rerank on that sample (when the collection has a targetRecall),
+   * and encodes every buffered vector.
+   */
   #train(): void {
     const pendingVectors = this.#pendingVectors!;
     const count = pendingVectors.size;
@@ -349,28 +450,46 @@ export class IvfPqIndex implements AnnIndex {
       vectors.set(this.#prepared(vector), row * this.dim);
       row++;
     }
-    const { centroids } = trainKMeans(vectors, this.dim, this.params.nlist, {
+    const target = this.params.targetRecall;
+    const held = target === undefined ? 0 : Math.min(CALIBRATION_QUERIES, Math.floor(count / 20));
+    const { training, queries } = holdBack(vectors, this.dim, held);
+    const { centroids } = trainKMeans(training, this.dim, this.params.nlist, {
       seed: COARSE_SEED,
       maxIterations: KMEANS_ITERATIONS,
     });
-    const pq = trainProductQuantizer(vectors, this.dim, {
+    const pq = trainProductQuantizer(training, this.dim, {
       m: this.params.m,
       seed: PQ_SEED,
       maxIterations: KMEANS_ITERATIONS,
       maxTrainingPoints: PQ_TRAINING_POINTS,
     });
+    const calibration =
+      target === undefined || held === 0
+        ? undefined
+        : calibrateIvfPq({
+            metric: this.metric === 'l2' ? 'l2' : 'ip',
+            dim: this.dim,
+            base: training,
+            queries,
+            coarse: centroids,
+            pq,
+            targetRecall: target,
+            nprobe: this.params.nprobe,
+            rerank: this.params.rerank,
+          });
     this.#pending!.dispose();
     this.#pending = undefined;
     this.#pendingVectors = undefined;
-    this.#adoptCodebook(pq, centroids);
+    this.#adoptCodebook(pq, centroids, calibration);
     this.#encode(labels, vectors);
   }
 
-  #adoptCodebook(pq: ProductQuantizer, coarse: Float32Array): void {
+  #adoptCodebook(pq: ProductQuantizer, coarse: Float32Array, calibration: CodebookCalibration | undefined): void {
     this.#pending?.dispose();
     this.#pending = undefined;
     this.#pendingVectors = undefined;
     this.#pq = pq;
+    this.#calibration = calibration;
     this.#coarse = coarse;
     this.#lists = Array.from({ length: this.params.nlist }, () => new Int32Array(0));
     this.#listSizes = new Int32Array(this.params.nlist);
@@ -500,4 +619,36 @@ export class IvfPqIndex implements AnnIndex {
     const found = exactAmong(this.metric, query, vectors.subarray(0, rows.length * this.dim), this.dim, k);
     return { labels: found.labels.map((row) => rows[row]!), distances: found.distances };
   }
+}
+
+/** The calibrated rerank for an index of `size` vectors: proportional to size ÷ base, never below the calibrated one. */
+function scaledRerank(calibration: CodebookCalibration, size: number): number {
+  const scaled = Math.ceil((calibration.rerank * Math.max(size, calibration.base)) / calibration.base);
+  return Math.min(MAX_CALIBRATED_RERANK, scaled);
+}
+
+/** Splits rows into a training set and `held` seeded sample rows (the queries), each row in one of them. */
+function holdBack(vectors: Float32Array, dim: number, held: number): { training: Float32Array; queries: Float32Array } {
+  const count = vectors.length / dim;
+  if (held === 0) return { training: vectors, queries: new Float32Array(0) };
+  const random = new SeededRandom(CALIBRATION_SEED);
+  const chosen = new Uint8Array(count);
+  let picked = 0;
+  while (picked < held) {
+    const row = random.nextInt(count);
+    if (chosen[row] === 0) {
+      chosen[row] = 1;
+      picked++;
+    }
+  }
+  const training = new Float32Array((count - held) * dim);
+  const queries = new Float32Array(held * dim);
+  let trainingRow = 0;
+  let queryRow = 0;
+  for (let row = 0; row < count; row++) {
+    const source = vectors.subarray(row * dim, (row + 1) * dim);
+    if (chosen[row] === 1) queries.set(source, queryRow++ * dim);
+    else training.set(source, trainingRow++ * dim);
+  }
+  return { training, queries };
 }

@@ -1,11 +1,12 @@
-// Reader and writer of the codebook file: a trained PQ plus the IVF coarse centroids (possibly none).
-// Little-endian; the CRC-32 covers every byte before it. Must not import src/storage/. Future
-// versions keep bytes 0–11 and the trailing CRC-32, so old readers tell 'newer' from 'damaged'.
+// Reader and writer of the codebook file: a trained PQ plus the IVF coarse centroids (possibly none)
+// and, from version 2, the search settings calibrated with them. Little-endian; the CRC-32 covers
+// every byte before it. Must not import src/storage/. Every version keeps bytes 0–11 and the
+// trailing CRC-32, so old readers tell 'newer' from 'damaged'.
 //
 // | offset       | bytes   | type | field                                                  |
 // |--------------|---------|------|--------------------------------------------------------|
 // | 0            | 4       | u8×4 | magic "QVCB"                                           |
-// | 4            | 4       | u32  | format version (1)                                     |
+// | 4            | 4       | u32  | format version (2; 1 is read, see upgradeCodebookV1)   |
 // | 8            | 4       | u32  | total byte length L, checksum included                 |
 // | 12           | 4       | u32  | dim                                                    |
 // | 16           | 4       | u32  | m, sub-spaces (1..dim; widths as pq.subspaceOffsets)   |
@@ -14,7 +15,15 @@
 // | 28           | 4       | u32  | reserved, 0                                            |
 // | 32           | 4·C·dim | f32  | PQ centroids: sub-space j's C × width(j) block in turn |
 // | 32 + 4·C·dim | 4·N·dim | f32  | coarse centroids, N × dim, row-major                   |
+// | P = L − 28   | 4       | u32  | calibrated nprobe; 0 = no calibration (the rest is 0)  |
+// | P + 4        | 4       | u32  | calibrated rerank, at `base` indexed vectors           |
+// | P + 8        | 4       | f32  | target recall@10 (0, 1]                                |
+// | P + 12       | 4       | f32  | expected recall@10 of the chosen nprobe and rerank     |
+// | P + 16       | 4       | u32  | base: vectors the sample queries were ranked among     |
+// | P + 20       | 4       | u32  | sample queries held back from training                 |
 // | L − 4        | 4       | u32  | CRC-32 of bytes [0, L − 4)                             |
+//
+// Version 1 is the same without the 24 calibration bytes.
 import { QuiverError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { MAX_CENTROIDS_PER_SUBSPACE, ProductQuantizer } from './pq.js';
@@ -22,25 +31,48 @@ import { MAX_CENTROIDS_PER_SUBSPACE, ProductQuantizer } from './pq.js';
 /** "QVCB" */
 const MAGIC = [0x51, 0x56, 0x43, 0x42] as const;
 /** The format version this module writes and the newest it reads. */
-export const CODEBOOK_FORMAT_VERSION = 1;
+export const CODEBOOK_FORMAT_VERSION = 2;
 const HEADER_BYTES = 32;
+const CALIBRATION_BYTES = 24;
 const CHECKSUM_BYTES = 4;
+
+/**
+ * The search settings chosen when the codebook was trained: the nprobe and rerank whose expected
+ * recall@10, measured on queries held back from the collection's own vectors, reaches the target.
+ */
+export interface CodebookCalibration {
+  readonly nprobe: number;
+  /** Candidates re-ranked when the index holds `base` vectors (the index scales it with its size). */
+  readonly rerank: number;
+  readonly targetRecall: number;
+  /** The recall@10 the sample measured for this nprobe and rerank (below the target when none reached it). */
+  readonly expectedRecall: number;
+  /** Vectors the sample queries were ranked among. */
+  readonly base: number;
+  /** Sample queries. */
+  readonly queries: number;
+}
 
 /** What a codebook file holds. */
 export interface Codebook {
   readonly pq: ProductQuantizer;
   /** IVF coarse centroids, count × pq.dim, row-major; empty when there is no coarse quantizer. */
   readonly coarseCentroids: Float32Array;
+  /** Absent in version 1 files and for codebooks trained without calibration. */
+  readonly calibration?: CodebookCalibration | undefined;
 }
 
 /**
  * Serialises a codebook to bytes (layout in this module's header).
  * @example
  * const bytes = writeCodebook({ pq, coarseCentroids: new Float32Array(0) });
- * @throws QuiverError INVALID_ARGUMENT when the coarse centroids are not whole, finite vectors of pq.dim.
+ * @throws QuiverError INVALID_ARGUMENT when the coarse centroids are not whole, finite vectors of pq.dim,
+ *   or the calibration's numbers are out of range.
  */
 export function writeCodebook(codebook: Codebook): Uint8Array {
-  const { pq, coarseCentroids } = codebook;
+  const { pq, coarseCentroids, calibration } = codebook;
+  if (calibration !== undefined)
+    checkCalibration(calibration, (reason) => new QuiverError('INVALID_ARGUMENT', `writeCodebook: ${reason}`));
   if (!(coarseCentroids instanceof Float32Array) || coarseCentroids.length % pq.dim !== 0) {
     throw new QuiverError('INVALID_ARGUMENT', `writeCodebook: coarseCentroids must be whole vectors of dim ${pq.dim}`);
   }
@@ -48,7 +80,8 @@ export function writeCodebook(codebook: Codebook): Uint8Array {
     throw new QuiverError('NOT_FINITE', 'writeCodebook: coarseCentroids must be finite');
   }
   const coarseCount = coarseCentroids.length / pq.dim;
-  const length = HEADER_BYTES + 4 * pq.centroids.length + 4 * coarseCentroids.length + CHECKSUM_BYTES;
+  const length =
+    HEADER_BYTES + 4 * pq.centroids.length + 4 * coarseCentroids.length + CALIBRATION_BYTES + CHECKSUM_BYTES;
   const bytes = new Uint8Array(length);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
@@ -63,12 +96,22 @@ export function writeCodebook(codebook: Codebook): Uint8Array {
   for (const values of [pq.centroids, coarseCentroids]) {
     for (let index = 0; index < values.length; index++, offset += 4) view.setFloat32(offset, values[index]!, true);
   }
+  if (calibration !== undefined) {
+    view.setUint32(offset, calibration.nprobe, true);
+    view.setUint32(offset + 4, calibration.rerank, true);
+    view.setFloat32(offset + 8, calibration.targetRecall, true);
+    view.setFloat32(offset + 12, calibration.expectedRecall, true);
+    view.setUint32(offset + 16, calibration.base, true);
+    view.setUint32(offset + 20, calibration.queries, true);
+  }
+  offset += CALIBRATION_BYTES;
   view.setUint32(offset, crc32(bytes.subarray(0, offset)), true);
   return bytes;
 }
 
 /**
- * Parses bytes written by {@link writeCodebook}, checking magic, version, length, checksum and sizes.
+ * Parses bytes written by {@link writeCodebook} (or by version 1, see {@link upgradeCodebookV1}),
+ * checking magic, version, length, checksum, sizes and the calibration's ranges.
  * @example
  * const { pq, coarseCentroids } = readCodebook(bytes);
  * @throws QuiverError CORRUPT on a bad magic, checksum, truncation or inconsistent sizes;
@@ -101,7 +144,7 @@ export function readCodebook(bytes: Uint8Array): Codebook {
       `codebook format version ${version} is newer than the ${CODEBOOK_FORMAT_VERSION} this QuiverDB reads; upgrade QuiverDB`,
     );
   }
-  if (version !== CODEBOOK_FORMAT_VERSION) throw corrupt(`format version ${version} does not exist`);
+  if (version !== 1 && version !== 2) throw corrupt(`format version ${version} does not exist`);
 
   const dim = view.getUint32(12, true);
   const m = view.getUint32(16, true);
@@ -113,7 +156,9 @@ export function readCodebook(bytes: Uint8Array): Codebook {
   }
   if (view.getUint32(28, true) !== 0) throw corrupt('the reserved header field is not 0');
   // Float64 arithmetic: these products cannot overflow before the comparison.
-  const expected = HEADER_BYTES + 4 * centroidsPerSubspace * dim + 4 * coarseCount * dim + CHECKSUM_BYTES;
+  const calibrationBytes = version === 1 ? 0 : CALIBRATION_BYTES;
+  const expected =
+    HEADER_BYTES + 4 * centroidsPerSubspace * dim + 4 * coarseCount * dim + calibrationBytes + CHECKSUM_BYTES;
   if (expected !== length) throw corrupt(`sizes in the header need ${expected} bytes but the file has ${length}`);
 
   let offset = HEADER_BYTES;
@@ -125,7 +170,52 @@ export function readCodebook(bytes: Uint8Array): Codebook {
   };
   const centroids = readFloats(centroidsPerSubspace * dim);
   const coarseCentroids = readFloats(coarseCount * dim);
-  return { pq: new ProductQuantizer(dim, m, centroidsPerSubspace, centroids), coarseCentroids };
+  const pq = new ProductQuantizer(dim, m, centroidsPerSubspace, centroids);
+  if (version === 1) return upgradeCodebookV1({ pq, coarseCentroids });
+  let calibration: CodebookCalibration | undefined;
+  if (view.getUint32(offset, true) !== 0) {
+    calibration = {
+      nprobe: view.getUint32(offset, true),
+      rerank: view.getUint32(offset + 4, true),
+      targetRecall: view.getFloat32(offset + 8, true),
+      expectedRecall: view.getFloat32(offset + 12, true),
+      base: view.getUint32(offset + 16, true),
+      queries: view.getUint32(offset + 20, true),
+    };
+    checkCalibration(calibration, (reason) => corrupt(`its calibration is impossible: ${reason}`));
+    if (calibration.nprobe > coarseCount) {
+      throw corrupt(`its calibration probes ${calibration.nprobe} lists of ${coarseCount}`);
+    }
+  } else if (bytes.subarray(offset, offset + CALIBRATION_BYTES).some((byte) => byte !== 0)) {
+    throw corrupt('it has no calibration (nprobe 0) but the calibration fields are not 0');
+  }
+  return { pq, coarseCentroids, calibration };
+}
+
+/**
+ * The named upgrade of a version 1 codebook (written before calibration existed): the same
+ * centroids, no calibration. The index then searches with the collection's stored nprobe and
+ * rerank, as version 1 did, until a retraining (compact) calibrates a new codebook.
+ */
+export function upgradeCodebookV1(codebook: { pq: ProductQuantizer; coarseCentroids: Float32Array }): Codebook {
+  return { pq: codebook.pq, coarseCentroids: codebook.coarseCentroids, calibration: undefined };
+}
+
+function checkCalibration(calibration: CodebookCalibration, fail: (reason: string) => QuiverError): void {
+  const { nprobe, rerank, targetRecall, expectedRecall, base, queries } = calibration;
+  for (const [name, value] of [
+    ['nprobe', nprobe],
+    ['rerank', rerank],
+    ['base', base],
+    ['queries', queries],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 0xffff_ffff) {
+      throw fail(`${name} must be an integer from 1 to 2^32 - 1, got ${value}`);
+    }
+  }
+  if (!(targetRecall > 0 && targetRecall <= 1)) throw fail(`targetRecall must be in (0, 1], got ${targetRecall}`);
+  if (!(expectedRecall >= 0 && expectedRecall <= 1))
+    throw fail(`expectedRecall must be in [0, 1], got ${expectedRecall}`);
 }
 
 function corrupt(reason: string): QuiverError {

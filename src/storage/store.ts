@@ -16,7 +16,16 @@ export type Durability = 'full' | 'normal';
 export type IndexParams =
   | { type: 'hnsw'; m: number; efConstruction: number; ef: number }
   | { type: 'flat' }
-  | { type: 'ivfpq'; nlist: number; m: number; nprobe: number; rerank: number };
+  | {
+      type: 'ivfpq';
+      nlist: number;
+      m: number;
+      // Present when fixed at creation (always, for collections made before calibration).
+      nprobe?: number;
+      rerank?: number;
+      // Absent for collections made before calibration.
+      targetRecall?: number;
+    };
 
 export interface CollectionRow {
   readonly id: number;
@@ -638,8 +647,9 @@ function toCollectionRow(row: CollectionSqlRow): CollectionRow {
             type: 'ivfpq',
             nlist: params['nlist'] ?? 256,
             m: params['m'] ?? Math.max(1, Math.floor(row.dim / 8)),
-            nprobe: params['nprobe'] ?? 16,
-            rerank: params['rerank'] ?? 100,
+            ...(params['nprobe'] === undefined ? {} : { nprobe: params['nprobe'] }),
+            ...(params['rerank'] === undefined ? {} : { rerank: params['rerank'] }),
+            ...(params['targetRecall'] === undefined ? {} : { targetRecall: params['targetRecall'] }),
           }
         : {
             type: 'hnsw',

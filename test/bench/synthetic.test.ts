@@ -32,6 +32,35 @@ describe('generateSynthetic', () => {
   });
 });
 
+describe('generateSynthetic, kind near-duplicates', () => {
+  it('makes the asked share of the base near copies of other base vectors, per seed', () => {
+    const data = generateSynthetic({ kind: 'near-duplicates', n: 2000, queries: 5, seed: 4 });
+    expect(data.options).toMatchObject({ n: 2000, dim: 64, clusters: 100, intrinsic: 32, duplicates: 0.1 });
+    // Count rows whose nearest other row is within the copy noise (0.02 per coordinate: a squared
+    // distance about 64 × 0.02² ≈ 0.026, against about 2 × 32 between cluster mates).
+    const dim = 64;
+    let near = 0;
+    for (let row = 0; row < 2000; row++) {
+      for (let other = 0; other < 2000; other++) {
+        if (other === row) continue;
+        let distance = 0;
+        for (let axis = 0; axis < dim; axis++)
+          distance += (data.base[row * dim + axis]! - data.base[other * dim + axis]!) ** 2;
+        if (distance < 0.1) {
+          near++;
+          break;
+        }
+      }
+    }
+    // Each copy and its original (a few copies land on an already copied row): about 2 × 10%.
+    expect(near).toBeGreaterThan(0.15 * 2000);
+    expect(near).toBeLessThan(0.21 * 2000);
+    expect(generateSynthetic({ kind: 'near-duplicates', n: 2000, queries: 5, seed: 5 }).base).not.toEqual(data.base);
+    expect(syntheticName(data.options)).toBe('synthetic-near-duplicates-n2000-d64-c100-i32-s4');
+    expect(() => generateSynthetic({ kind: 'near-duplicates', duplicates: 0.7 })).toThrow(/duplicates/);
+  });
+});
+
 describe('parseSyntheticSpec', () => {
   it('parses every key, with k/m shorthands', () => {
     expect(
@@ -50,6 +79,16 @@ describe('parseSyntheticSpec', () => {
       metric: 'ip',
     });
     expect(parseSyntheticSpec('synthetic')).toEqual({});
+  });
+
+  it('parses the near-duplicates kind and its keys', () => {
+    expect(parseSyntheticSpec('synthetic:kind=near-duplicates,seed=7,duplicates=0.2,duplicateNoise=0.01')).toEqual({
+      kind: 'near-duplicates',
+      seed: 7,
+      duplicates: 0.2,
+      duplicateNoise: 0.01,
+    });
+    expect(() => parseSyntheticSpec('synthetic:kind=blobs')).toThrow(/clusters or near-duplicates/);
   });
 
   it('names unknown keys and bad numbers', () => {

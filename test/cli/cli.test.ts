@@ -369,3 +369,39 @@ describe('verify', () => {
     expect(ran.document).toMatchObject({ ok: false, findings: [expect.objectContaining({ check: 'sqlite' })] });
   });
 });
+
+describe('info on ivfpq', () => {
+  it('reports the settings the training calibrated, and none before training', () => {
+    const location = path('ivfpq.quiver');
+    const db = open(location);
+    const trained = db.collection('trained', { dim: 8, index: { type: 'ivfpq', nlist: 16, m: 2 } });
+    // 39 × 256 vectors train the index (the PQ's 256 centroids per sub-space set the threshold).
+    trained.upsert(randomVectors(10_000, 8, 31).map((vector, id) => ({ id, vector })));
+    const calibration = trained.query({ vector: randomVectors(1, 8, 32)[0]!, k: 10, explain: true }).plan.calibration!;
+    db.collection('untrained', { dim: 8, index: { type: 'ivfpq', nprobe: 4 } }).upsert([
+      { id: 'a', vector: new Float32Array(8) },
+    ]);
+    db.close();
+    const info = quiverJson<{ collections: Record<string, unknown>[] }>('info', location);
+    expect(info.status).toBe(0);
+    const byName = (name: string) => info.document.collections.find((collection) => collection['name'] === name);
+    expect(byName('trained')).toMatchObject({
+      index: { type: 'ivfpq', nlist: 16, m: 2, targetRecall: 0.95 },
+      calibration: { ...calibration },
+    });
+    expect(byName('untrained')).toMatchObject({
+      index: { type: 'ivfpq', nlist: 256, m: 1, nprobe: 4, targetRecall: 0.95 },
+      calibration: null,
+    });
+    const human = quiver('info', location).stdout;
+    expect(human).toMatch(
+      new RegExp(
+        `trained: 10,000 records, dim 8, l2, ivfpq nlist=16 m=2 targetRecall=0.95, calibrated nprobe=${calibration.nprobe} ` +
+          `rerank=${calibration.rerank} at 9,784 vectors \\(expected recall@10 0\\.9\\d\\d on 200 held-back queries\\)`,
+      ),
+    );
+    expect(human).toMatch(
+      /untrained: 1 records, dim 8, l2, ivfpq nlist=256 m=1 nprobe=4 targetRecall=0.95, not calibrated/,
+    );
+  });
+});

@@ -1,8 +1,12 @@
-// The codebook file: round trips, and every truncation, every single-bit flip, padding and
-// inconsistent headers are refused as CORRUPT (a newer version as FORMAT_TOO_NEW), never misread.
+// The codebook file: round trips (with and without a calibration), every truncation, every
+// single-bit flip, padding, inconsistent headers and impossible calibrations are refused as CORRUPT
+// (a newer version as FORMAT_TOO_NEW), never misread; a version 1 file (test/fixtures/codebook-v1)
+// still reads, without a calibration.
 import { describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
-import { readCodebook, writeCodebook } from '../../src/quant/codebook-format.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CodebookCalibration, readCodebook, writeCodebook } from '../../src/quant/codebook-format.js';
 import { crc32 } from '../../src/quant/crc32.js';
 import { ProductQuantizer, trainProductQuantizer } from '../../src/quant/pq.js';
 import { SeededRandom } from '../../src/quant/random.js';
@@ -30,6 +34,15 @@ function smallCodebook() {
   return { pq, coarseCentroids };
 }
 
+const CALIBRATION: CodebookCalibration = {
+  nprobe: 2,
+  rerank: 40,
+  targetRecall: 0.5,
+  expectedRecall: 0.9625,
+  base: 9784,
+  queries: 200,
+};
+
 /** Rewrites a header field and fixes the checksum, so only the structural checks can object. */
 function withField(bytes: Uint8Array, offset: number, value: number): Uint8Array {
   const copy = bytes.slice();
@@ -46,14 +59,66 @@ describe('codebook format', () => {
     const pq = trainProductQuantizer(vectors, 10, { m: 3, seed: 1, maxIterations: 5 });
     for (const coarseCentroids of [new Float32Array(0), vectors.subarray(0, 4 * 10)]) {
       const bytes = writeCodebook({ pq, coarseCentroids });
-      expect(bytes.length).toBe(32 + 4 * pq.centroids.length + 4 * coarseCentroids.length + 4);
+      expect(bytes.length).toBe(32 + 4 * pq.centroids.length + 4 * coarseCentroids.length + 24 + 4);
       const read = readCodebook(bytes);
       expect([read.pq.dim, read.pq.m, read.pq.centroidsPerSubspace]).toEqual([10, 3, 256]);
       expect(read.pq.offsets).toEqual(pq.offsets);
       expect(read.pq.centroids).toEqual(pq.centroids);
       expect(read.coarseCentroids).toEqual(Float32Array.from(coarseCentroids));
       expect(read.pq.encode(vectors)).toEqual(pq.encode(vectors));
+      expect(read.calibration).toBeUndefined();
     }
+  });
+
+  it('round-trips a calibration', () => {
+    const bytes = writeCodebook({ ...smallCodebook(), calibration: CALIBRATION });
+    expect(readCodebook(bytes).calibration).toEqual({ ...CALIBRATION, expectedRecall: Math.fround(0.9625) });
+  });
+
+  it('refuses an impossible calibration as CORRUPT even when the checksum matches', () => {
+    const bytes = writeCodebook({ ...smallCodebook(), calibration: CALIBRATION });
+    const at = bytes.length - 28;
+    expect(codeOf(() => readCodebook(withField(bytes, at, 3)))).toBe('CORRUPT'); // nprobe 3 of 2 lists
+    expect(codeOf(() => readCodebook(withField(bytes, at + 4, 0)))).toBe('CORRUPT'); // rerank 0
+    expect(codeOf(() => readCodebook(withField(bytes, at + 16, 0)))).toBe('CORRUPT'); // base 0
+    const target = bytes.slice();
+    new DataView(target.buffer).setFloat32(at + 8, 1.5, true);
+    expect(codeOf(() => readCodebook(withField(target, at + 20, 200)))).toBe('CORRUPT'); // target 1.5
+    const uncalibrated = writeCodebook(smallCodebook());
+    expect(codeOf(() => readCodebook(withField(uncalibrated, at + 4, 7)))).toBe('CORRUPT'); // fields without nprobe
+  });
+
+  it('refuses to write an impossible calibration', () => {
+    expect(codeOf(() => writeCodebook({ ...smallCodebook(), calibration: { ...CALIBRATION, targetRecall: 0 } }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => writeCodebook({ ...smallCodebook(), calibration: { ...CALIBRATION, rerank: 2.5 } }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('reads the version 1 fixture (no calibration) as that version wrote it', () => {
+    const directory = join(import.meta.dirname, '..', 'fixtures', 'codebook-v1');
+    const bytes = new Uint8Array(readFileSync(join(directory, 'codebook.qvcb')));
+    const expected = JSON.parse(readFileSync(join(directory, 'expected.json'), 'utf8')) as {
+      dim: number;
+      m: number;
+      centroidsPerSubspace: number;
+      centroids: number[];
+      coarseCentroids: number[];
+    };
+    expect(bytes[4]).toBe(1);
+    const read = readCodebook(bytes);
+    expect([read.pq.dim, read.pq.m, read.pq.centroidsPerSubspace]).toEqual([
+      expected.dim,
+      expected.m,
+      expected.centroidsPerSubspace,
+    ]);
+    expect([...read.pq.centroids]).toEqual(expected.centroids);
+    expect([...read.coarseCentroids]).toEqual(expected.coarseCentroids);
+    expect(read.calibration).toBeUndefined();
+    // A version 2 file relabelled as version 1 has 24 bytes too many for version 1.
+    expect(codeOf(() => readCodebook(withField(writeCodebook(smallCodebook()), 4, 1)))).toBe('CORRUPT');
   });
 
   it('reads a codebook that sits at an offset inside a larger buffer', () => {
@@ -65,8 +130,8 @@ describe('codebook format', () => {
 
   it('starts with the magic and version, little-endian', () => {
     const bytes = writeCodebook(smallCodebook());
-    expect([...bytes.subarray(0, 8)]).toEqual([0x51, 0x56, 0x43, 0x42, 1, 0, 0, 0]);
-    expect(bytes.length).toBe(32 + 4 * 15 + 4 * 10 + 4);
+    expect([...bytes.subarray(0, 8)]).toEqual([0x51, 0x56, 0x43, 0x42, 2, 0, 0, 0]);
+    expect(bytes.length).toBe(32 + 4 * 15 + 4 * 10 + 24 + 4);
   });
 
   it('refuses every truncation and padding as CORRUPT', () => {
@@ -105,7 +170,7 @@ describe('codebook format', () => {
   });
 
   it('reports a newer format version as FORMAT_TOO_NEW', () => {
-    expect(codeOf(() => readCodebook(withField(writeCodebook(smallCodebook()), 4, 2)))).toBe('FORMAT_TOO_NEW');
+    expect(codeOf(() => readCodebook(withField(writeCodebook(smallCodebook()), 4, 3)))).toBe('FORMAT_TOO_NEW');
   });
 
   it('rejects coarse centroids of the wrong dim when writing', () => {
