@@ -85,7 +85,12 @@ class QuiverdbContestant implements Contestant {
     const search = this.#ivfpq !== undefined && ef !== undefined ? this.#ivfpq.config.searches[ef] : undefined;
     const options =
       search !== undefined
-        ? { vector, k, nprobe: search.nprobe, rerank: search.rerank }
+        ? {
+            vector,
+            k,
+            ...(search.nprobe === 'auto' ? {} : { nprobe: search.nprobe }),
+            ...(search.rerank === 'auto' ? {} : { rerank: search.rerank }),
+          }
         : this.#exact || ef === undefined
           ? { vector, k }
           : { vector, k, ef };

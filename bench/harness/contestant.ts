@@ -13,10 +13,13 @@ export type IndexConfig =
    */
   | { type: 'ivfpq'; nlist: number; m: number | undefined; searches: IvfpqSearch[] };
 
-/** One point of an ivfpq sweep: lists probed and candidates re-ranked exactly. */
+/**
+ * One point of an ivfpq sweep: lists probed and candidates re-ranked exactly; 'auto' leaves the
+ * choice to the engine (QuiverDB: the settings calibrated at training).
+ */
 export interface IvfpqSearch {
-  nprobe: number;
-  rerank: number;
+  nprobe: number | 'auto';
+  rerank: number | 'auto';
 }
 
 /** What a contestant builds from. */
@@ -49,6 +52,11 @@ export interface Contestant {
    * exact indexes). The vector is a view into the query set and must not be kept or modified.
    */
   search(vector: Float32Array, k: number, ef: number | undefined): ArrayLike<number>;
+  /**
+   * Optional: the same search for an engine whose only API is asynchronous (LanceDB). When present,
+   * the runner awaits it in place of `search`, one query at a time, and the latency includes the await.
+   */
+  searchAsync?(vector: Float32Array, k: number, ef: number | undefined): Promise<ArrayLike<number>>;
   /**
    * Optional: every query at once (`count` rows of `queries`), as the contestant answers a batch
    * (QuiverDB: on its native threads). Returns count × k ids, row-major, -1 where a row has fewer.

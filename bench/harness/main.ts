@@ -7,8 +7,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QuiverError } from '../../src/errors.js';
 import { hnswlibNode } from '../contestants/hnswlib-node.js';
+import { lancedb } from '../contestants/lancedb.js';
 import { plainJs } from '../contestants/plain-js.js';
 import { quiverdb } from '../contestants/quiverdb.js';
+import { usearch } from '../contestants/usearch.js';
+import { vectorlite } from '../contestants/vectorlite.js';
 import { loadDataset } from '../datasets/load.js';
 import { datasetChart } from './chart-svg.js';
 import type { ContestantDefinition, IndexConfig } from './contestant.js';
@@ -36,6 +39,10 @@ export function contestantDefinitions(
     [quiverIds.name, quiverIds],
     [hnswlibNode.name, hnswlibNode],
     [plainJs.name, plainJs],
+    // Optional peer engines: loaded only when asked for, from bench/peers (see bench/README.md).
+    [usearch.name, usearch],
+    [vectorlite.name, vectorlite],
+    [lancedb.name, lancedb],
   ]);
 }
 

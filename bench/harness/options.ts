@@ -29,8 +29,8 @@ export interface BenchOptions {
   nlist: number[];
   pqM: number[] | undefined;
   /** ivfpq: lists probed and candidates re-ranked; every pair is one sweep point. */
-  nprobe: number[];
-  rerank: number[];
+  nprobe: (number | 'auto')[];
+  rerank: (number | 'auto')[];
   passes: number;
   warmup: number;
   queries: number | undefined;
@@ -120,16 +120,20 @@ Indexes:
   --index <list>           Index types: hnsw, flat, ivfpq (default ${DEFAULTS.index.join(',')})
   --nlist <list>           ivfpq coarse lists (default ${DEFAULTS.nlist.join(',')})
   --pq-m <list>            ivfpq PQ sub-spaces = bytes per vector (default: dim / 8)
-  --nprobe <list>          ivfpq lists probed, swept (default ${DEFAULTS.nprobe.join(',')})
+  --nprobe <list>          ivfpq lists probed, swept (default ${DEFAULTS.nprobe.join(',')}); 'auto':
+                           the engine's own choice (QuiverDB: calibrated at training)
   --rerank <list>          ivfpq candidates re-ranked exactly, swept with each nprobe
-                           (default ${DEFAULTS.rerank.join(',')}; rerank ≤ k means no re-rank)
+                           (default ${DEFAULTS.rerank.join(',')}; rerank ≤ k means no re-rank; 'auto' as above)
   --m <list>               HNSW graph degree(s) (default ${DEFAULTS.m.join(',')})
   --ef-construction <list> HNSW build effort(s) (default ${DEFAULTS.efConstruction.join(',')})
   --ef <list>              Search efforts to sweep (default ${DEFAULTS.ef.join(',')}); hnswlib
                            searches with max(ef, k)
   --contestants <list>     quiverdb (query: hits with metadata), quiverdb-ids (queryIds: ids and
                            distances only), hnswlib-node, plain-js (exact search as a plain
-                           JavaScript loop; flat only) (default ${DEFAULTS.contestants.join(',')})
+                           JavaScript loop; flat only); optional peer engines, installed with
+                           \`npm install --prefix bench/peers\`: usearch (hnsw), vectorlite (hnsw),
+                           lancedb (HNSW-SQ for hnsw, IVF-PQ + refine for ivfpq)
+                           (default ${DEFAULTS.contestants.join(',')})
   --durability <mode>      QuiverDB's durability: full or normal (default: QuiverDB's own)
   --threads <N>            QuiverDB's native threads for builds, batched queries and exact scans
                            (default: its own, the number of cores); HNSW single queries run on one
@@ -160,6 +164,12 @@ function positiveInteger(name: string, value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) fail(`--${name} must be a positive integer, got '${value}'`);
   return number;
+}
+
+/** A list of positive integers and 'auto'. */
+function autoOrIntegerList(name: string, value: string): (number | 'auto')[] {
+  const values = value.split(',').map((part) => (part.trim() === 'auto' ? 'auto' : positiveInteger(name, part.trim())));
+  return [...new Set(values)];
 }
 
 function integerList(name: string, value: string): number[] {
@@ -271,8 +281,8 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     index: [...new Set(index)] as Array<'hnsw' | 'flat' | 'ivfpq'>,
     nlist: text('nlist') === undefined ? DEFAULTS.nlist : integerList('nlist', text('nlist')!),
     pqM: text('pq-m') === undefined ? undefined : integerList('pq-m', text('pq-m')!),
-    nprobe: text('nprobe') === undefined ? DEFAULTS.nprobe : integerList('nprobe', text('nprobe')!),
-    rerank: text('rerank') === undefined ? DEFAULTS.rerank : integerList('rerank', text('rerank')!),
+    nprobe: text('nprobe') === undefined ? DEFAULTS.nprobe : autoOrIntegerList('nprobe', text('nprobe')!),
+    rerank: text('rerank') === undefined ? DEFAULTS.rerank : autoOrIntegerList('rerank', text('rerank')!),
     passes: passesText === undefined ? (quick ? QUICK.passes : DEFAULTS.passes) : positiveInteger('passes', passesText),
     warmup,
     queries: queriesText === undefined ? (quick ? QUICK.queries : undefined) : positiveInteger('queries', queriesText),

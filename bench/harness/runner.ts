@@ -33,8 +33,8 @@ export interface SweepPoint {
   /** The requested search effort; null for exact indexes; for ivfpq the position in its `searches`. */
   ef: number | null;
   /** ivfpq: lists probed and candidates re-ranked at this point. */
-  nprobe?: number;
-  rerank?: number;
+  nprobe?: number | 'auto';
+  rerank?: number | 'auto';
   searches: SearchFigures[];
   /** recall@depth by depth, e.g. { "1": 0.99, "10": 0.95, "100": 0.9 }. */
   recall: Record<string, number>;
@@ -146,8 +146,47 @@ interface PassOutcome {
   latencies: Float64Array;
 }
 
-/** Runs every query once at (k, ef), timing each; fills `found` (queryCount × k, −1 for missing). */
-function runPass(
+/**
+ * Runs every query once at (k, ef), timing each; fills `found` (queryCount × k, −1 for missing).
+ * A contestant with `searchAsync` is awaited query by query (see {@link runAsyncPass}).
+ */
+async function runPass(
+  contestant: Contestant,
+  dataset: Dataset,
+  k: number,
+  ef: number | undefined,
+  found: Int32Array,
+  onQuery: () => void,
+): Promise<PassOutcome> {
+  if (contestant.searchAsync !== undefined) return runAsyncPass(contestant, dataset, k, ef, found, onQuery);
+  return runSyncPass(contestant, dataset, k, ef, found, onQuery);
+}
+
+async function runAsyncPass(
+  contestant: Contestant,
+  dataset: Dataset,
+  k: number,
+  ef: number | undefined,
+  found: Int32Array,
+  onQuery: () => void,
+): Promise<PassOutcome> {
+  const { dim, queries, queryCount } = dataset;
+  const latencies = new Float64Array(queryCount);
+  found.fill(-1);
+  const passStart = now();
+  for (let q = 0; q < queryCount; q++) {
+    const vector = queries.subarray(q * dim, (q + 1) * dim);
+    const start = now();
+    const ids = await contestant.searchAsync!(vector, k, ef);
+    latencies[q] = Number(now() - start) / 1e3;
+    const count = Math.min(k, ids.length);
+    for (let rank = 0; rank < count; rank++) found[q * k + rank] = ids[rank]!;
+    onQuery();
+  }
+  return { seconds: secondsBetween(passStart, now()), latencies };
+}
+
+function runSyncPass(
   contestant: Contestant,
   dataset: Dataset,
   k: number,
@@ -274,7 +313,7 @@ async function runOne(
         const means: number[] = [];
         for (let pass = 0; pass < settings.warmup + settings.passes; pass++) {
           const what = `${pointName(ef)} k=${k} ${pass < settings.warmup ? 'warm-up' : `pass ${pass - settings.warmup + 1}/${settings.passes}`}`;
-          const outcome = runPass(contestant, dataset, k, ef, found, () => {
+          const outcome = await runPass(contestant, dataset, k, ef, found, () => {
             workDone.value++;
             if ((workDone.value & 63) === 0) progress.update(workDone.value, task(what));
           });
@@ -337,7 +376,7 @@ async function runOne(
     const openSeconds = secondsBetween(openStart, now());
     const lastEf = efs.at(-1);
     const found = new Int32Array(dataset.queryCount * primaryK);
-    runPass(contestant, dataset, primaryK, lastEf, found, () => {
+    await runPass(contestant, dataset, primaryK, lastEf, found, () => {
       workDone.value++;
     });
     const recallAfterReopen = recallAtK(
