@@ -122,7 +122,7 @@ export function measureRankingError(input: CalibrationInput): RankingError {
   const adc = new Float32Array(baseCount);
   const probeRankOfList = new Int32Array(nlist);
   const probeRank = new Int32Array(baseCount);
-  const histogram = new Int32Array(nlist);
+  const histograms = new Int32Array(k * nlist);
   for (let query = 0; query < queryCount; query++) {
     for (let rank = 0; rank < nlist; rank++) probeRankOfList[order[query * nlist + rank]!] = rank;
     let cumulative = 0;
@@ -140,12 +140,27 @@ export function measureRankingError(input: CalibrationInput): RankingError {
         sum += table[subspace * ADC_TABLE_WIDTH + codes[start + subspace]!]!;
       adc[row] = sum;
     }
+    // One pass over the base: a vector counts against every neighbour whose ADC distance is not
+    // below its own; only vectors within the largest such distance can count at all.
+    const thresholds = new Float32Array(k);
+    let largest = Number.NEGATIVE_INFINITY;
+    for (let position = 0; position < k; position++) {
+      thresholds[position] = adc[truth[query * k + position]!]!;
+      largest = Math.max(largest, thresholds[position]!);
+    }
+    histograms.fill(0);
+    for (let row = 0; row < baseCount; row++) {
+      const distance = adc[row]!;
+      if (distance > largest) continue;
+      const offset = probeRank[row]!;
+      for (let position = 0; position < k; position++) {
+        if (distance <= thresholds[position]!) histograms[position * nlist + offset]!++;
+      }
+    }
     for (let position = 0; position < k; position++) {
       const event = query * k + position;
       const neighbour = truth[event]!;
-      const threshold = adc[neighbour]!;
-      histogram.fill(0);
-      for (let row = 0; row < baseCount; row++) if (adc[row]! <= threshold) histogram[probeRank[row]!]!++;
+      const histogram = histograms.subarray(position * nlist, (position + 1) * nlist);
       histogram[probeRank[neighbour]!]!--; // the neighbour itself
       const own = probeRank[neighbour]!;
       let ahead = 0;
