@@ -33,7 +33,7 @@ import {
 } from 'node:fs';
 import { type FileHandle, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../quant/crc32.js';
 import { QuiverError } from '../errors.js';
 import type { Metric } from '../schema.js';
 import { crashPoint } from './crash-point.js';

@@ -2,7 +2,7 @@
 // collections, records and the write-ahead log (oplog). Owns every SQL statement but the
 // compiled filters. Knows nothing of ANN indexes. Layout: see migrations/0001-initial.ts.
 import Database from 'better-sqlite3';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../quant/crc32.js';
 import { QuiverError, toQuiverError } from '../errors.js';
 import type { Metric } from '../schema.js';
 import { migrations } from './migrations/index.js';
@@ -634,7 +634,7 @@ export interface ManifestRow {
 
 /** The name prefix of a declared field's indexes: a checksum of its path, so any key is safe. */
 function fieldIndexPrefix(field: string): string {
-  return `records_field_${crc32(field).toString(16).padStart(8, '0')}`;
+  return `records_field_${crc32(Buffer.from(field, 'utf8')).toString(16).padStart(8, '0')}`;
 }
 
 function toCollectionRow(row: CollectionSqlRow): CollectionRow {

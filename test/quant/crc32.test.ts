@@ -11,3 +11,32 @@ describe('crc32', () => {
     expect(crc32(text('The quick brown fox jumps over the lazy dog'))).toBe(0x414fa339);
   });
 });
+
+/** The bit-at-a-time definition: the reference the table-driven loop must equal. */
+function bitwiseCrc32(bytes: Uint8Array, previous = 0): number {
+  let crc = ~previous >>> 0;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+describe('crc32 (slicing-by-8)', () => {
+  it('equals the bitwise definition at every length and alignment, and chains', () => {
+    let seed = 12345;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 24;
+    };
+    const data = Uint8Array.from({ length: 300 }, next);
+    for (let start = 0; start < 9; start++) {
+      for (let length = 0; length + start <= 300; length += 7) {
+        const piece = data.subarray(start, start + length);
+        expect(crc32(piece)).toBe(bitwiseCrc32(piece));
+        const cut = Math.floor(length / 3);
+        expect(crc32(piece.subarray(cut), crc32(piece.subarray(0, cut)))).toBe(bitwiseCrc32(piece));
+      }
+    }
+  });
+});
