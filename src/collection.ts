@@ -33,7 +33,8 @@ import type { Metric } from './schema.js';
 import { crashPoint } from './storage/crash-point.js';
 import { compileFilter, parseFilter } from './filter/index.js';
 import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from './filtered-search.js';
-import { type CollectionRow, type CompiledWhere, type Store, vectorOf } from './storage/store.js';
+import type { CollectionRow, CompiledWhere, Store, StoredRecord } from './storage/store.js';
+import { checkedRecord, checkLabel } from './storage/stored-record.js';
 import type {
   Collection,
   ExplainedQuery,
@@ -112,11 +113,21 @@ class LabelAllocator {
   #next: number;
   #journal: number[] = [];
 
-  /** `used` must be ascending. */
-  constructor(used: readonly number[]) {
+  /**
+   * `used` must be ascending. Every label a record holds was once fresh, with an upsert logged under
+   * a higher seq, so a label at or above `lastSeq` is damage (CORRUPT) — and never a giant free list.
+   */
+  constructor(used: readonly number[], lastSeq: number, collection: string) {
     const free: number[] = [];
     let expected = 0;
     for (const label of used) {
+      checkLabel(label, collection);
+      if (label >= lastSeq) {
+        throw new QuiverError(
+          'CORRUPT',
+          `collection '${collection}' has a record with label ${label}, above the ${lastSeq} changes ever logged; run quiver verify`,
+        );
+      }
       for (; expected < label; expected++) free.push(expected);
       expected = label + 1;
     }
@@ -189,7 +200,7 @@ export class CollectionImpl implements Collection {
     this.dim = row.dim;
     this.metric = row.metric;
     this.index = row.index;
-    this.#labels = new LabelAllocator(host.store.labels(row.id));
+    this.#labels = new LabelAllocator(host.store.labels(row.id), host.store.lastSeq(), row.name);
     this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
   }
@@ -300,6 +311,7 @@ export class CollectionImpl implements Collection {
             store.updateRecord(
               this.#collectionId,
               label,
+              ids[row]!,
               vectors.subarray(row * dim, (row + 1) * dim),
               typeof metadata === 'string' ? metadata : metadata[row]!,
             );
@@ -336,20 +348,8 @@ export class CollectionImpl implements Collection {
       const found: QuiverRecord[] = [];
       let after = -1;
       while (found.length < limit) {
-        const page = store.recordsAfterLabel(
-          this.#collectionId,
-          after,
-          Math.min(1000, limit - found.length),
-          true,
-          where,
-        );
-        for (const row of page) {
-          found.push({
-            id: row.id,
-            vector: vectorOf(row.vector!, this.dim),
-            metadata: JSON.parse(row.metadata) as Metadata,
-          });
-        }
+        const page = store.recordsAfterLabel(this.#collectionId, after, Math.min(1000, limit - found.length), where);
+        for (const row of page) found.push(this.#record(row));
         if (page.length === 0) break;
         after = page[page.length - 1]!.label;
       }
@@ -357,8 +357,7 @@ export class CollectionImpl implements Collection {
     }
     const read = (id: string): QuiverRecord | undefined => {
       const row = store.recordById(this.#collectionId, id);
-      if (row === undefined || row.vector === undefined) return undefined;
-      return { id: row.id, vector: vectorOf(row.vector, this.dim), metadata: JSON.parse(row.metadata) as Metadata };
+      return row === undefined ? undefined : this.#record(row);
     };
     if (!Array.isArray(idOrIds)) return read(toId(idOrIds, 'id'));
     const ids = (idOrIds as readonly unknown[]).map((id, i) => toId(id, `ids[${i}]`));
@@ -662,9 +661,12 @@ export class CollectionImpl implements Collection {
       name: this.name,
       dim: this.dim,
       metric: this.metric,
-      readPage: (afterLabel, limit, withVectors, where) => {
+      readPage: (afterLabel, limit, where) => {
         this.#readable();
-        return this.#host.store.recordsAfterLabel(this.#collectionId, afterLabel, limit, withVectors, where);
+        const rows = this.#host.store.recordsAfterLabel(this.#collectionId, afterLabel, limit, where);
+        // Each record is checked (checksum, vector, metadata) before it is exported.
+        for (const row of rows) checkedRecord(row, this.dim, this.name);
+        return rows;
       },
     };
   }
@@ -889,8 +891,14 @@ export class CollectionImpl implements Collection {
     return exactOverRows(this, query, k, this.#host.store.vectors(this.#collectionId));
   }
 
+  /** A stored record as `get` returns it, after every check of {@link checkedRecord}. */
+  #record(row: StoredRecord): QuiverRecord {
+    const record = checkedRecord(row, this.dim, this.name);
+    return { id: record.id, vector: record.vector, metadata: record.metadata as Metadata };
+  }
+
   #hydrate(neighbours: Neighbours, includeVectors: boolean): QueryHit[] {
-    const rows = this.#host.store.recordsByLabels(this.#collectionId, neighbours.labels, includeVectors);
+    const rows = this.#host.store.recordsByLabels(this.#collectionId, neighbours.labels);
     const byLabel = new Map(rows.map((row) => [row.label, row]));
     const hits: QueryHit[] = [];
     for (let i = 0; i < neighbours.labels.length; i++) {
@@ -899,12 +907,13 @@ export class CollectionImpl implements Collection {
         throw new QuiverError('INTERNAL', `label ${neighbours.labels[i]} of collection '${this.name}' has no record`);
       }
       const raw = neighbours.distances[i]!;
-      const metadata = JSON.parse(row.metadata) as Metadata;
+      const record = checkedRecord(row, this.dim, this.name);
+      const metadata = record.metadata as Metadata;
       const hit: QueryHit =
         this.metric === 'l2'
           ? { id: row.id, distance: Math.sqrt(Math.max(0, raw)), metadata }
           : { id: row.id, distance: raw, score: 1 - raw, metadata };
-      if (includeVectors && row.vector !== undefined) hit.vector = vectorOf(row.vector, this.dim);
+      if (includeVectors) hit.vector = record.vector;
       hits.push(hit);
     }
     return hits;

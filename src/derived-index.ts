@@ -20,6 +20,7 @@ import {
   writeSnapshot,
 } from './storage/snapshot-file.js';
 import { type CollectionRow, type ManifestRow, type Store, vectorOf } from './storage/store.js';
+import { checkLabel } from './storage/stored-record.js';
 import type { QuiverProgress, QuiverWarning } from './types.js';
 
 export interface IndexEvents {
@@ -55,16 +56,30 @@ class RecordBatch {
     return this.count === this.labels.length;
   }
 
-  /** Appends a stored vector (a float32 BLOB of dim numbers). @throws QuiverError CORRUPT on a wrong length */
-  add(label: number, blob: Uint8Array): void {
+  /**
+   * Appends a stored vector (a float32 BLOB of dim numbers) under its label.
+   * @throws QuiverError CORRUPT on a label out of range, a wrong length or a number that is not finite
+   */
+  add(label: number, blob: Uint8Array, collection: string): void {
     const bytes = this.#dim * 4;
-    if (blob.byteLength !== bytes) {
+    checkLabel(label, collection);
+    if (!(blob instanceof Uint8Array) || blob.byteLength !== bytes) {
       throw new QuiverError(
         'CORRUPT',
-        `a stored vector has ${blob.byteLength} bytes; expected ${bytes} (dim ${this.#dim})`,
+        `the record under label ${label} of collection '${collection}' has a stored vector of ${blob?.byteLength} bytes; expected ${bytes} (dim ${this.#dim}); run quiver verify`,
       );
     }
-    this.#bytes.set(blob, this.count * bytes);
+    const at = this.count * this.#dim;
+    this.#bytes.set(blob, at * 4);
+    for (let i = at; i < at + this.#dim; i++) {
+      const value = this.vectors[i]!;
+      if (value - value !== 0) {
+        throw new QuiverError(
+          'CORRUPT',
+          `the record under label ${label} of collection '${collection}' has a stored vector holding ${value}; run quiver verify`,
+        );
+      }
+    }
     this.labels[this.count++] = label;
   }
 }
@@ -578,7 +593,7 @@ export class DerivedIndex {
         const chunk = labels.slice(start, start + RECORD_BATCH);
         const rows = this.#store.vectorsByLabels(this.#row.id, chunk);
         const batch = new RecordBatch(this.#row.dim, rows.length);
-        for (const { label, vector } of rows) batch.add(label, vector);
+        for (const { label, vector } of rows) batch.add(label, vector, this.#row.name);
         await inserting;
         if (start > 0) report(done);
         // A label without a record now was deleted (replay) or meanwhile (rebuild).
@@ -735,7 +750,7 @@ export class DerivedIndex {
   #readCurrent(ann: AnnIndex, labels: readonly number[]): RecordBatch {
     const rows = this.#store.vectorsByLabels(this.#row.id, labels);
     const batch = new RecordBatch(this.#row.dim, rows.length);
-    for (const { label, vector } of rows) batch.add(label, vector);
+    for (const { label, vector } of rows) batch.add(label, vector, this.#row.name);
     const present = new Set(batch.labels);
     for (const label of labels) if (!present.has(label)) ann.remove(label);
     return batch;
@@ -784,7 +799,7 @@ export class DerivedIndex {
         batch = new RecordBatch(row.dim, RECORD_BATCH);
       };
       for (const { label, vector } of this.#store.vectors(row.id)) {
-        batch.add(label, vector);
+        batch.add(label, vector, this.#row.name);
         done++;
         if (compacting && done === Math.ceil(total / 2)) crashPoint('compact-mid-build');
         if (batch.full) flush();

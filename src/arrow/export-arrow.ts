@@ -49,14 +49,9 @@ export interface ArrowExportSource {
   readonly metric: Metric;
   /**
    * Up to `limit` records with labels above `afterLabel`, in label order, matching `where` when
-   * given (a compiled filter over the `metadata` column). Vectors only when `withVectors`.
+   * given (a compiled filter over the `metadata` column), each checked against its record checksum.
    */
-  readPage(
-    afterLabel: number,
-    limit: number,
-    withVectors: boolean,
-    where: CompiledFilter | undefined,
-  ): readonly ArrowExportRecord[];
+  readPage(afterLabel: number, limit: number, where: CompiledFilter | undefined): readonly ArrowExportRecord[];
 }
 
 const DEFAULT_BATCH_SIZE = 4096;
@@ -143,12 +138,11 @@ function checkOptions(options: ArrowExportOptions): { batchSize: number; where: 
 function* pages(
   source: ArrowExportSource,
   batchSize: number,
-  withVectors: boolean,
   where: CompiledFilter | undefined,
 ): Generator<readonly ArrowExportRecord[]> {
   let after = -1;
   for (;;) {
-    const page = source.readPage(after, batchSize, withVectors, where);
+    const page = source.readPage(after, batchSize, where);
     if (page.length === 0) return;
     yield page;
     after = page[page.length - 1]!.label;
@@ -174,7 +168,7 @@ function summarize(
 ): { total: number; keys: Map<string, KeySummary> } {
   const keys = new Map<string, KeySummary>();
   let total = 0;
-  for (const page of pages(source, batchSize, false, where)) {
+  for (const page of pages(source, batchSize, where)) {
     for (const record of page) {
       total++;
       for (const [key, value] of Object.entries(parseMetadata(record))) {
@@ -277,13 +271,12 @@ export function planExport(source: ArrowExportSource, options: ArrowExportOption
       [SCHEMA_METRIC, source.metric],
     ]),
   );
-  const withVectors = outputs.some((output) => output.role === 'vector');
   return {
     schema,
     *batches() {
       let rows = 0;
       let count = 0;
-      for (const page of pages(source, batchSize, withVectors, where)) {
+      for (const page of pages(source, batchSize, where)) {
         const batch = batchOf(schema, outputs, page, source.dim);
         rows += batch.numRows;
         count++;

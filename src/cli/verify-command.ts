@@ -8,16 +8,17 @@ import { DatabaseImpl } from '../db.js';
 import { QuiverError } from '../errors.js';
 import { readSnapshot } from '../storage/snapshot-file.js';
 import type { CollectionRow, Store } from '../storage/store.js';
+import { inspectRecord } from '../storage/stored-record.js';
 import { formatCount, type Output } from './output.js';
 import { type Parsed, parse, positionals } from './usage.js';
 
 export const VERIFY_HELP = `Usage: quiver verify DB [options]
 
-Checks the database directory DB without changing it (read-only): SQLite's own quick_check; every
+Checks the database directory DB without changing it (read-only): SQLite's own integrity_check; every
 index snapshot (magic, version, checksums, length, parameters) against its manifest, the records
 and the log; the log (it names existing collections, and its last word on each label agrees with
-the records); and every record (vector of dim × 4 bytes of finite float32, metadata a JSON
-object, unique labels and ids). Lists each problem found.
+the records); and every record (its checksum over label, id, vector and metadata; a vector of dim × 4 bytes of
+finite float32; metadata a JSON object; a label in range; unique labels and ids). Lists each problem found.
 
 Options:
   --json        print the report as JSON
@@ -62,7 +63,7 @@ export async function runVerify(parsed: Parsed, output: Output): Promise<number>
   const summaries: { name: string; records: number }[] = [];
   try {
     const store = db.store;
-    const problems = store.quickCheck().filter((line) => line !== 'ok');
+    const problems = store.integrityCheck().filter((line) => line !== 'ok');
     for (const problem of problems) findings.push({ severity: 'damage', check: 'sqlite', message: problem });
     for (const id of store.orphanLogCollections()) {
       findings.push({
@@ -118,36 +119,14 @@ function verifyRecords(store: Store, row: CollectionRow, findings: Finding[], ou
   const total = store.count(row.id);
   const bar = output.progress(`verifying ${row.name}`, total);
   let done = 0;
-  const bytes = row.dim * 4;
   for (const record of store.scanRecords(row.id)) {
     const where = `record '${record.id}' (label ${record.label}, rowid ${record.rowid})`;
-    if (!Number.isSafeInteger(record.label) || record.label < 0) add('label', `${where} has an invalid label`);
-    else if (labels.has(record.label)) add('label', `${where} repeats label ${record.label}`);
+    if (labels.has(record.label)) add('label', `${where} repeats label ${record.label}`);
     labels.add(record.label);
     if (ids.has(record.id)) add('id', `${where} repeats id '${record.id}'`);
     ids.add(record.id);
-    const vector = record.vector;
-    if (!(vector instanceof Uint8Array) || vector.byteLength !== bytes) {
-      add(
-        'length',
-        `${where} has a vector of ${vector instanceof Uint8Array ? vector.byteLength : typeof vector} bytes; ` +
-          `dim ${row.dim} needs ${bytes}`,
-      );
-    } else {
-      const values = new Float32Array(row.dim);
-      new Uint8Array(values.buffer).set(vector);
-      const bad = values.findIndex((value) => !Number.isFinite(value));
-      if (bad >= 0) add('finite', `${where} has ${values[bad]} at vector[${bad}]`);
-    }
-    let metadata: unknown;
-    try {
-      metadata = JSON.parse(record.metadata);
-    } catch {
-      metadata = undefined;
-    }
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-      add('metadata', `${where} has metadata that is not a JSON object`);
-    }
+    const inspected = inspectRecord(record, row.dim);
+    if ('damage' in inspected) add(inspected.kind, `${where} ${inspected.damage}`);
     if (++done % 10_000 === 0) bar.update(done);
   }
   bar.stop();

@@ -4,8 +4,12 @@
 import Database from 'better-sqlite3';
 import { crc32 } from '../quant/crc32.js';
 import { QuiverError, toQuiverError } from '../errors.js';
-import type { Metric } from '../schema.js';
-import { migrations } from './migrations/index.js';
+import { indexOptionsSchema, MAX_DIM, type Metric } from '../schema.js';
+import { migrations, upgrades } from './migrations/index.js';
+import { recordChecksum } from './record-checksum.js';
+import type { StoredRecord } from './stored-record.js';
+
+export type { StoredRecord } from './stored-record.js';
 
 /** The on-disk format this code writes. Bump it, with a named upgrade, when the layout changes. */
 export const FORMAT_VERSION = 1;
@@ -41,13 +45,6 @@ export interface CollectionRow {
 /** Most labels bound in one IN list by recordsByLabels (SQLite allows 32,766 parameters). */
 const MAX_IN_LIST = 512;
 
-export interface StoredRecord {
-  readonly id: string;
-  readonly label: number;
-  readonly metadata: string;
-  readonly vector?: Buffer;
-}
-
 interface CollectionSqlRow {
   id: number;
   name: string;
@@ -58,6 +55,9 @@ interface CollectionSqlRow {
   created_at: number;
   indexed_fields: string;
 }
+
+/** The columns every record read selects: all that the record checksum covers, and the checksum. */
+const RECORD_COLUMNS = 'id, label, metadata, vector, checksum';
 
 /** Rows of a batch to insert: see {@link Store.insertRecords}. */
 export interface RecordBatchRows {
@@ -83,7 +83,7 @@ const INSERT_SIZES = [256, 64, 16, 4, 1] as const;
 const INSERT_SQL = new Map<number, string>(
   INSERT_SIZES.map((rows) => [
     rows,
-    `INSERT INTO records(collection_id, id, label, vector, metadata) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+    `INSERT INTO records(collection_id, id, label, vector, metadata, checksum) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
   ]),
 );
 
@@ -143,6 +143,7 @@ export class Store {
       this.#db.transaction(() => {
         for (let version = applied + 1; version <= migrations.length; version++) {
           this.#db.exec(migrations[version - 1]!);
+          upgrades.get(version)?.(this.#db);
         }
         this.#db
           .prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('format_version', ?)")
@@ -224,29 +225,33 @@ export class Store {
     for (const size of INSERT_SIZES) {
       if (rows.length - at < size) continue;
       const statement = this.#statement(INSERT_SQL.get(size)!);
-      const params: unknown[] = new Array(size * 5);
+      const params: unknown[] = new Array(size * 6);
       for (; rows.length - at >= size; at += size) {
         for (let i = 0; i < size; i++) {
           const row = rows[at + i]!;
-          const base = i * 5;
+          const base = i * 6;
+          const id = ids[row]!;
+          const label = labels[row]!;
+          const vector = bytes.subarray(row * width, (row + 1) * width);
+          const text = typeof metadata === 'string' ? metadata : metadata[row]!;
           params[base] = collectionId;
-          params[base + 1] = ids[row];
-          params[base + 2] = labels[row];
-          params[base + 3] = bytes.subarray(row * width, (row + 1) * width);
-          params[base + 4] = typeof metadata === 'string' ? metadata : metadata[row];
+          params[base + 1] = id;
+          params[base + 2] = label;
+          params[base + 3] = vector;
+          params[base + 4] = text;
+          params[base + 5] = recordChecksum({ label, id, vector, metadata: text });
         }
         statement.run(params);
       }
     }
   }
 
-  updateRecord(collectionId: number, label: number, vector: Float32Array, metadata: string): void {
-    this.#statement('UPDATE records SET vector = ?, metadata = ? WHERE collection_id = ? AND label = ?').run(
-      blobOf(vector),
-      metadata,
-      collectionId,
-      label,
-    );
+  /** Replaces the vector and metadata of the record `id` under `label` (and its checksum). */
+  updateRecord(collectionId: number, label: number, id: string, vector: Float32Array, metadata: string): void {
+    const blob = blobOf(vector);
+    this.#statement(
+      'UPDATE records SET vector = ?, metadata = ?, checksum = ? WHERE collection_id = ? AND label = ?',
+    ).run(blob, metadata, recordChecksum({ label, id, vector: blob, metadata }), collectionId, label);
   }
 
   deleteRecord(collectionId: number, label: number): void {
@@ -284,13 +289,6 @@ export class Store {
     return row?.seq ?? 0;
   }
 
-  recordByLabel(collectionId: number, label: number, withVector: boolean): StoredRecord | undefined {
-    const sql = withVector
-      ? 'SELECT id, label, metadata, vector FROM records WHERE collection_id = ? AND label = ?'
-      : 'SELECT id, label, metadata FROM records WHERE collection_id = ? AND label = ?';
-    return this.#statement(sql).get(collectionId, label) as StoredRecord | undefined;
-  }
-
   /**
    * The records under `labels` (any order; missing labels are absent). Labels go in as bound
    * parameters of an IN list whose size is the next power of two (padded with -1, which no record
@@ -298,30 +296,25 @@ export class Store {
    * cheaper than expanding a JSON array in SQL, which matters on the per-query path. More than
    * MAX_IN_LIST labels are read in chunks inside one read transaction.
    */
-  recordsByLabels(collectionId: number, labels: readonly number[], withVector: boolean): StoredRecord[] {
-    if (labels.length <= MAX_IN_LIST) return this.#recordsInList(collectionId, labels, 0, labels.length, withVector);
+  recordsByLabels(collectionId: number, labels: readonly number[]): StoredRecord[] {
+    if (labels.length <= MAX_IN_LIST) return this.#recordsInList(collectionId, labels, 0, labels.length);
     return this.#db.transaction(() => {
       const found: StoredRecord[] = [];
       for (let start = 0; start < labels.length; start += MAX_IN_LIST) {
         const end = Math.min(labels.length, start + MAX_IN_LIST);
-        for (const row of this.#recordsInList(collectionId, labels, start, end, withVector)) found.push(row);
+        for (const row of this.#recordsInList(collectionId, labels, start, end)) found.push(row);
       }
       return found;
     })();
   }
 
-  #recordsInList(
-    collectionId: number,
-    labels: readonly number[],
-    start: number,
-    end: number,
-    withVector: boolean,
-  ): StoredRecord[] {
+  #recordsInList(collectionId: number, labels: readonly number[], start: number, end: number): StoredRecord[] {
     let size = 1;
     while (size < end - start) size *= 2;
-    const columns = withVector ? 'id, label, metadata, vector' : 'id, label, metadata';
     const list = '?,'.repeat(size - 1);
-    const statement = this.#statement(`SELECT ${columns} FROM records WHERE collection_id = ? AND label IN (${list}?)`);
+    const statement = this.#statement(
+      `SELECT ${RECORD_COLUMNS} FROM records WHERE collection_id = ? AND label IN (${list}?)`,
+    );
     const parameters: number[] = [collectionId];
     for (let i = start; i < end; i++) parameters.push(labels[i]!);
     for (let i = end - start; i < size; i++) parameters.push(-1);
@@ -329,7 +322,7 @@ export class Store {
   }
 
   recordById(collectionId: number, id: string): StoredRecord | undefined {
-    return this.#statement('SELECT id, label, metadata, vector FROM records WHERE collection_id = ? AND id = ?').get(
+    return this.#statement(`SELECT ${RECORD_COLUMNS} FROM records WHERE collection_id = ? AND id = ?`).get(
       collectionId,
       id,
     ) as StoredRecord | undefined;
@@ -409,8 +402,11 @@ export class Store {
 
   close(): void {
     if (!this.#db.open) return;
-    if (!this.#db.readonly) this.#db.pragma('optimize');
-    this.#db.close();
+    try {
+      if (!this.#db.readonly) this.#db.pragma('optimize');
+    } finally {
+      this.#db.close();
+    }
   }
 
   /**
@@ -422,12 +418,10 @@ export class Store {
     collectionId: number,
     afterLabel: number,
     limit: number,
-    withVector: boolean,
     where?: { readonly sql: string; readonly params: readonly unknown[] },
   ): StoredRecord[] {
-    const columns = withVector ? 'id, label, metadata, vector' : 'id, label, metadata';
     const filter = where === undefined ? '' : ` AND (${where.sql})`;
-    const sql = `SELECT ${columns} FROM records WHERE collection_id = ? AND label > ?${filter} ORDER BY label LIMIT ?`;
+    const sql = `SELECT ${RECORD_COLUMNS} FROM records WHERE collection_id = ? AND label > ?${filter} ORDER BY label LIMIT ?`;
     // Filtered statements are prepared per page rather than cached: filters are many and short-lived.
     const statement = where === undefined ? this.#statement(sql) : this.#db.prepare(sql);
     return statement.all(collectionId, afterLabel, ...(where?.params ?? []), limit) as StoredRecord[];
@@ -436,7 +430,7 @@ export class Store {
   /** Streams every record of a collection with its rowid, in rowid order (for verification: trusts no index). */
   *scanRecords(collectionId: number): Generator<StoredRecord & { readonly rowid: number }> {
     const statement = this.#db.prepare(
-      'SELECT rowid, id, label, metadata, vector FROM records NOT INDEXED WHERE collection_id = ? ORDER BY rowid',
+      `SELECT rowid, ${RECORD_COLUMNS} FROM records NOT INDEXED WHERE collection_id = ? ORDER BY rowid`,
     );
     yield* statement.iterate(collectionId) as IterableIterator<StoredRecord & { rowid: number }>;
   }
@@ -457,9 +451,13 @@ export class Store {
       .all() as number[];
   }
 
-  /** SQLite's own structural check of the file: ['ok'] when sound, else what is wrong. */
-  quickCheck(): string[] {
-    const rows = this.#db.pragma('quick_check') as Record<string, unknown>[];
+  /**
+   * SQLite's own check of the file: ['ok'] when sound, else what is wrong. integrity_check, not
+   * quick_check: only it compares every index with its table, so a damaged index entry (an id that
+   * `get` would no longer find) is caught.
+   */
+  integrityCheck(): string[] {
+    const rows = this.#db.pragma('integrity_check') as Record<string, unknown>[];
     return rows.map((row) => String(Object.values(row)[0]));
   }
 
@@ -638,27 +636,52 @@ function fieldIndexPrefix(field: string): string {
 }
 
 function toCollectionRow(row: CollectionSqlRow): CollectionRow {
-  const params = JSON.parse(row.index_params) as Record<string, number>;
+  const corrupt = (what: string, cause?: unknown) =>
+    new QuiverError('CORRUPT', `collection '${row.name}' has ${what} in quiver.sqlite; run quiver verify`, {
+      cause,
+    });
+  if (!Number.isInteger(row.dim) || row.dim < 1 || row.dim > MAX_DIM) throw corrupt(`dim ${String(row.dim)}`);
+  if (row.metric !== 'l2' && row.metric !== 'cosine' && row.metric !== 'ip') {
+    throw corrupt(`unknown metric '${String(row.metric)}'`);
+  }
+  let params: unknown;
+  try {
+    params = JSON.parse(row.index_params);
+  } catch (error) {
+    throw corrupt('index_params that are not JSON', error);
+  }
+  const parsed = indexOptionsSchema.safeParse({
+    ...(isObject(params) ? params : { invalid: params }),
+    type: row.index_type,
+  });
+  if (!parsed.success) throw corrupt(`invalid index_params ${JSON.stringify(row.index_params)}`, parsed.error);
+  const options = parsed.data;
   const index: IndexParams =
-    row.index_type === 'flat'
+    options.type === 'flat'
       ? { type: 'flat' }
-      : row.index_type === 'ivfpq'
+      : options.type === 'ivfpq'
         ? {
             type: 'ivfpq',
-            nlist: params['nlist'] ?? 256,
-            m: params['m'] ?? Math.max(1, Math.floor(row.dim / 8)),
-            ...(params['nprobe'] === undefined ? {} : { nprobe: params['nprobe'] }),
-            ...(params['rerank'] === undefined ? {} : { rerank: params['rerank'] }),
-            ...(params['targetRecall'] === undefined ? {} : { targetRecall: params['targetRecall'] }),
+            nlist: options.nlist ?? 256,
+            m: options.m ?? Math.max(1, Math.floor(row.dim / 8)),
+            ...(options.nprobe === undefined ? {} : { nprobe: options.nprobe }),
+            ...(options.rerank === undefined ? {} : { rerank: options.rerank }),
+            ...(options.targetRecall === undefined ? {} : { targetRecall: options.targetRecall }),
           }
         : {
             type: 'hnsw',
-            m: params['m'] ?? 16,
-            efConstruction: params['efConstruction'] ?? 200,
-            ef: params['ef'] ?? 64,
+            m: options.m ?? 16,
+            efConstruction: options.efConstruction ?? 200,
+            ef: options.ef ?? 64,
           };
-  if (row.metric !== 'l2' && row.metric !== 'cosine' && row.metric !== 'ip') {
-    throw new QuiverError('CORRUPT', `collection '${row.name}' has unknown metric '${row.metric}' in quiver.sqlite`);
+  let indexedFields: unknown;
+  try {
+    indexedFields = JSON.parse(row.indexed_fields);
+  } catch (error) {
+    throw corrupt('indexed_fields that are not JSON', error);
+  }
+  if (!Array.isArray(indexedFields) || !indexedFields.every((field) => typeof field === 'string')) {
+    throw corrupt('indexed_fields that are not a list of field paths');
   }
   return {
     id: row.id,
@@ -667,8 +690,12 @@ function toCollectionRow(row: CollectionSqlRow): CollectionRow {
     metric: row.metric,
     index,
     createdAt: row.created_at,
-    indexedFields: JSON.parse(row.indexed_fields) as string[],
+    indexedFields,
   };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** The BLOB form of a vector: its little-endian float32 bytes, without a copy. */
@@ -676,12 +703,17 @@ export function blobOf(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }
 
-/** Copies a vector BLOB into a new Float32Array (a BLOB's bytes need not be 4-byte aligned). */
+/** Copies a vector BLOB into a new Float32Array (a BLOB's bytes need not be 4-byte aligned); CORRUPT unless dim finite numbers. */
 export function vectorOf(blob: Buffer, dim: number): Float32Array {
   if (blob.byteLength !== dim * 4) {
     throw new QuiverError('CORRUPT', `a stored vector has ${blob.byteLength} bytes; expected ${dim * 4} (dim ${dim})`);
   }
   const vector = new Float32Array(dim);
   new Uint8Array(vector.buffer).set(blob);
+  for (let i = 0; i < dim; i++) {
+    const value = vector[i]!;
+    if (value - value !== 0)
+      throw new QuiverError('CORRUPT', `a stored vector holds ${value} at [${i}]; run quiver verify`);
+  }
   return vector;
 }

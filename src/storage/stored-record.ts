@@ -1,0 +1,106 @@
+// The checks every record read back from SQLite passes before QuiverDB uses it: column types, the label
+// range, the vector's length and finiteness, the record checksum (record-checksum.ts) and metadata JSON
+// that parses to an object. Damage is CORRUPT naming the collection and the id. Knows nothing of indexes.
+import { QuiverError } from '../errors.js';
+import { recordChecksum } from './record-checksum.js';
+
+/** Labels are below 2^31: the allow-lists handed to the native search are Int32Arrays. */
+export const LABEL_LIMIT = 0x7fffffff;
+
+/** A records row as SQLite returns it: nothing about its types is trusted yet. */
+export interface StoredRecord {
+  readonly id: string;
+  readonly label: number;
+  readonly metadata: string;
+  readonly vector: Buffer;
+  readonly checksum: number | null;
+}
+
+/** A record that passed every check. */
+export interface CheckedRecord {
+  readonly id: string;
+  readonly label: number;
+  readonly vector: Float32Array;
+  readonly metadata: Record<string, unknown>;
+}
+
+/** True for a label a record may hold: an integer from 0 below LABEL_LIMIT. */
+export function isValidLabel(label: unknown): label is number {
+  return typeof label === 'number' && Number.isInteger(label) && label >= 0 && label < LABEL_LIMIT;
+}
+
+/** CORRUPT for a label read back from SQLite that no record may hold. */
+export function checkLabel(label: unknown, collection: string): number {
+  if (isValidLabel(label)) return label;
+  throw new QuiverError(
+    'CORRUPT',
+    `collection '${collection}' has a record with label ${String(label)} in quiver.sqlite (labels are integers from 0 below ${LABEL_LIMIT}); run quiver verify`,
+  );
+}
+
+/**
+ * What is wrong with a stored record, or undefined when it passes every check; with the parsed
+ * vector and metadata when it does. One function for reads and for `quiver verify`.
+ */
+export function inspectRecord(
+  row: StoredRecord,
+  dim: number,
+): { damage: string; kind: string } | { vector: Float32Array; metadata: Record<string, unknown> } {
+  const {
+    id,
+    label,
+    vector: blob,
+    metadata: text,
+    checksum,
+  } = row as {
+    id: unknown;
+    label: unknown;
+    vector: unknown;
+    metadata: unknown;
+    checksum: unknown;
+  };
+  if (typeof id !== 'string' || id.length === 0) return { kind: 'id', damage: `has an id that is ${typeOf(id)}` };
+  if (!isValidLabel(label)) return { kind: 'label', damage: `has label ${String(label)}, out of range` };
+  if (!(blob instanceof Uint8Array) || blob.byteLength !== dim * 4) {
+    const size = blob instanceof Uint8Array ? `${blob.byteLength} bytes` : typeOf(blob);
+    return { kind: 'length', damage: `has a vector of ${size}; dim ${dim} needs ${dim * 4}` };
+  }
+  const vector = new Float32Array(dim);
+  new Uint8Array(vector.buffer).set(blob);
+  for (let i = 0; i < dim; i++) {
+    const value = vector[i]!;
+    if (value - value !== 0) return { kind: 'finite', damage: `has ${value} at vector[${i}]` };
+  }
+  let metadata: unknown;
+  try {
+    metadata = typeof text === 'string' ? JSON.parse(text) : undefined;
+  } catch {
+    metadata = undefined;
+  }
+  if (typeof text !== 'string' || metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+    return { kind: 'metadata', damage: 'has metadata that is not a JSON object' };
+  }
+  if (typeof checksum !== 'number') return { kind: 'checksum', damage: 'has no checksum' };
+  if (recordChecksum({ label, id, vector: blob, metadata: text }) !== checksum) {
+    return { kind: 'checksum', damage: 'has a checksum that does not match its label, id, vector and metadata' };
+  }
+  return { vector, metadata: metadata as Record<string, unknown> };
+}
+
+/** The record, checked; CORRUPT naming the collection and the id when it is damaged. */
+export function checkedRecord(row: StoredRecord, dim: number, collection: string): CheckedRecord {
+  const inspected = inspectRecord(row, dim);
+  if ('damage' in inspected) {
+    throw new QuiverError(
+      'CORRUPT',
+      `record ${JSON.stringify(String(row.id))} of collection '${collection}' in quiver.sqlite is damaged: it ${inspected.damage}. Run quiver verify; upsert the record again or delete it`,
+    );
+  }
+  return { id: row.id, label: row.label, vector: inspected.vector, metadata: inspected.metadata };
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'NULL';
+  if (value instanceof Uint8Array) return 'a BLOB';
+  return `a ${typeof value}`;
+}

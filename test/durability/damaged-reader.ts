@@ -1,0 +1,25 @@
+// Child process of the corruption tests: opens a database read-only through the public API, does one
+// action and prints what came of it as one JSON line — so that a crash (out of memory, a native abort)
+// shows as the child's death instead of taking the test runner down.
+import { open } from '../../src/index.js';
+
+const [directory, action, argument] = process.argv.slice(2) as [string, string, string | undefined];
+try {
+  const db = open(directory, { readOnly: true, onWarning: () => {} });
+  let result: unknown;
+  if (action === 'list') result = db.listCollections().length;
+  else {
+    const collection = db.collection('c');
+    if (action === 'open') result = collection.count();
+    else if (action === 'get') result = collection.get(argument!)?.id;
+    else if (action === 'get-all') result = collection.get({ filter: {} }).length;
+    else if (action === 'query') result = collection.query({ vector: JSON.parse(argument!) as number[], k: 5 }).length;
+    else throw new Error(`unknown action ${action}`);
+  }
+  db.close();
+  process.stdout.write(`${JSON.stringify({ ok: true, result })}\n`);
+} catch (error) {
+  const code = (error as { code?: unknown }).code;
+  const name = (error as Error).name;
+  process.stdout.write(`${JSON.stringify({ ok: false, name, code, message: (error as Error).message })}\n`);
+}
