@@ -1,10 +1,10 @@
 // A database: one directory holding quiver.sqlite. Owns the store handle and the open
 // collections, creates and checks collections' settings, and closes everything once.
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CollectionImpl } from './collection.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
-import { QuiverError } from './errors.js';
+import { QuiverError, toQuiverError } from './errors.js';
 import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
 import { defaultPqM } from './index/ivfpq.js';
 import { defaultThreadCount } from './native.js';
@@ -234,10 +234,16 @@ export class DatabaseImpl implements Database {
     } finally {
       for (const collection of this.#collections.values()) collection.close();
       this.#collections.clear();
-      this.#store.close();
+      const store = this.#store;
+      const lock = this.#lock;
       this.#store = undefined;
-      this.#lock?.release();
       this.#lock = undefined;
+      // The lock goes whatever the store's close throws: a failed close never keeps the writer out.
+      try {
+        store.close();
+      } finally {
+        lock?.release();
+      }
     }
   }
 
@@ -248,18 +254,40 @@ export class DatabaseImpl implements Database {
 }
 
 function prepareDirectory(path: string, readOnly: boolean): void {
+  if (path.includes('\u0000')) {
+    throw new QuiverError('INVALID_ARGUMENT', 'the database path holds a NUL character; pass a file-system path');
+  }
   let isDirectory: boolean | undefined;
   try {
     isDirectory = statSync(path).isDirectory();
-  } catch {
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOTDIR' || code === 'ENAMETOOLONG') {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        code === 'ENOTDIR'
+          ? `${path} lies below a file, not a directory; pick a path inside a directory`
+          : `${path} is too long a name for this file system; pick a shorter path`,
+        { cause: error },
+      );
+    }
+    if (code !== 'ENOENT') throw toQuiverError(error, `opening ${path}`);
     isDirectory = undefined;
   }
   if (isDirectory === false) {
     throw new QuiverError('INVALID_ARGUMENT', `${path} is a file; a QuiverDB database is a directory`);
   }
+  const missing = `no database at ${path}; a read-only open needs an existing one`;
   if (isDirectory === undefined) {
-    if (readOnly) throw new QuiverError('NOT_FOUND', `no database at ${path}; a read-only open needs an existing one`);
-    mkdirSync(path, { recursive: true });
+    if (readOnly) throw new QuiverError('NOT_FOUND', missing);
+    try {
+      mkdirSync(path, { recursive: true });
+    } catch (error) {
+      throw toQuiverError(error, `creating the database directory ${path}`);
+    }
+  } else if (readOnly && !existsSync(join(path, SQLITE_FILE))) {
+    // An existing directory without quiver.sqlite holds no database.
+    throw new QuiverError('NOT_FOUND', missing);
   }
 }
 

@@ -49,26 +49,39 @@ export function isQuiverError(error: unknown, code?: ErrorCode): error is Quiver
 export function toQuiverError(error: unknown, context: string): QuiverError {
   if (error instanceof QuiverError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const sqliteCode = (error as { code?: unknown } | null)?.code;
-  if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_')) {
-    if (sqliteCode === 'SQLITE_BUSY' || sqliteCode.startsWith('SQLITE_BUSY_')) {
-      return new QuiverError('LOCKED', `${context}: the database is busy in another process (${message})`, {
-        cause: error,
-      });
+  const code = (error as { code?: unknown } | null)?.code;
+  const as = (quiverCode: ErrorCode, text: string) =>
+    new QuiverError(quiverCode, `${context}: ${text}`, { cause: error });
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) {
+      return as('LOCKED', `the database is busy in another process (${message})`);
     }
-    if (sqliteCode === 'SQLITE_CORRUPT' || sqliteCode === 'SQLITE_NOTADB') {
-      return new QuiverError('CORRUPT', `${context}: the SQLite file is damaged (${message})`, { cause: error });
+    if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_') || code === 'SQLITE_NOTADB') {
+      return as('CORRUPT', `the SQLite file is damaged (${message}); run quiver verify`);
     }
-    if (sqliteCode === 'SQLITE_READONLY' || sqliteCode.startsWith('SQLITE_READONLY_')) {
-      return new QuiverError('READ_ONLY', `${context}: the database is read-only (${message})`, { cause: error });
+    if (code === 'SQLITE_READONLY' || code.startsWith('SQLITE_READONLY_')) {
+      return as('READ_ONLY', `the database is read-only (${message})`);
     }
-    return new QuiverError('IO_ERROR', `${context}: SQLite failed with ${sqliteCode} (${message})`, { cause: error });
+    if (code === 'SQLITE_FULL') return as('IO_ERROR', `the disk is full (${message}); free some space and retry`);
+    return as('IO_ERROR', `SQLite failed with ${code} (${message})`);
   }
-  if (typeof sqliteCode === 'string' && /^E[A-Z]+$/.test(sqliteCode)) {
-    return new QuiverError('IO_ERROR', `${context}: ${message}`, { cause: error });
+  if (code === 'ENOSPC') return as('IO_ERROR', `the disk is full (${message}); free some space and retry`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return as('IO_ERROR', `permission denied (${message}); check the database directory's owner and mode`);
   }
-  if (/hnswlib/i.test(message)) {
-    return new QuiverError('NATIVE_ERROR', `${context}: the HNSW index failed (${message})`, { cause: error });
+  if (code === 'ERR_INVALID_ARG_VALUE' || code === 'ERR_INVALID_ARG_TYPE') {
+    return as('INVALID_ARGUMENT', message);
   }
-  return new QuiverError('INTERNAL', `${context}: ${message}`, { cause: error });
+  if (
+    code === 'ERR_DLOPEN_FAILED' ||
+    /bindings file|\.node\b.*(not found|cannot open|invalid ELF)|NODE_MODULE_VERSION/i.test(message)
+  ) {
+    return as(
+      'NATIVE_ERROR',
+      `a native module could not be loaded (${message}); rebuild the native modules with \`npm rebuild better-sqlite3 quiverdb\` (installs with --ignore-scripts skip their build)`,
+    );
+  }
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return as('IO_ERROR', message);
+  if (/hnswlib/i.test(message)) return as('NATIVE_ERROR', `the HNSW index failed (${message})`);
+  return as('INTERNAL', message);
 }

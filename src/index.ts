@@ -1,5 +1,7 @@
 // The public entry of quiverdb: open(), the public types and the error class. Nothing else
 // is exported; package.json#exports makes deep imports fail.
+import { atBoundary, registerBoundaryClass } from './boundary.js';
+import { CollectionImpl } from './collection.js';
 import { DatabaseImpl } from './db.js';
 import type { Database, OpenOptions } from './types.js';
 
@@ -50,5 +52,9 @@ export type {
  * @throws {QuiverError} INVALID_ARGUMENT, NOT_FOUND (read-only and missing), FORMAT_TOO_NEW, CORRUPT, IO_ERROR
  */
 export function open(path: string, options?: OpenOptions): Database {
-  return new DatabaseImpl(path, options);
+  return atBoundary('open()', () => new DatabaseImpl(path, options));
 }
+
+// Every method of the database and its collections converts what escapes it into a QuiverError.
+registerBoundaryClass(DatabaseImpl);
+registerBoundaryClass(CollectionImpl);

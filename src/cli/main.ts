@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { QuiverError } from '../errors.js';
+import { QuiverError, toQuiverError } from '../errors.js';
 import { BENCH_HELP, findCheckout, runBench } from './bench-command.js';
 import { COMPACT_HELP, compactArguments, runCompact } from './compact-command.js';
 import { EXPORT_HELP, exportArguments, runExport } from './export-command.js';
@@ -100,15 +100,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function fail(error: unknown, json: boolean, command: string | undefined): number {
+function fail(thrown: unknown, json: boolean, command: string | undefined): number {
+  // The CLI's boundary: anything but a usage error leaves as a QuiverError with its code.
+  const error = thrown instanceof UsageError ? thrown : toQuiverError(thrown, `quiver ${command ?? ''}`.trim());
   const usage = error instanceof UsageError;
-  const code = usage ? 'USAGE' : error instanceof QuiverError ? error.code : 'INTERNAL';
-  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof QuiverError ? error.code : 'USAGE';
+  const message = error.message;
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
   const hint = usage ? `\nRun 'quiver ${command === undefined ? '' : `${command} `}--help' for usage.` : '';
   process.stderr.write(`quiver: ${usage ? '' : `${code}: `}${message}${hint}\n`);
-  if (!usage && !(error instanceof QuiverError) && error instanceof Error && error.stack) {
-    process.stderr.write(`${error.stack}\n`);
+  // A bug: the original error's stack helps the report.
+  const cause = error.cause;
+  if (error instanceof QuiverError && code === 'INTERNAL' && cause instanceof Error && cause.stack) {
+    process.stderr.write(`${cause.stack}\n`);
   }
   return usage ? 2 : 1;
 }

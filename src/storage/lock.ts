@@ -4,7 +4,7 @@
 // A second writer, in this process or another, fails at once with LOCKED.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { QuiverError } from '../errors.js';
+import { QuiverError, toQuiverError } from '../errors.js';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -34,9 +34,7 @@ export function acquireWriterLock(directory: string): WriterLock {
         { cause: error },
       );
     }
-    throw new QuiverError('IO_ERROR', `cannot take the writer lock ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw toQuiverError(error, `cannot take the writer lock ${file}`);
   }
   const held = handle;
   return {
