@@ -174,6 +174,8 @@ export interface CollectionHost {
   readonly threads: number;
   /** Throws CLOSED when the database is closed; for readers, catches up with the writer first. */
   assertOpen(): void;
+  /** Runs a reader's call in one read transaction (see DatabaseImpl.read); the writer's as it is. */
+  read<T>(body: () => T): T;
 }
 
 export class CollectionImpl implements Collection {
@@ -341,6 +343,10 @@ export class CollectionImpl implements Collection {
   get(ids: readonly Id[]): QuiverRecord[];
   get(options: { filter: Filter; limit?: number }): QuiverRecord[];
   get(idOrIds: Id | readonly Id[] | { filter: Filter; limit?: number }): QuiverRecord | undefined | QuiverRecord[] {
+    return this.#host.read(() => this.#get(idOrIds));
+  }
+
+  #get(idOrIds: Id | readonly Id[] | { filter: Filter; limit?: number }): QuiverRecord | undefined | QuiverRecord[] {
     this.#readable();
     const store = this.#host.store;
     if (isSelection(idOrIds)) {
@@ -417,13 +423,16 @@ export class CollectionImpl implements Collection {
   query(options: QueryOptions): QueryHit[];
   query(options: QueryOptions): QueryHit[] | ExplainedQuery {
     const parsed = parseOrThrow(querySchema, options, 'query');
-    const { neighbours, plan } = this.#search(parsed);
-    const hits = this.#hydrate(neighbours, parsed.includeVectors === true);
-    return parsed.explain === true ? { hits, plan } : hits;
+    return this.#host.read(() => {
+      const { neighbours, plan } = this.#search(parsed);
+      const hits = this.#hydrate(neighbours, parsed.includeVectors === true);
+      return parsed.explain === true ? { hits, plan } : hits;
+    });
   }
 
   queryIds(options: QueryIdsOptions): QueryIdHit[] {
-    return this.#idHits(this.#search(parseOrThrow(queryIdsSchema, options, 'queryIds')).neighbours);
+    const parsed = parseOrThrow(queryIdsSchema, options, 'queryIds');
+    return this.#host.read(() => this.#idHits(this.#search(parsed).neighbours));
   }
 
   /** Hits with ids and distances only, from the in-memory id table (no SQLite read). */
@@ -566,10 +575,12 @@ export class CollectionImpl implements Collection {
 
   /** A batch of queries answered at once: `hitsOf` turns each query's neighbours into its hits. */
   #batch<T>(options: unknown, schema: BatchSchema, method: string, hitsOf: (neighbours: Neighbours) => T[]): T[][] {
-    const ann = this.#readable().ann;
-    const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
-    if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
-    return this.#answerBatch(ann, batch, this.#searchBatch(ann, batch), hitsOf);
+    return this.#host.read(() => {
+      const ann = this.#readable().ann;
+      const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
+      if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
+      return this.#answerBatch(ann, batch, this.#searchBatch(ann, batch), hitsOf);
+    });
   }
 
   /** {@link #batch} with the graph search off the event loop. */
@@ -596,17 +607,22 @@ export class CollectionImpl implements Collection {
       throw error;
     }
     // The labels are only valid for the state the search saw; if a write or a reload came in
-    // meanwhile, answer again from the current state (synchronously, so nothing can interleave).
-    if (this.#readable().ann !== ann || this.#host.store.lastSeq() !== seq) {
-      return this.#batch(options, schema, method, hitsOf);
-    }
-    return this.#answerBatch(ann, batch, found, hitsOf);
+    // meanwhile, answer again from the current state (synchronously, so nothing can interleave; for
+    // a reader, in one read transaction that also holds the record reads).
+    return this.#host.read(() => {
+      if (this.#readable().ann !== ann || this.#host.store.lastSeq() !== seq) {
+        return this.#batch(options, schema, method, hitsOf);
+      }
+      return this.#answerBatch(ann, batch, found, hitsOf);
+    });
   }
 
   count(options?: { filter: Filter }): number {
-    const ann = this.#readable().ann;
-    if (options === undefined) return ann.size;
-    return this.#host.store.countMatching(this.#collectionId, this.#selection(options, 'count').where);
+    return this.#host.read(() => {
+      const ann = this.#readable().ann;
+      if (options === undefined) return ann.size;
+      return this.#host.store.countMatching(this.#collectionId, this.#selection(options, 'count').where);
+    });
   }
 
   /** Validates `{ filter, limit? }` and compiles the filter. */
@@ -646,8 +662,10 @@ export class CollectionImpl implements Collection {
   }
 
   toArrowTable(options?: ArrowExportOptions): Table {
-    this.#readable();
-    return arrowTable(this.#arrowSource(), options);
+    return this.#host.read(() => {
+      this.#readable();
+      return arrowTable(this.#arrowSource(), options);
+    });
   }
 
   async exportArrow(path: string, options?: ArrowExportOptions): Promise<ArrowExportResult> {

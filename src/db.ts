@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CollectionImpl } from './collection.js';
-import { DerivedIndex, type IndexEvents } from './derived-index.js';
+import { DerivedIndex, type IndexEvents, SnapshotReplaced } from './derived-index.js';
 import { QuiverError, toQuiverError } from './errors.js';
 import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
 import { defaultPqM } from './index/ivfpq.js';
@@ -26,6 +26,8 @@ const HNSW_DEFAULTS = { m: 16, efConstruction: 200, ef: 64 } as const;
 /** ivfpq defaults (m is dim / 8, see defaultPqM); why these values: docs/ivfpq.md. */
 const IVFPQ_DEFAULTS = { nlist: 256, targetRecall: 0.95 } as const;
 const DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
+/** Read transactions a reader's call may start before it gives up on a writer that keeps replacing snapshots. */
+const MAX_READ_ATTEMPTS = 10;
 
 function emitWarning(warning: QuiverWarning): void {
   process.emitWarning(warning.message, { code: `QUIVERDB_${warning.code}` });
@@ -75,6 +77,35 @@ export class DatabaseImpl implements Database {
     return this.#store!;
   }
 
+  /**
+   * Runs a call of a reader in one read transaction: its catch-up with the writer, its index search
+   * and its record reads all see one committed state (one SQLite snapshot), whatever the writer
+   * commits meanwhile. A snapshot file the writer replaced under the catch-up starts the call again
+   * in a new transaction. The writer's calls run as they are.
+   */
+  read<T>(body: () => T): T {
+    const store = this.#openStore();
+    if (!this.readOnly || store.inTransaction) return body();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return store.transaction(() => {
+          store.lastSeq(); // the first read fixes the transaction's snapshot, before data_version is asked
+          this.assertOpen();
+          return body();
+        });
+      } catch (error) {
+        if (!(error instanceof SnapshotReplaced)) throw error;
+        if (attempt >= MAX_READ_ATTEMPTS) {
+          throw new QuiverError(
+            'IO_ERROR',
+            `the writer replaced the index snapshot ${error.message} ${attempt} times while this reader loaded it; retry the call`,
+            { cause: error },
+          );
+        }
+      }
+    }
+  }
+
   assertOpen(): void {
     const store = this.#openStore();
     // A reader follows the writer: when another connection has committed, catch up first.
@@ -84,10 +115,12 @@ export class DatabaseImpl implements Database {
   refresh(): void {
     const store = this.#openStore();
     if (!this.readOnly) return;
-    this.#dataVersion = store.dataVersion();
+    const version = store.dataVersion();
     for (const [name, collection] of this.#collections) {
       if (!collection.catchUp()) this.#collections.delete(name);
     }
+    // Only once every collection caught up: a catch-up that throws is tried again by the next call.
+    this.#dataVersion = version;
   }
 
   #openStore(): Store {
@@ -106,6 +139,10 @@ export class DatabaseImpl implements Database {
   }
 
   collection(name: string, options?: CollectionOptions): Collection {
+    return this.read(() => this.#collection(name, options));
+  }
+
+  #collection(name: string, options?: CollectionOptions): Collection {
     const store = this.store;
     parseOrThrow(collectionNameSchema, name, 'collection name');
     const settings = options === undefined ? undefined : parseOrThrow(collectionOptionsSchema, options, 'options');
@@ -203,14 +240,16 @@ export class DatabaseImpl implements Database {
 
   listCollections(): CollectionInfo[] {
     const store = this.store;
-    return store.listCollections().map((row) => ({
-      name: row.name,
-      dim: row.dim,
-      metric: row.metric,
-      index: row.index,
-      indexes: [...row.indexedFields],
-      count: store.count(row.id),
-    }));
+    return this.read(() =>
+      store.listCollections().map((row) => ({
+        name: row.name,
+        dim: row.dim,
+        metric: row.metric,
+        index: row.index,
+        indexes: [...row.indexedFields],
+        count: store.count(row.id),
+      })),
+    );
   }
 
   dropCollection(name: string): boolean {

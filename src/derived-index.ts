@@ -89,6 +89,32 @@ function allUpserts(
 ): changes is readonly { label: number; vector: Float32Array }[] {
   return changes.every((change) => change.vector !== undefined);
 }
+/**
+ * Thrown by a reader's open when the snapshot file its read transaction names is gone: the writer
+ * replaced it (and removed the old one) after that transaction began. Nothing is wrong: the call
+ * starts again in a new read transaction (DatabaseImpl.read), which names the new file.
+ */
+export class SnapshotReplaced extends Error {}
+
+/** Per store, the snapshot files a reader already found missing once: missing again is damage, not a race. */
+const missingSnapshots = new WeakMap<Store, Set<string>>();
+
+/** True when a reader should start again rather than warn: `file` is missing for the first time. */
+function replacedUnderReader(store: Store, file: string, error: unknown): boolean {
+  if (!store.readOnly) return false;
+  let cause: unknown = error;
+  while (cause instanceof Error && (cause as { code?: unknown }).code !== 'ENOENT') cause = cause.cause;
+  if (!(cause instanceof Error)) return false;
+  let seen = missingSnapshots.get(store);
+  if (seen === undefined) {
+    seen = new Set();
+    missingSnapshots.set(store, seen);
+  }
+  if (seen.has(file)) return false;
+  seen.add(file);
+  return true;
+}
+
 let temporaryCounter = 0;
 
 /** A fresh temporary path for a graph copied out of a snapshot file. */
@@ -183,9 +209,11 @@ export class DerivedIndex {
       if (row === undefined || row.id !== this.#row.id) return false;
       const manifest = this.#store.manifest(this.#row.id);
       if (manifest !== undefined && manifest.seq > this.#appliedSeq) {
-        // The writer snapshotted and truncated the log past what we applied: reload.
+        // The writer snapshotted and truncated the log past what we applied: reload (the old index
+        // stays until the new one is whole, so a failed reload leaves this object usable).
+        const reloaded = this.#open();
         this.#ann.dispose();
-        this.#ann = this.#open();
+        this.#ann = reloaded;
       } else {
         this.#replay(this.#ann, this.#appliedSeq);
         this.#appliedSeq = this.#store.lastSeq();
@@ -416,6 +444,7 @@ export class DerivedIndex {
             this.#logRows = this.#store.logLength(this.#row.id, manifest.seq);
             return ann;
           } catch (error) {
+            if (replacedUnderReader(this.#store, manifest.file, error)) throw new SnapshotReplaced(manifest.file);
             this.#events.onWarning({
               code: 'SNAPSHOT_INVALID',
               collection: this.#row.name,
@@ -534,6 +563,8 @@ export class DerivedIndex {
           return ann;
         } catch (error) {
           if (isQuiverError(error, 'CLOSED') || isQuiverError(error, 'NOT_FOUND')) throw error;
+          // A reader whose snapshot the writer replaced meanwhile opens again from the new state.
+          if (replacedUnderReader(this.#store, manifest.file, error)) return this.#openAsync(assertOpen);
           this.#events.onWarning({
             code: 'SNAPSHOT_INVALID',
             collection: row.name,

@@ -173,6 +173,16 @@ export class Store {
     return statement;
   }
 
+  /** True for a read-only connection (a reader beside the writer). */
+  get readOnly(): boolean {
+    return this.#db.readonly;
+  }
+
+  /** True inside {@link Store.transaction}. */
+  get inTransaction(): boolean {
+    return this.#db.inTransaction;
+  }
+
   /** Runs `body` in one transaction: all of it commits, or none of it. */
   transaction<T>(body: () => T): T {
     return this.#db.transaction(body)();
