@@ -3,8 +3,7 @@
 // back as a snapshot; caught up with another process's commits. SQLite stays the truth.
 import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isQuiverError, QuiverError } from './errors.js';
 import { FlatIndex } from './index/flat.js';
 import { HnswIndex, type HnswParams } from './index/hnsw.js';
@@ -15,6 +14,7 @@ import {
   readSnapshot,
   readSnapshotAsync,
   removeSnapshotsExcept,
+  temporaryGraphPath,
   type SnapshotRead,
   snapshotName,
   writeSnapshot,
@@ -113,13 +113,6 @@ function replacedUnderReader(store: Store, file: string, error: unknown): boolea
   if (seen.has(file)) return false;
   seen.add(file);
   return true;
-}
-
-let temporaryCounter = 0;
-
-/** A fresh temporary path for a graph copied out of a snapshot file. */
-function temporaryGraphFile(): string {
-  return join(tmpdir(), `quiverdb-${process.pid}-${++temporaryCounter}.graph`);
 }
 
 export class DerivedIndex {
@@ -472,9 +465,11 @@ export class DerivedIndex {
 
   #loadSnapshot(manifest: ManifestRow): HnswIndex {
     const params = this.#snapshotParams(manifest);
-    const graphFile = temporaryGraphFile();
+    const file = this.#snapshotPath(manifest);
+    const graphFile = temporaryGraphPath(dirname(file));
     try {
-      const snapshot = readSnapshot(this.#snapshotPath(manifest), graphFile);
+      const snapshot = readSnapshot(file, graphFile);
+      crashPoint('snapshot-load-copied');
       this.#verifySnapshot(manifest, snapshot);
       return HnswIndex.load(graphFile, this.#row.metric, this.#row.dim, params, snapshot.liveLabels);
     } finally {
@@ -485,9 +480,11 @@ export class DerivedIndex {
   /** {@link #loadSnapshot} with the file read asynchronously and the graph built on a native thread. */
   async #loadSnapshotAsync(manifest: ManifestRow): Promise<HnswIndex> {
     const params = this.#snapshotParams(manifest);
-    const graphFile = temporaryGraphFile();
+    const file = this.#snapshotPath(manifest);
+    const graphFile = temporaryGraphPath(dirname(file));
     try {
-      const snapshot = await readSnapshotAsync(this.#snapshotPath(manifest), graphFile);
+      const snapshot = await readSnapshotAsync(file, graphFile);
+      crashPoint('snapshot-load-copied');
       this.#verifySnapshot(manifest, snapshot);
       return await HnswIndex.loadAsync(graphFile, this.#row.metric, this.#row.dim, params, snapshot.liveLabels);
     } finally {

@@ -1,12 +1,12 @@
 // `quiver verify DB`: checks, read-only, that quiver.sqlite is sound, every snapshot passes the
 // snapshot reader and agrees with the records and the log, and every record is well-formed.
-// Imports src/db.ts and storage/; never writes. Exit 1 when anything is damaged.
+// Imports src/db.ts and storage/; never changes the database (a snapshot's graph is copied beside it to be
+// checked, then removed; a copy left by a killed process goes at the next writable open). Exit 1 on damage.
 import { readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseImpl } from '../db.js';
 import { QuiverError } from '../errors.js';
-import { readSnapshot } from '../storage/snapshot-file.js';
+import { readSnapshot, temporaryGraphPath } from '../storage/snapshot-file.js';
 import type { CollectionRow, Store } from '../storage/store.js';
 import { inspectRecord } from '../storage/stored-record.js';
 import { formatCount, type Output } from './output.js';
@@ -44,8 +44,6 @@ export interface Finding {
 
 /** Findings about one record kept per kind before they are summarised (a damaged file can hold millions). */
 const EXAMPLES_PER_KIND = 5;
-
-let temporaryCounter = 0;
 
 export async function runVerify(parsed: Parsed, output: Output): Promise<number> {
   const [database] = positionals(parsed, ['DB']) as [string];
@@ -210,7 +208,7 @@ function verifyLogAndSnapshot(
     }
     return;
   }
-  const graphFile = join(tmpdir(), `quiver-verify-${process.pid}-${++temporaryCounter}.graph`);
+  const graphFile = temporaryGraphPath(dirname(join(databasePath, manifest.file)));
   try {
     const snapshot = readSnapshot(join(databasePath, manifest.file), graphFile);
     const { header } = snapshot;

@@ -17,7 +17,8 @@ export type CrashPoint =
   | 'snapshot-before-rename'
   | 'snapshot-before-manifest'
   | 'snapshot-before-cleanup'
-  | 'compact-mid-build';
+  | 'compact-mid-build'
+  | 'snapshot-load-copied';
 
 /** Kills the process here when QUIVERDB_CRASH_AT names this point. */
 export function crashPoint(name: CrashPoint): void {

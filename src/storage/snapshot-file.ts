@@ -282,6 +282,32 @@ export function removeSnapshotsExcept(directory: string, keep: string | undefine
   for (const name of names) {
     if (name !== keep && /^hnsw\.\d+(\.\d+)?\.bin(\.tmp|\.graph\.tmp)?$/.test(name))
       rmSync(join(directory, name), { force: true });
+    // A graph copy left by a process killed while loading a snapshot (never one of a live process).
+    const loading = /^load\.(\d+)\.\d+\.graph\.tmp$/.exec(name);
+    if (loading !== null && !processAlive(Number(loading[1]))) rmSync(join(directory, name), { force: true });
+  }
+}
+
+let temporaryGraphs = 0;
+
+/**
+ * A fresh path, inside the collection's own folder `directory`, for the graph a snapshot load copies
+ * out of a snapshot file: `load.<pid>.<n>.graph.tmp`. It is removed once loaded; should the process
+ * die first, the next writable open removes it (removeSnapshotsExcept), so nothing is left in the OS
+ * temporary directory.
+ */
+export function temporaryGraphPath(directory: string): string {
+  return join(directory, `load.${process.pid}.${++temporaryGraphs}.graph.tmp`);
+}
+
+/** True while process `pid` lives (signal 0 checks without signalling; EPERM: alive, another user's). */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EPERM';
   }
 }
 
