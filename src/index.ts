@@ -24,6 +24,7 @@ export type {
   IndexSettings,
   IvfPqCalibration,
   Metadata,
+  MetadataInput,
   MetadataValue,
   Metric,
   OpenOptions,

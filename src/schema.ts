@@ -195,6 +195,9 @@ export function copyVector(
   }
 }
 
+/** A UTF-16 surrogate not part of a pair (with the u flag, a pair is one code point and does not match). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /** Normalises a user id (string or safe integer) to its stored string form, or throws INVALID_ID. */
 export function toId(input: unknown, where: string): string {
   let id: string;
@@ -209,6 +212,12 @@ export function toId(input: unknown, where: string): string {
     );
   }
   if (id.length === 0) throw new QuiverError('INVALID_ID', `${where} is empty; give every record a non-empty id`);
+  if (LONE_SURROGATE.test(id)) {
+    throw new QuiverError(
+      'INVALID_ID',
+      `${where} holds a lone UTF-16 surrogate, which UTF-8 cannot store; ids must be well-formed Unicode text`,
+    );
+  }
   const bytes = Buffer.byteLength(id, 'utf8');
   if (bytes > MAX_ID_BYTES) {
     throw new QuiverError(
@@ -223,51 +232,81 @@ export function toId(input: unknown, where: string): string {
 const MAX_METADATA_DEPTH = 16;
 
 /**
- * Checks that `input` is a plain JSON object whose values are strings, finite numbers, booleans,
- * null, arrays of those, or nested objects of the same, and returns its JSON text.
+ * Checks that `input` is a plain JSON object and returns its JSON text, in one walk that reads each
+ * value once (so an accessor cannot pass the check with one value and be stored with another). Values
+ * are strings, finite numbers, booleans, null, arrays and plain objects of those (any JSON value, at
+ * most 16 levels deep); `undefined` is dropped from objects and is null in arrays (as JSON.stringify
+ * does); a valid Date is stored as its ISO string. BigInt, functions, symbols, NaN/±Infinity, circular
+ * structures and other class instances are INVALID_METADATA naming their path.
  */
 export function toMetadataJson(input: unknown, where: string): string {
   if (input === undefined) return '{}';
   if (!isPlainObject(input)) {
     throw new QuiverError('INVALID_METADATA', `${where} is ${describe(input)}; metadata must be a plain JSON object`);
   }
-  checkMetadataValue(input, where, 0);
-  return JSON.stringify(input);
+  return metadataJson(input, where, 0, new Set());
 }
 
-function checkMetadataValue(value: unknown, path: string, depth: number): void {
-  if (depth > MAX_METADATA_DEPTH) {
+/** The JSON text of one metadata value, validated as it is written; `open` holds the objects being walked. */
+function metadataJson(value: unknown, path: string, depth: number, open: Set<object>): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (Number.isFinite(value)) return JSON.stringify(value);
+      throw new QuiverError('INVALID_METADATA', `${path} is ${value}; metadata numbers must be finite`);
+    case 'object':
+      break;
+    default:
+      throw new QuiverError(
+        'INVALID_METADATA',
+        `${path} is ${describe(value)}; metadata values are strings, finite numbers, booleans, null, arrays or plain objects`,
+      );
+  }
+  if (value instanceof Date) {
+    const time = value.getTime();
+    if (Number.isNaN(time)) throw new QuiverError('INVALID_METADATA', `${path} is an invalid Date`);
+    return JSON.stringify(new Date(time).toISOString());
+  }
+  if (depth >= MAX_METADATA_DEPTH) {
     throw new QuiverError('INVALID_METADATA', `${path} is nested deeper than ${MAX_METADATA_DEPTH} levels`);
   }
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
-  if (typeof value === 'number') {
-    if (Number.isFinite(value)) return;
-    throw new QuiverError('INVALID_METADATA', `${path} is ${value}; metadata numbers must be finite`);
+  if (open.has(value)) {
+    throw new QuiverError(
+      'INVALID_METADATA',
+      `${path} refers back to an object that contains it (a circular structure)`,
+    );
   }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
+    open.add(value);
+    const length = value.length;
+    const parts: string[] = new Array(length);
+    for (let i = 0; i < length; i++) {
       const element: unknown = value[i];
-      if (element !== null && typeof element === 'object') {
-        throw new QuiverError(
-          'INVALID_METADATA',
-          `${path}[${i}] is ${describe(element)}; arrays in metadata hold strings, numbers, booleans or null`,
-        );
-      }
-      checkMetadataValue(element, `${path}[${i}]`, depth + 1);
+      parts[i] = element === undefined ? 'null' : metadataJson(element, `${path}[${i}]`, depth + 1, open);
     }
-    return;
+    open.delete(value);
+    return `[${parts.join(',')}]`;
   }
-  if (isPlainObject(value)) {
-    for (const [key, child] of Object.entries(value)) {
-      if (key.length === 0) throw new QuiverError('INVALID_METADATA', `${path} has an empty key`);
-      checkMetadataValue(child, `${path}.${key}`, depth + 1);
-    }
-    return;
+  if (!isPlainObject(value)) {
+    throw new QuiverError(
+      'INVALID_METADATA',
+      `${path} is ${describe(value)}; metadata holds plain objects, arrays and JSON values (a Date is stored as its ISO string)`,
+    );
   }
-  throw new QuiverError(
-    'INVALID_METADATA',
-    `${path} is ${describe(value)}; metadata values are strings, numbers, booleans, null, arrays or objects of those`,
-  );
+  open.add(value);
+  const parts: string[] = [];
+  for (const key of Object.keys(value)) {
+    if (key.length === 0) throw new QuiverError('INVALID_METADATA', `${path} has an empty key`);
+    const child: unknown = value[key];
+    if (child === undefined) continue;
+    parts.push(`${JSON.stringify(key)}:${metadataJson(child, `${path}.${key}`, depth + 1, open)}`);
+  }
+  open.delete(value);
+  return `{${parts.join(',')}}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -11,12 +11,23 @@ export type Id = string | number;
 /** A vector: `dim` finite numbers. A Float32Array is used without conversion. */
 export type VectorInput = readonly number[] | Float32Array;
 
-/** A metadata value: JSON scalars, arrays of scalars, and nested objects of the same. */
-export type MetadataValue = string | number | boolean | null | MetadataScalar[] | { [key: string]: MetadataValue };
-type MetadataScalar = string | number | boolean | null;
+/** A metadata value as stored and returned: any JSON value (at most 16 levels deep). */
+export type MetadataValue = string | number | boolean | null | MetadataValue[] | { [key: string]: MetadataValue };
 
 /** A record's metadata: a plain JSON object. */
 export type Metadata = { [key: string]: MetadataValue };
+
+/**
+ * Metadata as upsert takes it: JSON values, plus what JSON.stringify would turn into JSON — `undefined`
+ * (dropped from objects, null in arrays) and a `Date` (stored as its ISO string).
+ */
+export type MetadataInput = { [key: string]: MetadataInputValue };
+type MetadataInputValue =
+  | MetadataValue
+  | Date
+  | undefined
+  | MetadataInputValue[]
+  | { [key: string]: MetadataInputValue };
 
 /** Parameters of a collection's index, fixed when the collection is created. */
 export type IndexOptions =
@@ -152,7 +163,7 @@ export interface UpsertRecord {
   id: Id;
   vector: VectorInput;
   /** Defaults to `{}`. Replaces the previous metadata whole on upsert. */
-  metadata?: Metadata;
+  metadata?: MetadataInput | undefined;
 }
 
 export interface UpsertResult {

@@ -3,7 +3,7 @@
 import Sqlite from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Collection, type Database, type ErrorCode, open, QuiverError } from '../src/index.js';
+import { type Collection, type Database, type ErrorCode, type Metadata, open, QuiverError } from '../src/index.js';
 import { tempDirectory } from './helpers/fixtures.js';
 
 function expectQuiverError(action: () => unknown, code: ErrorCode, message?: RegExp): void {
@@ -105,28 +105,78 @@ describe('a bad record rejects the whole batch', () => {
       message: /record 1\.metadata is an array/,
     },
     {
-      name: 'a Date in metadata',
-      bad: { id: 'bad', vector: [1, 2, 3], metadata: { when: new Date() } },
-      code: 'INVALID_METADATA',
-      message: /record 1\.metadata\.when is a Date/,
-    },
-    {
       name: 'NaN in metadata',
       bad: { id: 'bad', vector: [1, 2, 3], metadata: { x: Number.NaN } },
       code: 'INVALID_METADATA',
       message: /metadata\.x is NaN/,
     },
     {
-      name: 'an object inside a metadata array',
-      bad: { id: 'bad', vector: [1, 2, 3], metadata: { x: [{ a: 1 }] } },
+      name: 'Infinity deep in a metadata array of objects',
+      bad: { id: 'bad', vector: [1, 2, 3], metadata: { x: [{ a: [1, Number.POSITIVE_INFINITY] }] } },
       code: 'INVALID_METADATA',
-      message: /metadata\.x\[0\] is an object/,
+      message: /metadata\.x\[0\]\.a\[1\] is Infinity/,
     },
     {
-      name: 'undefined in metadata',
-      bad: { id: 'bad', vector: [1, 2, 3], metadata: { x: undefined } },
+      name: 'a BigInt in metadata',
+      bad: { id: 'bad', vector: [1, 2, 3], metadata: { n: 5n } },
       code: 'INVALID_METADATA',
-      message: /metadata\.x is undefined/,
+      message: /metadata\.n is a bigint/,
+    },
+    {
+      name: 'a function in metadata',
+      bad: { id: 'bad', vector: [1, 2, 3], metadata: { f: () => 1 } },
+      code: 'INVALID_METADATA',
+      message: /metadata\.f is a function/,
+    },
+    {
+      name: 'a symbol in a metadata array',
+      bad: { id: 'bad', vector: [1, 2, 3], metadata: { s: [Symbol('x')] } },
+      code: 'INVALID_METADATA',
+      message: /metadata\.s\[0\] is a symbol/,
+    },
+    {
+      name: 'a class instance other than Date in metadata',
+      bad: { id: 'bad', vector: [1, 2, 3], metadata: { m: new Map([[1, 2]]) } },
+      code: 'INVALID_METADATA',
+      message: /metadata\.m is a Map/,
+    },
+    {
+      name: 'an invalid Date in metadata',
+      bad: { id: 'bad', vector: [1, 2, 3], metadata: { when: new Date(Number.NaN) } },
+      code: 'INVALID_METADATA',
+      message: /metadata\.when is an invalid Date/,
+    },
+    {
+      name: 'circular metadata',
+      bad: (() => {
+        const loop: Record<string, unknown> = { a: 1 };
+        loop['self'] = { back: loop };
+        return { id: 'bad', vector: [1, 2, 3], metadata: loop };
+      })(),
+      code: 'INVALID_METADATA',
+      message: /metadata\.self\.back refers back/,
+    },
+    {
+      name: 'metadata nested 17 levels deep',
+      bad: {
+        id: 'bad',
+        vector: [1, 2, 3],
+        metadata: Array.from({ length: 16 }).reduce<Record<string, unknown>>((inner) => ({ x: inner }), {}),
+      },
+      code: 'INVALID_METADATA',
+      message: /nested deeper than 16 levels/,
+    },
+    {
+      name: 'an id with a lone surrogate',
+      bad: { id: 'a\ud800b', vector: [1, 2, 3] },
+      code: 'INVALID_ID',
+      message: /record 1\.id holds a lone UTF-16 surrogate/,
+    },
+    {
+      name: 'an id with a lone low surrogate at its end',
+      bad: { id: 'ab\udc00', vector: [1, 2, 3] },
+      code: 'INVALID_ID',
+      message: /lone UTF-16 surrogate/,
     },
     {
       name: 'an unknown record field',
@@ -281,5 +331,57 @@ describe('collections and databases', () => {
     expectQuiverError(() => db.dropCollection('docs'), 'READ_ONLY');
     expectQuiverError(() => db.collection('new', { dim: 2 }), 'READ_ONLY');
     expectNothingWritten();
+  });
+});
+
+describe('metadata as loaders give it: validated and stored from one read of each value', () => {
+  it('an accessor is read once: the value checked is the value stored (a second read would be 5n)', () => {
+    let reads = 0;
+    const metadata = {};
+    Object.defineProperty(metadata, 'x', { enumerable: true, get: () => (reads++ === 0 ? 1 : 5n) });
+    docs.upsert([{ id: 'accessor', vector: [1, 0, 0], metadata }]);
+    expect(reads).toBe(1);
+    expect(docs.get('accessor')!.metadata).toEqual({ x: 1 });
+    docs.delete('accessor');
+  });
+
+  it('undefined is dropped, a Date is its ISO string, arrays of objects and nested arrays are kept', () => {
+    const when = new Date(Date.UTC(2024, 1, 29, 12, 30));
+    const metadata = {
+      skip: undefined,
+      when,
+      authors: [
+        { name: 'Ada', roles: ['a', 'b'] },
+        { name: 'Bob', born: new Date(0) },
+      ],
+      grid: [
+        [1, 2],
+        [3, [4, null]],
+      ],
+      holes: [1, undefined, 3],
+    };
+    docs.upsert([{ id: 'loader', vector: [1, 0, 0], metadata }]);
+    expect(docs.get('loader')!.metadata).toEqual({
+      when: '2024-02-29T12:30:00.000Z',
+      authors: [
+        { name: 'Ada', roles: ['a', 'b'] },
+        { name: 'Bob', born: '1970-01-01T00:00:00.000Z' },
+      ],
+      grid: [
+        [1, 2],
+        [3, [4, null]],
+      ],
+      holes: [1, null, 3],
+    });
+    // What JSON.stringify would store, byte for byte.
+    expect(docs.get('loader')!.metadata).toEqual(JSON.parse(JSON.stringify(metadata)));
+    docs.delete('loader');
+  });
+
+  it('16 levels of nesting are accepted', () => {
+    const metadata = Array.from({ length: 15 }).reduce<Metadata>((inner) => ({ x: inner }), { y: 1 });
+    docs.upsert([{ id: 'deep', vector: [1, 0, 0], metadata }]);
+    expect(docs.get('deep')!.metadata).toEqual(metadata);
+    docs.delete('deep');
   });
 });

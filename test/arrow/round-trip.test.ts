@@ -354,6 +354,20 @@ function seed(database: Database) {
 }
 
 describe('export', () => {
+  it('round-trips the loader shapes: arrays of objects, nested arrays, Dates stored as ISO text', async () => {
+    const docs = db.collection('shapes', { dim: 2 });
+    const metadata = [
+      { authors: [{ name: 'a' }, { name: 'b', x: [1, [2]] }], when: new Date(0), grid: [[1, 2], [3]] },
+      { authors: [], grid: [[5]], other: 1 },
+    ];
+    docs.upsert(metadata.map((value, i) => ({ id: `r${i}`, vector: [i, 1], metadata: value })));
+    const copy = db.collection('copy', { dim: 2 });
+    await copy.upsertArrow(docs.toArrowTable());
+    const stored = JSON.parse(JSON.stringify(metadata)) as Metadata[];
+    expect(copy.get(['r0', 'r1']).map((record) => record.metadata)).toEqual(stored);
+    expect(docs.get(['r0', 'r1']).map((record) => record.metadata)).toEqual(stored);
+  });
+
   it('types consistent fields, falls back to JSON text, and round-trips losslessly through a table', async () => {
     const { docs, records } = seed(db);
     const table = docs.toArrowTable();
