@@ -420,7 +420,7 @@ export interface Collection {
    * @example
    * const one = docs.get('a');          // QuiverRecord | undefined
    * const some = docs.get(['a', 'b']);  // QuiverRecord[]
-   * @throws {QuiverError} INVALID_ID, INVALID_ARGUMENT, CLOSED
+   * @throws {QuiverError} INVALID_ID, INVALID_ARGUMENT, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
   get(id: Id): QuiverRecord | undefined;
   get(ids: readonly Id[]): QuiverRecord[];
@@ -429,7 +429,7 @@ export interface Collection {
    * (default: all).
    * @example
    * const english = docs.get({ filter: { lang: 'en' }, limit: 100 });
-   * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED
+   * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
   get(options: { filter: Filter; limit?: number }): QuiverRecord[];
 
@@ -465,7 +465,7 @@ export interface Collection {
    * @example
    * const hits = docs.query({ vector: q, k: 10 });
    * for (const { id, distance, metadata } of hits) console.log(id, distance, metadata);
-   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_FILTER, CLOSED
+   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_FILTER, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
   query(options: QueryOptions): QueryHit[];
 
@@ -527,14 +527,14 @@ export interface Collection {
    * Number of records in the collection.
    * @example
    * docs.count(); // 1000
-   * @throws {QuiverError} CLOSED
+   * @throws {QuiverError} CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
   count(): number;
   /**
    * Number of records whose metadata matches a filter.
    * @example
    * docs.count({ filter: { lang: 'en' } }); // 412
-   * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED
+   * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
   count(options: { filter: Filter }): number;
 
@@ -643,7 +643,7 @@ export interface Database {
    * Every collection with its settings and record count, by name.
    * @example
    * for (const { name, count } of db.listCollections()) console.log(name, count);
-   * @throws {QuiverError} CLOSED
+   * @throws {QuiverError} CLOSED, CORRUPT (damaged stored settings or SQLite page), IO_ERROR
    */
   listCollections(): CollectionInfo[];
 
@@ -652,7 +652,7 @@ export interface Database {
    * Collection objects for it raise CLOSED afterwards.
    * @example
    * db.dropCollection('docs'); // true
-   * @throws {QuiverError} INVALID_ARGUMENT, READ_ONLY, CLOSED
+   * @throws {QuiverError} INVALID_ARGUMENT, READ_ONLY, CLOSED, IO_ERROR
    */
   dropCollection(name: string): boolean;
 
@@ -678,9 +678,11 @@ export interface Database {
    * writer lock. Idempotent. Using them afterwards raises CLOSED. A collection whose `upsertAsync`
    * batch is still going into the graph is closed without a snapshot (its records are committed:
    * the next open replays the log) and that promise rejects with CLOSED, as does a pending
-   * `collectionAsync`.
+   * `collectionAsync`. Should the snapshot or SQLite's close fail (a full disk), everything is
+   * closed all the same and the writer lock released, then the failure is thrown.
    * @example
    * db.close();
+   * @throws {QuiverError} IO_ERROR (the snapshot or the close failed; the records stay committed)
    */
   close(): void;
 }
