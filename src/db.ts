@@ -17,7 +17,16 @@ import {
 } from './schema.js';
 import { acquireWriterLock, type WriterLock } from './storage/lock.js';
 import { type CollectionRow, type IndexParams, Store } from './storage/store.js';
-import type { Collection, CollectionInfo, CollectionOptions, Database, OpenOptions, QuiverWarning } from './types.js';
+import { sameTextSettings, type TextSettings, textSettingsOf } from './text/settings.js';
+import type {
+  Collection,
+  CollectionInfo,
+  CollectionOptions,
+  Database,
+  EmbedFunction,
+  OpenOptions,
+  QuiverWarning,
+} from './types.js';
 
 /** Name of the SQLite file inside a database directory. */
 export const SQLITE_FILE = 'quiver.sqlite';
@@ -114,11 +123,20 @@ export class DatabaseImpl implements Database {
     const row: CollectionRow | undefined =
       open === undefined
         ? stored
-        : { id: -1, name, dim: open.dim, metric: open.metric, index: open.index, createdAt: 0, indexedFields: [] };
+        : {
+            id: -1,
+            name,
+            dim: open.dim,
+            metric: open.metric,
+            index: open.index,
+            createdAt: 0,
+            indexedFields: [],
+            textSettings: open.text,
+          };
     if (row !== undefined) {
       if (settings !== undefined) checkSettings(row, settings);
       const collection = open ?? this.#remember(new CollectionImpl(this, row));
-      if (settings?.indexes !== undefined) this.#declareIndexes(collection, settings.indexes);
+      this.#applyOptions(collection, settings);
       return collection;
     }
     if (settings === undefined) {
@@ -143,12 +161,39 @@ export class DatabaseImpl implements Database {
             };
     // The field paths are checked before anything is created.
     const fields = (settings.indexes ?? []).map((field, i) => indexedField(field, `options.indexes[${i}]`));
+    const textSettings = settings.text === undefined ? undefined : textSettingsOf(settings.text);
     const created = store.transaction(() => {
       const row = store.createCollection(name, settings.dim, settings.metric ?? 'l2', index);
       if (fields.length > 0) store.declareFieldIndexes(row.id, fields);
+      if (textSettings !== undefined) {
+        store.textIndex(row.id).create(textSettings);
+        store.setTextSettings(row.id, textSettings);
+      }
       return row;
     });
-    return this.#remember(new CollectionImpl(this, { ...created, indexedFields: fields.map((field) => field.field) }));
+    const collection = this.#remember(
+      new CollectionImpl(this, { ...created, indexedFields: fields.map((field) => field.field), textSettings }),
+    );
+    this.#applyOptions(collection, settings);
+    return collection;
+  }
+
+  /** The options of an open that act on the collection object: new field indexes, a text index, embed. */
+  #applyOptions(collection: CollectionImpl, settings: ParsedCollectionOptions | undefined): void {
+    if (settings === undefined) return;
+    if (settings.indexes !== undefined) this.#declareIndexes(collection, settings.indexes);
+    if (settings.text !== undefined && collection.text === undefined) {
+      if (this.readOnly) {
+        throw new QuiverError(
+          'READ_ONLY',
+          `cannot add a text index to '${collection.name}': the database is read-only`,
+        );
+      }
+      collection.declareText(textSettingsOf(settings.text));
+    }
+    if (settings.embed !== undefined) {
+      collection.setEmbed(settings.embed as EmbedFunction, settings.embedBatchSize, settings.embedConcurrency);
+    }
   }
 
   async collectionAsync(name: string, options?: CollectionOptions): Promise<Collection> {
@@ -169,7 +214,7 @@ export class DatabaseImpl implements Database {
       );
     }
     const collection = await opening;
-    if (settings?.indexes !== undefined) this.#declareIndexes(collection, settings.indexes);
+    this.#applyOptions(collection, settings);
     return collection;
   }
 
@@ -209,6 +254,7 @@ export class DatabaseImpl implements Database {
       metric: row.metric,
       index: row.index,
       indexes: [...row.indexedFields],
+      ...(row.textSettings === undefined ? {} : { text: { ...row.textSettings } }),
       count: store.count(row.id),
     }));
   }
@@ -320,6 +366,12 @@ function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): vo
           differences.push(`${key} ${value} (stored: ${row.index[key]})`);
         }
       }
+    }
+  }
+  if (options.text !== undefined && row.textSettings !== undefined) {
+    const asked: TextSettings = textSettingsOf(options.text);
+    if (!sameTextSettings(asked, row.textSettings)) {
+      differences.push(`text ${JSON.stringify(asked)} (stored: ${JSON.stringify(row.textSettings)})`);
     }
   }
   if (differences.length > 0) {

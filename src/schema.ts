@@ -13,6 +13,8 @@ export const MAX_K = 10_000;
 export const MAX_ID_BYTES = 512;
 /** Largest dimension a collection may have. */
 export const MAX_DIM = 65_536;
+/** Longest text of a record or a query, in UTF-8 bytes (1 MiB): passages, not whole books. */
+export const MAX_TEXT_BYTES = 1_048_576;
 
 export const metricSchema = z.enum(['l2', 'cosine', 'ip']);
 
@@ -48,6 +50,18 @@ export const collectionOptionsSchema = z.strictObject({
   metric: metricSchema.optional(),
   index: indexOptionsSchema.optional(),
   indexes: z.array(z.string()).max(64).optional(),
+  text: z
+    .union([
+      z.literal(true),
+      z.strictObject({
+        tokenizer: z.enum(['porter', 'unicode61', 'trigram']).optional(),
+        removeDiacritics: z.boolean().optional(),
+      }),
+    ])
+    .optional(),
+  embed: z.function().optional(),
+  embedBatchSize: z.int().min(1).max(100_000).optional(),
+  embedConcurrency: z.int().min(1).max(64).optional(),
 });
 
 export type ParsedCollectionOptions = z.infer<typeof collectionOptionsSchema>;
@@ -68,19 +82,48 @@ export const collectionNameSchema = z
     'a collection name is 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit',
   );
 
+const vectorInputSchema = z.union([z.instanceof(Float32Array), z.array(z.unknown())]);
+
+/** How a hybrid query fuses its vector and text candidates. */
+export const fusionSchema = z.discriminatedUnion('method', [
+  z.strictObject({ method: z.literal('rrf'), k: z.number().min(0).max(1_000_000).optional() }),
+  z.strictObject({ method: z.literal('weighted'), alpha: z.number().min(0).max(1).optional() }),
+]);
+
 export const querySchema = z.strictObject({
-  vector: z.union([z.instanceof(Float32Array), z.array(z.unknown())]),
+  vector: vectorInputSchema.optional(),
+  text: z.string().optional(),
   k: z.int().min(1).max(MAX_K).optional(),
   ef: z.int().min(1).max(MAX_K).optional(),
   nprobe: z.int().min(1).max(65_535).optional(),
   rerank: z.int().min(1).max(MAX_K).optional(),
   includeVectors: z.boolean().optional(),
+  includeText: z.boolean().optional(),
   filter: z.unknown().optional(),
   explain: z.boolean().optional(),
+  fusion: fusionSchema.optional(),
+  candidates: z.int().min(1).max(MAX_K).optional(),
 });
 
-/** `queryIds`: a query without the per-hit record read. */
-export const queryIdsSchema = querySchema.omit({ includeVectors: true, explain: true });
+/** `queryAsync`: a query whose `rerank` may also be a scoring hook. */
+export const queryAsyncSchema = querySchema.extend({
+  rerank: z
+    .union([
+      z.int().min(1).max(MAX_K),
+      z.strictObject({ candidates: z.int().min(1).max(MAX_K).optional(), score: z.function() }),
+    ])
+    .optional(),
+});
+
+/** `queryIds`: a vector query without the per-hit record read. */
+export const queryIdsSchema = z.strictObject({
+  vector: vectorInputSchema,
+  k: z.int().min(1).max(MAX_K).optional(),
+  ef: z.int().min(1).max(MAX_K).optional(),
+  nprobe: z.int().min(1).max(65_535).optional(),
+  rerank: z.int().min(1).max(MAX_K).optional(),
+  filter: z.unknown().optional(),
+});
 
 /** `get({ filter, limit })`, `delete({ filter })` and `count({ filter })`. */
 export const filterSelectionSchema = z.strictObject({
@@ -94,6 +137,19 @@ export const queryBatchSchema = z.strictObject({
   ef: z.int().min(1).max(MAX_K).optional(),
   includeVectors: z.boolean().optional(),
   filter: z.unknown().optional(),
+});
+
+/** `queryBatch` given `texts`: one text (and optionally one vector) per query, each answered as `query`. */
+export const textQueryBatchSchema = z.strictObject({
+  vectors: z.union([z.instanceof(Float32Array), z.array(z.unknown())]).optional(),
+  texts: z.array(z.string()),
+  k: z.int().min(1).max(MAX_K).optional(),
+  ef: z.int().min(1).max(MAX_K).optional(),
+  includeVectors: z.boolean().optional(),
+  includeText: z.boolean().optional(),
+  filter: z.unknown().optional(),
+  fusion: fusionSchema.optional(),
+  candidates: z.int().min(1).max(MAX_K).optional(),
 });
 
 /** `queryIdsBatch`: a batch without the per-hit record reads. */
@@ -288,4 +344,25 @@ export function describe(value: unknown): string {
     return name && name !== 'Object' ? `a ${name}` : 'an object';
   }
   return `a ${typeof value}`;
+}
+
+/**
+ * Checks a record's or a query's text: a string of at most MAX_TEXT_BYTES UTF-8 bytes. `where`
+ * names it in messages ("record 3.text").
+ */
+export function toText(input: unknown, where: string): string {
+  if (typeof input !== 'string') {
+    throw new QuiverError('INVALID_ARGUMENT', `${where} is ${describe(input)}; text must be a string`);
+  }
+  // Cheap bound first: a UTF-8 byte count is at most 3 per UTF-16 unit.
+  if (input.length * 3 > MAX_TEXT_BYTES) {
+    const bytes = Buffer.byteLength(input, 'utf8');
+    if (bytes > MAX_TEXT_BYTES) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `${where} is ${bytes} bytes long; text is at most ${MAX_TEXT_BYTES} bytes of UTF-8 (split long documents into passages)`,
+      );
+    }
+  }
+  return input;
 }

@@ -34,6 +34,8 @@ export interface ColumnBatch {
   readonly ids: readonly string[];
   readonly vectors: Float32Array;
   readonly metadata: { readonly objects: readonly Metadata[] } | { readonly json: readonly string[] } | undefined;
+  /** Row i's text (null: none), each at most MAX_TEXT_BYTES; undefined when the source has no text column. */
+  readonly texts?: readonly (string | null)[] | undefined;
 }
 
 /** What upsertArrow writes into: a collection, seen through the few members it needs. */

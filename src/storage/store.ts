@@ -5,7 +5,9 @@ import Database from 'better-sqlite3';
 import { crc32 } from 'node:zlib';
 import { QuiverError, toQuiverError } from '../errors.js';
 import type { Metric } from '../schema.js';
+import { parseTextSettings, type TextSettings, textSettingsJson } from '../text/settings.js';
 import { migrations } from './migrations/index.js';
+import { corruptText, TextIndexTable, textTableName } from './text-index.js';
 
 /** The on-disk format this code writes. Bump it, with a named upgrade, when the layout changes. */
 export const FORMAT_VERSION = 1;
@@ -36,6 +38,8 @@ export interface CollectionRow {
   readonly createdAt: number;
   /** Dotted metadata paths with SQLite indexes, in declaration order. */
   readonly indexedFields: readonly string[];
+  /** The full-text settings, or undefined when the collection keeps no full-text index. */
+  readonly textSettings: TextSettings | undefined;
 }
 
 /** Most labels bound in one IN list by recordsByLabels (SQLite allows 32,766 parameters). */
@@ -45,6 +49,8 @@ export interface StoredRecord {
   readonly id: string;
   readonly label: number;
   readonly metadata: string;
+  /** The record's text (null: none); absent when the read did not ask for it. Check with {@link textOf}. */
+  readonly text?: unknown;
   readonly vector?: Buffer;
 }
 
@@ -57,6 +63,7 @@ interface CollectionSqlRow {
   index_params: string;
   created_at: number;
   indexed_fields: string;
+  text_settings: string | null;
 }
 
 /** Rows of a batch to insert: see {@link Store.insertRecords}. */
@@ -68,6 +75,8 @@ export interface RecordBatchRows {
   readonly dim: number;
   /** JSON text per row, or one text for every row. */
   readonly metadata: readonly string[] | string;
+  /** The text per row (null: none); undefined: no row has text. */
+  readonly texts: readonly (string | null)[] | undefined;
   /** The rows to insert, as indexes into the arrays above. */
   readonly rows: readonly number[];
 }
@@ -83,7 +92,7 @@ const INSERT_SIZES = [256, 64, 16, 4, 1] as const;
 const INSERT_SQL = new Map<number, string>(
   INSERT_SIZES.map((rows) => [
     rows,
-    `INSERT INTO records(collection_id, id, label, vector, metadata) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+    `INSERT INTO records(collection_id, id, label, vector, metadata, text) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
   ]),
 );
 
@@ -96,6 +105,7 @@ export interface StoreOptions {
 export class Store {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #textIndexes = new Map<number, TextIndexTable>();
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -198,7 +208,34 @@ export class Store {
     const result = this.#statement(
       'INSERT INTO collections(name, dim, metric, index_type, index_params, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ).run(name, dim, metric, type, JSON.stringify(params), createdAt);
-    return { id: Number(result.lastInsertRowid), name, dim, metric, index, createdAt, indexedFields: [] };
+    return {
+      id: Number(result.lastInsertRowid),
+      name,
+      dim,
+      metric,
+      index,
+      createdAt,
+      indexedFields: [],
+      textSettings: undefined,
+    };
+  }
+
+  /** The full-text index table of a collection (whether or not it exists yet). */
+  textIndex(collectionId: number): TextIndexTable {
+    let table = this.#textIndexes.get(collectionId);
+    if (table === undefined) {
+      table = new TextIndexTable(this.#db, collectionId);
+      this.#textIndexes.set(collectionId, table);
+    }
+    return table;
+  }
+
+  /** Records a collection's full-text settings (call in the transaction that builds its index). */
+  setTextSettings(collectionId: number, settings: TextSettings): void {
+    this.#statement('UPDATE collections SET text_settings = ? WHERE id = ?').run(
+      textSettingsJson(settings),
+      collectionId,
+    );
   }
 
   /** Removes a collection with its records and log rows. */
@@ -209,7 +246,9 @@ export class Store {
       this.#statement('DELETE FROM oplog WHERE collection_id = ?').run(collectionId);
       this.#statement('DELETE FROM manifest WHERE collection_id = ?').run(collectionId);
       this.#statement('DELETE FROM collections WHERE id = ?').run(collectionId);
+      this.#db.exec(`DROP TABLE IF EXISTS ${textTableName(collectionId)}`);
     });
+    this.#textIndexes.delete(collectionId);
   }
 
   /**
@@ -217,33 +256,35 @@ export class Store {
    * `vectors`, metadata[r] or the one metadata text), many rows per INSERT statement.
    */
   insertRecords(collectionId: number, batch: RecordBatchRows): void {
-    const { ids, labels, vectors, dim, metadata, rows } = batch;
+    const { ids, labels, vectors, dim, metadata, texts, rows } = batch;
     const bytes = blobOf(vectors);
     const width = dim * 4;
     let at = 0;
     for (const size of INSERT_SIZES) {
       if (rows.length - at < size) continue;
       const statement = this.#statement(INSERT_SQL.get(size)!);
-      const params: unknown[] = new Array(size * 5);
+      const params: unknown[] = new Array(size * 6);
       for (; rows.length - at >= size; at += size) {
         for (let i = 0; i < size; i++) {
           const row = rows[at + i]!;
-          const base = i * 5;
+          const base = i * 6;
           params[base] = collectionId;
           params[base + 1] = ids[row];
           params[base + 2] = labels[row];
           params[base + 3] = bytes.subarray(row * width, (row + 1) * width);
           params[base + 4] = typeof metadata === 'string' ? metadata : metadata[row];
+          params[base + 5] = texts === undefined ? null : texts[row];
         }
         statement.run(params);
       }
     }
   }
 
-  updateRecord(collectionId: number, label: number, vector: Float32Array, metadata: string): void {
-    this.#statement('UPDATE records SET vector = ?, metadata = ? WHERE collection_id = ? AND label = ?').run(
+  updateRecord(collectionId: number, label: number, vector: Float32Array, metadata: string, text: string | null): void {
+    this.#statement('UPDATE records SET vector = ?, metadata = ?, text = ? WHERE collection_id = ? AND label = ?').run(
       blobOf(vector),
       metadata,
+      text,
       collectionId,
       label,
     );
@@ -286,8 +327,8 @@ export class Store {
 
   recordByLabel(collectionId: number, label: number, withVector: boolean): StoredRecord | undefined {
     const sql = withVector
-      ? 'SELECT id, label, metadata, vector FROM records WHERE collection_id = ? AND label = ?'
-      : 'SELECT id, label, metadata FROM records WHERE collection_id = ? AND label = ?';
+      ? 'SELECT id, label, metadata, text, vector FROM records WHERE collection_id = ? AND label = ?'
+      : 'SELECT id, label, metadata, text FROM records WHERE collection_id = ? AND label = ?';
     return this.#statement(sql).get(collectionId, label) as StoredRecord | undefined;
   }
 
@@ -298,13 +339,20 @@ export class Store {
    * cheaper than expanding a JSON array in SQL, which matters on the per-query path. More than
    * MAX_IN_LIST labels are read in chunks inside one read transaction.
    */
-  recordsByLabels(collectionId: number, labels: readonly number[], withVector: boolean): StoredRecord[] {
-    if (labels.length <= MAX_IN_LIST) return this.#recordsInList(collectionId, labels, 0, labels.length, withVector);
+  recordsByLabels(
+    collectionId: number,
+    labels: readonly number[],
+    withVector: boolean,
+    withText = true,
+  ): StoredRecord[] {
+    if (labels.length <= MAX_IN_LIST) {
+      return this.#recordsInList(collectionId, labels, 0, labels.length, withVector, withText);
+    }
     return this.#db.transaction(() => {
       const found: StoredRecord[] = [];
       for (let start = 0; start < labels.length; start += MAX_IN_LIST) {
         const end = Math.min(labels.length, start + MAX_IN_LIST);
-        for (const row of this.#recordsInList(collectionId, labels, start, end, withVector)) found.push(row);
+        for (const row of this.#recordsInList(collectionId, labels, start, end, withVector, withText)) found.push(row);
       }
       return found;
     })();
@@ -316,10 +364,11 @@ export class Store {
     start: number,
     end: number,
     withVector: boolean,
+    withText: boolean,
   ): StoredRecord[] {
     let size = 1;
     while (size < end - start) size *= 2;
-    const columns = withVector ? 'id, label, metadata, vector' : 'id, label, metadata';
+    const columns = `id, label, metadata${withText ? ', text' : ''}${withVector ? ', vector' : ''}`;
     const list = '?,'.repeat(size - 1);
     const statement = this.#statement(`SELECT ${columns} FROM records WHERE collection_id = ? AND label IN (${list}?)`);
     const parameters: number[] = [collectionId];
@@ -329,10 +378,9 @@ export class Store {
   }
 
   recordById(collectionId: number, id: string): StoredRecord | undefined {
-    return this.#statement('SELECT id, label, metadata, vector FROM records WHERE collection_id = ? AND id = ?').get(
-      collectionId,
-      id,
-    ) as StoredRecord | undefined;
+    return this.#statement(
+      'SELECT id, label, metadata, text, vector FROM records WHERE collection_id = ? AND id = ?',
+    ).get(collectionId, id) as StoredRecord | undefined;
   }
 
   count(collectionId: number): number {
@@ -425,7 +473,7 @@ export class Store {
     withVector: boolean,
     where?: { readonly sql: string; readonly params: readonly unknown[] },
   ): StoredRecord[] {
-    const columns = withVector ? 'id, label, metadata, vector' : 'id, label, metadata';
+    const columns = withVector ? 'id, label, metadata, text, vector' : 'id, label, metadata, text';
     const filter = where === undefined ? '' : ` AND (${where.sql})`;
     const sql = `SELECT ${columns} FROM records WHERE collection_id = ? AND label > ?${filter} ORDER BY label LIMIT ?`;
     // Filtered statements are prepared per page rather than cached: filters are many and short-lived.
@@ -436,7 +484,7 @@ export class Store {
   /** Streams every record of a collection with its rowid, in rowid order (for verification: trusts no index). */
   *scanRecords(collectionId: number): Generator<StoredRecord & { readonly rowid: number }> {
     const statement = this.#db.prepare(
-      'SELECT rowid, id, label, metadata, vector FROM records NOT INDEXED WHERE collection_id = ? ORDER BY rowid',
+      'SELECT rowid, id, label, metadata, text, vector FROM records NOT INDEXED WHERE collection_id = ? ORDER BY rowid',
     );
     yield* statement.iterate(collectionId) as IterableIterator<StoredRecord & { rowid: number }>;
   }
@@ -467,7 +515,8 @@ export class Store {
   recordBytes(collectionId: number): number {
     return (
       this.#statement(
-        'SELECT coalesce(sum(length(CAST(id AS BLOB)) + length(CAST(metadata AS BLOB)) + length(vector)), 0) AS n ' +
+        'SELECT coalesce(sum(length(CAST(id AS BLOB)) + length(CAST(metadata AS BLOB)) + length(vector) + ' +
+          'coalesce(length(CAST(text AS BLOB)), 0)), 0) AS n ' +
           'FROM records WHERE collection_id = ?',
       ).get(collectionId) as { n: number }
     ).n;
@@ -668,7 +717,16 @@ function toCollectionRow(row: CollectionSqlRow): CollectionRow {
     index,
     createdAt: row.created_at,
     indexedFields: JSON.parse(row.indexed_fields) as string[],
+    textSettings: parseTextSettings(row.text_settings, row.name),
   };
+}
+
+/** A stored text read back: a string, or undefined for none; anything else is CORRUPT. */
+export function textOf(record: StoredRecord): string | undefined {
+  const text = record.text;
+  if (text === null || text === undefined) return undefined;
+  if (typeof text !== 'string') throw corruptText(record.label);
+  return text;
 }
 
 /** The BLOB form of a vector: its little-endian float32 bytes, without a copy. */
