@@ -677,7 +677,8 @@ export class CollectionImpl implements Collection {
       if (explain) plan.text = hits.map((hit, i) => ({ id: hit.id, rank: i + 1, score: found[i]!.score }));
       return { hits, plan };
     }
-    const candidates = parsed.candidates ?? Math.max(k, DEFAULT_HYBRID_CANDIDATES);
+    // At least k from the vector side alone keeps min(k, matches) hits under any filter.
+    const candidates = Math.max(k, parsed.candidates ?? DEFAULT_HYBRID_CANDIDATES);
     const fusion: Fusion =
       parsed.fusion?.method === 'weighted'
         ? { method: 'weighted', alpha: parsed.fusion.alpha ?? DEFAULT_ALPHA }

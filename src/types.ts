@@ -318,7 +318,7 @@ export interface QueryOptions {
   text?: string;
   /** Hybrid queries: how to fuse (default `{ method: 'rrf', k: 60 }`). */
   fusion?: FusionOptions;
-  /** Hybrid queries: candidates taken from each side before fusion (default max(k, 50)). */
+  /** Hybrid queries: candidates taken from each side before fusion (default 50; never fewer than k). */
   candidates?: number;
   /** Return each hit's text (default true; false skips reading it). */
   includeText?: boolean;
