@@ -2,6 +2,7 @@
 // <out>/results.json, <out>/results.md and <out>/<data set>.svg; or hand --suite durability,
 // filters or import to durability.ts, filters.ts or import.ts, which write their own JSON and Markdown.
 
+import { runText } from './text.js';
 import { runFilters } from './filters.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -192,6 +193,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (options.suite === 'import') {
       const run = await runImport(options);
+      process.stdout.write(`${run.files.join('\n')}\n`);
+      return 0;
+    }
+    if (options.suite === 'text') {
+      const run = await runText(options);
       process.stdout.write(`${run.files.join('\n')}\n`);
       return 0;
     }
