@@ -230,7 +230,12 @@ export interface ArrowImportOptions {
   idColumn?: string;
   /** The vector column: FixedSizeList or List of Float16, Float32 or Float64 (default 'vector'). */
   vectorColumn?: string;
-  /** The columns that become metadata (default: every column but the id and vector columns). */
+  /**
+   * The text column: Utf8 or LargeUtf8, null for no text (default 'text', used when the source has
+   * such a column; a column named here must exist).
+   */
+  textColumn?: string;
+  /** The columns that become metadata (default: every column but the id, vector and text columns). */
   metadataColumns?: readonly string[];
   /** Called after each record batch is written. */
   onProgress?: (progress: ArrowImportProgress) => void;
@@ -256,8 +261,8 @@ export interface ArrowExportOptions {
   /** Only records whose metadata matches this filter (see docs/filters.md); default: all. */
   filter?: Filter;
   /**
-   * The columns to write, in order: 'id', 'vector' and metadata keys (default: id, vector, then
-   * every metadata key in order of first appearance).
+   * The columns to write, in order: 'id', 'vector', 'text' and metadata keys (default: id, vector,
+   * text when any record has one, then every metadata key in order of first appearance).
    */
   columns?: readonly string[];
   /** Records per record batch (default 4096). */

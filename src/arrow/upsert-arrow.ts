@@ -1,9 +1,9 @@
 // Arrow → collection: reads a Table, record batches or an IPC file batch by batch, validates each
 // batch whole (naming the source row and column of the first bad value) and writes it as one upsert.
 // Imports apache-arrow, src/errors, src/schema, src/types and ./ siblings; never src/collection.ts.
-import { type Data, DataType, type RecordBatch, type Schema, Vector } from 'apache-arrow';
+import { type Data, DataType, makeVector, type RecordBatch, type Schema, Vector } from 'apache-arrow';
 import { QuiverError, toQuiverError } from '../errors.js';
-import { describe, MAX_ID_BYTES, type Metric, toId } from '../schema.js';
+import { describe, MAX_ID_BYTES, type Metric, toId, toText } from '../schema.js';
 import type {
   ArrowImportOptions,
   ArrowImportResult,
@@ -12,7 +12,14 @@ import type {
   MetadataValue,
   UpsertResult,
 } from '../types.js';
-import { DEFAULT_ID_COLUMN, DEFAULT_VECTOR_COLUMN, FIELD_ENCODING, FIELD_KEY, FIELD_NULL } from './conventions.js';
+import {
+  DEFAULT_ID_COLUMN,
+  DEFAULT_TEXT_COLUMN,
+  DEFAULT_VECTOR_COLUMN,
+  FIELD_ENCODING,
+  FIELD_KEY,
+  FIELD_NULL,
+} from './conventions.js';
 import { batchesOf, describeSource } from './ipc-files.js';
 import {
   at,
@@ -71,6 +78,10 @@ interface ImportPlan {
   /** The whole column's vectors of one batch, validated, or undefined when only row by row works. */
   readonly vectorBlock: ((data: Data, rows: number) => Float32Array) | undefined;
   readonly metadata: readonly MetadataColumn[];
+  /** The text column's position and reader, when the source has one. */
+  readonly text:
+    | { readonly position: number; readonly column: string; readonly read: (data: Data) => RowReader<string | null> }
+    | undefined;
   /**
    * True when every metadata column holds scalars (strings, finite numbers, booleans, null: valid
    * metadata as read) under a key that JSON.stringify keeps in column order: each row's JSON text is
@@ -79,7 +90,7 @@ interface ImportPlan {
   readonly metadataText: boolean;
 }
 
-const OPTION_KEYS = new Set(['idColumn', 'vectorColumn', 'metadataColumns', 'onProgress']);
+const OPTION_KEYS = new Set(['idColumn', 'vectorColumn', 'textColumn', 'metadataColumns', 'onProgress']);
 
 /**
  * Reads `source` record batch by record batch into `target`. Each batch is validated whole and
@@ -153,7 +164,7 @@ function checkOptions(options: ArrowImportOptions): void {
       );
     }
   }
-  for (const key of ['idColumn', 'vectorColumn'] as const) {
+  for (const key of ['idColumn', 'vectorColumn', 'textColumn'] as const) {
     const value = options[key];
     if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
       throw new QuiverError('INVALID_ARGUMENT', `options.${key} is ${describe(value)}; give a column name`);
@@ -189,6 +200,10 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
   const vectorColumn = options.vectorColumn ?? DEFAULT_VECTOR_COLUMN;
   const idPosition = find(idColumn, 'id', 'idColumn');
   const vectorPosition = find(vectorColumn, 'vector', 'vectorColumn');
+  // The text column is optional under its default name, required when named.
+  const textColumn = options.textColumn ?? DEFAULT_TEXT_COLUMN;
+  const textPosition =
+    options.textColumn !== undefined || names.includes(textColumn) ? find(textColumn, 'text', 'textColumn') : -1;
   const wanted = options.metadataColumns === undefined ? undefined : new Set(options.metadataColumns);
   if (wanted !== undefined) {
     for (const name of wanted) {
@@ -200,7 +215,7 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
   const metadata: MetadataColumn[] = [];
   const keys = new Map<string, string>();
   schema.fields.forEach((field, position) => {
-    if (position === idPosition || position === vectorPosition) return;
+    if (position === idPosition || position === vectorPosition || position === textPosition) return;
     if (wanted !== undefined && !wanted.has(field.name)) return;
     const key = field.metadata.get(FIELD_KEY) ?? field.name;
     const earlier = keys.get(key);
@@ -240,11 +255,36 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
     vector: vectorReaderFor(schema.fields[vectorPosition]!.type, vectorColumn, target),
     vectorBlock: vectorBlockReaderFor(schema.fields[vectorPosition]!.type, target),
     metadata,
+    text:
+      textPosition === -1
+        ? undefined
+        : {
+            position: textPosition,
+            column: textColumn,
+            read: textReaderFor(schema.fields[textPosition]!.type, textColumn),
+          },
     // Integer-like keys come first in a JavaScript object (and in JSON.stringify's text); __proto__
     // is no plain key: both go the object way, so the stored text never depends on the path.
     metadataText: metadata.every(
       (column) => column.scalar && !column.json && !/^(0|[1-9]\d*)$/.test(column.key) && column.key !== '__proto__',
     ),
+  };
+}
+
+/** The text column's reader: Utf8 or LargeUtf8 values (null: no text), each at most MAX_TEXT_BYTES. */
+function textReaderFor(type: DataType, column: string): (data: Data) => RowReader<string | null> {
+  if (!(DataType.isUtf8(type) || DataType.isLargeUtf8(type))) {
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `the text column '${column}' has type ${String(type)}; text is Utf8 or LargeUtf8 (name another column with textColumn)`,
+    );
+  }
+  return (data) => {
+    const vector = makeVector(data);
+    return (index, row) => {
+      const value: unknown = vector.get(index);
+      return value === null || value === undefined ? null : toText(value, at(row, column));
+    };
   };
 }
 
@@ -479,7 +519,13 @@ function columnsOf(batch: RecordBatch, plan: ImportPlan, firstRow: number, owned
         metadata = { objects };
       }
     }
-    return { ids, vectors, metadata };
+    let texts: (string | null)[] | undefined;
+    if (plan.text !== undefined) {
+      const readText = plan.text.read(columns[plan.text.position]!);
+      texts = new Array<string | null>(rows);
+      for (let index = 0; index < rows; index++) texts[index] = readText(index, firstRow + index);
+    }
+    return { ids, vectors, metadata, texts };
   } catch (error) {
     if (!(error instanceof QuiverError)) throw error;
     // Something is wrong: name the first bad value in row order, with the reader's message.
@@ -534,6 +580,7 @@ function checkRowByRow(batch: RecordBatch, plan: ImportPlan, firstRow: number): 
   const readId = plan.id(columns[plan.idPosition]!);
   const readVector = plan.vector(columns[plan.vectorPosition]!);
   const readers = metadataReaders(columns, plan);
+  const readText = plan.text?.read(columns[plan.text.position]!);
   const seen = new Map<string, number>();
   for (let index = 0; index < rows; index++) {
     const row = firstRow + index;
@@ -548,6 +595,7 @@ function checkRowByRow(batch: RecordBatch, plan: ImportPlan, firstRow: number): 
     }
     seen.set(id, row);
     readVector(index, row);
+    readText?.(index, row);
     metadataAt(readers, index, row);
   }
 }
