@@ -1008,7 +1008,13 @@ export class CollectionImpl implements Collection {
     if (this.#derived === undefined) return false;
     this.#ids = undefined; // another connection wrote: read the ids again on next use
     this.#matchCache.clear();
-    if (this.#derived.catchUp()) return true;
+    if (this.#derived.catchUp()) {
+      // The writer may have declared a text index since this reader opened the collection.
+      const settings =
+        this.#textSearch === undefined ? this.#host.store.findCollection(this.name)?.textSettings : undefined;
+      if (settings !== undefined) this.#textSearch = this.#newTextSearch(settings);
+      return true;
+    }
     this.close();
     return false;
   }

@@ -378,3 +378,24 @@ describe('a missing, damaged or newly declared index', () => {
     db.close();
   });
 });
+
+describe('readers', () => {
+  it('a read-only open beside the writer sees texts and a text index declared after it opened', () => {
+    const writer = open(directory.path);
+    writer.collection('docs', { dim: 2 }).upsert([{ id: 'a', vector: [1, 0], text: 'shared words' }]);
+    const reader = open(directory.path, { readOnly: true });
+    const seen = reader.collection('docs');
+    expect(seen.get('a')?.text).toBe('shared words');
+    expect(() => seen.query({ text: 'shared' })).toThrow(/keeps no text index/);
+    writer.collection('docs', { dim: 2, text: true });
+    writer.collection('docs').upsert([{ id: 'b', vector: [0, 1], text: 'more shared' }]);
+    expect(
+      seen
+        .query({ text: 'shared' })
+        .map((hit) => hit.id)
+        .sort(),
+    ).toEqual(['a', 'b']);
+    reader.close();
+    writer.close();
+  });
+});
