@@ -582,21 +582,24 @@ export class CollectionImpl implements Collection {
     const { rerank, ...rest } = parsed;
     const hook = typeof rerank === 'object' ? rerank : undefined;
     const query: QueryOptions = { ...(rest as QueryOptions), ...(typeof rerank === 'number' ? { rerank } : {}) };
-    if (query.vector === undefined && query.text !== undefined && this.#embed !== undefined) {
-      const text = toText(query.text, 'queryAsync.text');
-      query.vector = await embedTexts(this.#embed, [text], ['the query text'], this.dim, this.name);
-    }
-    if (hook === undefined) return this.query(query);
-    if (query.text === undefined) {
+    const text = query.text;
+    if (hook !== undefined && text === undefined) {
       throw new QuiverError('INVALID_ARGUMENT', 'queryAsync.rerank scores hits against the query text; give text too');
     }
+    if (query.vector === undefined && text !== undefined && this.#embed !== undefined) {
+      toText(text, 'queryAsync.text');
+      query.vector = await embedTexts(this.#embed, [text], ['the query text'], this.dim, this.name);
+      // Without a text index, the embedded text is a vector query.
+      if (this.#textSearch === undefined) delete query.text;
+    }
+    if (hook === undefined) return this.query(query);
     const k = query.k ?? DEFAULT_K;
     const hits = this.query({ ...query, k: Math.max(k, hook.candidates ?? Math.max(k, DEFAULT_HYBRID_CANDIDATES)) });
     if (hits.length === 0) return hits;
     let scores: unknown;
     try {
       scores = await (hook.score as RerankFunction)(
-        query.text,
+        text!,
         hits.map((hit) => ({ ...hit })),
       );
     } catch (error) {

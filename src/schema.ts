@@ -106,7 +106,7 @@ export const querySchema = z.strictObject({
 });
 
 /** `queryAsync`: a query whose `rerank` may also be a scoring hook. */
-export const queryAsyncSchema = querySchema.extend({
+export const queryAsyncSchema = querySchema.omit({ explain: true }).extend({
   rerank: z
     .union([
       z.int().min(1).max(MAX_K),

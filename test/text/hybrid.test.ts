@@ -342,6 +342,19 @@ describe('the embed hook', () => {
   });
 });
 
+describe('queryAsync on a collection with embed and no text index', () => {
+  it('runs the embedded text as a vector query', async () => {
+    const plain = db.collection('plain', { dim: 2, embed: toyEmbed });
+    await plain.upsertAsync([
+      { id: 'a', text: 'aaaa' },
+      { id: 'e', text: 'eeee' },
+    ]);
+    const hits = await plain.queryAsync({ text: 'ee', k: 2 });
+    expect(hits).toEqual(plain.query({ vector: toyEmbed(['ee'])[0]!, k: 2 }));
+    expect(hits[0]?.id).toBe('e');
+  });
+});
+
 describe('the rerank hook', () => {
   it('scores the candidates and returns the k best by its scores, keeping the original scores', async () => {
     const docs = collection();
