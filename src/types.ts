@@ -577,8 +577,8 @@ export interface Collection {
    * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
    *   READ_ONLY, CLOSED (also when the collection closes before the graph holds the batch), IO_ERROR,
    *   as a rejected promise; nothing is written when the batch is invalid. From `embed`: a wrong
-   *   length is DIMENSION_MISMATCH, NaN or ±Infinity NOT_FINITE (both name the record); a rejection
-   *   or throw is INVALID_ARGUMENT with the app's error as `cause`
+   *   length is DIMENSION_MISMATCH, NaN or ±Infinity NOT_FINITE (both name the record); a rejection,
+   *   a throw or a wrong number of vectors is HOOK_FAILED (the app's error as `cause`)
    */
   upsertAsync(records: readonly (UpsertRecord | TextRecord)[]): Promise<UpsertResult>;
 
@@ -666,8 +666,8 @@ export interface Collection {
    *   rerank: { candidates: 50, score: async (query, hits) => crossEncoder(query, hits) },
    * });
    * @throws {QuiverError} the codes of `query`; from `embed` DIMENSION_MISMATCH / NOT_FINITE (naming
-   *   the query) or INVALID_ARGUMENT with its error as `cause`; from `score` a wrong count or a
-   *   non-finite score is INVALID_ARGUMENT, a rejection INVALID_ARGUMENT with its error as `cause`
+   *   the query text) or HOOK_FAILED with its error as `cause`; from `score` a rejection, a throw,
+   *   a wrong count or a non-finite score is HOOK_FAILED; INVALID_ARGUMENT for a rerank hook without text
    */
   queryAsync(options: QueryAsyncOptions): Promise<QueryHit[]>;
 
