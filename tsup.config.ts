@@ -23,7 +23,13 @@ export default defineConfig([
     clean: ['!cli.js', '!cli.js.map'],
     target: 'node20',
     platform: 'node',
-    shims: true,
+    // No shims: the CJS build reads `require` and `__filename`, never `import.meta` (which a shim would
+    // fake with paths that are wrong once an app bundles this file).
+    shims: false,
+    // The CJS build's `import.meta` is an empty object on purpose: every read of it is guarded.
+    esbuildOptions(options) {
+      options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
+    },
   },
   cliConfig,
 ]);
