@@ -79,8 +79,10 @@ function libc(): 'glibc' | 'musl' | undefined {
 }
 
 /**
- * The prebuild for this platform under `root`: prebuilds/<platform>-<arch>/*.napi[.glibc|.musl].node
- * (prebuildify's names), the libc-tagged one first. Undefined when the folder has none that fits.
+ * The prebuild for this platform under `root`: prebuilds/<platform>-<arch>/quiverdb[.glibc|.musl].node
+ * (prebuildify's Node-API names; node-gyp-build reads the same). A file tagged for an ABI or another
+ * runtime is not ours; on Linux one tagged for the other libc is skipped and a libc-tagged one is
+ * preferred. Undefined when the folder has none that fits.
  */
 function prebuildIn(root: string): string | undefined {
   const folder = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
@@ -92,9 +94,12 @@ function prebuildIn(root: string): string | undefined {
   }
   const ours = libc();
   const fitting = files
+    .filter((file) => file.endsWith('.node'))
     .map((file) => ({ file, tags: file.split('.').slice(1, -1) }))
-    .filter(({ file, tags }) => file.endsWith('.node') && tags.includes('napi'))
-    .filter(({ tags }) => !tags.some((tag) => (tag === 'glibc' || tag === 'musl') && tag !== ours))
+    .filter(({ tags }) => !tags.some((tag) => tag.startsWith('abi') || tag === 'electron' || tag === 'node-webkit'))
+    .filter(
+      ({ tags }) => ours === undefined || !tags.some((tag) => (tag === 'glibc' || tag === 'musl') && tag !== ours),
+    )
     .sort((a, b) => b.tags.length - a.tags.length);
   const best = fitting[0];
   return best === undefined ? undefined : join(folder, best.file);
@@ -124,7 +129,7 @@ export function addonCandidates(root: string, override: string | undefined): str
   const prebuild = prebuildIn(root);
   const platform = `${process.platform}-${process.arch}`;
   return [
-    prebuild ?? join(root, 'prebuilds', platform, `quiverdb.napi${libc() === undefined ? '' : `.${libc()}`}.node`),
+    prebuild ?? join(root, 'prebuilds', platform, `quiverdb${libc() === undefined ? '' : `.${libc()}`}.node`),
     join(root, 'build', 'Release', 'quiver_native.node'),
     join(root, 'build', 'Debug', 'quiver_native.node'),
   ];

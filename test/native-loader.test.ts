@@ -49,14 +49,14 @@ describe('the addon loader', () => {
   it('looks for a prebuild first, then build/Release, then build/Debug', () => {
     const candidates = addonCandidates(directory.path, undefined);
     expect(candidates.map((path) => path.slice(directory.path.length + 1))).toEqual([
-      expect.stringMatching(new RegExp(`^prebuilds/${PLATFORM}/quiverdb\\.napi(\\.glibc|\\.musl)?\\.node$`)),
+      expect.stringMatching(new RegExp(`^prebuilds/${PLATFORM}/quiverdb(\\.glibc|\\.musl)?\\.node$`)),
       'build/Release/quiver_native.node',
       'build/Debug/quiver_native.node',
     ]);
   });
 
   it('loads the prebuild for this platform before a broken build/Release', () => {
-    const prebuild = join(directory.path, 'prebuilds', PLATFORM, 'quiverdb.napi.node');
+    const prebuild = join(directory.path, 'prebuilds', PLATFORM, 'quiverdb.node');
     mkdirSync(dirname(prebuild), { recursive: true });
     copyFileSync(BUILT, prebuild);
     writeBogusBinary(join(directory.path, 'build', 'Release', 'quiver_native.node'));
@@ -69,7 +69,7 @@ describe('the addon loader', () => {
     if (process.platform !== 'linux') return;
     const other = process.report.getReport() as { header: { glibcVersionRuntime?: string } };
     const otherLibc = other.header.glibcVersionRuntime === undefined ? 'glibc' : 'musl';
-    writeBogusBinary(join(directory.path, 'prebuilds', PLATFORM, `quiverdb.napi.${otherLibc}.node`));
+    writeBogusBinary(join(directory.path, 'prebuilds', PLATFORM, `quiverdb.${otherLibc}.node`));
     expect(addonCandidates(directory.path, undefined)[0]).not.toContain(otherLibc);
   });
 
@@ -92,7 +92,7 @@ describe('the addon loader', () => {
   });
 
   it('is NATIVE_ERROR naming the platforms it has when only another architecture was shipped', () => {
-    writeBogusBinary(join(directory.path, 'prebuilds', 'sunos-mips', 'quiverdb.napi.node'));
+    writeBogusBinary(join(directory.path, 'prebuilds', 'sunos-mips', 'quiverdb.node'));
     const error = nativeErrorOf(() => loadAddonFrom(directory.path, undefined));
     expect(error.code).toBe('NATIVE_ERROR');
     expect(error.message).toContain('prebuilt binaries for sunos-mips only');
