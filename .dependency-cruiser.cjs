@@ -34,7 +34,7 @@ module.exports = {
     {
       name: 'only-db-layer-imports-entry',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(index|cli/.*)\\.ts$' },
+      from: { path: '^src/', pathNot: '^src/(index|cli/.*|worker/thread)\\.ts$' },
       to: { path: '^src/index\\.ts$' },
     },
     {

@@ -9,9 +9,10 @@ import type * as ZodModule from 'zod';
 
 let localRequire: NodeJS.Require | undefined;
 
-/** `require` of this module: the real one in CJS, one made from `import.meta.url` in ESM. */
+/** `require` of this module: one made from `import.meta.url` in ESM, the real one in CJS (whose `import.meta` is empty). */
 export function requireFromHere(): NodeJS.Require {
-  localRequire ??= typeof require === 'function' ? require : createRequire(import.meta.url);
+  const url: unknown = import.meta.url;
+  localRequire ??= typeof url === 'string' ? createRequire(url) : require;
   return localRequire;
 }
 

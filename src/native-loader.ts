@@ -58,12 +58,19 @@ export function useNativePaths(paths: NativePaths): void {
 
 /**
  * The package root: this module sits one level below it both as src/native-loader.ts (vitest, tsx)
- * and bundled into dist/*.js or dist/*.cjs. The CJS build has `__filename` and never reads
- * `import.meta`, which it does not have.
+ * and bundled into dist/*.js or dist/*.cjs.
  */
 export function packageRoot(): string {
-  const file = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  return resolve(dirname(file), '..');
+  return resolve(dirname(thisFile()), '..');
+}
+
+/**
+ * This module's file. ESM has `import.meta.url`; the CJS build's `import.meta` is an empty object, so
+ * there `__filename` is used (checked second: an eval'd worker defines a global `__filename`).
+ */
+function thisFile(): string {
+  const url: unknown = import.meta.url;
+  return typeof url === 'string' ? fileURLToPath(url) : __filename;
 }
 
 function overrideOf(option: string | undefined, variable: string): string | undefined {
