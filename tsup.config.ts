@@ -36,7 +36,8 @@ export default defineConfig([
     entry: { index: 'src/index.ts', worker: 'src/worker/index.ts', 'worker-thread': 'src/worker/thread.ts' },
     format: ['esm', 'cjs'],
     esbuildPlugins: [workerImportsEntry],
-    dts: true,
+    // QUIVERDB_NO_DTS=1 skips the declarations (the slow part) for tests that only run the JavaScript.
+    dts: process.env.QUIVERDB_NO_DTS !== '1',
     sourcemap: true,
     clean: ['!cli.js', '!cli.js.map'],
     target: 'node20',
