@@ -7,7 +7,7 @@ import type { Metric } from '../datasets/dataset.js';
 import { parseMetric } from '../datasets/dataset.js';
 
 /** The measurements `npm run bench` can make: recall/latency sweeps, ingest and open times, filters, Arrow import. */
-export type Suite = 'recall' | 'durability' | 'filters' | 'import';
+export type Suite = 'recall' | 'durability' | 'filters' | 'import' | 'footprint';
 
 /** Every setting of one harness run, after defaults and --quick are applied. */
 export interface BenchOptions {
@@ -98,6 +98,10 @@ Suite:
                            and once in a new process (as quiver import does); hnsw once.
                            --quick: 5,000 vectors in batches of 1,000, one pass, no new process.
                            Writes import.json and .md
+                           footprint: RSS of a new process after importing quiverdb (ESM and
+                           CJS, from a fresh dist/) over bare node, and µs per query in process
+                           vs through openInWorker (20,000 × 128; --quick 2,000). Writes
+                           footprint.json and .md
   --vectors <N>            Durability suite: size of the collection whose open time is measured
                            (default 100000, --quick 10000); also caps the ingest runs.
                            Import suite: rows of the Arrow file (default 100000, --quick 5000)
@@ -227,8 +231,14 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const quick = values['quick'] === true;
 
   const suite = text('suite') ?? 'recall';
-  if (suite !== 'recall' && suite !== 'durability' && suite !== 'filters' && suite !== 'import') {
-    fail(`--suite is recall, durability, filters or import, not '${suite}'`);
+  if (
+    suite !== 'recall' &&
+    suite !== 'durability' &&
+    suite !== 'filters' &&
+    suite !== 'import' &&
+    suite !== 'footprint'
+  ) {
+    fail(`--suite is recall, durability, filters, import or footprint, not '${suite}'`);
   }
   // The import suite measures every index type unless told otherwise.
   const index = (text('index') ?? (suite === 'import' ? 'flat,ivfpq,hnsw' : DEFAULTS.index.join(',')))
