@@ -135,11 +135,25 @@ export function addonCandidates(root: string, override: string | undefined): str
   }
   const prebuild = prebuildIn(root);
   const platform = `${process.platform}-${process.arch}`;
-  return [
+  const release = join(root, 'build', 'Release', 'quiver_native.node');
+  const candidates = [
     prebuild ?? join(root, 'prebuilds', platform, `quiverdb${libc() === undefined ? '' : `.${libc()}`}.node`),
-    join(root, 'build', 'Release', 'quiver_native.node'),
+    release,
     join(root, 'build', 'Debug', 'quiver_native.node'),
   ];
+  // An installed package has build/Release only when no prebuild fitted. In a checkout, a prebuild
+  // left by `npm run build:prebuild` goes stale once the sources change: a newer build/Release wins.
+  return prebuild !== undefined && modifiedAt(release) > modifiedAt(prebuild)
+    ? [release, prebuild, join(root, 'build', 'Debug', 'quiver_native.node')]
+    : candidates;
+}
+
+function modifiedAt(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // the overrides (open() options and environment variables), and NATIVE_ERROR for each way loading
 // fails. Cases that depend on the process-wide first load run in a child process.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -59,10 +59,23 @@ describe('the addon loader', () => {
     const prebuild = join(directory.path, 'prebuilds', PLATFORM, 'quiverdb.node');
     mkdirSync(dirname(prebuild), { recursive: true });
     copyFileSync(BUILT, prebuild);
-    writeBogusBinary(join(directory.path, 'build', 'Release', 'quiver_native.node'));
+    const release = join(directory.path, 'build', 'Release', 'quiver_native.node');
+    writeBogusBinary(release);
+    utimesSync(release, new Date(2020, 0, 1), new Date(2020, 0, 1)); // older than the prebuild
     expect(addonCandidates(directory.path, undefined)[0]).toBe(prebuild);
     const addon = loadAddonFrom(directory.path, undefined) as { exactTopK?: unknown };
     expect(typeof addon.exactTopK).toBe('function');
+  });
+
+  it('tries a build/Release newer than the prebuild first (a checkout rebuilt after packing)', () => {
+    const prebuild = join(directory.path, 'prebuilds', PLATFORM, 'quiverdb.node');
+    writeBogusBinary(prebuild);
+    utimesSync(prebuild, new Date(2020, 0, 1), new Date(2020, 0, 1));
+    const release = join(directory.path, 'build', 'Release', 'quiver_native.node');
+    mkdirSync(dirname(release), { recursive: true });
+    copyFileSync(BUILT, release);
+    expect(addonCandidates(directory.path, undefined).slice(0, 2)).toEqual([release, prebuild]);
+    expect(typeof (loadAddonFrom(directory.path, undefined) as { exactTopK?: unknown }).exactTopK).toBe('function');
   });
 
   it('skips a prebuild tagged for the other libc', () => {
