@@ -36,7 +36,7 @@ for major in "${versions[@]}"; do
   fi
   if PATH="$node_bin:$PATH" QUIVERDB_SQLITE_NATIVE_PATH="$sqlite" "$node_bin/node" node_modules/vitest/vitest.mjs run \
     "${tests[@]}" > "$folder/vitest.log" 2>&1; then
-    echo "PASS node $version: $(grep -E 'Tests +[0-9]+ passed' "$folder/vitest.log" | sed 's/\x1b\[[0-9;]*m//g' | xargs)"
+    echo "PASS node $version: $(sed 's/\x1b\[[0-9;]*m//g' "$folder/vitest.log" | grep -E 'Tests +[0-9]+ passed' | xargs)"
   else
     echo "FAIL node $version: see $folder/vitest.log"
     status=1
