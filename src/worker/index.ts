@@ -66,7 +66,7 @@ export interface WorkerOpenOptions extends OpenOptions {
    * Move the buffers of typed-array arguments (vectors) to the worker instead of copying them. The
    * caller's arrays are then detached (empty) after the call. Default false: arguments are copied,
    * except SharedArrayBuffer-backed arrays, which are shared without a copy either way. Results are
-   * always moved, never copied twice.
+   * copied once into the calling thread by the structured clone; Arrow tables move as IPC bytes.
    */
   transfer?: boolean;
 }

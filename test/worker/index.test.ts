@@ -81,6 +81,19 @@ describe('openInWorker', () => {
     expect(batches).toEqual([2, 1]);
   });
 
+  it('an argument that cannot cross threads is INVALID_ARGUMENT, and nothing is written', async () => {
+    db = await openInWorker(directory.path);
+    const docs = await db.collection('docs', { dim: 3 });
+    async function* batches() {
+      yield* [];
+    }
+    await expect(docs.upsertArrow(batches())).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('cannot be sent to the worker'),
+    });
+    expect(await docs.count()).toBe(0);
+  });
+
   it('moves typed-array arguments without a copy when asked to', async () => {
     db = await openInWorker(directory.path, { transfer: true });
     const docs = await db.collection('docs', { dim: 3 });
