@@ -8,6 +8,7 @@ import { QuiverError } from './errors.js';
 import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
 import { defaultPqM } from './index/ivfpq.js';
 import { defaultThreadCount } from './native.js';
+import { useNativePaths } from './native-loader.js';
 import {
   collectionNameSchema,
   collectionOptionsSchema,
@@ -59,6 +60,7 @@ export class DatabaseImpl implements Database {
     if (typeof path !== 'string' || path.length === 0) {
       throw new QuiverError('INVALID_ARGUMENT', 'open() needs the path of a database directory');
     }
+    useNativePaths({ addonPath: parsed.addonPath, sqliteAddonPath: parsed.sqliteAddonPath });
     this.path = resolve(path);
     this.readOnly = parsed.readOnly === true;
     this.snapshotThreshold = parsed.snapshotThreshold ?? DEFAULT_SNAPSHOT_THRESHOLD;

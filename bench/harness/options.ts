@@ -7,7 +7,11 @@ import type { Metric } from '../datasets/dataset.js';
 import { parseMetric } from '../datasets/dataset.js';
 
 /** The measurements `npm run bench` can make: recall/latency sweeps, ingest and open times, filters, Arrow import. */
-export type Suite = 'recall' | 'durability' | 'filters' | 'import' | 'text';
+export type Suite = 'recall' | 'durability' | 'filters' | 'import' | 'text' | 'footprint';
+
+function isSuite(name: string, suites: readonly Suite[]): name is Suite {
+  return (suites as readonly string[]).includes(name);
+}
 
 /** Every setting of one harness run, after defaults and --quick are applied. */
 export interface BenchOptions {
@@ -108,6 +112,10 @@ Suite:
                            p50/p99, ingest rate with text, full-text index size; with
                            --corpus-vectors and --query-vectors also vector-only and fusions.
                            Writes text.json and .md
+                           footprint: RSS of a new process after importing quiverdb (ESM and
+                           CJS, from a fresh dist/) over bare node, and µs per query in process
+                           vs through openInWorker (20,000 × 128; --quick 2,000). Writes
+                           footprint.json and .md
   --corpus-vectors <fvecs> Text suite: one vector per corpus.jsonl row, in order
   --query-vectors <fvecs>  Text suite: one vector per queries.jsonl row, in order
   --tokenizer <name>       Text suite: porter (default), unicode61 or trigram
@@ -243,8 +251,9 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const quick = values['quick'] === true;
 
   const suite = text('suite') ?? 'recall';
-  if (suite !== 'recall' && suite !== 'durability' && suite !== 'filters' && suite !== 'import' && suite !== 'text') {
-    fail(`--suite is recall, durability, filters, import or text, not '${suite}'`);
+  const suites: readonly Suite[] = ['recall', 'durability', 'filters', 'import', 'text', 'footprint'];
+  if (!isSuite(suite, suites)) {
+    fail(`--suite is recall, durability, filters, import, text or footprint, not '${suite}'`);
   }
   const tokenizer = text('tokenizer');
   if (tokenizer !== undefined && tokenizer !== 'porter' && tokenizer !== 'unicode61' && tokenizer !== 'trigram') {

@@ -1,6 +1,7 @@
 // The README's code blocks, run as tests: if an example stops working, this fails.
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { open, QuiverError } from '../../src/index.js';
+import { openInWorker } from '../../src/worker/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 
 let directory: ReturnType<typeof tempDirectory>;
@@ -212,4 +213,14 @@ it('the "RAG" embedding and reranking examples work as written (without download
   ]);
   expect(best[0]?.score).toBe(found.find((hit) => hit.id === 'n1')?.score);
   db.close();
+});
+
+it('"In a worker thread" works as written', async () => {
+  const db = await openInWorker(`${directory.path}/my.quiver`);
+  const docs = await db.collection('docs', { dim: 3, metric: 'cosine' });
+  await docs.upsert([{ id: 'a', vector: [0.1, 0.2, 0.3], metadata: { lang: 'en' } }]);
+  const hits = await docs.query({ vector: [0.1, 0.2, 0.25], k: 10, filter: { lang: 'en' } });
+  expect(hits.map((hit) => hit.id)).toEqual(['a']);
+  await db.close();
+  await expect(docs.count()).rejects.toMatchObject({ code: 'CLOSED' });
 });
