@@ -23,8 +23,11 @@ import {
   queryBatchSchema,
   queryIdsBatchSchema,
   queryIdsSchema,
+  queryAsyncSchema,
   querySchema,
+  textQueryBatchSchema,
   toId,
+  toText,
   toMetadataJson,
   toVector,
   copyVector,
@@ -35,13 +38,26 @@ import { compileFilter, parseFilter } from './filter/index.js';
 import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from './filtered-search.js';
 import type { CollectionRow, CompiledWhere, Store, StoredRecord } from './storage/store.js';
 import { checkedRecord, checkLabel } from './storage/stored-record.js';
+import {
+  DEFAULT_EMBED_BATCH_SIZE,
+  DEFAULT_EMBED_CONCURRENCY,
+  type EmbedSettings,
+  embedTexts,
+} from './text/embedding.js';
+import { DEFAULT_ALPHA, DEFAULT_RRF_K, type Fusion, fuse } from './text/fusion.js';
+import { queryWords } from './text/query-words.js';
+import type { TextSettings } from './text/settings.js';
+import { TextSearch } from './text/text-search.js';
 import type {
   Collection,
+  EmbedFunction,
   ExplainedQuery,
+  ExplainedTextQuery,
   Filter,
   Id,
   IndexSettings,
   Metadata,
+  QueryAsyncOptions,
   QueryBatchOptions,
   QueryHit,
   QueryIdHit,
@@ -50,6 +66,9 @@ import type {
   QueryOptions,
   QueryPlan,
   QuiverRecord,
+  RerankFunction,
+  TextQueryPlan,
+  TextRecord,
   UpsertRecord,
   UpsertResult,
 } from './types.js';
@@ -71,7 +90,9 @@ const COMPILE = { metadataColumn: 'metadata' } as const;
 function isSelection(value: unknown): value is { filter: Filter; limit?: number } {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && 'filter' in value;
 }
-const RECORD_KEYS = new Set(['id', 'vector', 'metadata']);
+const RECORD_KEYS = new Set(['id', 'vector', 'metadata', 'text']);
+/** Candidates each side of a hybrid query contributes, at least (and at least k). */
+const DEFAULT_HYBRID_CANDIDATES = 50;
 
 /** A validated upsert batch: row i is ids[i], numbers i·dim … (i+1)·dim of vectors, metadata[i]. */
 interface PreparedBatch {
@@ -79,6 +100,8 @@ interface PreparedBatch {
   readonly vectors: Float32Array;
   /** JSON text per row, or one text for every row. */
   readonly metadata: readonly string[] | string;
+  /** Text per row (null: none); undefined when no row has text. */
+  readonly texts: readonly (string | null)[] | undefined;
 }
 
 /** The options schema of a batch method: queryBatch's, or queryIdsBatch's (no includeVectors). */
@@ -166,9 +189,9 @@ class LabelAllocator {
 
 export interface CollectionHost {
   readonly store: Store;
+  readonly events: IndexEvents;
   readonly path: string;
   readonly readOnly: boolean;
-  readonly events: IndexEvents;
   readonly snapshotThreshold: number;
   /** Native threads for large upsert batches and queryBatch. */
   readonly threads: number;
@@ -193,6 +216,10 @@ export class CollectionImpl implements Collection {
   #ids: (string | undefined)[] | undefined;
   /** Collection size when SQLite's statistics were last refreshed from this object. */
   #analyzedSize = 0;
+  /** The full-text index, when the collection keeps one. */
+  #textSearch: TextSearch | undefined;
+  /** The app's embedding function (CollectionOptions.embed), given at each open. */
+  #embed: EmbedSettings | undefined;
 
   /** Opens the collection's index now, or adopts one opened by {@link CollectionImpl.openAsync}. */
   constructor(host: CollectionHost, row: CollectionRow, derived?: DerivedIndex) {
@@ -205,6 +232,51 @@ export class CollectionImpl implements Collection {
     this.#labels = new LabelAllocator(host.store.labels(row.id), host.store.lastSeq(), row.name);
     this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
+    if (row.textSettings !== undefined) {
+      this.#textSearch = this.#newTextSearch(row.textSettings);
+      try {
+        this.#textSearch.verify();
+      } catch (error) {
+        this.#derived.dispose();
+        throw error;
+      }
+    }
+  }
+
+  /** The full-text settings; undefined when the collection keeps no full-text index. */
+  get text(): TextSettings | undefined {
+    return this.#textSearch?.settings;
+  }
+
+  #newTextSearch(settings: TextSettings): TextSearch {
+    return new TextSearch(
+      this.#host.store,
+      this.#collectionId,
+      this.name,
+      settings,
+      this.#host.events,
+      this.#host.readOnly,
+    );
+  }
+
+  /** Builds a full-text index for a collection that had none (a reopen with `text`), reporting progress. */
+  declareText(settings: TextSettings): void {
+    this.#writable();
+    const search = this.#newTextSearch(settings);
+    search.build();
+    this.#textSearch = search;
+  }
+
+  /** Sets (or, with undefined, clears) the embedding function this object uses. */
+  setEmbed(embed: EmbedFunction | undefined, batchSize: number | undefined, concurrency: number | undefined): void {
+    this.#embed =
+      embed === undefined
+        ? undefined
+        : {
+            embed,
+            batchSize: batchSize ?? DEFAULT_EMBED_BATCH_SIZE,
+            concurrency: concurrency ?? DEFAULT_EMBED_CONCURRENCY,
+          };
   }
 
   /**
@@ -231,12 +303,16 @@ export class CollectionImpl implements Collection {
   readonly #applyNow: ApplyCommitted = (derived, applied, seq) =>
     derived.applyCommitted(applied, seq, this.#host.threads);
 
-  async upsertAsync(records: readonly UpsertRecord[]): Promise<UpsertResult> {
+  async upsertAsync(records: readonly (UpsertRecord | TextRecord)[]): Promise<UpsertResult> {
+    // Committed synchronously, as by upsert, unless some records need their vectors from embed first.
+    const missing = this.#missingVectors(records);
+    const embedded =
+      missing.length === 0 ? (records as readonly UpsertRecord[]) : await this.#embedMissing(records, missing);
     let indexed: Promise<void> = Promise.resolve();
     let derived: DerivedIndex | undefined;
     let result: UpsertResult;
     try {
-      result = this.#upsert(records, (target, applied, seq) => {
+      result = this.#upsert(embedded, (target, applied, seq) => {
         derived = target;
         indexed = target.applyCommittedAsync(applied, seq, this.#host.threads);
       });
@@ -259,6 +335,55 @@ export class CollectionImpl implements Collection {
     }
     if (derived !== undefined && this.#derived === derived) this.#maybeSnapshot(derived);
     return result;
+  }
+
+  /**
+   * The records with vectors from the collection's `embed` for those that have text and no vector.
+   * The whole batch is validated first (as `upsert` would, with a stand-in vector), so a bad record
+   * costs no embed call; the records are returned unchanged when none lacks a vector.
+   */
+  /** Positions of the records of a batch given without a vector (none when the batch is not an array). */
+  #missingVectors(records: unknown): number[] {
+    const missing: number[] = [];
+    if (!Array.isArray(records)) return missing; // #prepare reports it
+    records.forEach((record: unknown, i) => {
+      if (record !== null && typeof record === 'object' && (record as { vector?: unknown }).vector === undefined) {
+        missing.push(i);
+      }
+    });
+    return missing;
+  }
+
+  async #embedMissing(
+    records: readonly (UpsertRecord | TextRecord)[],
+    missing: readonly number[],
+  ): Promise<readonly UpsertRecord[]> {
+    this.#writable();
+    const embed = this.#embed;
+    if (embed === undefined) this.#prepare(records as readonly UpsertRecord[]); // names the first record without a vector
+    for (const i of missing) {
+      if (typeof records[i]!.text !== 'string') {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `record ${i} has neither a vector nor a text; give it one of them (embed computes a vector from the text)`,
+        );
+      }
+    }
+    // The batch is checked whole (ids, metadata, texts, given vectors) before any embed call.
+    const standIn = new Float32Array(this.dim).fill(1);
+    const lacking = new Set(missing);
+    this.#prepare(
+      records.map((record, i) => (lacking.has(i) ? { ...record, vector: standIn } : record)) as UpsertRecord[],
+      true,
+    );
+    const texts = missing.map((i) => records[i]!.text!);
+    const names = missing.map((i) => `record ${i} (id '${String(records[i]!.id)}')`);
+    const vectors = await embedTexts(embed!, texts, names, this.dim, this.name);
+    const copy = [...records] as UpsertRecord[];
+    missing.forEach((i, row) => {
+      copy[i] = { ...records[i]!, vector: vectors.subarray(row * this.dim, (row + 1) * this.dim) };
+    });
+    return copy;
   }
 
   /** Validates and commits a batch, then hands the committed changes to `apply` for the index. */
@@ -287,14 +412,19 @@ export class CollectionImpl implements Collection {
         : 'json' in batch.metadata
           ? batch.metadata.json
           : batch.metadata.objects.map((value, row) => toMetadataJson(value, `record ${row}.metadata`));
-    return this.#write(derived, { ids: batch.ids, vectors: batch.vectors, metadata }, this.#applyNow);
+    return this.#write(
+      derived,
+      { ids: batch.ids, vectors: batch.vectors, metadata, texts: batch.texts },
+      this.#applyNow,
+    );
   }
 
   /** Commits a validated batch (records and log in one transaction), then hands it to `apply` for the index. */
   #write(derived: DerivedIndex, batch: PreparedBatch, apply: ApplyCommitted): UpsertResult {
     const store = this.#host.store;
-    const { ids, vectors, metadata } = batch;
+    const { ids, vectors, metadata, texts } = batch;
     const dim = this.dim;
+    const textSearch = this.#textSearch;
     const labels = new Array<number>(ids.length);
     let inserted = 0;
     let seq = 0;
@@ -316,10 +446,15 @@ export class CollectionImpl implements Collection {
               ids[row]!,
               vectors.subarray(row * dim, (row + 1) * dim),
               typeof metadata === 'string' ? metadata : metadata[row]!,
+              texts?.[row] ?? null,
             );
+            textSearch?.written(label, texts?.[row] ?? null, true);
           }
         }
-        store.insertRecords(this.#collectionId, { ids, labels, vectors, dim, metadata, rows: fresh });
+        store.insertRecords(this.#collectionId, { ids, labels, vectors, dim, metadata, texts, rows: fresh });
+        if (textSearch !== undefined && texts !== undefined) {
+          for (const row of fresh) textSearch.written(labels[row]!, texts[row] ?? null, false);
+        }
         inserted = fresh.length;
         seq = store.appendLogBatch(this.#collectionId, 'upsert', labels);
         crashPoint('upsert-before-commit');
@@ -395,6 +530,7 @@ export class CollectionImpl implements Collection {
             : Array.from(store.labelsMatching(this.#collectionId, where));
         for (const label of labels) {
           store.deleteRecord(this.#collectionId, label);
+          this.#textSearch?.deleted(label);
           removed.push({ label, vector: undefined });
         }
         if (removed.length > 0) {
@@ -419,15 +555,171 @@ export class CollectionImpl implements Collection {
     return removed.length;
   }
 
+  query(options: QueryOptions & { text: string; explain: true }): ExplainedTextQuery;
   query(options: QueryOptions & { explain: true }): ExplainedQuery;
   query(options: QueryOptions): QueryHit[];
-  query(options: QueryOptions): QueryHit[] | ExplainedQuery {
+  query(options: QueryOptions): QueryHit[] | ExplainedQuery | ExplainedTextQuery {
     const parsed = parseOrThrow(querySchema, options, 'query');
+    // For a reader, one read transaction holds the catch-up, the index and FTS5 searches and the record reads.
     return this.#host.read(() => {
-      const { neighbours, plan } = this.#search(parsed);
-      const hits = this.#hydrate(neighbours, parsed.includeVectors === true);
+      if (parsed.text !== undefined) {
+        const answer = this.#textQuery(parsed, parsed.explain === true);
+        return parsed.explain === true ? answer : answer.hits;
+      }
+      if (parsed.vector === undefined) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `query.vector is undefined and so is query.text; give a vector, a text, or both (collection '${this.name}')`,
+        );
+      }
+      const { neighbours, plan } = this.#search({ ...parsed, vector: parsed.vector });
+      const hits = this.#hydrate(neighbours, parsed.includeVectors === true, parsed.includeText !== false);
       return parsed.explain === true ? { hits, plan } : hits;
     });
+  }
+
+  async queryAsync(options: QueryAsyncOptions): Promise<QueryHit[]> {
+    const parsed = parseOrThrow(queryAsyncSchema, options, 'queryAsync');
+    this.#readable();
+    const { rerank, ...rest } = parsed;
+    const hook = typeof rerank === 'object' ? rerank : undefined;
+    const query: QueryOptions = { ...(rest as QueryOptions), ...(typeof rerank === 'number' ? { rerank } : {}) };
+    const text = query.text;
+    if (hook !== undefined && text === undefined) {
+      throw new QuiverError('INVALID_ARGUMENT', 'queryAsync.rerank scores hits against the query text; give text too');
+    }
+    if (query.vector === undefined && text !== undefined && this.#embed !== undefined) {
+      toText(text, 'queryAsync.text');
+      query.vector = await embedTexts(this.#embed, [text], ['the query text'], this.dim, this.name);
+      // Without a text index, the embedded text is a vector query.
+      if (this.#textSearch === undefined) delete query.text;
+    }
+    if (hook === undefined) return this.query(query);
+    const k = query.k ?? DEFAULT_K;
+    const hits = this.query({ ...query, k: Math.max(k, hook.candidates ?? Math.max(k, DEFAULT_HYBRID_CANDIDATES)) });
+    if (hits.length === 0) return hits;
+    let scores: unknown;
+    try {
+      scores = await (hook.score as RerankFunction)(
+        text!,
+        hits.map((hit) => ({ ...hit })),
+      );
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new QuiverError('HOOK_FAILED', `the rerank function failed (${detail})`, { cause: error });
+    }
+    if (!Array.isArray(scores) || scores.length !== hits.length) {
+      throw new QuiverError(
+        'HOOK_FAILED',
+        `the rerank function returned ${Array.isArray(scores) ? `${scores.length} scores` : describe(scores)} for ${hits.length} hits; it must return one number per hit, in order`,
+      );
+    }
+    scores.forEach((score, i) => {
+      if (typeof score !== 'number' || !Number.isFinite(score)) {
+        throw new QuiverError(
+          'HOOK_FAILED',
+          `the rerank function's score ${i} is ${describe(score)}; scores must be finite numbers`,
+        );
+      }
+      hits[i]!.rerankScore = score;
+    });
+    // Stable: equal rerank scores keep the retrieval order.
+    return hits
+      .map((hit, i) => ({ hit, i }))
+      .sort((a, b) => b.hit.rerankScore! - a.hit.rerankScore! || a.i - b.i)
+      .slice(0, k)
+      .map(({ hit }) => hit);
+  }
+
+  /** A text query (BM25), or with a vector a hybrid one: each side's candidates, fused. */
+  #textQuery(
+    parsed: {
+      vector?: unknown;
+      text?: string | undefined;
+      k?: number | undefined;
+      ef?: number | undefined;
+      nprobe?: number | undefined;
+      rerank?: number | undefined;
+      filter?: unknown;
+      includeVectors?: boolean | undefined;
+      includeText?: boolean | undefined;
+      fusion?:
+        | { method: 'rrf'; k?: number | undefined }
+        | { method: 'weighted'; alpha?: number | undefined }
+        | undefined;
+      candidates?: number | undefined;
+    },
+    explain: boolean,
+  ): ExplainedTextQuery {
+    this.#readable();
+    const textSearch = this.#textSearch;
+    if (textSearch === undefined) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `collection '${this.name}' keeps no text index; open it with { text: true } (or tokenizer options) to build one`,
+      );
+    }
+    const words = queryWords(toText(parsed.text, 'query.text'), 'query.text');
+    const k = parsed.k ?? DEFAULT_K;
+    const where = this.#where(parsed.filter);
+    const includeVectors = parsed.includeVectors === true;
+    const includeText = parsed.includeText !== false;
+    if (parsed.vector === undefined) {
+      if (parsed.fusion !== undefined || parsed.candidates !== undefined) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          'query.fusion and query.candidates are for hybrid queries (vector and text)',
+        );
+      }
+      const found = textSearch.search(words, k, where);
+      const hits = this.#scoredHits(
+        found.map((candidate) => candidate.label),
+        found.map((candidate) => candidate.score),
+        includeVectors,
+        includeText,
+      );
+      const plan: TextQueryPlan = { strategy: 'text', words, candidates: k, text: [] };
+      if (explain) plan.text = hits.map((hit, i) => ({ id: hit.id, rank: i + 1, score: found[i]!.score }));
+      return { hits, plan };
+    }
+    // At least k from the vector side alone keeps min(k, matches) hits under any filter.
+    const candidates = Math.max(k, parsed.candidates ?? DEFAULT_HYBRID_CANDIDATES);
+    const fusion: Fusion =
+      parsed.fusion?.method === 'weighted'
+        ? { method: 'weighted', alpha: parsed.fusion.alpha ?? DEFAULT_ALPHA }
+        : { method: 'rrf', k: parsed.fusion?.k ?? DEFAULT_RRF_K };
+    const { vector, ef, nprobe, rerank, filter } = parsed;
+    const vectorSide = this.#search({ vector, k: candidates, ef, nprobe, rerank, filter, explain });
+    const textSide = textSearch.search(words, candidates, where);
+    const vectorCandidates = vectorSide.neighbours.labels.map((label, i) => ({
+      label,
+      distance: this.#distanceOf(vectorSide.neighbours.distances[i]!),
+    }));
+    const fused = fuse(vectorCandidates, textSide, fusion);
+    const top = fused.slice(0, k);
+    const hits = this.#scoredHits(
+      top.map((candidate) => candidate.label),
+      top.map((candidate) => candidate.score),
+      includeVectors,
+      includeText,
+    );
+    const plan: TextQueryPlan = { strategy: 'hybrid', words, fusion, candidates, text: [] };
+    if (explain) {
+      const ids = this.#idTable();
+      const idOf = (label: number): string => ids[label] ?? String(label);
+      plan.text = textSide.map(({ label, score }, i) => ({ id: idOf(label), rank: i + 1, score }));
+      plan.vector = {
+        candidates: vectorCandidates.map(({ label, distance }, i) => ({ id: idOf(label), rank: i + 1, distance })),
+        plan: vectorSide.plan,
+      };
+      plan.fused = fused.map(({ label, ...rest }) => ({ id: idOf(label), ...rest }));
+    }
+    return { hits, plan };
+  }
+
+  /** A raw index distance in the collection's metric (l2 indexes keep squared distances). */
+  #distanceOf(raw: number): number {
+    return this.metric === 'l2' ? Math.sqrt(Math.max(0, raw)) : raw;
   }
 
   queryIds(options: QueryIdsOptions): QueryIdHit[] {
@@ -552,6 +844,7 @@ export class CollectionImpl implements Collection {
   }
 
   queryBatch(options: QueryBatchOptions): QueryHit[][] {
+    if (options !== null && typeof options === 'object' && 'texts' in options) return this.#textBatch(options);
     const includeVectors = (options as { includeVectors?: unknown } | undefined)?.includeVectors === true;
     return this.#batch(options, queryBatchSchema, 'queryBatch', (neighbours) =>
       this.#hydrate(neighbours, includeVectors),
@@ -571,6 +864,38 @@ export class CollectionImpl implements Collection {
 
   queryIdsBatchAsync(options: QueryIdsBatchOptions): Promise<QueryIdHit[][]> {
     return this.#batchAsync(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) => this.#idHits(neighbours));
+  }
+
+  /** queryBatch with texts: the whole batch validated first, then each query answered as `query`. */
+  #textBatch(options: unknown): QueryHit[][] {
+    const { texts, vectors, ...rest } = parseOrThrow(textQueryBatchSchema, options, 'queryBatch');
+    let vectorOf: ((row: number) => unknown) | undefined;
+    if (vectors instanceof Float32Array) {
+      if (vectors.length !== texts.length * this.dim) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `queryBatch.vectors holds ${vectors.length} numbers; ${texts.length} texts need ${texts.length} rows of dim ${this.dim}`,
+        );
+      }
+      vectorOf = (row) => vectors.subarray(row * this.dim, (row + 1) * this.dim);
+    } else if (vectors !== undefined) {
+      if (vectors.length !== texts.length) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `queryBatch has ${vectors.length} vectors and ${texts.length} texts; give one vector per text, or texts alone`,
+        );
+      }
+      vectorOf = (row) => vectors[row];
+    }
+    this.#where(rest.filter);
+    const queries = texts.map((text, row) => {
+      toText(text, `queryBatch.texts[${row}]`);
+      const vector = vectorOf?.(row);
+      if (vector !== undefined) toVector(vector, this.dim, `queryBatch.vectors[${row}]`, this.name);
+      return { ...rest, text, ...(vector === undefined ? {} : { vector }) };
+    });
+    // For a reader, the whole batch is answered from one read transaction, as #batch does.
+    return this.#host.read(() => queries.map((query) => this.#textQuery(query, false).hits));
   }
 
   /** A batch of queries answered at once: `hitsOf` turns each query's neighbours into its hits. */
@@ -682,7 +1007,7 @@ export class CollectionImpl implements Collection {
       readPage: (afterLabel, limit, where) => {
         this.#readable();
         const rows = this.#host.store.recordsAfterLabel(this.#collectionId, afterLabel, limit, where);
-        // Each record is checked (checksum, vector, metadata) before it is exported.
+        // Each record is checked (checksum, vector, metadata, text) before it is exported.
         for (const row of rows) checkedRecord(row, this.dim, this.name);
         return rows;
       },
@@ -702,7 +1027,13 @@ export class CollectionImpl implements Collection {
     if (this.#derived === undefined) return false;
     this.#ids = undefined; // another connection wrote: read the ids again on next use
     this.#matchCache.clear();
-    if (this.#derived.catchUp()) return true;
+    if (this.#derived.catchUp()) {
+      // The writer may have declared a text index since this reader opened the collection.
+      const settings =
+        this.#textSearch === undefined ? this.#host.store.findCollection(this.name)?.textSettings : undefined;
+      if (settings !== undefined) this.#textSearch = this.#newTextSearch(settings);
+      return true;
+    }
     this.close();
     return false;
   }
@@ -751,7 +1082,7 @@ export class CollectionImpl implements Collection {
   }
 
   /** Validates a whole batch before anything is written; the vectors are copied into one array. */
-  #prepare(records: readonly UpsertRecord[]): PreparedBatch {
+  #prepare(records: readonly UpsertRecord[], embedding = false): PreparedBatch {
     if (!Array.isArray(records)) {
       throw new QuiverError('INVALID_ARGUMENT', `upsert takes an array of records, got ${describe(records)}`);
     }
@@ -759,6 +1090,7 @@ export class CollectionImpl implements Collection {
     const seen = new Map<string, number>();
     const ids: string[] = new Array(records.length);
     const metadata: string[] = new Array(records.length);
+    let texts: (string | null)[] | undefined;
     // The caller's vectors are copied, so later changes to them cannot reach the index.
     const vectors = new Float32Array(records.length * dim);
     for (let i = 0; i < records.length; i++) {
@@ -774,11 +1106,11 @@ export class CollectionImpl implements Collection {
         if (!RECORD_KEYS.has(key)) {
           throw new QuiverError(
             'INVALID_ARGUMENT',
-            `${where} has unknown field '${key}'; a record has id, vector and metadata`,
+            `${where} has unknown field '${key}'; a record has id, vector, text and metadata`,
           );
         }
       }
-      const { id: rawId, vector: rawVector, metadata: rawMetadata } = record as Record<string, unknown>;
+      const { id: rawId, vector: rawVector, metadata: rawMetadata, text: rawText } = record as Record<string, unknown>;
       const id = toId(rawId, `${where}.id`);
       const earlier = seen.get(id);
       if (earlier !== undefined) {
@@ -788,6 +1120,18 @@ export class CollectionImpl implements Collection {
         );
       }
       seen.set(id, i);
+      if (rawVector === undefined) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          rawText === undefined || embedding
+            ? `${where}.vector is undefined (id '${id}'); give each record a vector, or a text with the collection opened with embed and upsertAsync`
+            : `${where}.vector is undefined (id '${id}'), and it has text: open the collection with embed (your embedding function) and call upsertAsync to compute vectors from text`,
+        );
+      }
+      if (rawText !== undefined) {
+        texts ??= new Array<string | null>(records.length).fill(null);
+        texts[i] = toText(rawText, `${where}.text`);
+      }
       copyVector(rawVector, vectors, i * dim, dim, `${where}.vector`, this.name);
       if (this.metric === 'cosine' && norm(vectors.subarray(i * dim, (i + 1) * dim)) === 0) {
         throw new QuiverError(
@@ -798,7 +1142,7 @@ export class CollectionImpl implements Collection {
       ids[i] = id;
       metadata[i] = toMetadataJson(rawMetadata, `${where}.metadata`);
     }
-    return { ids, vectors, metadata };
+    return { ids, vectors, metadata, texts };
   }
 
   /** Validates a whole queryBatch call; `k` comes back capped at the index size (0 when empty). */
@@ -911,11 +1255,29 @@ export class CollectionImpl implements Collection {
 
   /** A stored record as `get` returns it, after every check of {@link checkedRecord}. */
   #record(row: StoredRecord): QuiverRecord {
-    const record = checkedRecord(row, this.dim, this.name);
-    return { id: record.id, vector: record.vector, metadata: record.metadata as Metadata };
+    const checked = checkedRecord(row, this.dim, this.name);
+    const record: QuiverRecord = { id: checked.id, vector: checked.vector, metadata: checked.metadata as Metadata };
+    if (checked.text !== undefined) record.text = checked.text;
+    return record;
   }
 
-  #hydrate(neighbours: Neighbours, includeVectors: boolean): QueryHit[] {
+  /** Hits of a text or hybrid query: distance −score, score the BM25 or fused score. */
+  #scoredHits(
+    labels: readonly number[],
+    scores: readonly number[],
+    includeVectors: boolean,
+    includeText: boolean,
+  ): QueryHit[] {
+    const hits = this.#hydrate({ labels: [...labels], distances: [...scores] }, includeVectors, includeText);
+    hits.forEach((hit, i) => {
+      hit.distance = -scores[i]!;
+      hit.score = scores[i]!;
+    });
+    return hits;
+  }
+
+  /** The hits' records, each checked (checksum over its text too) before it is returned. */
+  #hydrate(neighbours: Neighbours, includeVectors: boolean, includeText = true): QueryHit[] {
     const rows = this.#host.store.recordsByLabels(this.#collectionId, neighbours.labels);
     const byLabel = new Map(rows.map((row) => [row.label, row]));
     const hits: QueryHit[] = [];
@@ -931,6 +1293,7 @@ export class CollectionImpl implements Collection {
         this.metric === 'l2'
           ? { id: row.id, distance: Math.sqrt(Math.max(0, raw)), metadata }
           : { id: row.id, distance: raw, score: 1 - raw, metadata };
+      if (includeText && record.text !== undefined) hit.text = record.text;
       if (includeVectors) hit.vector = record.vector;
       hits.push(hit);
     }

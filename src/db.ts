@@ -8,6 +8,7 @@ import { QuiverError, toQuiverError } from './errors.js';
 import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
 import { defaultPqM } from './index/ivfpq.js';
 import { defaultThreadCount } from './native.js';
+import { useNativePaths } from './native-loader.js';
 import {
   collectionNameSchema,
   collectionOptionsSchema,
@@ -17,7 +18,16 @@ import {
 } from './schema.js';
 import { acquireWriterLock, type WriterLock } from './storage/lock.js';
 import { type CollectionRow, type IndexParams, Store } from './storage/store.js';
-import type { Collection, CollectionInfo, CollectionOptions, Database, OpenOptions, QuiverWarning } from './types.js';
+import { sameTextSettings, type TextSettings, textSettingsOf } from './text/settings.js';
+import type {
+  Collection,
+  CollectionInfo,
+  CollectionOptions,
+  Database,
+  EmbedFunction,
+  OpenOptions,
+  QuiverWarning,
+} from './types.js';
 
 /** Name of the SQLite file inside a database directory. */
 export const SQLITE_FILE = 'quiver.sqlite';
@@ -43,6 +53,8 @@ export class DatabaseImpl implements Database {
   #store: Store | undefined;
   #lock: WriterLock | undefined;
   #dataVersion = 0;
+  /** True while refresh() catches the collections up: a nested assertOpen() must not start another. */
+  #refreshing = false;
   readonly #collections = new Map<string, CollectionImpl>();
   /** Collections being opened by collectionAsync, by name. */
   readonly #opening = new Map<string, Promise<CollectionImpl>>();
@@ -52,6 +64,7 @@ export class DatabaseImpl implements Database {
     if (typeof path !== 'string' || path.length === 0) {
       throw new QuiverError('INVALID_ARGUMENT', 'open() needs the path of a database directory');
     }
+    useNativePaths({ addonPath: parsed.addonPath, sqliteAddonPath: parsed.sqliteAddonPath });
     this.path = resolve(path);
     this.readOnly = parsed.readOnly === true;
     this.snapshotThreshold = parsed.snapshotThreshold ?? DEFAULT_SNAPSHOT_THRESHOLD;
@@ -108,16 +121,22 @@ export class DatabaseImpl implements Database {
 
   assertOpen(): void {
     const store = this.#openStore();
-    // A reader follows the writer: when another connection has committed, catch up first.
-    if (this.readOnly && store.dataVersion() !== this.#dataVersion) this.refresh();
+    // A reader follows the writer: when another connection has committed, catch up first (not again
+    // from inside a catch-up, which reads through the same store).
+    if (this.readOnly && !this.#refreshing && store.dataVersion() !== this.#dataVersion) this.refresh();
   }
 
   refresh(): void {
     const store = this.#openStore();
     if (!this.readOnly) return;
     const version = store.dataVersion();
-    for (const [name, collection] of this.#collections) {
-      if (!collection.catchUp()) this.#collections.delete(name);
+    this.#refreshing = true;
+    try {
+      for (const [name, collection] of this.#collections) {
+        if (!collection.catchUp()) this.#collections.delete(name);
+      }
+    } finally {
+      this.#refreshing = false;
     }
     // Only once every collection caught up: a catch-up that throws is tried again by the next call.
     this.#dataVersion = version;
@@ -151,11 +170,20 @@ export class DatabaseImpl implements Database {
     const row: CollectionRow | undefined =
       open === undefined
         ? stored
-        : { id: -1, name, dim: open.dim, metric: open.metric, index: open.index, createdAt: 0, indexedFields: [] };
+        : {
+            id: -1,
+            name,
+            dim: open.dim,
+            metric: open.metric,
+            index: open.index,
+            createdAt: 0,
+            indexedFields: [],
+            textSettings: open.text,
+          };
     if (row !== undefined) {
       if (settings !== undefined) checkSettings(row, settings);
       const collection = open ?? this.#remember(new CollectionImpl(this, row));
-      if (settings?.indexes !== undefined) this.#declareIndexes(collection, settings.indexes);
+      this.#applyOptions(collection, settings);
       return collection;
     }
     if (settings === undefined) {
@@ -180,12 +208,39 @@ export class DatabaseImpl implements Database {
             };
     // The field paths are checked before anything is created.
     const fields = (settings.indexes ?? []).map((field, i) => indexedField(field, `options.indexes[${i}]`));
+    const textSettings = settings.text === undefined ? undefined : textSettingsOf(settings.text);
     const created = store.transaction(() => {
       const row = store.createCollection(name, settings.dim, settings.metric ?? 'l2', index);
       if (fields.length > 0) store.declareFieldIndexes(row.id, fields);
+      if (textSettings !== undefined) {
+        store.textIndex(row.id).create(textSettings);
+        store.setTextSettings(row.id, textSettings);
+      }
       return row;
     });
-    return this.#remember(new CollectionImpl(this, { ...created, indexedFields: fields.map((field) => field.field) }));
+    const collection = this.#remember(
+      new CollectionImpl(this, { ...created, indexedFields: fields.map((field) => field.field), textSettings }),
+    );
+    this.#applyOptions(collection, settings);
+    return collection;
+  }
+
+  /** The options of an open that act on the collection object: new field indexes, a text index, embed. */
+  #applyOptions(collection: CollectionImpl, settings: ParsedCollectionOptions | undefined): void {
+    if (settings === undefined) return;
+    if (settings.indexes !== undefined) this.#declareIndexes(collection, settings.indexes);
+    if (settings.text !== undefined && collection.text === undefined) {
+      if (this.readOnly) {
+        throw new QuiverError(
+          'READ_ONLY',
+          `cannot add a text index to '${collection.name}': the database is read-only`,
+        );
+      }
+      collection.declareText(textSettingsOf(settings.text));
+    }
+    if (settings.embed !== undefined) {
+      collection.setEmbed(settings.embed as EmbedFunction, settings.embedBatchSize, settings.embedConcurrency);
+    }
   }
 
   async collectionAsync(name: string, options?: CollectionOptions): Promise<Collection> {
@@ -206,7 +261,7 @@ export class DatabaseImpl implements Database {
       );
     }
     const collection = await opening;
-    if (settings?.indexes !== undefined) this.#declareIndexes(collection, settings.indexes);
+    this.#applyOptions(collection, settings);
     return collection;
   }
 
@@ -247,6 +302,7 @@ export class DatabaseImpl implements Database {
         metric: row.metric,
         index: row.index,
         indexes: [...row.indexedFields],
+        ...(row.textSettings === undefined ? {} : { text: { ...row.textSettings } }),
         count: store.count(row.id),
       })),
     );
@@ -387,6 +443,12 @@ function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): vo
           differences.push(`${key} ${value} (stored: ${row.index[key]})`);
         }
       }
+    }
+  }
+  if (options.text !== undefined && row.textSettings !== undefined) {
+    const asked: TextSettings = textSettingsOf(options.text);
+    if (!sameTextSettings(asked, row.textSettings)) {
+      differences.push(`text ${JSON.stringify(asked)} (stored: ${JSON.stringify(row.textSettings)})`);
     }
   }
   if (differences.length > 0) {

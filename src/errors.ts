@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'FORMAT_TOO_NEW' // the database was written by a newer QuiverDB
   | 'IO_ERROR' // the file system or SQLite failed
   | 'NATIVE_ERROR' // the native addon failed or could not be loaded
+  | 'HOOK_FAILED' // the app's embed or rerank function threw, rejected or returned the wrong shape; nothing was written
   | 'INTERNAL'; // a broken invariant inside QuiverDB: please report it
 
 /** Every error QuiverDB raises on purpose. `code` is stable; `message` is for people. */

@@ -17,8 +17,11 @@ export type {
   CollectionInfo,
   CollectionOptions,
   Database,
+  EmbedFunction,
   ExplainedQuery,
+  ExplainedTextQuery,
   Filter,
+  FusionOptions,
   Id,
   IndexOptions,
   IndexSettings,
@@ -28,6 +31,7 @@ export type {
   MetadataValue,
   Metric,
   OpenOptions,
+  QueryAsyncOptions,
   QueryBatchOptions,
   QueryHit,
   QueryIdHit,
@@ -38,6 +42,13 @@ export type {
   QuiverProgress,
   QuiverWarning,
   QuiverRecord,
+  RerankFunction,
+  TextOptions,
+  TextQueryCandidate,
+  TextQueryPlan,
+  TextRecord,
+  TextSettings,
+  Tokenizer,
   UpsertRecord,
   UpsertResult,
   VectorInput,
@@ -50,7 +61,9 @@ export type {
  * import { open } from 'quiverdb';
  * const db = open('./my.quiver');
  * const docs = db.collection('docs', { dim: 384, metric: 'cosine' });
- * @throws {QuiverError} INVALID_ARGUMENT, NOT_FOUND (read-only and missing), FORMAT_TOO_NEW, CORRUPT, IO_ERROR
+ * @throws {QuiverError} INVALID_ARGUMENT, NOT_FOUND (read-only and missing), FORMAT_TOO_NEW, CORRUPT, IO_ERROR,
+ *   NATIVE_ERROR (better-sqlite3's binding or, on first use, QuiverDB's addon cannot load: the message says where
+ *   it looked and which command fixes it)
  */
 export function open(path: string, options?: OpenOptions): Database {
   return atBoundary('open()', () => new DatabaseImpl(path, options));

@@ -2,8 +2,27 @@
 // Implementations live in db.ts and collection.ts and keep their handles in #private fields.
 import type { RecordBatch, Table } from 'apache-arrow';
 import type { Metric } from './schema.js';
+import type { TextSettings, Tokenizer } from './text/settings.js';
 
-export type { Metric };
+export type { Metric, TextSettings, Tokenizer };
+
+/** Full-text options of a collection: `true` for the defaults, or the tokenizer to use. */
+export type TextOptions =
+  | true
+  | {
+      /** 'porter' (default): English stems; 'unicode61': whole words; 'trigram': substrings (see docs/text-search.md). */
+      tokenizer?: Tokenizer;
+      /** Fold diacritics ("café" matches "cafe"); default true. */
+      removeDiacritics?: boolean;
+    };
+
+/**
+ * The app's embedding function: one vector (`dim` finite numbers) per text, in order. Called by
+ * `upsertAsync` for records without a vector and by `queryAsync` for a text without a vector.
+ */
+export type EmbedFunction = (
+  texts: string[],
+) => Promise<readonly (Float32Array | readonly number[])[]> | readonly (Float32Array | readonly number[])[];
 
 /** A record id: a non-empty string of at most 512 UTF-8 bytes, or a safe integer (stored as its decimal string). */
 export type Id = string | number;
@@ -99,6 +118,21 @@ export interface CollectionOptions {
    * their indexes; fields are never dropped silently.
    */
   indexes?: string[];
+  /**
+   * Keep a full-text (FTS5, BM25) index of the records' text, with these tokenizer options, stored
+   * with the collection and checked on reopen like `dim`. Reopening an existing collection with
+   * `text` builds the index from the stored texts (reported through `onProgress`, phase 'text').
+   */
+  text?: TextOptions;
+  /**
+   * The app's embedding function, for `upsertAsync` records and `queryAsync` texts without a
+   * vector. Not stored: pass it each time the app opens the collection.
+   */
+  embed?: EmbedFunction;
+  /** Texts per `embed` call (default 32). */
+  embedBatchSize?: number;
+  /** `embed` calls running at once (default 2). */
+  embedConcurrency?: number;
 }
 
 /** Something the app may want to know about, which QuiverDB has already handled. */
@@ -109,8 +143,10 @@ export interface QuiverWarning {
    * 'SNAPSHOT_INVALID': the snapshot failed verification (truncated, bit-flipped, stale, other
    * parameters); the index was rebuilt from the records.
    * 'INDEX_REBUILT': updating the in-memory index failed after a commit; it was rebuilt.
+   * 'TEXT_INDEX_MISSING' / 'TEXT_INDEX_INVALID': the full-text index was missing, or did not match
+   * the records or was damaged; it was rebuilt from the records' text.
    */
-  code: 'SNAPSHOT_MISSING' | 'SNAPSHOT_INVALID' | 'INDEX_REBUILT';
+  code: 'SNAPSHOT_MISSING' | 'SNAPSHOT_INVALID' | 'INDEX_REBUILT' | 'TEXT_INDEX_MISSING' | 'TEXT_INDEX_INVALID';
   collection: string;
   message: string;
   cause?: unknown;
@@ -119,8 +155,11 @@ export interface QuiverWarning {
 /** Progress of long work on open: loading a snapshot, replaying the log, rebuilding an index. */
 export interface QuiverProgress {
   collection: string;
-  /** 'train': an ivfpq index trains its codebooks (done 0 of total training vectors, once). */
-  phase: 'load' | 'replay' | 'rebuild' | 'train';
+  /**
+   * 'train': an ivfpq index trains its codebooks (done 0 of total training vectors, once).
+   * 'text': the full-text index is built from the records' text (records done of total).
+   */
+  phase: 'load' | 'replay' | 'rebuild' | 'train' | 'text';
   /** Items done so far (records for 'rebuild', log labels for 'replay'). */
   done: number;
   total: number;
@@ -156,6 +195,19 @@ export interface OpenOptions {
    * graphs in a varying order.
    */
   threads?: number;
+  /**
+   * Where QuiverDB's native addon is, for apps that unpack native files elsewhere (Electron's
+   * `app.asar.unpacked`, a bundled app): a quiver_native `.node` file, or a folder laid out like the
+   * quiverdb package (prebuilds/, build/Release/). Wins over the QUIVERDB_NATIVE_PATH environment
+   * variable; when given, nothing else is tried. A process loads the addon once, so every open() in
+   * it must agree. Default: the package's prebuild for this platform, then build/Release, build/Debug.
+   */
+  addonPath?: string;
+  /**
+   * The better_sqlite3.node file to use instead of better-sqlite3's own (an app that ships it
+   * elsewhere). Wins over the QUIVERDB_SQLITE_NATIVE_PATH environment variable.
+   */
+  sqliteAddonPath?: string;
 }
 
 /** One record to insert or replace. */
@@ -164,6 +216,23 @@ export interface UpsertRecord {
   vector: VectorInput;
   /** Defaults to `{}`. Replaces the previous metadata whole on upsert. */
   metadata?: MetadataInput | undefined;
+  /**
+   * The record's text (at most 1 MiB of UTF-8), stored with it and returned by `get` and queries;
+   * indexed for full-text search when the collection has `text`. Replaced whole on upsert (a
+   * record upserted without text has none).
+   */
+  text?: string;
+}
+
+/**
+ * A record for `upsertAsync` on a collection opened with `embed`: its vector is computed from its
+ * text by the embedding function.
+ */
+export interface TextRecord {
+  id: Id;
+  text: string;
+  metadata?: MetadataInput | undefined;
+  vector?: undefined;
 }
 
 export interface UpsertResult {
@@ -185,7 +254,12 @@ export interface ArrowImportOptions {
   idColumn?: string;
   /** The vector column: FixedSizeList or List of Float16, Float32 or Float64 (default 'vector'). */
   vectorColumn?: string;
-  /** The columns that become metadata (default: every column but the id and vector columns). */
+  /**
+   * The text column: Utf8 or LargeUtf8, null for no text (default 'text', used when the source has
+   * such a column; a column named here must exist).
+   */
+  textColumn?: string;
+  /** The columns that become metadata (default: every column but the id, vector and text columns). */
   metadataColumns?: readonly string[];
   /** Called after each record batch is written. */
   onProgress?: (progress: ArrowImportProgress) => void;
@@ -211,8 +285,8 @@ export interface ArrowExportOptions {
   /** Only records whose metadata matches this filter (see docs/filters.md); default: all. */
   filter?: Filter;
   /**
-   * The columns to write, in order: 'id', 'vector' and metadata keys (default: id, vector, then
-   * every metadata key in order of first appearance).
+   * The columns to write, in order: 'id', 'vector', 'text' and metadata keys (default: id, vector,
+   * text when any record has one, then every metadata key in order of first appearance).
    */
   columns?: readonly string[];
   /** Records per record batch (default 4096). */
@@ -236,6 +310,8 @@ export interface QuiverRecord {
   id: string;
   vector: Float32Array;
   metadata: Metadata;
+  /** The record's text, when it has one. */
+  text?: string;
 }
 
 /**
@@ -245,8 +321,36 @@ export interface QuiverRecord {
  */
 export type Filter = { readonly [field: string]: unknown };
 
+/** How a hybrid query (vector and text) merges its two candidate lists; see docs/text-search.md. */
+export type FusionOptions =
+  | {
+      /** Reciprocal rank fusion: Σ 1 / (k + rank) over the lists holding the record. */
+      method: 'rrf';
+      /** Default 60. */
+      k?: number;
+    }
+  | {
+      /** alpha × vector + (1 − alpha) × text, each min-max normalised to [0, 1] over its candidates. */
+      method: 'weighted';
+      /** Weight of the vector side, 0 to 1 (default 0.5). */
+      alpha?: number;
+    };
+
 export interface QueryOptions {
-  vector: VectorInput;
+  /** The query vector. At least one of `vector` and `text` is needed. */
+  vector?: VectorInput;
+  /**
+   * Words to search for in the records' text (BM25; the collection needs `text`). The text is
+   * words only, never query syntax. With `vector` too, the query is hybrid: both candidate lists
+   * are fused (`fusion`). A text without any letter or digit matches nothing.
+   */
+  text?: string;
+  /** Hybrid queries: how to fuse (default `{ method: 'rrf', k: 60 }`). */
+  fusion?: FusionOptions;
+  /** Hybrid queries: candidates taken from each side before fusion (default 50; never fewer than k). */
+  candidates?: number;
+  /** Return each hit's text (default true; false skips reading it). */
+  includeText?: boolean;
   /** Only records whose metadata matches (see {@link Filter}). Still returns min(k, matches) hits. */
   filter?: Filter;
   /** Return `{ hits, plan }` with how the query was answered, instead of the hits alone. */
@@ -267,9 +371,19 @@ export interface QueryOptions {
 export interface QueryBatchOptions {
   /**
    * The query vectors: an array of vectors (`number[]` or `Float32Array`, `dim` numbers each), or
-   * one Float32Array of n × dim numbers, row after row. An empty batch gives `[]`.
+   * one Float32Array of n × dim numbers, row after row. An empty batch gives `[]`. Needed unless
+   * `texts` is given.
    */
-  vectors: Float32Array | readonly VectorInput[];
+  vectors?: Float32Array | readonly VectorInput[];
+  /**
+   * Text queries, one per query (with `vectors`, as many as there are vectors: hybrid queries).
+   * Each is answered as `query` answers it.
+   */
+  texts?: readonly string[];
+  /** As in `query`, for queries with text. */
+  fusion?: FusionOptions;
+  candidates?: number;
+  includeText?: boolean;
   /**
    * Only records whose metadata matches (see {@link Filter}), for every query of the batch; each
    * query is then planned and answered as `query` with the same filter would (one at a time).
@@ -283,8 +397,11 @@ export interface QueryBatchOptions {
   includeVectors?: boolean;
 }
 
-/** Options of `queryIdsBatch` and `queryIdsBatchAsync`: as for `queryBatch`, without `includeVectors`. */
-export type QueryIdsBatchOptions = Omit<QueryBatchOptions, 'includeVectors'>;
+/** Options of `queryIdsBatch` and `queryIdsBatchAsync`: vector queries as for `queryBatch`, without `includeVectors`. */
+export type QueryIdsBatchOptions = Omit<
+  QueryBatchOptions,
+  'includeVectors' | 'texts' | 'fusion' | 'candidates' | 'includeText' | 'vectors'
+> & { vectors: Float32Array | readonly VectorInput[] };
 
 /**
  * One query result. `distance` is in the collection's metric, smaller is closer:
@@ -293,10 +410,16 @@ export type QueryIdsBatchOptions = Omit<QueryBatchOptions, 'includeVectors'>;
  */
 export interface QueryHit {
   id: string;
+  /** Vector queries: the distance. Text and hybrid queries: −score (still smaller is better). */
   distance: number;
+  /** Vector queries: the similarity (cosine, ip). Text queries: the BM25 score. Hybrid: the fused score. */
   score?: number;
   metadata: Metadata;
+  /** The record's text, when it has one (unless the query said `includeText: false`). */
+  text?: string;
   vector?: Float32Array;
+  /** `queryAsync` with a rerank hook: the score it gave this hit (the hits are ordered by it). */
+  rerankScore?: number;
 }
 
 /** How a query was answered; returned by `query({ ..., explain: true })`. */
@@ -354,8 +477,64 @@ export interface ExplainedQuery {
   plan: QueryPlan;
 }
 
-/** Options of `queryIds`: those of `query` without the ones about what each hit carries. */
-export type QueryIdsOptions = Omit<QueryOptions, 'includeVectors' | 'explain'>;
+/** One candidate of a text or hybrid query, as `explain` shows it (ranks count from 1). */
+export interface TextQueryCandidate {
+  id: string;
+  rank: number;
+  /** Text side: the BM25 score. */
+  score?: number;
+  /** Vector side: the distance in the collection's metric. */
+  distance?: number;
+}
+
+/** How a text or hybrid query was answered: `query({ text, ..., explain: true })`. */
+export interface TextQueryPlan {
+  strategy: 'text' | 'hybrid';
+  /** The words searched for, as taken from the text. */
+  words: string[];
+  /** Hybrid: the fusion used, defaults filled in. */
+  fusion?: { method: 'rrf'; k: number } | { method: 'weighted'; alpha: number };
+  /** Candidates asked of each side. */
+  candidates: number;
+  /** Text side: its candidates, best first. */
+  text: TextQueryCandidate[];
+  /** Hybrid: the vector side's candidates, best first, and its plan. */
+  vector?: { candidates: TextQueryCandidate[]; plan: QueryPlan };
+  /** Hybrid: every candidate with its fused score and its rank and raw score on each side. */
+  fused?: {
+    id: string;
+    score: number;
+    vectorRank?: number;
+    vectorDistance?: number;
+    textRank?: number;
+    textScore?: number;
+  }[];
+}
+
+/** A text or hybrid query's hits with the plan that produced them. */
+export interface ExplainedTextQuery {
+  hits: QueryHit[];
+  plan: TextQueryPlan;
+}
+
+/** A rerank hook: given the query text and the retrieved hits (with text and metadata), one score per hit, higher is better. */
+export type RerankFunction = (query: string, hits: QueryHit[]) => Promise<readonly number[]> | readonly number[];
+
+/** Options of `queryAsync`: those of `query`, and a rerank hook. */
+export interface QueryAsyncOptions extends Omit<QueryOptions, 'rerank' | 'explain'> {
+  /**
+   * A number: ivfpq's exact re-rank depth, as in `query`. An object: retrieve `candidates` hits
+   * (default max(k, 50)), score them with `score(text, hits)` and return the k best by that score.
+   * Needs `text`.
+   */
+  rerank?: number | { candidates?: number; score: RerankFunction };
+}
+
+/** Options of `queryIds`: a vector query without the options about what each hit carries. */
+export type QueryIdsOptions = Omit<
+  QueryOptions,
+  'includeVectors' | 'explain' | 'text' | 'fusion' | 'candidates' | 'includeText' | 'vector'
+> & { vector: VectorInput };
 
 /** A `queryIds` result: the id and distance (and score) of a hit, without its record. */
 export interface QueryIdHit {
@@ -372,6 +551,8 @@ export interface CollectionInfo {
   index: IndexSettings;
   /** Metadata fields with SQLite indexes (CollectionOptions.indexes). */
   indexes: string[];
+  /** The full-text settings, when the collection keeps a full-text index. */
+  text?: TextSettings;
   count: number;
 }
 
@@ -381,13 +562,17 @@ export interface Collection {
   readonly dim: number;
   readonly metric: Metric;
   readonly index: IndexSettings;
+  /** The full-text settings; undefined when the collection keeps no full-text index. */
+  readonly text: TextSettings | undefined;
 
   /**
    * Inserts records, or replaces those whose id exists. The batch is validated whole first: one
    * bad record rejects the batch and nothing is written. When this returns, the batch is committed.
+   * A record's `text` is stored in the same transaction (and indexed, when the collection has `text`).
    * @example
-   * docs.upsert([{ id: 'a', vector: [0.1, 0.2, 0.3], metadata: { lang: 'en' } }]);
-   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
+   * docs.upsert([{ id: 'a', vector: [0.1, 0.2, 0.3], text: 'How to reset the device', metadata: { lang: 'en' } }]);
+   * @throws {QuiverError} INVALID_ARGUMENT (also a record without a vector: use `embed` and
+   *   `upsertAsync`; a text over 1 MiB), DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
    *   READ_ONLY, CLOSED, IO_ERROR
    */
   upsert(records: readonly UpsertRecord[]): UpsertResult;
@@ -406,13 +591,20 @@ export interface Collection {
    * from the records and the promise resolves; `close()` skips this collection's snapshot (its
    * next open replays the log) and the promise rejects with CLOSED — the records stay committed.
    * 'flat' and 'ivfpq' collections update their index synchronously, as `upsert` does.
+   *
+   * On a collection opened with `embed`, records with `text` and no `vector` get their vectors from
+   * it first, in batches of `embedBatchSize` texts with `embedConcurrency` calls at once; the batch
+   * is validated before the first call and committed only once every vector is in and checked.
    * @example
    * const { inserted } = await docs.upsertAsync(records); // the event loop stays free meanwhile
+   * await notes.upsertAsync([{ id: 'n1', text: 'Buy milk' }]); // vector from the collection's embed
    * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
    *   READ_ONLY, CLOSED (also when the collection closes before the graph holds the batch), IO_ERROR,
-   *   as a rejected promise; nothing is written when the batch is invalid
+   *   as a rejected promise; nothing is written when the batch is invalid. From `embed`: a wrong
+   *   length is DIMENSION_MISMATCH, NaN or ±Infinity NOT_FINITE (both name the record); a rejection,
+   *   a throw or a wrong number of vectors is HOOK_FAILED (the app's error as `cause`)
    */
-  upsertAsync(records: readonly UpsertRecord[]): Promise<UpsertResult>;
+  upsertAsync(records: readonly (UpsertRecord | TextRecord)[]): Promise<UpsertResult>;
 
   /**
    * Reads records by id. One id gives the record or undefined; an array gives the records
@@ -458,16 +650,50 @@ export interface Collection {
    * console.log(plan.strategy, plan.matches, plan.candidatesScored);
    * @throws {QuiverError} as for query
    */
+  query(options: QueryOptions & { text: string; explain: true }): ExplainedTextQuery;
+  /**
+   * A vector query with `explain: true` (see above).
+   * @example
+   * const { plan } = docs.query({ vector: q, explain: true });
+   * @throws {QuiverError} as for query
+   */
   query(options: QueryOptions & { explain: true }): ExplainedQuery;
 
   /**
-   * The k nearest records to a vector, best first.
+   * The k best records, best first: nearest to `vector`; or best BM25 matches of `text` (the
+   * collection needs `text`); or, given both, the fusion of both candidate lists (reciprocal rank
+   * fusion unless `fusion` says otherwise). A filter applies to both sides; min(k, matches) hits
+   * come back whenever that many records match. With `explain` and `text`, the plan lists each
+   * side's candidates with ranks and raw scores and the fused scores.
    * @example
    * const hits = docs.query({ vector: q, k: 10 });
    * for (const { id, distance, metadata } of hits) console.log(id, distance, metadata);
-   * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_FILTER, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
+   * const passages = docs.query({ text: 'reset the device', k: 5 });             // BM25
+   * const hybrid = docs.query({ vector: q, text: 'reset device', k: 5 });       // RRF, k = 60
+   * @throws {QuiverError} INVALID_ARGUMENT (neither vector nor text; text on a collection without
+   *   `text`; a rerank hook, which needs queryAsync), DIMENSION_MISMATCH, NOT_FINITE, INVALID_FILTER,
+   *   CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
   query(options: QueryOptions): QueryHit[];
+
+  /**
+   * `query` for apps that compute vectors with the collection's `embed`: a `text` without a
+   * `vector` is embedded and the query runs hybrid (text-only when the collection has no `embed`).
+   * With `rerank: { candidates, score }`, `candidates` hits are retrieved, passed to `score` with the
+   * query text, and the k best by its scores come back, each keeping its original score beside
+   * `rerankScore`.
+   * @example
+   * const hits = await notes.queryAsync({ text: 'groceries', k: 5 });
+   * const reranked = await notes.queryAsync({
+   *   text: 'groceries',
+   *   k: 5,
+   *   rerank: { candidates: 50, score: async (query, hits) => crossEncoder(query, hits) },
+   * });
+   * @throws {QuiverError} the codes of `query`; from `embed` DIMENSION_MISMATCH / NOT_FINITE (naming
+   *   the query text) or HOOK_FAILED with its error as `cause`; from `score` a rejection, a throw,
+   *   a wrong count or a non-finite score is HOOK_FAILED; INVALID_ARGUMENT for a rerank hook without text
+   */
+  queryAsync(options: QueryAsyncOptions): Promise<QueryHit[]>;
 
   /**
    * `query` returning only ids and distances: no record is read from SQLite per hit, so it is the

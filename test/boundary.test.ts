@@ -1,7 +1,9 @@
 // Fault injection at the public boundary: the file system (node:fs, mocked at the seam) and SQLite
-// (better-sqlite3's statements and constructor) fail on demand, or real conditions are set up (a file
+// (better-sqlite3's statements) fail on demand, better-sqlite3's addon fails to load (in a child process,
+// since a process loads it once), or real conditions are set up (a file
 // where a folder should be, a path below a file). Every public method must fail with a QuiverError of
 // the documented code, the original error as `cause`, and leave nothing partial visible.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,10 +13,9 @@ import { open, QuiverError } from '../src/index.js';
 import { tempDirectory } from './helpers/fixtures.js';
 
 /** The fault each seam raises while set: an errno code for node:fs, a SQLite code for statements. */
-const faults: { fs: Map<string, string>; sqlite: { method: string; code: string } | undefined; load: boolean } = {
+const faults: { fs: Map<string, string>; sqlite: { method: string; code: string } | undefined } = {
   fs: new Map(),
   sqlite: undefined,
-  load: false,
 };
 
 function errnoError(code: string, syscall: string): NodeJS.ErrnoException {
@@ -44,20 +45,6 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-vi.mock('better-sqlite3', async (importOriginal) => {
-  const actual = (await importOriginal<{ default: typeof Database }>()).default;
-  // The addon of better-sqlite3 missing (an install with --ignore-scripts): the constructor fails.
-  const Faulty = function (this: unknown, ...args: ConstructorParameters<typeof Database>) {
-    if (faults.load) {
-      throw new Error('Could not locate the bindings file. Tried:\n → build/Release/better_sqlite3.node');
-    }
-    return new actual(...args);
-  } as unknown as typeof Database;
-  Object.assign(Faulty, actual);
-  Faulty.prototype = actual.prototype;
-  return { default: Faulty };
-});
-
 // Statements: one prototype behind every prepared statement; its methods fail while a fault is set.
 const probe = new Database(':memory:');
 const statementPrototype = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, unknown>;
@@ -79,7 +66,6 @@ beforeEach(() => {
 afterEach(() => {
   faults.fs.clear();
   faults.sqlite = undefined;
-  faults.load = false;
   directory.cleanup();
 });
 
@@ -122,12 +108,44 @@ describe('open() with a bad path', () => {
     await expectCode(() => open(join(directory.path, 'new')), 'IO_ERROR');
   });
 
-  it("better-sqlite3's addon missing is NATIVE_ERROR with the rebuild command, and the lock is not kept", async () => {
-    faults.load = true;
-    const error = await expectCode(() => open(directory.path), 'NATIVE_ERROR');
-    expect(error.message).toContain('npm rebuild');
-    faults.load = false;
-    open(directory.path).close();
+  it("better-sqlite3's addon failing to load is NATIVE_ERROR saying what fixes it, and the lock is not kept", () => {
+    // A file that is no loadable addon stands for a missing or foreign build (an install with
+    // --ignore-scripts); once it no longer applies, the same process opens the same database.
+    const bogus = join(directory.path, 'better_sqlite3.node');
+    writeFileSync(bogus, Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(60, 7)]));
+    const script = `
+      import { open } from './src/index.ts';
+      const path = process.argv[1];
+      const seen = [];
+      try {
+        open(path);
+        seen.push('opened');
+      } catch (error) {
+        seen.push({ name: error.name, code: error.code, message: error.message });
+      }
+      delete process.env.QUIVERDB_SQLITE_NATIVE_PATH;
+      open(path).close();
+      seen.push('reopened');
+      console.log(JSON.stringify(seen));`;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, join(directory.path, 'db')],
+      {
+        cwd: join(import.meta.dirname, '..'),
+        env: { ...process.env, QUIVERDB_SQLITE_NATIVE_PATH: bogus },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(child.stderr).toBe('');
+    const [failure, reopened] = JSON.parse(child.stdout.trim().split('\n').pop() ?? '[]') as [
+      { name: string; code: string; message: string },
+      string,
+    ];
+    expect(failure).toMatchObject({ name: 'QuiverError', code: 'NATIVE_ERROR' });
+    expect(failure.message).toContain("better-sqlite3's native binding could not be loaded");
+    expect(failure.message).toContain('QUIVERDB_SQLITE_NATIVE_PATH');
+    expect(reopened).toBe('reopened');
   });
 });
 

@@ -2,7 +2,9 @@
 // <out>/results.json, <out>/results.md and <out>/<data set>.svg; or hand --suite durability,
 // filters or import to durability.ts, filters.ts or import.ts, which write their own JSON and Markdown.
 
+import { runText } from './text.js';
 import { runFilters } from './filters.js';
+import { runFootprint } from './footprint.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QuiverError } from '../../src/errors.js';
@@ -192,6 +194,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (options.suite === 'import') {
       const run = await runImport(options);
+      process.stdout.write(`${run.files.join('\n')}\n`);
+      return 0;
+    }
+    if (options.suite === 'text') {
+      const run = await runText(options);
+      process.stdout.write(`${run.files.join('\n')}\n`);
+      return 0;
+    }
+    if (options.suite === 'footprint') {
+      const run = await runFootprint(options);
       process.stdout.write(`${run.files.join('\n')}\n`);
       return 0;
     }

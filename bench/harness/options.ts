@@ -7,7 +7,11 @@ import type { Metric } from '../datasets/dataset.js';
 import { parseMetric } from '../datasets/dataset.js';
 
 /** The measurements `npm run bench` can make: recall/latency sweeps, ingest and open times, filters, Arrow import. */
-export type Suite = 'recall' | 'durability' | 'filters' | 'import';
+export type Suite = 'recall' | 'durability' | 'filters' | 'import' | 'text' | 'footprint';
+
+function isSuite(name: string, suites: readonly Suite[]): name is Suite {
+  return (suites as readonly string[]).includes(name);
+}
 
 /** Every setting of one harness run, after defaults and --quick are applied. */
 export interface BenchOptions {
@@ -46,6 +50,11 @@ export interface BenchOptions {
   quick: boolean;
   /** Import suite: the Arrow file also holds three scalar metadata columns. */
   metadata: boolean;
+  /** Text suite: fvecs files of the corpus and query vectors, in the files' order. */
+  corpusVectors: string | undefined;
+  queryVectors: string | undefined;
+  /** Text suite: the full-text tokenizer (default porter). */
+  tokenizer: 'porter' | 'unicode61' | 'trigram' | undefined;
   progress: boolean;
   quiet: boolean;
   help: boolean;
@@ -98,6 +107,18 @@ Suite:
                            and once in a new process (as quiver import does); hnsw once.
                            --quick: 5,000 vectors in batches of 1,000, one pass, no new process.
                            Writes import.json and .md
+                           text: on the --dataset BEIR folder (corpus.jsonl, queries.jsonl, a
+                           qrels .tsv), BM25 nDCG@10, recall@100 and MRR@10, text-query QPS and
+                           p50/p99, ingest rate with text, full-text index size; with
+                           --corpus-vectors and --query-vectors also vector-only and fusions.
+                           Writes text.json and .md
+                           footprint: RSS of a new process after importing quiverdb (ESM and
+                           CJS, from a fresh dist/) over bare node, and µs per query in process
+                           vs through openInWorker (20,000 × 128; --quick 2,000). Writes
+                           footprint.json and .md
+  --corpus-vectors <fvecs> Text suite: one vector per corpus.jsonl row, in order
+  --query-vectors <fvecs>  Text suite: one vector per queries.jsonl row, in order
+  --tokenizer <name>       Text suite: porter (default), unicode61 or trigram
   --vectors <N>            Durability suite: size of the collection whose open time is measured
                            (default 100000, --quick 10000); also caps the ingest runs.
                            Import suite: rows of the Arrow file (default 100000, --quick 5000)
@@ -214,6 +235,9 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         cache: { type: 'string' },
         quick: { type: 'boolean' },
         metadata: { type: 'boolean' },
+        'corpus-vectors': { type: 'string' },
+        'query-vectors': { type: 'string' },
+        tokenizer: { type: 'string' },
         'no-progress': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -227,8 +251,13 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const quick = values['quick'] === true;
 
   const suite = text('suite') ?? 'recall';
-  if (suite !== 'recall' && suite !== 'durability' && suite !== 'filters' && suite !== 'import') {
-    fail(`--suite is recall, durability, filters or import, not '${suite}'`);
+  const suites: readonly Suite[] = ['recall', 'durability', 'filters', 'import', 'text', 'footprint'];
+  if (!isSuite(suite, suites)) {
+    fail(`--suite is recall, durability, filters, import, text or footprint, not '${suite}'`);
+  }
+  const tokenizer = text('tokenizer');
+  if (tokenizer !== undefined && tokenizer !== 'porter' && tokenizer !== 'unicode61' && tokenizer !== 'trigram') {
+    fail(`--tokenizer is porter, unicode61 or trigram, not '${tokenizer}'`);
   }
   // The import suite measures every index type unless told otherwise.
   const index = (text('index') ?? (suite === 'import' ? 'flat,ivfpq,hnsw' : DEFAULTS.index.join(',')))
@@ -295,6 +324,9 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     cacheDir: text('cache'),
     quick,
     metadata: values['metadata'] === true,
+    corpusVectors: text('corpus-vectors'),
+    queryVectors: text('query-vectors'),
+    tokenizer: tokenizer as 'porter' | 'unicode61' | 'trigram' | undefined,
     progress: values['no-progress'] !== true && values['quiet'] !== true,
     quiet: values['quiet'] === true,
     help: values['help'] === true,

@@ -6,6 +6,8 @@
 export const DEFAULT_ID_COLUMN = 'id';
 /** Default name of the vector column. */
 export const DEFAULT_VECTOR_COLUMN = 'vector';
+/** Default name of the text column (a record's text: Utf8, null for none). */
+export const DEFAULT_TEXT_COLUMN = 'text';
 
 /**
  * Field metadata: the metadata key a column holds, when it differs from the column's name (a

@@ -1,29 +1,15 @@
 // Collection → Arrow: a first pass over the matching records' metadata picks one Arrow type per
 // metadata key; a second pass builds record batches of `batchSize` records in label order.
 // Imports apache-arrow, src/errors, src/filter, src/schema, src/types and ./ siblings; never src/collection.ts.
-import {
-  Bool,
-  type Data,
-  type DataType,
-  Field,
-  FixedSizeList,
-  Float32,
-  Float64,
-  List,
-  makeBuilder,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  Utf8,
-} from 'apache-arrow';
+import type { Data, DataType, Field, FixedSizeList, RecordBatch, Schema, Table } from 'apache-arrow';
 import { QuiverError } from '../errors.js';
+import { arrow } from '../lazy-require.js';
 import { type CompiledFilter, compileFilter, parseFilter } from '../filter/index.js';
 import { describe, type Metric } from '../schema.js';
 import type { ArrowExportOptions, ArrowExportResult, Metadata, MetadataValue } from '../types.js';
 import {
   DEFAULT_ID_COLUMN,
+  DEFAULT_TEXT_COLUMN,
   DEFAULT_VECTOR_COLUMN,
   FIELD_ENCODING,
   FIELD_KEY,
@@ -39,6 +25,8 @@ export interface ArrowExportRecord {
   readonly id: string;
   readonly label: number;
   readonly metadata: string;
+  /** The record's text: a string, or null for none (anything else is CORRUPT). */
+  readonly text?: unknown;
   readonly vector?: Uint8Array;
 }
 
@@ -79,7 +67,11 @@ interface MetadataColumn {
   readonly nullIsNull: boolean;
 }
 
-type OutputColumn = { role: 'id' } | { role: 'vector' } | { role: 'metadata'; column: MetadataColumn };
+type OutputColumn =
+  | { role: 'id' }
+  | { role: 'vector' }
+  | { role: 'text' }
+  | { role: 'metadata'; column: MetadataColumn };
 
 /** A planned export: the schema, fixed before the first batch, and the batches. */
 export interface ExportPlan {
@@ -165,12 +157,14 @@ function summarize(
   source: ArrowExportSource,
   batchSize: number,
   where: CompiledFilter | undefined,
-): { total: number; keys: Map<string, KeySummary> } {
+): { total: number; texts: number; keys: Map<string, KeySummary> } {
   const keys = new Map<string, KeySummary>();
   let total = 0;
+  let texts = 0;
   for (const page of pages(source, batchSize, where)) {
     for (const record of page) {
       total++;
+      if (record.text !== null && record.text !== undefined) texts++;
       for (const [key, value] of Object.entries(parseMetadata(record))) {
         let summary = keys.get(key);
         if (summary === undefined) {
@@ -194,7 +188,7 @@ function summarize(
       }
     }
   }
-  return { total, keys };
+  return { total, texts, keys };
 }
 
 /**
@@ -219,6 +213,7 @@ function columnFor(key: string, summary: KeySummary | undefined, total: number):
 }
 
 function arrowTypeOf(type: ColumnType): DataType {
+  const { Bool, Field, Float64, List, Utf8 } = arrow();
   if (type.kind === 'json') return new Utf8();
   const scalar: DataType = type.kind === 'number' ? new Float64() : type.kind === 'boolean' ? new Bool() : new Utf8();
   return type.list ? new List(new Field('item', scalar, true)) : scalar;
@@ -227,13 +222,20 @@ function arrowTypeOf(type: ColumnType): DataType {
 /** Plans an export: options checked, the first pass done, the schema fixed. */
 export function planExport(source: ArrowExportSource, options: ArrowExportOptions = {}): ExportPlan {
   const { batchSize, where } = checkOptions(options);
-  const { total, keys } = summarize(source, batchSize, where);
-  const names = options.columns ?? [DEFAULT_ID_COLUMN, DEFAULT_VECTOR_COLUMN, ...keys.keys()];
+  const { Field, FixedSizeList, Float32, Schema, Utf8 } = arrow();
+  const { total, texts, keys } = summarize(source, batchSize, where);
+  // The text column comes by default when any exported record has text.
+  const names = options.columns ?? [
+    DEFAULT_ID_COLUMN,
+    DEFAULT_VECTOR_COLUMN,
+    ...(texts > 0 ? [DEFAULT_TEXT_COLUMN] : []),
+    ...keys.keys(),
+  ];
   const outputs: OutputColumn[] = [];
   const fields: Field[] = [];
   const taken = new Set<string>();
   const vectorType = new FixedSizeList(source.dim, new Field('item', new Float32(), false));
-  // id and vector come first by name; a metadata key of the same name gets the column `metadata.<key>`.
+  // id, vector and text come first by name; a metadata key of the same name gets the column `metadata.<key>`.
   for (const name of names) {
     if (name === DEFAULT_ID_COLUMN && !outputs.some((output) => output.role === 'id')) {
       outputs.push({ role: 'id' });
@@ -243,13 +245,17 @@ export function planExport(source: ArrowExportSource, options: ArrowExportOption
       outputs.push({ role: 'vector' });
       fields.push(new Field(DEFAULT_VECTOR_COLUMN, vectorType, false));
       taken.add(DEFAULT_VECTOR_COLUMN);
+    } else if (name === DEFAULT_TEXT_COLUMN && !outputs.some((output) => output.role === 'text')) {
+      outputs.push({ role: 'text' });
+      fields.push(new Field(DEFAULT_TEXT_COLUMN, new Utf8(), true));
+      taken.add(DEFAULT_TEXT_COLUMN);
     }
   }
-  const metadataNames = names.filter((name) => name !== DEFAULT_ID_COLUMN && name !== DEFAULT_VECTOR_COLUMN);
-  // With `columns` given, 'id'/'vector' mean the record's own; metadata keys named so are exported by default only.
+  const reserved = [DEFAULT_ID_COLUMN, DEFAULT_VECTOR_COLUMN, DEFAULT_TEXT_COLUMN];
+  const metadataNames = names.filter((name) => !reserved.includes(name));
+  // With `columns` given, 'id'/'vector'/'text' mean the record's own; metadata keys named so are exported by default only.
   if (options.columns === undefined) {
-    for (const reserved of [DEFAULT_ID_COLUMN, DEFAULT_VECTOR_COLUMN])
-      if (keys.has(reserved)) metadataNames.push(reserved);
+    for (const name of reserved) if (keys.has(name)) metadataNames.push(name);
   }
   for (const key of metadataNames) {
     const column = columnFor(key, keys.get(key), total);
@@ -293,6 +299,7 @@ function batchOf(
   records: readonly ArrowExportRecord[],
   dim: number,
 ): RecordBatch {
+  const { makeData, RecordBatch, Struct } = arrow();
   const metadata = outputs.some((output) => output.role === 'metadata') ? records.map(parseMetadata) : [];
   const children = outputs.map((output, position): Data => {
     const type = schema.fields[position]!.type;
@@ -302,6 +309,7 @@ function batchOf(
         records.map((record) => record.id),
       );
     if (output.role === 'vector') return vectorData(type as FixedSizeList, records, dim);
+    if (output.role === 'text') return dataOf(type, records.map(textOfRecord));
     return metadataData(type, output.column, metadata);
   });
   return new RecordBatch(
@@ -310,8 +318,21 @@ function batchOf(
   );
 }
 
+/** A record's stored text, checked: a string or null; anything else is CORRUPT. */
+function textOfRecord(record: ArrowExportRecord): string | null {
+  const text = record.text;
+  if (text === null || text === undefined) return null;
+  if (typeof text !== 'string') {
+    throw new QuiverError(
+      'CORRUPT',
+      `record '${record.id}' has a stored text that is not a string. Run quiver verify.`,
+    );
+  }
+  return text;
+}
+
 function dataOf(type: DataType, values: readonly unknown[]): Data {
-  const builder = makeBuilder({ type, nullValues: [null, undefined] });
+  const builder = arrow().makeBuilder({ type, nullValues: [null, undefined] });
   for (const value of values) builder.append(value);
   return builder.finish().flush();
 }
@@ -330,6 +351,7 @@ function vectorData(type: FixedSizeList, records: readonly ArrowExportRecord[], 
     }
     bytes.set(blob, i * dim * 4);
   });
+  const { Float32, makeData } = arrow();
   const child = makeData({ type: new Float32(), length: values.length, nullCount: 0, data: values });
   return makeData({ type, length: records.length, nullCount: 0, child });
 }
@@ -358,6 +380,7 @@ function metadataData(type: DataType, column: MetadataColumn, metadata: readonly
 /** All matching records as one Table (for small collections). */
 export function arrowTable(source: ArrowExportSource, options: ArrowExportOptions = {}): Table {
   const plan = planExport(source, options);
+  const { Table } = arrow();
   return new Table(plan.schema, [...plan.batches()]);
 }
 
@@ -389,6 +412,7 @@ export async function exportArrowFile(
     }
     // An empty export still carries its schema.
     if (batches === 0) {
+      const { makeData, RecordBatch, Struct } = arrow();
       yield new RecordBatch(
         plan.schema,
         makeData({

@@ -1,9 +1,10 @@
 // Arrow → collection: reads a Table, record batches or an IPC file batch by batch, validates each
 // batch whole (naming the source row and column of the first bad value) and writes it as one upsert.
 // Imports apache-arrow, src/errors, src/schema, src/types and ./ siblings; never src/collection.ts.
-import { type Data, DataType, type RecordBatch, type Schema, Vector } from 'apache-arrow';
+import type { Data, DataType, RecordBatch, Schema } from 'apache-arrow';
 import { QuiverError, toQuiverError } from '../errors.js';
-import { describe, MAX_ID_BYTES, type Metric, toId } from '../schema.js';
+import { arrow } from '../lazy-require.js';
+import { describe, MAX_ID_BYTES, type Metric, toId, toText } from '../schema.js';
 import type {
   ArrowImportOptions,
   ArrowImportResult,
@@ -12,7 +13,14 @@ import type {
   MetadataValue,
   UpsertResult,
 } from '../types.js';
-import { DEFAULT_ID_COLUMN, DEFAULT_VECTOR_COLUMN, FIELD_ENCODING, FIELD_KEY, FIELD_NULL } from './conventions.js';
+import {
+  DEFAULT_ID_COLUMN,
+  DEFAULT_TEXT_COLUMN,
+  DEFAULT_VECTOR_COLUMN,
+  FIELD_ENCODING,
+  FIELD_KEY,
+  FIELD_NULL,
+} from './conventions.js';
 import { batchesOf, describeSource } from './ipc-files.js';
 import {
   at,
@@ -34,6 +42,8 @@ export interface ColumnBatch {
   readonly ids: readonly string[];
   readonly vectors: Float32Array;
   readonly metadata: { readonly objects: readonly Metadata[] } | { readonly json: readonly string[] } | undefined;
+  /** Row i's text (null: none), each at most MAX_TEXT_BYTES; undefined when the source has no text column. */
+  readonly texts?: readonly (string | null)[] | undefined;
 }
 
 /** What upsertArrow writes into: a collection, seen through the few members it needs. */
@@ -69,6 +79,10 @@ interface ImportPlan {
   /** The whole column's vectors of one batch, validated, or undefined when only row by row works. */
   readonly vectorBlock: ((data: Data, rows: number) => Float32Array) | undefined;
   readonly metadata: readonly MetadataColumn[];
+  /** The text column's position and reader, when the source has one. */
+  readonly text:
+    | { readonly position: number; readonly column: string; readonly read: (data: Data) => RowReader<string | null> }
+    | undefined;
   /**
    * True when every metadata column holds scalars (strings, finite numbers, booleans, null: valid
    * metadata as read) under a key that JSON.stringify keeps in column order: each row's JSON text is
@@ -77,7 +91,7 @@ interface ImportPlan {
   readonly metadataText: boolean;
 }
 
-const OPTION_KEYS = new Set(['idColumn', 'vectorColumn', 'metadataColumns', 'onProgress']);
+const OPTION_KEYS = new Set(['idColumn', 'vectorColumn', 'textColumn', 'metadataColumns', 'onProgress']);
 
 /**
  * Reads `source` record batch by record batch into `target`. Each batch is validated whole and
@@ -151,7 +165,7 @@ function checkOptions(options: ArrowImportOptions): void {
       );
     }
   }
-  for (const key of ['idColumn', 'vectorColumn'] as const) {
+  for (const key of ['idColumn', 'vectorColumn', 'textColumn'] as const) {
     const value = options[key];
     if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
       throw new QuiverError('INVALID_ARGUMENT', `options.${key} is ${describe(value)}; give a column name`);
@@ -187,6 +201,10 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
   const vectorColumn = options.vectorColumn ?? DEFAULT_VECTOR_COLUMN;
   const idPosition = find(idColumn, 'id', 'idColumn');
   const vectorPosition = find(vectorColumn, 'vector', 'vectorColumn');
+  // The text column is optional under its default name, required when named.
+  const textColumn = options.textColumn ?? DEFAULT_TEXT_COLUMN;
+  const textPosition =
+    options.textColumn !== undefined || names.includes(textColumn) ? find(textColumn, 'text', 'textColumn') : -1;
   const wanted = options.metadataColumns === undefined ? undefined : new Set(options.metadataColumns);
   if (wanted !== undefined) {
     for (const name of wanted) {
@@ -198,7 +216,7 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
   const metadata: MetadataColumn[] = [];
   const keys = new Map<string, string>();
   schema.fields.forEach((field, position) => {
-    if (position === idPosition || position === vectorPosition) return;
+    if (position === idPosition || position === vectorPosition || position === textPosition) return;
     if (wanted !== undefined && !wanted.has(field.name)) return;
     const key = field.metadata.get(FIELD_KEY) ?? field.name;
     const earlier = keys.get(key);
@@ -213,7 +231,7 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
     }
     keys.set(key, field.name);
     const json = field.metadata.get(FIELD_ENCODING) === 'json';
-    if (json && !(DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type))) {
+    if (json && !(arrow().DataType.isUtf8(field.type) || arrow().DataType.isLargeUtf8(field.type))) {
       throw new QuiverError(
         'INVALID_ARGUMENT',
         `column '${field.name}' is marked as JSON text but has type ${String(field.type)}; JSON columns are Utf8`,
@@ -238,6 +256,14 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
     vector: vectorReaderFor(schema.fields[vectorPosition]!.type, vectorColumn, target),
     vectorBlock: vectorBlockReaderFor(schema.fields[vectorPosition]!.type, target),
     metadata,
+    text:
+      textPosition === -1
+        ? undefined
+        : {
+            position: textPosition,
+            column: textColumn,
+            read: textReaderFor(schema.fields[textPosition]!.type, textColumn),
+          },
     // Integer-like keys come first in a JavaScript object (and in JSON.stringify's text); __proto__
     // is no plain key: both go the object way, so the stored text never depends on the path.
     metadataText: metadata.every(
@@ -246,13 +272,31 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
   };
 }
 
+/** The text column's reader: Utf8 or LargeUtf8 values (null: no text), each at most MAX_TEXT_BYTES. */
+function textReaderFor(type: DataType, column: string): (data: Data) => RowReader<string | null> {
+  if (!(arrow().DataType.isUtf8(type) || arrow().DataType.isLargeUtf8(type))) {
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `the text column '${column}' has type ${String(type)}; text is Utf8 or LargeUtf8 (name another column with textColumn)`,
+    );
+  }
+  return (data) => {
+    const vector = arrow().makeVector(data);
+    return (index, row) => {
+      const value: unknown = vector.get(index);
+      return value === null || value === undefined ? null : toText(value, at(row, column));
+    };
+  };
+}
+
 function idReaderFor(type: DataType, column: string): (data: Data) => RowReader<string> {
   const text =
-    DataType.isUtf8(type) ||
-    DataType.isLargeUtf8(type) ||
-    DataType.isUtf8View(type) ||
-    (DataType.isDictionary(type) && (DataType.isUtf8(type.dictionary) || DataType.isLargeUtf8(type.dictionary)));
-  if (!text && !DataType.isInt(type)) {
+    arrow().DataType.isUtf8(type) ||
+    arrow().DataType.isLargeUtf8(type) ||
+    arrow().DataType.isUtf8View(type) ||
+    (arrow().DataType.isDictionary(type) &&
+      (arrow().DataType.isUtf8(type.dictionary) || arrow().DataType.isLargeUtf8(type.dictionary)));
+  if (!text && !arrow().DataType.isInt(type)) {
     throw new QuiverError(
       'INVALID_ARGUMENT',
       `id column '${column}' has type ${String(type)}; ids are read from a Utf8, LargeUtf8 or integer column ` +
@@ -260,7 +304,7 @@ function idReaderFor(type: DataType, column: string): (data: Data) => RowReader<
     );
   }
   return (data) => {
-    const vector = new Vector([data]);
+    const vector = new (arrow().Vector)([data]);
     return (index, row) => {
       const value = vector.get(index) as string | number | bigint | null;
       if (value === null || value === undefined) {
@@ -279,10 +323,10 @@ function vectorReaderFor(
   target: ArrowImportTarget,
 ): (data: Data) => RowReader<Float32Array> {
   const dim = target.dim;
-  const fixed = DataType.isFixedSizeList(type);
-  const listed = fixed || DataType.isList(type) || DataType.isLargeList(type);
+  const fixed = arrow().DataType.isFixedSizeList(type);
+  const listed = fixed || arrow().DataType.isList(type) || arrow().DataType.isLargeList(type);
   const element = listed ? type.children[0]?.type : undefined;
-  if (element === undefined || !DataType.isFloat(element)) {
+  if (element === undefined || !arrow().DataType.isFloat(element)) {
     throw new QuiverError(
       'INVALID_ARGUMENT',
       `vector column '${column}' has type ${String(type)}; vectors are read from a FixedSizeList or List of ` +
@@ -364,9 +408,9 @@ function vectorBlockReaderFor(
   target: ArrowImportTarget,
 ): ((data: Data, rows: number) => Float32Array) | undefined {
   const dim = target.dim;
-  if (!DataType.isFixedSizeList(type) || type.listSize !== dim) return undefined;
+  if (!arrow().DataType.isFixedSizeList(type) || type.listSize !== dim) return undefined;
   const element = type.children[0]?.type;
-  if (element === undefined || !DataType.isFloat(element) || element.precision !== 1) return undefined;
+  if (element === undefined || !arrow().DataType.isFloat(element) || element.precision !== 1) return undefined;
   const cosine = target.metric === 'cosine';
   return (data, rows) => {
     const child = data.children[0]!;
@@ -416,7 +460,7 @@ const UTF8 = new TextDecoder();
  * per byte); undefined for anything else, which is read row by row. Empty or over-long ids throw.
  */
 function asciiIds(data: Data, rows: number): string[] | undefined {
-  if (!DataType.isUtf8(data.type) || data.nullCount > 0) return undefined;
+  if (!arrow().DataType.isUtf8(data.type) || data.nullCount > 0) return undefined;
   const offsets = data.valueOffsets as Int32Array;
   const bytes = data.values as Uint8Array;
   const first = offsets[0]!;
@@ -477,7 +521,13 @@ function columnsOf(batch: RecordBatch, plan: ImportPlan, firstRow: number, owned
         metadata = { objects };
       }
     }
-    return { ids, vectors, metadata };
+    let texts: (string | null)[] | undefined;
+    if (plan.text !== undefined) {
+      const readText = plan.text.read(columns[plan.text.position]!);
+      texts = new Array<string | null>(rows);
+      for (let index = 0; index < rows; index++) texts[index] = readText(index, firstRow + index);
+    }
+    return { ids, vectors, metadata, texts };
   } catch (error) {
     if (!(error instanceof QuiverError)) throw error;
     // Something is wrong: name the first bad value in row order, with the reader's message.
@@ -532,6 +582,7 @@ function checkRowByRow(batch: RecordBatch, plan: ImportPlan, firstRow: number): 
   const readId = plan.id(columns[plan.idPosition]!);
   const readVector = plan.vector(columns[plan.vectorPosition]!);
   const readers = metadataReaders(columns, plan);
+  const readText = plan.text?.read(columns[plan.text.position]!);
   const seen = new Map<string, number>();
   for (let index = 0; index < rows; index++) {
     const row = firstRow + index;
@@ -546,6 +597,7 @@ function checkRowByRow(batch: RecordBatch, plan: ImportPlan, firstRow: number): 
     }
     seen.set(id, row);
     readVector(index, row);
+    readText?.(index, row);
     metadataAt(readers, index, row);
   }
 }

@@ -1,5 +1,5 @@
 // `quiver query DB COLLECTION`: the k nearest records to a vector given as JSON or to a stored
-// record (--like ID), through a read-only open. Imports src/db.ts and the CLI's modules.
+// record (--like ID), the best BM25 matches of a text (--text), or both fused, through a read-only open. Imports src/db.ts and the CLI's modules.
 import { DatabaseImpl } from '../db.js';
 import { QuiverError } from '../errors.js';
 import { parseFilter } from '../filter/index.js';
@@ -17,14 +17,16 @@ import {
   UsageError,
 } from './usage.js';
 
-export const QUERY_HELP = `Usage: quiver query DB COLLECTION (--vector JSON | --like ID) [options]
+export const QUERY_HELP = `Usage: quiver query DB COLLECTION (--vector JSON | --like ID | --text WORDS) [options]
 
-Prints the k nearest records of COLLECTION, best first: id, distance (score for cosine and ip)
-and metadata. Opens the database read-only: safe beside a writer.
+Prints the k nearest records of COLLECTION, best first: id, distance (score for cosine and ip),
+metadata and text. With --text, the best full-text (BM25) matches; with --text and a vector, the
+two fused (reciprocal rank fusion). Opens the database read-only: safe beside a writer.
 
 Options:
   --vector JSON    the query vector, e.g. '[0.1, 0.2, 0.3]'
   --like ID        use the stored vector of record ID (the record itself is left out of the hits)
+  --text WORDS     words to search for in the records' text (the collection needs a text index)
   --k N            number of neighbours (default 10)
   --ef N           HNSW search effort (default: the collection's)
   --filter JSON    only records whose metadata matches, e.g. '{"year":{"$gte":2020}}'
@@ -41,6 +43,7 @@ const OPTIONS = {
   k: { type: 'string' },
   ef: { type: 'string' },
   filter: { type: 'string' },
+  text: { type: 'string' },
 } as const satisfies Options;
 
 export function queryArguments(argv: readonly string[]): Parsed {
@@ -51,7 +54,11 @@ export async function runQuery(parsed: Parsed, output: Output): Promise<number> 
   const [database, name] = positionals(parsed, ['DB', 'COLLECTION']) as [string, string];
   const vector = jsonOption(parsed, 'vector');
   const like = stringOption(parsed, 'like');
-  if ((vector === undefined) === (like === undefined)) throw new UsageError('give either --vector JSON or --like ID');
+  const text = stringOption(parsed, 'text');
+  if (vector !== undefined && like !== undefined) throw new UsageError('give either --vector JSON or --like ID');
+  if (vector === undefined && like === undefined && text === undefined) {
+    throw new UsageError('give --vector JSON or --like ID, --text WORDS, or a vector and --text');
+  }
   if (vector !== undefined && (!Array.isArray(vector) || vector.some((value) => typeof value !== 'number'))) {
     throw new UsageError('--vector takes a JSON array of numbers, e.g. [0.1, 0.2, 0.3]');
   }
@@ -62,16 +69,17 @@ export async function runQuery(parsed: Parsed, output: Output): Promise<number> 
   const db = new DatabaseImpl(database, { readOnly: true, onWarning: output.warning });
   try {
     const collection = db.collection(name);
-    let query: Float32Array | number[];
+    let query: Float32Array | number[] | undefined;
     if (like !== undefined) {
       const record = collection.get(like);
       if (record === undefined) throw new QuiverError('NOT_FOUND', `collection '${name}' has no record '${like}'`);
       query = record.vector;
     } else {
-      query = vector as number[];
+      query = vector as number[] | undefined;
     }
     const options = {
-      vector: query,
+      ...(query === undefined ? {} : { vector: query }),
+      ...(text === undefined ? {} : { text }),
       // One more, so that leaving out the record itself still gives k.
       k: like === undefined ? k : Math.min(k + 1, 10_000),
       ...(ef === undefined ? {} : { ef }),
@@ -95,7 +103,8 @@ export async function runQuery(parsed: Parsed, output: Output): Promise<number> 
         : hits.map(
             (hit, rank) =>
               `${String(rank + 1).padStart(3)}  ${hit.id}  distance ${hit.distance.toPrecision(6)}` +
-              `${hit.score === undefined ? '' : `  score ${hit.score.toPrecision(6)}`}  ${JSON.stringify(hit.metadata)}`,
+              `${hit.score === undefined ? '' : `  score ${hit.score.toPrecision(6)}`}  ${JSON.stringify(hit.metadata)}` +
+              `${hit.text === undefined ? '' : `  ${JSON.stringify(hit.text.length > 200 ? `${hit.text.slice(0, 200)}…` : hit.text)}`}`,
           ),
     );
     return 0;

@@ -1,6 +1,6 @@
 // The checks every record read back from SQLite passes before QuiverDB uses it: column types, the label
-// range, the vector's length and finiteness, the record checksum (record-checksum.ts) and metadata JSON
-// that parses to an object. Damage is CORRUPT naming the collection and the id. Knows nothing of indexes.
+// range, the vector's length and finiteness, a text that is a string or NULL, the record checksum
+// (record-checksum.ts) and metadata JSON that parses to an object. Damage is CORRUPT naming the collection and the id. Knows nothing of indexes.
 import { QuiverError } from '../errors.js';
 import { recordChecksum } from './record-checksum.js';
 
@@ -12,6 +12,8 @@ export interface StoredRecord {
   readonly id: string;
   readonly label: number;
   readonly metadata: string;
+  /** The record's text: a string, or null for none (anything else is damage). */
+  readonly text: string | null;
   readonly vector: Buffer;
   readonly checksum: number | null;
 }
@@ -22,6 +24,8 @@ export interface CheckedRecord {
   readonly label: number;
   readonly vector: Float32Array;
   readonly metadata: Record<string, unknown>;
+  /** The record's text, or undefined when it has none. */
+  readonly text: string | undefined;
 }
 
 /** True for a label a record may hold: an integer from 0 below LABEL_LIMIT. */
@@ -45,18 +49,22 @@ export function checkLabel(label: unknown, collection: string): number {
 export function inspectRecord(
   row: StoredRecord,
   dim: number,
-): { damage: string; kind: string } | { vector: Float32Array; metadata: Record<string, unknown> } {
+):
+  | { damage: string; kind: string }
+  | { vector: Float32Array; metadata: Record<string, unknown>; text: string | undefined } {
   const {
     id,
     label,
     vector: blob,
-    metadata: text,
+    metadata: json,
+    text,
     checksum,
   } = row as {
     id: unknown;
     label: unknown;
     vector: unknown;
     metadata: unknown;
+    text: unknown;
     checksum: unknown;
   };
   if (typeof id !== 'string' || id.length === 0) return { kind: 'id', damage: `has an id that is ${typeOf(id)}` };
@@ -73,18 +81,22 @@ export function inspectRecord(
   }
   let metadata: unknown;
   try {
-    metadata = typeof text === 'string' ? JSON.parse(text) : undefined;
+    metadata = typeof json === 'string' ? JSON.parse(json) : undefined;
   } catch {
     metadata = undefined;
   }
-  if (typeof text !== 'string' || metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+  if (typeof json !== 'string' || metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     return { kind: 'metadata', damage: 'has metadata that is not a JSON object' };
   }
+  if (text !== null && typeof text !== 'string') return { kind: 'text', damage: `has a text that is ${typeOf(text)}` };
   if (typeof checksum !== 'number') return { kind: 'checksum', damage: 'has no checksum' };
-  if (recordChecksum({ label, id, vector: blob, metadata: text }) !== checksum) {
-    return { kind: 'checksum', damage: 'has a checksum that does not match its label, id, vector and metadata' };
+  if (recordChecksum({ label, id, vector: blob, metadata: json, text }) !== checksum) {
+    return {
+      kind: 'checksum',
+      damage: 'has a checksum that does not match its label, id, vector, metadata and text',
+    };
   }
-  return { vector, metadata: metadata as Record<string, unknown> };
+  return { vector, metadata: metadata as Record<string, unknown>, text: text ?? undefined };
 }
 
 /** The record, checked; CORRUPT naming the collection and the id when it is damaged. */
@@ -96,7 +108,7 @@ export function checkedRecord(row: StoredRecord, dim: number, collection: string
       `record ${JSON.stringify(String(row.id))} of collection '${collection}' in quiver.sqlite is damaged: it ${inspected.damage}. Run quiver verify; upsert the record again or delete it`,
     );
   }
-  return { id: row.id, label: row.label, vector: inspected.vector, metadata: inspected.metadata };
+  return { id: row.id, label: row.label, vector: inspected.vector, metadata: inspected.metadata, text: inspected.text };
 }
 
 function typeOf(value: unknown): string {

@@ -112,7 +112,7 @@ describe('import', () => {
         strings.map((_, i) => [i, 1]),
         new FixedSizeList(2, listOf(new Float32())),
       ),
-      text: vectorFromArray(strings, new Utf8()),
+      title: vectorFromArray(strings, new Utf8()),
       number: vectorFromArray(numbers, new Float64()),
       flag: vectorFromArray([true, false, null, true, false, true], new Bool()),
       lang: vectorFromArray(['en', 'de', 'en', null, 'fr', 'de'], new Dictionary(new Utf8(), new Int32())),
@@ -134,9 +134,9 @@ describe('import', () => {
     // Rows 0-2 (one non-ASCII id) and rows 3-5 (ASCII ids only, decoded at once) as two batches.
     await docs.upsertArrow([batches[0]!.slice(0, 3), batches[0]!.slice(3)]);
     const reference = db.collection('reference', { dim: 2, index: { type: 'flat' } });
-    const records: UpsertRecord[] = strings.map((text, i) => {
+    const records: UpsertRecord[] = strings.map((title, i) => {
       const metadata: Metadata = {
-        text,
+        title,
         number: numbers[i]!,
         flag: [true, false, null, true, false, true][i]!,
         lang: ['en', 'de', 'en', null, 'fr', 'de'][i]!,
@@ -154,7 +154,7 @@ describe('import', () => {
       expect(JSON.stringify(imported.metadata)).toBe(JSON.stringify(reference.get(id)!.metadata));
       expect(imported.metadata).toEqual(reference.get(id)!.metadata);
     }
-    expect(Object.keys(docs.get('m0')!.metadata)).toEqual(['text', 'number', 'flag', 'lang', 'day', 'a key', 'maybe']);
+    expect(Object.keys(docs.get('m0')!.metadata)).toEqual(['title', 'number', 'flag', 'lang', 'day', 'a key', 'maybe']);
   });
 
   it('reads integer ids (Int32, Int64, Uint64 beyond 2^53) as their decimal text', async () => {

@@ -105,7 +105,7 @@ describe('the bin', () => {
     expect(unknownOption.stderr).toMatch(/--colour/);
     expect(quiver('import', path('db'), 'docs').stderr).toMatch(/missing FILE/);
     expect(quiver('query', path('db'), 'docs', '--vector', '[1,2]', '--k', 'ten').status).toBe(2);
-    expect(quiver('query', path('db'), 'docs').stderr).toMatch(/--vector JSON or --like ID/);
+    expect(quiver('query', path('db'), 'docs').stderr).toMatch(/--vector JSON or --like ID, --text WORDS/);
     expect(quiver('import', path('db'), 'docs', path('x.csv')).status).toBe(2);
     const badFilter = quiverJson('export', path('db'), 'docs', path('x.arrow'), '--filter', '{"year":{"$near":1}}');
     expect(badFilter.status).toBe(2);
@@ -231,6 +231,39 @@ describe('import, query, export, info, compact', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/NOT_FOUND/);
     expect(quiver('query', db(), 'nothing', '--vector', '[1]').status).toBe(1);
+  });
+
+  it('queries by text, and by text and vector fused', () => {
+    const file = path('text-db');
+    const writer = open(file);
+    writer.collection('notes', { dim: 2, text: true }).upsert([
+      { id: 'n1', vector: [1, 0], text: 'Reset the router by holding the button', metadata: { page: 3 } },
+      { id: 'n2', vector: [0, 1], text: 'Cleaning the filter monthly' },
+    ]);
+    writer.close();
+    const byText = quiverJson<{ hits: { id: string; text: string; score: number }[] }>(
+      'query',
+      file,
+      'notes',
+      '--text',
+      'how do I "reset" (the) router?',
+    );
+    expect(byText.status).toBe(0);
+    expect(byText.document.hits.map((hit) => hit.id)).toEqual(['n1', 'n2']);
+    expect(byText.document.hits[0]?.text).toBe('Reset the router by holding the button');
+    const fused = quiverJson<{ hits: { id: string; score: number }[] }>(
+      'query',
+      file,
+      'notes',
+      '--text',
+      'filter',
+      '--vector',
+      '[0, 1]',
+      '--k',
+      '1',
+    );
+    expect(fused.document.hits).toEqual([expect.objectContaining({ id: 'n2', score: 2 / 61 })]);
+    expect(quiver('query', file, 'notes', '--text', 'router').stdout).toMatch(/n1 .*"Reset the router/);
   });
 
   it('exports with a filter and selected columns to a file that reads back', () => {

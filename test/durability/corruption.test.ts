@@ -136,21 +136,126 @@ describe('damaged values read back from SQLite', () => {
   });
 });
 
-describe('the record checksum migration', () => {
-  it('computes checksums for the records of a database written before it', () => {
+describe('a damaged text', () => {
+  /** Collection 'c' with a full-text index; r_i has the text `passage number i about topic i`. */
+  function buildWithText(): string {
+    const { path, cleanup } = tempDirectory('quiver-corrupt-text-');
+    cleanups.push(cleanup);
+    const db = open(path);
+    const c = db.collection('c', { dim: DIM, text: true });
+    c.upsert(
+      Array.from({ length: 20 }, (_, i) => ({
+        id: `r${i}`,
+        vector: [i, 1, 2, 3],
+        text: `passage number ${i} about topic${i}`,
+        metadata: { n: i },
+      })),
+    );
+    db.close();
+    return path;
+  }
+
+  it('a flipped byte in a stored text is CORRUPT on every read of it and found by quiver verify', () => {
+    const path = buildWithText();
+    const sqlite = new Database(join(path, 'quiver.sqlite'));
+    const stored = sqlite.prepare("SELECT CAST(text AS BLOB) FROM records WHERE id = 'r3'").pluck().get() as Buffer;
+    const flipped = Buffer.from(stored);
+    flipped[0] = flipped[0]! ^ 0x01; // 'p' → 'q': still valid UTF-8, still a string
+    sqlite.prepare("UPDATE records SET text = ? WHERE id = 'r3'").run(flipped.toString('utf8'));
+    sqlite.close();
+    expectCorrupt(read(path, 'get', 'r3'), '"r3"', "collection 'c'", 'checksum');
+    expectCorrupt(read(path, 'query', '[3, 1, 2, 3]'), '"r3"', 'checksum');
+    // The full-text index still finds r3 by its words: the hit's record read is what catches it.
+    expectCorrupt(read(path, 'text-query', 'topic3'), '"r3"', 'checksum');
+    expectCorrupt(read(path, 'hybrid-query', 'topic3'), '"r3"', 'checksum');
+    expect(read(path, 'get', 'r4')).toEqual({ ok: true, result: 'r4' });
+    expect(read(path, 'text-query', 'topic4')).toEqual({ ok: true, result: 1 });
+    const verified = read(path, 'verify');
+    expect(verified.result).toMatchObject({ status: 1 });
+    const findings = (verified.result as { findings: string[] }).findings;
+    expect(findings).toEqual([expect.stringMatching(/^record record 'r3' .* checksum that does not match/)]);
+  });
+
+  it('a text that is not a string is CORRUPT on read and found by quiver verify', () => {
+    const path = buildWithText();
+    // A BLOB keeps its type in a TEXT column (a number would be stored as its text).
+    damage(path, "UPDATE records SET text = x'00ff' WHERE id = 'r3'");
+    expectCorrupt(read(path, 'get', 'r3'), '"r3"', 'text');
+    const verified = read(path, 'verify');
+    expect(verified.result).toMatchObject({ status: 1 });
+    expect((verified.result as { findings: string[] }).findings).toEqual([
+      expect.stringMatching(/^record record 'r3' .* has a text that is a BLOB/),
+    ]);
+  });
+
+  it('an undamaged database with texts passes quiver verify', () => {
+    const path = buildWithText();
+    expect(read(path, 'verify')).toEqual({ ok: true, result: { status: 0, findings: [] } });
+  });
+});
+
+describe('the record checksum migration (6)', () => {
+  function schemaVersion(path: string): { version: unknown; missing: unknown } {
+    const check = new Database(join(path, 'quiver.sqlite'), { readonly: true });
+    const version = check.pragma('user_version', { simple: true });
+    const missing = check.prepare('SELECT count(*) FROM records WHERE checksum IS NULL').pluck().get();
+    check.close();
+    return { version, missing };
+  }
+
+  it('opens a database of schema 4 (before text): text and checksums are added, every record checks', () => {
     const path = build();
-    // Back to schema 4: the checksum column did not exist yet.
+    // Back to schema 4: neither the text columns (migration 5) nor the checksum (6) existed yet.
     const sqlite = new Database(join(path, 'quiver.sqlite'));
     sqlite.exec('ALTER TABLE records DROP COLUMN checksum');
+    sqlite.exec('ALTER TABLE records DROP COLUMN text');
+    sqlite.exec('ALTER TABLE collections DROP COLUMN text_settings');
     sqlite.pragma('user_version = 4');
     sqlite.close();
     const db = open(path);
-    expect(db.collection('c').get('r5')).toMatchObject({ id: 'r5', metadata: { n: 5 } });
+    expect(db.collection('c').get('r5')).toEqual({
+      id: 'r5',
+      vector: new Float32Array([5, 1, 2, 3]),
+      metadata: { n: 5 },
+    });
     expect(db.collection('c').get({ filter: {} })).toHaveLength(20);
+    expect(db.collection('c').query({ vector: [5, 1, 2, 3], k: 1 })[0]).toMatchObject({ id: 'r5', distance: 0 });
     db.close();
-    const check = new Database(join(path, 'quiver.sqlite'), { readonly: true });
-    expect(check.prepare('SELECT count(*) FROM records WHERE checksum IS NULL').pluck().get()).toBe(0);
-    expect(check.pragma('user_version', { simple: true })).toBe(5);
-    check.close();
+    expect(schemaVersion(path)).toEqual({ version: 6, missing: 0 });
+  });
+
+  it('opens a database of schema 5 (text, no checksums): the checksums computed cover the texts', () => {
+    const { path, cleanup } = tempDirectory('quiver-migrate-5-');
+    cleanups.push(cleanup);
+    const db = open(path);
+    const c = db.collection('c', { dim: DIM, text: true });
+    c.upsert(
+      Array.from({ length: 20 }, (_, i) => ({
+        id: `r${i}`,
+        vector: [i, 1, 2, 3],
+        metadata: { n: i },
+        ...(i % 2 === 0 ? { text: `passage ${i} about topic${i}` } : {}),
+      })),
+    );
+    db.close();
+    const sqlite = new Database(join(path, 'quiver.sqlite'));
+    sqlite.exec('ALTER TABLE records DROP COLUMN checksum');
+    sqlite.pragma('user_version = 5');
+    sqlite.close();
+    const reopened = open(path);
+    const docs = reopened.collection('c');
+    expect(docs.get('r4')).toEqual({
+      id: 'r4',
+      vector: new Float32Array([4, 1, 2, 3]),
+      metadata: { n: 4 },
+      text: 'passage 4 about topic4',
+    });
+    expect(docs.get('r5')).toEqual({ id: 'r5', vector: new Float32Array([5, 1, 2, 3]), metadata: { n: 5 } });
+    expect(docs.query({ text: 'topic6', k: 3 }).map((hit) => hit.id)).toEqual(['r6']);
+    reopened.close();
+    expect(schemaVersion(path)).toEqual({ version: 6, missing: 0 });
+    // The computed checksum covers the text: changing it afterwards is caught.
+    damage(path, "UPDATE records SET text = 'passage 4 about topic5' WHERE id = 'r4'");
+    expectCorrupt(read(path, 'get', 'r4'), '"r4"', 'checksum');
   });
 });

@@ -4,10 +4,12 @@
 import { random } from '../helpers/random.js';
 
 export const DIM = 8;
+/** Words the records' texts draw from; the test searches for each. */
+export const TEXT_WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
 const ID_POOL = 200;
 
 export type Operation =
-  | { kind: 'upsert'; records: { id: string; vector: number[]; metadata: { op: number } }[] }
+  | { kind: 'upsert'; records: { id: string; vector: number[]; metadata: { op: number }; text?: string }[] }
   | { kind: 'delete'; ids: string[] }
   | { kind: 'snapshot' }
   | { kind: 'compact' };
@@ -24,11 +26,17 @@ export function workload(seed: number, count: number): Operation[] {
       while (ids.size < size) ids.add(String(Math.floor(next() * ID_POOL)));
       operations.push({
         kind: 'upsert',
-        records: [...ids].map((id) => ({
-          id,
-          vector: Array.from({ length: DIM }, () => Math.fround(next() * 2 - 1)),
-          metadata: { op },
-        })),
+        records: [...ids].map((id) => {
+          const record = {
+            id,
+            vector: Array.from({ length: DIM }, () => Math.fround(next() * 2 - 1)),
+            metadata: { op },
+          };
+          // Most records carry text: one of TEXT_WORDS and the operation's own word.
+          return next() < 0.7
+            ? { ...record, text: `note ${TEXT_WORDS[Math.floor(next() * TEXT_WORDS.length)]} op${op}` }
+            : record;
+        }),
       });
     } else if (roll < 0.8) {
       const size = 1 + Math.floor(next() * 30);
@@ -45,14 +53,14 @@ export function workload(seed: number, count: number): Operation[] {
   return operations;
 }
 
-export type Model = Map<string, { vector: number[]; metadata: { op: number } }>;
+export type Model = Map<string, { vector: number[]; metadata: { op: number }; text?: string }>;
 
 /** The state after applying the first `count` operations to an empty collection. */
 export function modelAfter(operations: readonly Operation[], count: number): Model {
   const model: Model = new Map();
   for (const operation of operations.slice(0, count)) {
     if (operation.kind === 'upsert') {
-      for (const { id, vector, metadata } of operation.records) model.set(id, { vector, metadata });
+      for (const record of operation.records) model.set(record.id, { ...record });
     } else if (operation.kind === 'delete') {
       for (const id of operation.ids) model.delete(id);
     }

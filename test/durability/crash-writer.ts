@@ -10,7 +10,11 @@ import { DIM, workload } from './crash-workload.js';
 const [directory, seedText, countText] = process.argv.slice(2);
 const operations = workload(Number(seedText), Number(countText));
 const db = open(directory!, { durability: 'full', snapshotThreshold: 40, onWarning: () => {} });
-const docs = db.collection('docs', { dim: DIM, index: { type: 'hnsw', m: 8, efConstruction: 64, ef: 64 } });
+const docs = db.collection('docs', {
+  dim: DIM,
+  index: { type: 'hnsw', m: 8, efConstruction: 64, ef: 64 },
+  text: true,
+});
 writeSync(1, 'ready\n');
 const pending: Promise<unknown>[] = [];
 let upserts = 0;

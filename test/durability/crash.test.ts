@@ -3,14 +3,16 @@
 // snapshot write and rename, before the manifest, during compaction); half of its upserts are
 // upsertAsync calls whose graph inserts may still run. The reopened database must hold exactly
 // the acknowledged operations (plus, at most, the one in flight, whole), open without a damaged
-// snapshot, and still answer queries with exact-search recall.
+// snapshot, and still answer queries with exact-search recall. Records carry text in a collection
+// with a full-text index: the texts survive as the other data does, and text queries find exactly
+// the surviving records holding each word (the index never needs a repair after a crash).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { open, type QuiverWarning } from '../../src/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 import { random } from '../helpers/random.js';
-import { DIM, type Model, modelAfter, workload } from './crash-workload.js';
+import { DIM, type Model, modelAfter, TEXT_WORDS, workload } from './crash-workload.js';
 
 const WRITER = join(import.meta.dirname, 'crash-writer.ts');
 const OPERATIONS = 60;
@@ -56,12 +58,16 @@ function runWriter(directory: string, seed: number, kill: { afterMs?: number; cr
   });
 }
 
-function sameAsModel(actual: Map<string, { vector: number[]; metadata: unknown }>, model: Model): boolean {
+function sameAsModel(
+  actual: Map<string, { vector: number[]; metadata: unknown; text: string | undefined }>,
+  model: Model,
+): boolean {
   if (actual.size !== model.size) return false;
   for (const [id, expected] of model) {
     const found = actual.get(id);
     if (found === undefined) return false;
     if (JSON.stringify(found.metadata) !== JSON.stringify(expected.metadata)) return false;
+    if (found.text !== expected.text) return false;
     if (found.vector.some((value, i) => value !== expected.vector[i])) return false;
   }
   return true;
@@ -80,10 +86,12 @@ function verify(directory: string, seed: number, run: Run): void {
       return;
     }
     const docs = db.collection('docs');
-    const actual = new Map<string, { vector: number[]; metadata: unknown }>();
+    const actual = new Map<string, { vector: number[]; metadata: unknown; text: string | undefined }>();
     for (let id = 0; id < 200; id++) {
       const record = docs.get(String(id));
-      if (record) actual.set(record.id, { vector: Array.from(record.vector), metadata: record.metadata });
+      if (record) {
+        actual.set(record.id, { vector: Array.from(record.vector), metadata: record.metadata, text: record.text });
+      }
     }
     const acknowledged = modelAfter(operations, run.acknowledged);
     const inFlight = modelAfter(operations, Math.min(run.acknowledged + 1, OPERATIONS));
@@ -112,6 +120,12 @@ function verify(directory: string, seed: number, run: Run): void {
       // 200 points at most and ef 200: HNSW is effectively exhaustive, so anything short of 0.9
       // means the replayed index disagrees with the records.
       expect(recall, `seed ${seed}`).toBeGreaterThanOrEqual(0.9);
+    }
+    // The full-text index holds exactly the surviving texts.
+    for (const word of TEXT_WORDS) {
+      const holding = entries.filter(([, { text }]) => text?.split(' ').includes(word)).map(([id]) => id);
+      const found = docs.query({ text: word, k: 200 }).map((hit) => hit.id);
+      expect(found.sort(), `seed ${seed}: text '${word}'`).toEqual(holding.sort());
     }
   } finally {
     db.close();

@@ -1,5 +1,6 @@
 // Model-based property test: random sequences of upsert / delete / query / snapshot / reopen
-// against a plain Map, checking count, get and recall against exact search over the model.
+// against a plain Map, checking count, get and recall against exact search over the model, and
+// text: each record's text through get, and text queries finding exactly the records holding a word.
 // fast-check prints the seed and the shrunk command list of any failing run.
 import fc from 'fast-check';
 import { it } from 'vitest';
@@ -9,7 +10,9 @@ import { tempDirectory } from '../helpers/fixtures.js';
 const DIM = 6;
 const IDS = Array.from({ length: 40 }, (_, i) => `id-${i}`);
 
-type Model = Map<string, { vector: number[]; metadata: { n: number } }>;
+type Model = Map<string, { vector: number[]; metadata: { n: number }; text: string | undefined }>;
+/** The words texts are made of (each a whole word under the unicode61 tokenizer). */
+const WORDS = ['red', 'green', 'blue', 'cyan'];
 interface Real {
   path: string;
   db: Database;
@@ -29,6 +32,7 @@ function check(model: Model, real: Real): void {
     if ((record === undefined) !== (expected === undefined)) throw new Error(`get(${id}) presence differs`);
     if (record && expected) {
       if (record.metadata['n'] !== expected.metadata.n) throw new Error(`get(${id}) metadata differs`);
+      if (record.text !== expected.text) throw new Error(`get(${id}) text differs`);
       if (record.vector.some((value, i) => value !== Math.fround(expected.vector[i]!))) {
         throw new Error(`get(${id}) vector differs`);
       }
@@ -37,11 +41,18 @@ function check(model: Model, real: Real): void {
 }
 
 class UpsertCommand implements fc.Command<Model, Real> {
-  constructor(readonly records: { id: string; vector: number[]; n: number }[]) {}
+  constructor(readonly records: { id: string; vector: number[]; n: number; text: string | undefined }[]) {}
   check = () => true;
   run(model: Model, real: Real): void {
-    real.docs.upsert(this.records.map(({ id, vector, n }) => ({ id, vector, metadata: { n } })));
-    for (const { id, vector, n } of this.records) model.set(id, { vector, metadata: { n } });
+    real.docs.upsert(
+      this.records.map(({ id, vector, n, text }) => ({
+        id,
+        vector,
+        metadata: { n },
+        ...(text === undefined ? {} : { text }),
+      })),
+    );
+    for (const { id, vector, n, text } of this.records) model.set(id, { vector, metadata: { n }, text });
     check(model, real);
   }
   toString = () => `upsert(${this.records.map((record) => record.id).join(',')})`;
@@ -93,6 +104,27 @@ class QueryCommand implements fc.Command<Model, Real> {
   toString = () => `query(k=${this.k})`;
 }
 
+class TextQueryCommand implements fc.Command<Model, Real> {
+  constructor(readonly word: string) {}
+  check = () => true;
+  run(model: Model, real: Real): void {
+    const found = real.docs
+      .query({ text: this.word, k: 100 })
+      .map((hit) => hit.id)
+      .sort();
+    const expected = [...model.entries()]
+      .filter(([, { text }]) => text?.split(' ').includes(this.word))
+      .map(([id]) => id)
+      .sort();
+    if (JSON.stringify(found) !== JSON.stringify(expected)) {
+      throw new Error(
+        `text query '${this.word}' found ${found.join(',')}; the model holds it in ${expected.join(',')}`,
+      );
+    }
+  }
+  toString = () => `query(text=${this.word})`;
+}
+
 class SnapshotCommand implements fc.Command<Model, Real> {
   check = () => true;
   run(model: Model, real: Real): void {
@@ -142,14 +174,28 @@ class CrashViewCommand implements fc.Command<Model, Real> {
 
 const commands = [
   fc
-    .uniqueArray(fc.record({ id: fc.constantFrom(...IDS), vector: vectorArbitrary, n: fc.integer() }), {
-      minLength: 1,
-      maxLength: 8,
-      selector: (record) => record.id,
-    })
+    .uniqueArray(
+      fc.record({
+        id: fc.constantFrom(...IDS),
+        vector: vectorArbitrary,
+        n: fc.integer(),
+        text: fc.option(
+          fc.array(fc.constantFrom(...WORDS), { maxLength: 4 }).map((words) => words.join(' ')),
+          {
+            nil: undefined,
+          },
+        ),
+      }),
+      {
+        minLength: 1,
+        maxLength: 8,
+        selector: (record) => record.id,
+      },
+    )
     .map((records) => new UpsertCommand(records)),
   fc.array(fc.constantFrom(...IDS), { minLength: 1, maxLength: 6 }).map((ids) => new DeleteCommand(ids)),
   fc.tuple(vectorArbitrary, fc.integer({ min: 1, max: 12 })).map(([vector, k]) => new QueryCommand(vector, k)),
+  fc.constantFrom(...WORDS).map((word) => new TextQueryCommand(word)),
   fc.constant(new SnapshotCommand()),
   fc.constant(new ReopenCommand()),
   fc.constant(new CrashViewCommand()),
@@ -160,7 +206,11 @@ it('matches a Map model under random operation sequences', () => {
     fc.property(fc.commands(commands, { maxCommands: 40, size: 'max' }), (sequence) => {
       const directory = tempDirectory('quiver-model-');
       const db = open(directory.path, { snapshotThreshold: 15 });
-      const real: Real = { path: directory.path, db, docs: db.collection('docs', { dim: DIM }) };
+      const real: Real = {
+        path: directory.path,
+        db,
+        docs: db.collection('docs', { dim: DIM, text: { tokenizer: 'unicode61' } }),
+      };
       try {
         fc.modelRun(() => ({ model: new Map(), real }), sequence);
       } finally {

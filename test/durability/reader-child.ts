@@ -1,15 +1,15 @@
-// A read-only reader beside a writer (the reader/writer test): for `seconds`, queries, reads every
-// record by filter, and counts, checking each answer against the workload's rules; prints a JSON summary.
+// A read-only reader beside a writer (the reader/writer test): for `seconds`, queries (by vector, by
+// text and hybrid), reads every record by filter, and counts, checking each answer against the workload's rules; prints a JSON summary.
 import { open, type QuiverWarning } from '../../src/index.js';
 import { random } from '../helpers/random.js';
-import { parseId, sizeOf, vectorOf } from './reader-workload.js';
+import { parseId, sizeOf, textOf, vectorOf } from './reader-workload.js';
 
 const [directory, seedText, secondsText] = process.argv.slice(2) as [string, string, string];
 const next = random(Number(seedText));
 const deadline = Date.now() + Number(secondsText) * 1000;
 const warnings: string[] = [];
 const problems: string[] = [];
-const calls = { query: 0, get: 0, count: 0 };
+const calls = { query: 0, text: 0, get: 0, count: 0 };
 const problem = (text: string) => {
   if (problems.length < 20) problems.push(text);
 };
@@ -22,7 +22,7 @@ const docs = db.collection('docs');
 while (Date.now() < deadline) {
   const choice = next();
   try {
-    if (choice < 0.45) {
+    if (choice < 0.35) {
       calls.query++;
       const vector = [
         Math.floor(next() * 97),
@@ -41,6 +41,29 @@ while (Date.now() < deadline) {
         }
         if ((hit.metadata as { batch: number }).batch !== batch)
           problem(`query: ${hit.id} with another record's metadata`);
+      }
+    } else if (choice < 0.5) {
+      calls.text++;
+      // A text query for one batch's word sees the batch whole or not at all (FTS5 and the records
+      // are read in the reader's one transaction); a hybrid one gives each hit its own text and vector.
+      const batch = Math.floor(next() * 60);
+      if (next() < 0.5) {
+        const hits = docs.query({ text: `batch${batch}`, k: 1600 });
+        if (hits.length !== 0 && hits.length !== sizeOf(batch))
+          problem(`text query: batch ${batch} found ${hits.length} of ${sizeOf(batch)}`);
+        for (const hit of hits) {
+          const parsed = parseId(hit.id);
+          if (parsed.batch !== batch || hit.text !== textOf(parsed.batch, parsed.index))
+            problem(`text query: ${hit.id} came with the text ${JSON.stringify(hit.text)}`);
+        }
+      } else {
+        const vector = vectorOf(batch, Math.floor(next() * 1000));
+        for (const hit of docs.query({ vector, text: `batch${batch}`, k: 10, includeVectors: true })) {
+          const { batch: own, index } = parseId(hit.id);
+          if (hit.text !== textOf(own, index)) problem(`hybrid query: ${hit.id} came with another record's text`);
+          if (!vectorOf(own, index).every((value, i) => value === hit.vector![i]))
+            problem(`hybrid query: ${hit.id} came with another record's vector`);
+        }
       }
     } else if (choice < 0.8) {
       calls.get++;

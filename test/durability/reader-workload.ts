@@ -8,6 +8,11 @@ export function vectorOf(batch: number, index: number): number[] {
   return [batch % 97, index % 101, (batch * 7 + index) % 13, 1 + (index % 3)];
 }
 
+/** The text of record i of batch b: its batch as one word (a text query for it finds the batch whole). */
+export function textOf(batch: number, index: number): string {
+  return `batch${batch} item${index % 7}`;
+}
+
 /** (batch, index) from an id `b<batch>-<index>`. */
 export function parseId(id: string): { batch: number; index: number } {
   const match = /^b(\d+)-(\d+)$/.exec(id);

@@ -11,13 +11,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { open } from '../../src/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 import { random } from '../helpers/random.js';
-import { DIM, sizeOf, vectorOf } from './reader-workload.js';
+import { DIM, sizeOf, textOf, vectorOf } from './reader-workload.js';
 
 const READER = join(import.meta.dirname, 'reader-child.ts');
 const SECONDS = Number(process.env['QUIVERDB_READERS_SECONDS'] ?? 15);
 
 interface Summary {
-  calls: { query: number; get: number; count: number };
+  calls: { query: number; text: number; get: number; count: number };
   problems: string[];
   warnings: string[];
 }
@@ -48,6 +48,7 @@ const batchRecords = (batch: number) =>
   Array.from({ length: sizeOf(batch) }, (_, index) => ({
     id: `b${batch}-${index}`,
     vector: vectorOf(batch, index),
+    text: textOf(batch, index),
     metadata: { kind: 'doc', batch, size: sizeOf(batch) },
   }));
 
@@ -60,7 +61,11 @@ describe('readers beside a writer, in other processes', () => {
     const next = random(seed);
     directory = tempDirectory('quiver-readers-');
     const db = open(directory.path, { snapshotThreshold: 1500, onWarning: () => {} });
-    const docs = db.collection('docs', { dim: DIM, index: { type: 'hnsw', m: 8, efConstruction: 32, ef: 32 } });
+    const docs = db.collection('docs', {
+      dim: DIM,
+      index: { type: 'hnsw', m: 8, efConstruction: 32, ef: 32 },
+      text: true,
+    });
     let batch = 0;
     for (; batch < 4; batch++) docs.upsert(batchRecords(batch));
     const readers = [runReader(directory.path, seed + 1), runReader(directory.path, seed + 2)];
@@ -91,7 +96,10 @@ describe('readers beside a writer, in other processes', () => {
     for (const summary of summaries) {
       expect(summary.problems, `seed ${seed}: ${report}`).toEqual([]);
       expect(summary.warnings, `seed ${seed}: ${report}`).toEqual([]);
-      expect(summary.calls.query + summary.calls.get + summary.calls.count, `seed ${seed}`).toBeGreaterThan(10);
+      expect(
+        summary.calls.query + summary.calls.text + summary.calls.get + summary.calls.count,
+        `seed ${seed}`,
+      ).toBeGreaterThan(10);
     }
   });
 });

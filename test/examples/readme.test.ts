@@ -1,6 +1,7 @@
 // The README's code blocks, run as tests: if an example stops working, this fails.
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { open, QuiverError } from '../../src/index.js';
+import { openInWorker } from '../../src/worker/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 
 let directory: ReturnType<typeof tempDirectory>;
@@ -118,4 +119,108 @@ it('the "Off the event loop" example works as written', async () => {
   expect({ inserted, updated }).toEqual({ inserted: 3000, updated: 0 });
   expect(docs.query({ vector: [0, 0, 1], k: 1 })[0]?.id).toBe('first');
   db.close();
+});
+
+/** A deterministic stand-in for a sentence embedding of dim 384: letter counts, spread and normalised. */
+function standInEmbedding(text: string): number[] {
+  const vector = new Array<number>(384).fill(0.01);
+  for (const char of text.toLowerCase()) vector[(char.codePointAt(0)! * 7) % 384]! += 1;
+  const norm = Math.hypot(...vector);
+  return vector.map((value) => value / norm);
+}
+
+it('the "RAG" documents example works as written', () => {
+  const db = open(directory.path);
+  const embedding1 = standInEmbedding('Hold the reset button for ten seconds.');
+  const embedding2 = standInEmbedding('The warranty covers two years.');
+  const question = standInEmbedding('how do I reset the device');
+
+  const docs = db.collection('docs', { dim: 384, metric: 'cosine', text: true }); // porter stemming
+  docs.upsert([
+    {
+      id: 'p1',
+      vector: embedding1,
+      text: 'Hold the reset button for ten seconds.',
+      metadata: { source: 'manual.pdf', page: 3 },
+    },
+    {
+      id: 'p2',
+      vector: embedding2,
+      text: 'The warranty covers two years.',
+      metadata: { source: 'terms.pdf', page: 1 },
+    },
+  ]);
+  const bm25 = docs.query({ text: 'how do I reset the device', k: 10 }); // BM25 only
+  const hybrid = docs.query({ vector: question, text: 'reset device', k: 10 }); // hybrid: reciprocal rank fusion (k = 60)
+  const { hits, plan } = docs.query({
+    vector: question,
+    text: 'reset device',
+    k: 10,
+    fusion: { method: 'weighted', alpha: 0.7 }, // 0.7 × vector + 0.3 × text, each normalised to [0, 1]
+    filter: { source: 'manual.pdf' }, // applies to both sides
+    explain: true, // each side's candidates, ranks and raw scores, and the fused scores
+  });
+
+  // "the" is in both passages, "reset" only in p1: p1 first.
+  expect(bm25.map((hit) => hit.id)).toEqual(['p1', 'p2']);
+  expect(bm25[0]?.text).toBe('Hold the reset button for ten seconds.');
+  expect(hybrid[0]?.id).toBe('p1');
+  expect(hits.map((hit) => hit.id)).toEqual(['p1']);
+  expect(hits[0]?.score).toBe(1);
+  expect(plan.strategy).toBe('hybrid');
+  expect(plan.fused?.[0]).toMatchObject({ id: 'p1', vectorRank: 1, textRank: 1 });
+  db.close();
+});
+
+it('the "RAG" embedding and reranking examples work as written (without downloading a model)', async () => {
+  const db = open(directory.path);
+  // Stands in for transformers.js's `pipeline('feature-extraction', ...)`: same call, same result shape.
+  const pipeline = async (_task: string, _model: string) => async (texts: string[], _options: object) => ({
+    tolist: () => texts.map(standInEmbedding),
+  });
+  const crossEncoder = async (query: string, texts: string[]) =>
+    texts.map((text) => (text.toLowerCase().includes('milk') && query === 'groceries' ? 1 : 0));
+
+  const extractor = await pipeline('feature-extraction', 'Xenova/all-MiniLM-L6-v2');
+  const embed = async (texts: string[]) => (await extractor(texts, { pooling: 'mean', normalize: true })).tolist();
+
+  const notes = db.collection('notes', { dim: 384, metric: 'cosine', text: true, embed });
+  await notes.upsertAsync([
+    { id: 'n1', text: 'Buy milk and eggs' },
+    { id: 'n2', text: 'Call the dentist' },
+  ]);
+  const found = await notes.queryAsync({ text: 'groceries', k: 5 }); // embeds the question, then hybrid
+
+  expect(found.map((hit) => hit.id).sort()).toEqual(['n1', 'n2']);
+  expect(notes.get('n1')?.vector).toEqual(new Float32Array(standInEmbedding('Buy milk and eggs')));
+
+  const best = await notes.queryAsync({
+    text: 'groceries',
+    k: 3,
+    rerank: {
+      candidates: 50,
+      score: async (query, hits) =>
+        crossEncoder(
+          query,
+          hits.map((hit) => hit.text ?? ''),
+        ),
+    },
+  });
+  // best[0].rerankScore: the scorer's; best[0].score: the retrieval score, kept
+  expect(best.map((hit) => [hit.id, hit.rerankScore])).toEqual([
+    ['n1', 1],
+    ['n2', 0],
+  ]);
+  expect(best[0]?.score).toBe(found.find((hit) => hit.id === 'n1')?.score);
+  db.close();
+});
+
+it('"In a worker thread" works as written', async () => {
+  const db = await openInWorker(`${directory.path}/my.quiver`);
+  const docs = await db.collection('docs', { dim: 3, metric: 'cosine' });
+  await docs.upsert([{ id: 'a', vector: [0.1, 0.2, 0.3], metadata: { lang: 'en' } }]);
+  const hits = await docs.query({ vector: [0.1, 0.2, 0.25], k: 10, filter: { lang: 'en' } });
+  expect(hits.map((hit) => hit.id)).toEqual(['a']);
+  await db.close();
+  await expect(docs.count()).rejects.toMatchObject({ code: 'CLOSED' });
 });

@@ -4,7 +4,8 @@ import { migration0001 } from './0001-initial.js';
 import { migration0002 } from './0002-snapshots.js';
 import { migration0003 } from './0003-indexed-fields.js';
 import { migration0004 } from './0004-ivfpq.js';
-import { computeRecordChecksums, migration0005 } from './0005-record-checksums.js';
+import { migration0005 } from './0005-text.js';
+import { computeRecordChecksums, migration0006 } from './0006-record-checksums.js';
 
 /** Migration n (1-based) is `migrations[n - 1]`. Append only. */
 export const migrations: readonly string[] = [
@@ -13,7 +14,8 @@ export const migrations: readonly string[] = [
   migration0003,
   migration0004,
   migration0005,
+  migration0006,
 ];
 
 /** Named upgrade steps in TypeScript, run right after the SQL of the migration with their number. */
-export const upgrades: ReadonlyMap<number, (db: Database.Database) => void> = new Map([[5, computeRecordChecksums]]);
+export const upgrades: ReadonlyMap<number, (db: Database.Database) => void> = new Map([[6, computeRecordChecksums]]);
