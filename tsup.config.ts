@@ -16,7 +16,7 @@ export const cliConfig = {
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    entry: { index: 'src/index.ts', langchain: 'src/langchain/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
