@@ -45,7 +45,7 @@ describe('the standard vector-store cases', () => {
     expect(new Set(ids).size).toBe(2);
     expect(documents).toEqual([foo(), bar()]);
     const found = await store().similaritySearch('bar', 1);
-    expect(found).toEqual([new Document({ id: ids[1], pageContent: 'bar', metadata: { id: 2 } })]);
+    expect(found).toEqual([new Document({ id: ids[1]!, pageContent: 'bar', metadata: { id: 2 } })]);
     expect(db.collection('docs').dim).toBe(6);
   });
 
@@ -153,6 +153,9 @@ describe('search', () => {
     );
     const [best] = await docs.similaritySearch('zebra', 1);
     expect(best?.id).toBe('zebra');
+    // By the embedding alone another document is nearest: the word match is what ranked 'zebra' first.
+    const byVector = store({ collectionOptions: { text: true } });
+    expect((await byVector.similaritySearch('zebra', 1))[0]?.id).toBe('y');
   });
 });
 
