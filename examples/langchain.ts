@@ -38,9 +38,18 @@ try {
   const db = open(directory);
   const store = await QuiverVectorStore.fromDocuments(
     [
-      new Document({ pageContent: 'Hold the power button for ten seconds to reset the device.', metadata: { source: 'manual.pdf', page: 3 } }),
-      new Document({ pageContent: 'The battery lasts two days; charge it with the USB-C cable.', metadata: { source: 'manual.pdf', page: 7 } }),
-      new Document({ pageContent: 'Our offices are closed on public holidays.', metadata: { source: 'faq.md', page: 1 } }),
+      new Document({
+        pageContent: 'Hold the power button for ten seconds to reset the device.',
+        metadata: { source: 'manual.pdf', page: 3 },
+      }),
+      new Document({
+        pageContent: 'The battery lasts two days; charge it with the USB-C cable.',
+        metadata: { source: 'manual.pdf', page: 7 },
+      }),
+      new Document({
+        pageContent: 'Our offices are closed on public holidays.',
+        metadata: { source: 'faq.md', page: 1 },
+      }),
     ],
     new HashedWords(),
     { db, collectionName: 'manual', collectionOptions: { metric: 'cosine', text: true }, search: 'hybrid' },

@@ -73,7 +73,10 @@ export class QuiverVectorStore extends VectorStore {
   constructor(embeddings: EmbeddingsInterface, config: QuiverVectorStoreConfig) {
     super(embeddings, config as unknown as Record<string, unknown>);
     if (config === null || typeof config !== 'object' || config.db === undefined) {
-      throw new QuiverError('INVALID_ARGUMENT', 'QuiverVectorStore needs { db, collectionName }: db is an open() database');
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        'QuiverVectorStore needs { db, collectionName }: db is an open() database',
+      );
     }
     if (typeof config.collectionName !== 'string' || config.collectionName.length === 0) {
       throw new QuiverError('INVALID_ARGUMENT', 'QuiverVectorStore needs a collectionName (a non-empty string)');

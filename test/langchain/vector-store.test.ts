@@ -110,7 +110,12 @@ describe('search', () => {
       { ids: ['a1', 'b2', 'b3'] },
     );
     const all = await docs.similaritySearchWithScore('apples and pears', 3);
-    expect(all.map(([d]) => d.id).slice(0, 2).sort()).toEqual(['a1', 'b2']);
+    expect(
+      all
+        .map(([d]) => d.id)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['a1', 'b2']);
     expect(all[0]![1]).toBeCloseTo(0, 5);
     expect(all[2]![1]).toBeGreaterThan(all[1]![1]);
     const filtered = await docs.similaritySearch('apples and pears', 3, { source: 'b.txt', page: { $gte: 2 } });
@@ -197,10 +202,12 @@ describe('collections', () => {
     await expect(docs.addDocuments([foo()], { ids: ['1', '2'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(docs.delete()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(docs.delete({ ids: ['1'], filter: {} } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(docs.maxMarginalRelevanceSearch('foo', { k: 1, lambda: 2 }, undefined)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     await expect(
-      docs.maxMarginalRelevanceSearch('foo', { k: 1, lambda: 2 }, undefined),
-    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(QuiverVectorStore.fromExistingCollection(embeddings, { db, collectionName: 'none' })).rejects.toMatchObject({
+      QuiverVectorStore.fromExistingCollection(embeddings, { db, collectionName: 'none' }),
+    ).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
     expect(db.listCollections()).toEqual([]);
@@ -212,7 +219,12 @@ describe('collections', () => {
       [
         new Document({
           pageContent: 'a loaded page',
-          metadata: { author: undefined, modified: new Date(0), authors: [{ name: 'Ada' }], loc: { lines: { from: 1, to: 9 } } },
+          metadata: {
+            author: undefined,
+            modified: new Date(0),
+            authors: [{ name: 'Ada' }],
+            loc: { lines: { from: 1, to: 9 } },
+          },
         }),
       ],
       { ids: ['page'] },
