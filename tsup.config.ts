@@ -32,8 +32,13 @@ export const cliConfig = {
 
 export default defineConfig([
   {
-    // quiverdb, quiverdb/worker, and the script its worker threads run.
-    entry: { index: 'src/index.ts', worker: 'src/worker/index.ts', 'worker-thread': 'src/worker/thread.ts' },
+    // quiverdb, quiverdb/worker (and the script its worker threads run), quiverdb/langchain.
+    entry: {
+      index: 'src/index.ts',
+      worker: 'src/worker/index.ts',
+      'worker-thread': 'src/worker/thread.ts',
+      langchain: 'src/langchain/index.ts',
+    },
     format: ['esm', 'cjs'],
     esbuildPlugins: [workerImportsEntry],
     // QUIVERDB_NO_DTS=1 skips the declarations (the slow part) for tests that only run the JavaScript.

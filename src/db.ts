@@ -423,8 +423,11 @@ function ivfpqParams(
 function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): void {
   const differences: string[] = [];
   if (options.dim !== row.dim) differences.push(`dim ${options.dim} (stored: ${row.dim})`);
-  const metric = options.metric ?? 'l2';
-  if (metric !== row.metric) differences.push(`metric '${metric}' (stored: '${row.metric}')`);
+  // Only what the caller wrote is compared: a default is no request (reopening a cosine
+  // collection with { dim } alone is the app's usual create call, not a mismatch).
+  if (options.metric !== undefined && options.metric !== row.metric) {
+    differences.push(`metric '${options.metric}' (stored: '${row.metric}')`);
+  }
   const index = options.index;
   if (index !== undefined) {
     if (index.type !== row.index.type) {
