@@ -6,6 +6,7 @@ import { crc32 } from 'node:zlib';
 import { QuiverError, toQuiverError } from '../errors.js';
 import type { Metric } from '../schema.js';
 import { parseTextSettings, type TextSettings, textSettingsJson } from '../text/settings.js';
+import { ChangeStore } from './change-store.js';
 import { migrations } from './migrations/index.js';
 import { corruptText, TextIndexTable, textTableName } from './text-index.js';
 
@@ -106,9 +107,12 @@ export class Store {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #textIndexes = new Map<number, TextIndexTable>();
+  /** The change feed's tables, on the same connection (so its rows join the records' transactions). */
+  readonly changes: ChangeStore;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, file: string) {
     this.#db = db;
+    this.changes = new ChangeStore(db, file);
   }
 
   /** Opens (creating when allowed) the SQLite file, applies migrations and checks the format. */
@@ -126,7 +130,7 @@ export class Store {
       if (!options.readOnly) db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
-      const store = new Store(db);
+      const store = new Store(db, file);
       store.#migrate(options.readOnly, file);
       return store;
     } catch (error) {
@@ -445,6 +449,20 @@ export class Store {
     return this.#db.pragma('data_version', { simple: true }) as number;
   }
 
+  /**
+   * Copies the database into `file` with SQLite's online backup, a few pages per turn of the event
+   * loop: commits made meanwhile on this connection are carried into the copy, which ends as of one
+   * commit. Resolves to the copy's page count.
+   */
+  async backupTo(file: string): Promise<number> {
+    try {
+      const { totalPages } = await this.#db.backup(file);
+      return totalPages;
+    } catch (error) {
+      throw toQuiverError(error, `backing up to ${file}`);
+    }
+  }
+
   /** Checkpoints SQLite's WAL into the main file and truncates it. */
   checkpoint(): void {
     this.#db.pragma('wal_checkpoint(TRUNCATE)');
@@ -457,6 +475,7 @@ export class Store {
 
   close(): void {
     if (!this.#db.open) return;
+    this.changes.close();
     if (!this.#db.readonly) this.#db.pragma('optimize');
     this.#db.close();
   }
