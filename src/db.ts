@@ -370,10 +370,22 @@ export class DatabaseImpl implements Database {
   }
 
   close(): void {
+    this.#close(true);
+  }
+
+  /**
+   * Closes without snapshotting: for an owner whose in-memory indexes may hold changes a failed
+   * transaction rolled back (a replica's apply). The next open replays the log or rebuilds.
+   */
+  closeWithoutSnapshot(): void {
+    this.#close(false);
+  }
+
+  #close(snapshot: boolean): void {
     if (this.#store === undefined) return;
     try {
       // Snapshot what the log holds so the next open loads instead of replaying.
-      for (const collection of this.#collections.values()) collection.flush();
+      if (snapshot) for (const collection of this.#collections.values()) collection.flush();
     } finally {
       for (const collection of this.#collections.values()) collection.close();
       this.#collections.clear();

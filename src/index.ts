@@ -11,9 +11,16 @@ export type {
   ArrowImportProgress,
   ArrowImportResult,
   ArrowSource,
+  BackupResult,
+  Change,
+  ChangeConsumerInfo,
+  ChangeFeedInfo,
+  ChangeRetention,
+  ChangesOptions,
   Collection,
   CollectionInfo,
   CollectionOptions,
+  CollectionSettingsChange,
   Database,
   EmbedFunction,
   ExplainedQuery,
@@ -49,6 +56,7 @@ export type {
   UpsertRecord,
   UpsertResult,
   VectorInput,
+  WatchOptions,
 } from './types.js';
 
 /**

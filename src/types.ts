@@ -1051,6 +1051,8 @@ export interface ChangeConsumerInfo {
 
 /** The state of the change log, and what retention costs on disk. */
 export interface ChangeFeedInfo {
+  /** The database's random id, fixed at creation (a backup keeps it): published message ids are `databaseId:seq`. */
+  databaseId: string;
   /** The newest change ever committed (0: none). */
   lastSeq: number;
   /** The oldest change still kept (lastSeq + 1 when none is kept). */

@@ -238,6 +238,7 @@ export class ChangeFeed implements ChangeRecorder {
     const { rows, bytes } = this.#store.usage();
     const last = this.#store.lastSeq();
     return {
+      databaseId: this.databaseId,
       lastSeq: last,
       firstSeq: this.#store.firstSeq() ?? last + 1,
       rows,

@@ -93,6 +93,15 @@ export class ChangeStore {
     }
   }
 
+  /** Inserts changes of another database with their own seqs (a replica mirrors its source's log). */
+  insertExact(rows: readonly ChangeRow[]): void {
+    const statement = this.#statement(
+      'INSERT INTO changes(seq, collection, op, id, vector, metadata, text, settings, committed_at) ' +
+        'VALUES (@seq, @collection, @op, @id, @vector, @metadata, @text, @settings, @committed_at)',
+    );
+    for (const row of rows) statement.run(row);
+  }
+
   /** Appends one delete change per record of `collectionId` under `labels` (call before deleting them). */
   appendDeletesOfLabels(
     collection: string,

@@ -17,7 +17,9 @@ export type CrashPoint =
   | 'snapshot-before-rename'
   | 'snapshot-before-manifest'
   | 'snapshot-before-cleanup'
-  | 'compact-mid-build';
+  | 'compact-mid-build'
+  | 'publish-after-ack'
+  | 'replica-before-commit';
 
 /** Kills the process here when QUIVERDB_CRASH_AT names this point. */
 export function crashPoint(name: CrashPoint): void {
