@@ -1,6 +1,7 @@
 // publish(): follows a database's change log and publishes every change to its JetStream stream,
 // one message per change with the id databaseId:seq, moving its consumer cursor only after the
 // server acknowledged (at-least-once; JetStream's de-duplication makes a re-publish harmless).
+import type { PubAck } from '@nats-io/jetstream';
 import { QuiverError } from '../errors.js';
 import { crashPoint } from '../storage/crash-point.js';
 import type { Database } from '../types.js';
@@ -18,6 +19,8 @@ export interface PublishOptions extends StreamOptions {
   pollMs?: number;
   /** Called after each round the server acknowledged. */
   onProgress?: (progress: { seq: number; published: number }) => void;
+  /** Called when a round was not acknowledged and will be published again (publishing goes on). */
+  onRetry?: (error: QuiverError) => void;
   /** Called when publishing stops on an error (it is also the rejection of `done`). */
   onError?: (error: QuiverError) => void;
 }
@@ -27,6 +30,8 @@ export interface Publisher {
   readonly seq: number;
   /** Changes published since start. */
   readonly published: number;
+  /** Rounds published again because the server did not acknowledge them in time. */
+  readonly retries: number;
   /** Settles when publishing stops: after stop(), or rejected with the error that stopped it. */
   readonly done: Promise<void>;
   /** Finishes the round in flight, then closes the NATS connection. Idempotent. */
@@ -36,11 +41,28 @@ export interface Publisher {
 const DEFAULT_BATCH = 1000;
 const DEFAULT_POLL_MS = 10;
 /** A publish waits this long for the server's acknowledgement before the round is retried. */
-const ACK_TIMEOUT_MS = 10_000;
+const ACK_TIMEOUT_MS = 5_000;
+/** Pause before a round is published again: doubling from the first to the most. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2_000;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 class PublisherImpl implements Publisher {
   seq = 0;
   published = 0;
+  retries = 0;
+  #failedRounds = 0;
   readonly done: Promise<void>;
   readonly #controller = new AbortController();
 
@@ -72,14 +94,26 @@ class PublisherImpl implements Publisher {
           continue;
         }
         // Pipelined: every publish of the round is in flight at once; the stream keeps their order.
-        const acks = await Promise.all(
-          page.map((change) =>
-            handle.client.publish(handle.subject, encodeChange(databaseId, change), {
-              msgID: `${databaseId}:${change.seq}`,
-              timeout: ACK_TIMEOUT_MS,
-            }),
-          ),
-        );
+        let acks: PubAck[];
+        try {
+          acks = await Promise.all(
+            page.map((change) =>
+              handle.client.publish(handle.subject, encodeChange(databaseId, change), {
+                msgID: `${databaseId}:${change.seq}`,
+                timeout: ACK_TIMEOUT_MS,
+              }),
+            ),
+          );
+        } catch (error) {
+          // No acknowledgement (a node down, a leader election, a reconnect): the whole round goes
+          // again after a pause; what did reach the stream is dropped there as a duplicate.
+          if (signal.aborted) break;
+          this.retries++;
+          this.options.onRetry?.(natsError(error, `publishing to stream '${handle.stream}'`));
+          await sleep(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#failedRounds++, 4)), signal);
+          continue;
+        }
+        this.#failedRounds = 0;
         if (acks.some((ack) => ack.stream !== handle.stream)) {
           throw new QuiverError(
             'SETTINGS_MISMATCH',

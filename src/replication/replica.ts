@@ -69,6 +69,7 @@ export interface Replica extends Database {
 
 const DEFAULT_MAX_BATCH = 10_000;
 const DEFAULT_WAIT_MS = 30_000;
+const STALL_CHECK_MS = 2_000;
 /** meta keys of a replica's database. */
 const SOURCE_KEY = 'replica_source';
 const STREAM_SEQ_KEY = 'replica_stream_seq';
@@ -120,6 +121,11 @@ class ReplicaImpl implements Replica {
   #failure: QuiverError | undefined;
   /** Messages the server still holds for this replica after the last one received. */
   #pending = 0;
+  /** The stream sequence of the last message received (queued or applied). */
+  #received = 0;
+  #receivedAtLastCheck = 0;
+  #checking = false;
+  #stallTimer: NodeJS.Timeout | undefined;
   #lastCommittedAt = 0;
 
   constructor(inner: DatabaseImpl, options: ReplicaOptions) {
@@ -145,19 +151,78 @@ class ReplicaImpl implements Replica {
     this.#handle = handle;
     try {
       const start = await this.#startSequence(handle);
-      const { DeliverPolicy } = await import('@nats-io/jetstream');
-      const consumer = await handle.client.consumers.get(handle.stream, {
-        filter_subjects: handle.subject,
-        ...(start === undefined
-          ? { deliver_policy: DeliverPolicy.All }
-          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start }),
-      });
-      const messages = await consumer.consume({ max_messages: 10_000 });
-      this.#messages = messages;
-      void this.#receive(messages);
+      if (start !== undefined) this.#received = start - 1;
+      await this.#follow(handle);
+      this.#receivedAtLastCheck = this.#received;
+      this.#stallTimer = setInterval(() => void this.#checkStall(handle), STALL_CHECK_MS);
+      this.#stallTimer.unref();
     } catch (error) {
       await handle.connection.close().catch(() => {});
       throw natsError(error, `following stream '${handle.stream}'`);
+    }
+  }
+
+  /** Consumes the stream after the last message received (an ordered consumer: in stream order, no acks). */
+  async #follow(handle: StreamHandle): Promise<void> {
+    const { DeliverPolicy } = await import('@nats-io/jetstream');
+    const consumer = await handle.client.consumers.get(handle.stream, {
+      filter_subjects: handle.subject,
+      ...(this.#received === 0
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 }),
+    });
+    // Short pulls and heartbeats, so that a consumer lost with a stopped node is noticed in seconds.
+    const messages = await consumer.consume({ max_messages: 10_000, expires: 2_000, idle_heartbeat: 1_000 });
+    this.#messages = messages;
+    void this.#receive(messages);
+    void this.#watch(messages, handle);
+  }
+
+  /** Starts a new consumer after three missed heartbeats (its node stopped, or the stream moved to another leader). */
+  async #watch(messages: ConsumerMessages, handle: StreamHandle): Promise<void> {
+    for await (const status of messages.status()) {
+      if (this.#messages !== messages || this.#closed || this.#failure !== undefined) return;
+      if (status.type === 'heartbeats_missed' && status.count >= 3) {
+        await this.#restart(messages, handle);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Every STALL_CHECK_MS: when the stream holds messages after the last one received and none
+   * arrived since the previous check, the consumer is stuck (seen after a leader change on a
+   * cluster while heartbeats still come): start a new one.
+   */
+  async #checkStall(handle: StreamHandle): Promise<void> {
+    const messages = this.#messages;
+    if (messages === undefined || this.#checking || this.#closed || this.#failure !== undefined) return;
+    this.#checking = true;
+    try {
+      const received = this.#received;
+      const info = await handle.manager.streams.info(handle.stream);
+      const stalled = info.state.last_seq > received && received === this.#receivedAtLastCheck;
+      this.#receivedAtLastCheck = received;
+      if (stalled && this.#received === received && this.#messages === messages) await this.#restart(messages, handle);
+    } catch {
+      // The cluster does not answer now: the next check tries again.
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  /** Replaces a stuck consumer by a new one after the last message received, retrying until the cluster answers. */
+  async #restart(messages: ConsumerMessages, handle: StreamHandle): Promise<void> {
+    if (this.#messages !== messages) return;
+    this.#messages = undefined;
+    void messages.close().catch(() => {});
+    while (!this.#closed && this.#failure === undefined) {
+      try {
+        await this.#follow(handle);
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     }
   }
 
@@ -184,13 +249,15 @@ class ReplicaImpl implements Replica {
   async #receive(messages: ConsumerMessages): Promise<void> {
     try {
       for await (const message of messages) {
-        if (this.#closed || this.#failure !== undefined) break;
+        if (this.#closed || this.#failure !== undefined || this.#messages !== messages) break;
+        if (message.seq <= this.#received) continue;
+        this.#received = message.seq;
         this.#queue.push({ ...decodeChange(message.data), streamSeq: message.seq });
         this.#pending = message.info.pending;
         this.#schedule();
       }
     } catch (error) {
-      if (!this.#closed) this.#fail(natsError(error, 'receiving changes'));
+      if (!this.#closed && this.#messages === messages) this.#fail(natsError(error, 'receiving changes'));
     }
   }
 
@@ -328,6 +395,7 @@ class ReplicaImpl implements Replica {
   #fail(error: QuiverError): void {
     if (this.#failure !== undefined) return;
     this.#failure = error;
+    clearInterval(this.#stallTimer);
     void this.#messages?.close().catch(() => {});
     void this.#handle?.connection.close().catch(() => {});
     for (const wake of this.#waiters) wake();
@@ -459,6 +527,7 @@ class ReplicaImpl implements Replica {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#stallTimer);
     for (const wake of this.#waiters) wake();
     void this.#messages?.close().catch(() => {});
     void this.#handle?.connection.close().catch(() => {});
