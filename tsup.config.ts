@@ -16,7 +16,8 @@ export const cliConfig = {
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    // quiverdb/replication: a second entry; the NATS client it loads is an optional peer dependency.
+    entry: { index: 'src/index.ts', replication: 'src/replication/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -9,6 +9,7 @@ import { type Database, open, QuiverError } from '../../src/index.js';
 import { decodeChange, encodeChange } from '../../src/replication/codec.js';
 import { openReplica, publish } from '../../src/replication/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
+import { ensureBin, quiverJson } from '../cli/build-bin.js';
 import { freePort, type NatsNode, startNatsServer } from '../helpers/nats-server.js';
 import { type DatabaseState, seededWrites, stateOf } from './state.js';
 
@@ -271,6 +272,44 @@ describe('a replica in this process', () => {
     expect(await codeOf(() => other.waitFor(other.appliedSeq + 1, { timeoutMs: 10_000 }))).toBe('SETTINGS_MISMATCH');
     other.close();
   }, 30_000);
+});
+
+describe('the command line', () => {
+  it('quiver publish and quiver replicate run a publisher and a replica as processes', async () => {
+    await ensureBin();
+    const sourcePath = directory();
+    const writer = open(sourcePath, { durability: 'normal' });
+    seededWrites(writer, 41, 5);
+    const last = writer.changeSeq();
+    const expected = stateOf(writer);
+    writer.close();
+    const published = quiverJson<{ seq: number; published: number }>(
+      'publish',
+      sourcePath,
+      '--servers',
+      nats.url,
+      '--stream',
+      'cli',
+      '--until',
+      String(last),
+    );
+    expect(published.document).toEqual({ database: sourcePath, stream: 'cli', seq: last, published: last });
+    const replicaPath = join(directory(), 'replica');
+    const replicated = quiverJson<{ seq: number }>(
+      'replicate',
+      replicaPath,
+      '--servers',
+      nats.url,
+      '--stream',
+      'cli',
+      '--until',
+      String(last),
+    );
+    expect(replicated.document.seq).toBe(last);
+    const replica = open(replicaPath, { readOnly: true });
+    expect(stateOf(replica)).toEqual(expected);
+    replica.close();
+  }, 60_000);
 });
 
 describe('the message format', () => {
