@@ -6,6 +6,8 @@ import { QuiverError, toQuiverError } from '../errors.js';
 
 /** JetStream drops a message whose id it saw within this window: a re-publish after a crash is harmless. */
 export const DUPLICATE_WINDOW_MS = 10 * 60_000;
+/** How long setting up the stream is tried again while the cluster does not answer. */
+const SETUP_RETRY_MS = 20_000;
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface StreamOptions {
@@ -94,43 +96,61 @@ export async function openStream(
       },
     );
   }
-  try {
-    const manager = await modules.jetstream.jetstreamManager(connection);
-    let info: StreamInfo | undefined;
+  // A cluster that just started answers 'no suitable peers' or times out until its JetStream
+  // leader is elected: try again for a while.
+  const deadline = Date.now() + SETUP_RETRY_MS;
+  for (;;) {
     try {
-      info = await manager.streams.info(stream);
+      return await setUpStream(modules.jetstream, connection, stream, subject, create);
     } catch (error) {
-      if (!/not found/i.test((error as Error).message)) throw error;
-    }
-    if (info === undefined) {
-      if (create === undefined) {
-        throw new QuiverError(
-          'NOT_FOUND',
-          `JetStream has no stream '${stream}'; start the publisher first (quiver publish)`,
-        );
+      if (error instanceof QuiverError || Date.now() >= deadline) {
+        await connection.close().catch(() => {});
+        if (error instanceof QuiverError) throw error;
+        throw new QuiverError('IO_ERROR', `setting up JetStream stream '${stream}': ${(error as Error).message}`, {
+          cause: error,
+        });
       }
-      await manager.streams.add({
-        name: stream,
-        subjects: [subject],
-        storage: modules.jetstream.StorageType.File,
-        num_replicas: create.replicas ?? 1,
-        duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
-      });
-    } else if (!info.config.subjects?.includes(subject)) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function setUpStream(
+  jetstream: JetStreamModule,
+  connection: NatsConnection,
+  stream: string,
+  subject: string,
+  create: { replicas?: number | undefined } | undefined,
+): Promise<StreamHandle> {
+  const manager = await jetstream.jetstreamManager(connection);
+  let info: StreamInfo | undefined;
+  try {
+    info = await manager.streams.info(stream);
+  } catch (error) {
+    if (!/not found/i.test((error as Error).message)) throw error;
+  }
+  if (info === undefined) {
+    if (create === undefined) {
       throw new QuiverError(
-        'SETTINGS_MISMATCH',
-        `stream '${stream}' exists with subjects ${JSON.stringify(info.config.subjects ?? [])}, not '${subject}'; ` +
-          'give its subject as options.subject, or another stream name',
+        'NOT_FOUND',
+        `JetStream has no stream '${stream}'; start the publisher first (quiver publish)`,
       );
     }
-    return { connection, client: modules.jetstream.jetstream(connection), manager, stream, subject };
-  } catch (error) {
-    await connection.close().catch(() => {});
-    if (error instanceof QuiverError) throw error;
-    throw new QuiverError('IO_ERROR', `setting up JetStream stream '${stream}': ${(error as Error).message}`, {
-      cause: error,
+    await manager.streams.add({
+      name: stream,
+      subjects: [subject],
+      storage: jetstream.StorageType.File,
+      num_replicas: create.replicas ?? 1,
+      duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000,
     });
+  } else if (!info.config.subjects?.includes(subject)) {
+    throw new QuiverError(
+      'SETTINGS_MISMATCH',
+      `stream '${stream}' exists with subjects ${JSON.stringify(info.config.subjects ?? [])}, not '${subject}'; ` +
+        'give its subject as options.subject, or another stream name',
+    );
   }
+  return { connection, client: jetstream.jetstream(connection), manager, stream, subject };
 }
 
 /** A NATS failure as a QuiverError (IO_ERROR), QuiverErrors unchanged. */
