@@ -1,7 +1,9 @@
 // The README's code blocks, run as tests: if an example stops working, this fails.
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { open, QuiverError } from '../../src/index.js';
+import { openReplica, publish } from '../../src/replication/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
+import { startNatsServer } from '../helpers/nats-server.js';
 
 let directory: ReturnType<typeof tempDirectory>;
 beforeEach(() => {
@@ -120,6 +122,7 @@ it('the "Off the event loop" example works as written', async () => {
   db.close();
 });
 
+<<<<<<< HEAD
 /** A deterministic stand-in for a sentence embedding of dim 384: letter counts, spread and normalised. */
 function standInEmbedding(text: string): number[] {
   const vector = new Array<number>(384).fill(0.01);
@@ -213,3 +216,42 @@ it('the "RAG" embedding and reranking examples work as written (without download
   expect(best[0]?.score).toBe(found.find((hit) => hit.id === 'n1')?.score);
   db.close();
 });
+=======
+it('the "Change feed, backups and read replicas" examples work as written', async () => {
+  const nats = await startNatsServer();
+  const url = nats.url; // the README's 'nats://127.0.0.1:4222', on a free port here
+  try {
+    const db = open(`${directory.path}/main.quiver`);
+    db.registerConsumer('search-sync', { after: 0 });
+    const docs = db.collection('docs', { dim: 3 });
+    docs.upsert([{ id: 'a', vector: [1, 2, 3], metadata: { lang: 'en' } }]);
+    const seen = db
+      .changes({ consumer: 'search-sync' })
+      .map((change) => [change.seq, change.op, change.collection, change.id]);
+    expect(seen).toEqual([
+      [1, 'create', 'docs', undefined],
+      [2, 'upsert', 'docs', 'a'],
+    ]);
+    db.commitConsumer('search-sync', db.changeSeq());
+    db.setChangeRetention({ rows: 1_000_000 });
+    const { changeSeq } = await db.backup(`${directory.path}/backups/main-1`);
+    expect(changeSeq).toBe(2);
+
+    const publisher = await publish(db, { servers: url, stream: 'main' });
+    const replica = await openReplica(`${directory.path}/replica.quiver`, {
+      servers: url,
+      stream: 'main',
+      bootstrap: `${directory.path}/backups/main-1`,
+    });
+    docs.upsert([{ id: 'b', vector: [3, 2, 1] }]);
+    await replica.waitFor(db.changeSeq());
+    expect(replica.collection('docs').get('b')?.vector).toEqual(new Float32Array([3, 2, 1]));
+    expect(replica.collection('docs').get('a')?.metadata).toEqual({ lang: 'en' }); // from the backup
+    replica.close();
+    await publisher.stop();
+    db.close();
+  } finally {
+    await nats.stop();
+  }
+}, 30_000);
+>>>>>>> 99b4fd3 (docs: docs/scale-out.md (the change log's design, ordering, delivery, retention and its measured cost; backups; publishing; replicas; consistency; operating it; what is out of scope), README section with tested examples, the new CLI commands in docs/cli.md, the replication suite in bench/README.md)
