@@ -1,5 +1,7 @@
 // The change feed: every committed change exactly as committed, in seq order; consumers hold the
 // log; retention trims it; CHANGES_EXPIRED for a reader that fell behind; nothing written on bad input.
+import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Change, type Database, open, QuiverError } from '../../src/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
@@ -130,6 +132,42 @@ describe('db.changes', () => {
     } finally {
       reader.close();
     }
+  });
+});
+
+describe('damage', () => {
+  it('a damaged change row or database id is CORRUPT, never a raw error or a wrong change', () => {
+    db.collection('docs', { dim: 2 }).upsert([
+      { id: 'a', vector: [1, 2] },
+      { id: 'b', vector: [3, 4] },
+      { id: 'c', vector: [5, 6] },
+    ]);
+    db.close();
+    const damage = (sql: string): string | undefined => {
+      const raw = new Sqlite(join(directory.path, 'quiver.sqlite'));
+      raw.exec(sql);
+      raw.close();
+      const reader = open(directory.path, { readOnly: true });
+      try {
+        return codeOf(() => reader.changes({ after: 0 }));
+      } finally {
+        reader.close();
+      }
+    };
+    expect(damage('SELECT 1')).toBeUndefined();
+    expect(damage("UPDATE changes SET vector = x'010203' WHERE seq = 2")).toBe('CORRUPT');
+    expect(damage("UPDATE changes SET vector = x'0000803f00000040', metadata = '[1' WHERE seq = 2")).toBe('CORRUPT');
+    expect(damage("UPDATE changes SET metadata = '{}' WHERE seq = 2")).toBeUndefined();
+    expect(damage('UPDATE changes SET id = NULL WHERE seq = 3')).toBe('CORRUPT');
+    expect(damage("UPDATE changes SET id = 'b' WHERE seq = 3")).toBeUndefined();
+    expect(damage("UPDATE changes SET settings = 'null' WHERE seq = 1")).toBe('CORRUPT');
+    expect(
+      damage("UPDATE changes SET settings = '{\"dim\":2}'; DELETE FROM meta WHERE key = 'database_id'"),
+    ).toBeUndefined();
+    const reader = open(directory.path, { readOnly: true });
+    expect(codeOf(() => reader.changeFeedInfo())).toBe('CORRUPT');
+    reader.close();
+    db = open(directory.path);
   });
 });
 
