@@ -39,7 +39,8 @@ export class ChangeFeed implements ChangeRecorder {
   readonly #readOnly: boolean;
   /** When false, writes record no changes (a replica's own database: it applies another's feed). */
   #recording = true;
-  #sinceTrim = 0;
+  /** The last seq when the writer last trimmed (0: not yet in this process). */
+  #trimmedAt = 0;
   readonly #waiters = new Set<() => void>();
 
   constructor(store: ChangeStore, readOnly: boolean) {
@@ -78,8 +79,10 @@ export class ChangeFeed implements ChangeRecorder {
   committed(): void {
     for (const wake of this.#waiters) wake();
     this.#waiters.clear();
-    if (this.#readOnly || ++this.#sinceTrim < TRIM_EVERY) return;
-    this.#sinceTrim = 0;
+    if (this.#readOnly) return;
+    const last = this.#store.lastSeq();
+    if (last - this.#trimmedAt < TRIM_EVERY) return;
+    this.#trimmedAt = last;
     this.trim();
   }
 
