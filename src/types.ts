@@ -989,6 +989,8 @@ export interface CollectionSettingsChange {
   index?: IndexSettings;
   /** 'create': the metadata fields declared with it; 'index': the fields declared since. */
   indexes?: string[];
+  /** 'create': its full-text settings, when created with text search. */
+  text?: TextSettings;
 }
 
 /**

@@ -369,6 +369,7 @@ class ReplicaImpl implements Replica {
           ...(settings.metric === undefined ? {} : { metric: settings.metric }),
           ...(settings.index === undefined ? {} : { index: settings.index }),
           ...(settings.indexes === undefined ? {} : { indexes: settings.indexes }),
+          ...(settings.text === undefined ? {} : { text: settings.text }),
         });
         return start + 1;
       }

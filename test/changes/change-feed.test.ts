@@ -106,6 +106,14 @@ describe('db.changes', () => {
     expect(db.changeSeq()).toBe(2001);
   });
 
+  it("carries a record's text and a collection's text settings", () => {
+    const notes = db.collection('notes', { dim: 2, text: true });
+    notes.upsert([{ id: 'n', vector: [1, 0], text: 'hello world' }]);
+    const [create, upsert] = db.changes({ after: 0 });
+    expect(create?.settings?.text).toEqual({ tokenizer: 'porter', removeDiacritics: true });
+    expect(upsert).toMatchObject({ op: 'upsert', id: 'n', text: 'hello world' });
+  });
+
   it('rejects bad options with INVALID_ARGUMENT and unknown consumers with NOT_FOUND', () => {
     expect(codeOf(() => db.changes({ after: -1 }))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => db.changes({ after: 1.5 }))).toBe('INVALID_ARGUMENT');

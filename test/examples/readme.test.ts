@@ -122,7 +122,6 @@ it('the "Off the event loop" example works as written', async () => {
   db.close();
 });
 
-<<<<<<< HEAD
 /** A deterministic stand-in for a sentence embedding of dim 384: letter counts, spread and normalised. */
 function standInEmbedding(text: string): number[] {
   const vector = new Array<number>(384).fill(0.01);
@@ -216,7 +215,7 @@ it('the "RAG" embedding and reranking examples work as written (without download
   expect(best[0]?.score).toBe(found.find((hit) => hit.id === 'n1')?.score);
   db.close();
 });
-=======
+
 it('the "Change feed, backups and read replicas" examples work as written', async () => {
   const nats = await startNatsServer();
   const url = nats.url; // the README's 'nats://127.0.0.1:4222', on a free port here
@@ -254,4 +253,3 @@ it('the "Change feed, backups and read replicas" examples work as written', asyn
     await nats.stop();
   }
 }, 30_000);
->>>>>>> 99b4fd3 (docs: docs/scale-out.md (the change log's design, ordering, delivery, retention and its measured cost; backups; publishing; replicas; consistency; operating it; what is out of scope), README section with tested examples, the new CLI commands in docs/cli.md, the replication suite in bench/README.md)
