@@ -3,10 +3,10 @@
 export const migration0006 = `
 -- One row per change, exactly as committed. seq rises without gaps (AUTOINCREMENT; a rolled-back
 -- transaction takes its seqs back with it); rows are removed only from the oldest end.
---   op 'upsert': id, vector (little-endian float32), metadata (JSON), text (NULL until records have text)
+--   op 'upsert': id, vector (little-endian float32), metadata (JSON), text (the record's, or NULL)
 --   op 'delete': id
 --   op 'update': id and the new metadata and/or text (no vector)
---   op 'create': settings (JSON: dim, metric, index, indexes)
+--   op 'create': settings (JSON: dim, metric, index, indexes, text)
 --   op 'index':  settings (JSON: indexes, the metadata fields declared since)
 --   op 'drop':   nothing more
 CREATE TABLE changes (
