@@ -193,7 +193,12 @@ describe('a replica in this process', () => {
       const notes = source.collection('notes', { dim: 2, text: true });
       notes.upsert([{ id: 'n1', vector: [1, 0], text: 'replicas answer text queries' }]);
       expect(await replica.waitFor(source.changeSeq(), { timeoutMs: 10_000 })).toBe(true);
-      expect(replica.collection('notes').query({ text: 'answer', k: 5 }).map((hit) => hit.id)).toEqual(['n1']);
+      expect(
+        replica
+          .collection('notes')
+          .query({ text: 'answer', k: 5 })
+          .map((hit) => hit.id),
+      ).toEqual(['n1']);
       expect(replica.collection('notes').get('n1')?.text).toBe('replicas answer text queries');
       expect(replica.lag()).toEqual({ seqs: 0, ms: 0 });
       expect(replica.appliedSeq).toBe(source.changeSeq());
