@@ -10,6 +10,7 @@ import { QuiverError } from './errors.js';
 import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
 import { defaultPqM } from './index/ivfpq.js';
 import { defaultThreadCount } from './native.js';
+import { useNativePaths } from './native-loader.js';
 import {
   collectionNameSchema,
   collectionOptionsSchema,
@@ -69,6 +70,7 @@ export class DatabaseImpl implements Database {
     if (typeof path !== 'string' || path.length === 0) {
       throw new QuiverError('INVALID_ARGUMENT', 'open() needs the path of a database directory');
     }
+    useNativePaths({ addonPath: parsed.addonPath, sqliteAddonPath: parsed.sqliteAddonPath });
     this.path = resolve(path);
     this.readOnly = parsed.readOnly === true;
     this.snapshotThreshold = parsed.snapshotThreshold ?? DEFAULT_SNAPSHOT_THRESHOLD;
@@ -456,8 +458,11 @@ function ivfpqParams(
 function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): void {
   const differences: string[] = [];
   if (options.dim !== row.dim) differences.push(`dim ${options.dim} (stored: ${row.dim})`);
-  const metric = options.metric ?? 'l2';
-  if (metric !== row.metric) differences.push(`metric '${metric}' (stored: '${row.metric}')`);
+  // Only what the caller wrote is compared: a default is no request (reopening a cosine
+  // collection with { dim } alone is the app's usual create call, not a mismatch).
+  if (options.metric !== undefined && options.metric !== row.metric) {
+    differences.push(`metric '${options.metric}' (stored: '${row.metric}')`);
+  }
   const index = options.index;
   if (index !== undefined) {
     if (index.type !== row.index.type) {

@@ -28,6 +28,13 @@ export type ErrorCode =
   | 'HOOK_FAILED' // the app's embed or rerank function threw, rejected or returned the wrong shape; nothing was written
   | 'INTERNAL'; // a broken invariant inside QuiverDB: please report it
 
+/**
+ * Marks QuiverError's prototype. The package ships an ESM and a CommonJS build (and subpath entries
+ * such as `quiverdb/langchain`), each with its own copy of the class; `instanceof QuiverError`
+ * checks this mark, so an error from any copy is a QuiverError of every copy.
+ */
+const BRAND = Symbol.for('quiverdb.QuiverError');
+
 /** Every error QuiverDB raises on purpose. `code` is stable; `message` is for people. */
 export class QuiverError extends Error {
   readonly code: ErrorCode;
@@ -37,7 +44,12 @@ export class QuiverError extends Error {
     this.name = 'QuiverError';
     this.code = code;
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
 }
+Object.defineProperty(QuiverError.prototype, BRAND, { value: true });
 
 /** True when `error` is a QuiverError, optionally with the given code. */
 export function isQuiverError(error: unknown, code?: ErrorCode): error is QuiverError {

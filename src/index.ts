@@ -66,7 +66,9 @@ export type {
  * import { open } from 'quiverdb';
  * const db = open('./my.quiver');
  * const docs = db.collection('docs', { dim: 384, metric: 'cosine' });
- * @throws {QuiverError} INVALID_ARGUMENT, NOT_FOUND (read-only and missing), FORMAT_TOO_NEW, CORRUPT, IO_ERROR
+ * @throws {QuiverError} INVALID_ARGUMENT, NOT_FOUND (read-only and missing), FORMAT_TOO_NEW, CORRUPT, IO_ERROR,
+ *   NATIVE_ERROR (better-sqlite3's binding or, on first use, QuiverDB's addon cannot load: the message says where
+ *   it looked and which command fixes it)
  */
 export function open(path: string, options?: OpenOptions): Database {
   return new DatabaseImpl(path, options);

@@ -1,11 +1,9 @@
-// The one module that loads the quiver_native addon (build/Release/quiver_native.node) and the one
-// TypeScript interface of it. Shapes are checked here, before any call, as INVALID_ARGUMENT; a
-// failure inside the addon becomes NATIVE_ERROR. Imports only errors.ts and node built-ins.
-import { createRequire } from 'node:module';
+// The one TypeScript interface of the quiver_native addon (native-loader.ts finds and loads it).
+// Shapes are checked here, before any call, as INVALID_ARGUMENT; a failure inside the addon becomes
+// NATIVE_ERROR. Imports only errors.ts, native-loader.ts and node built-ins.
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { QuiverError } from './errors.js';
+import { loadQuiverAddon } from './native-loader.js';
 
 /**
  * Distance conventions of every kernel, the same as hnswlib's so results are comparable:
@@ -142,46 +140,18 @@ const MAX_INDEX = 2 ** 31 - 1;
 let loadedAddon: NativeAddon | undefined;
 
 /**
- * The package root: this module sits one level below it both as src/native.ts (vitest, tsx) and
- * bundled into dist/index.js or dist/index.cjs. In the CJS bundle `import.meta` is empty, so
- * `__filename` (defined there, undefined in ESM) is preferred when it exists.
- */
-function packageRoot(): string {
-  const moduleUrl = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
-  return resolve(dirname(fileURLToPath(moduleUrl)), '..');
-}
-
-/**
  * Loads the addon once and returns it. Called lazily by every kernel, so importing QuiverDB works
  * without it; call it at start-up to fail early.
- * @throws QuiverError NATIVE_ERROR when build/Release/quiver_native.node is missing or does not load.
+ * @throws QuiverError NATIVE_ERROR when no prebuild, build/Release or build/Debug binary (or the
+ *   override) loads; the message lists where it looked and the command that fixes it.
  */
 export function loadNativeAddon(): void {
   addon();
 }
 
 function addon(): NativeAddon {
-  if (loadedAddon !== undefined) return loadedAddon;
-  const root = packageRoot();
-  const addonPath = join(root, 'build', 'Release', 'quiver_native.node');
-  try {
-    const requireFromHere = createRequire(join(root, 'package.json'));
-    loadedAddon = requireFromHere(addonPath) as NativeAddon;
-  } catch (error) {
-    throw new QuiverError(
-      'NATIVE_ERROR',
-      `QuiverDB's native addon could not be loaded from ${addonPath} (${firstLine(error)}). ` +
-        `Rebuild it with \`npm rebuild quiverdb\`, or run \`npx node-gyp rebuild\` in ${root}; ` +
-        'building needs Python 3 and a C++17 compiler.',
-      { cause: error },
-    );
-  }
+  loadedAddon ??= loadQuiverAddon() as NativeAddon;
   return loadedAddon;
-}
-
-/** The first line of an error's message: Node's require errors append a multi-line stack of callers. */
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** Runs one addon call and converts whatever it throws into NATIVE_ERROR, in this one place. */

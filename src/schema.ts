@@ -1,8 +1,10 @@
 // Validation of every input that crosses the public API: zod schemas for option objects,
 // and hand-written loops for the hot parts of a batch (vectors, ids, metadata) so that a
-// 100k-record batch is checked in one pass. Imports only errors.ts and zod.
-import { z } from 'zod';
+// 100k-record batch is checked in one pass. Imports only errors.ts and lazy-require.ts (zod loads
+// on the first validation, not at import).
+import type { z } from 'zod';
 import { QuiverError } from './errors.js';
+import { type LazySchema, lazySchema, type SchemaOf } from './lazy-require.js';
 
 /** The distance a collection ranks by. */
 export type Metric = 'l2' | 'cosine' | 'ip';
@@ -16,150 +18,178 @@ export const MAX_DIM = 65_536;
 /** Longest text of a record or a query, in UTF-8 bytes (1 MiB): passages, not whole books. */
 export const MAX_TEXT_BYTES = 1_048_576;
 
-export const metricSchema = z.enum(['l2', 'cosine', 'ip']);
+export const metricSchema = lazySchema((z) => z.enum(['l2', 'cosine', 'ip']));
 
-const hnswIndexSchema = z.strictObject({
-  type: z.literal('hnsw'),
-  m: z.int().min(2).max(128).optional(),
-  efConstruction: z.int().min(1).max(4096).optional(),
-  ef: z.int().min(1).max(MAX_K).optional(),
-});
+const hnswIndexSchema = lazySchema((z) =>
+  z.strictObject({
+    type: z.literal('hnsw'),
+    m: z.int().min(2).max(128).optional(),
+    efConstruction: z.int().min(1).max(4096).optional(),
+    ef: z.int().min(1).max(MAX_K).optional(),
+  }),
+);
 
-const flatIndexSchema = z.strictObject({ type: z.literal('flat') });
+const flatIndexSchema = lazySchema((z) => z.strictObject({ type: z.literal('flat') }));
 
 const TARGET_RECALL_RANGE =
   'targetRecall must be a number above 0 and at most 1 (the recall@10 that ivfpq calibrates nprobe and rerank for; default 0.95)';
 
-const ivfpqIndexSchema = z.strictObject({
-  type: z.literal('ivfpq'),
-  nlist: z.int().min(1).max(65_535).optional(),
-  m: z.int().min(1).max(MAX_DIM).optional(),
-  nprobe: z.int().min(1).max(65_535).optional(),
-  rerank: z.int().min(1).max(MAX_K).optional(),
-  targetRecall: z
-    .number({ error: TARGET_RECALL_RANGE })
-    .gt(0, TARGET_RECALL_RANGE)
-    .max(1, TARGET_RECALL_RANGE)
-    .optional(),
-});
+const ivfpqIndexSchema = lazySchema((z) =>
+  z.strictObject({
+    type: z.literal('ivfpq'),
+    nlist: z.int().min(1).max(65_535).optional(),
+    m: z.int().min(1).max(MAX_DIM).optional(),
+    nprobe: z.int().min(1).max(65_535).optional(),
+    rerank: z.int().min(1).max(MAX_K).optional(),
+    targetRecall: z
+      .number({ error: TARGET_RECALL_RANGE })
+      .gt(0, TARGET_RECALL_RANGE)
+      .max(1, TARGET_RECALL_RANGE)
+      .optional(),
+  }),
+);
 
-export const indexOptionsSchema = z.discriminatedUnion('type', [hnswIndexSchema, flatIndexSchema, ivfpqIndexSchema]);
+export const indexOptionsSchema = lazySchema((z) =>
+  z.discriminatedUnion('type', [hnswIndexSchema.schema, flatIndexSchema.schema, ivfpqIndexSchema.schema]),
+);
 
-export const collectionOptionsSchema = z.strictObject({
-  dim: z.int().min(1).max(MAX_DIM),
-  metric: metricSchema.optional(),
-  index: indexOptionsSchema.optional(),
-  indexes: z.array(z.string()).max(64).optional(),
-  text: z
-    .union([
-      z.literal(true),
-      z.strictObject({
-        tokenizer: z.enum(['porter', 'unicode61', 'trigram']).optional(),
-        removeDiacritics: z.boolean().optional(),
-      }),
-    ])
-    .optional(),
-  embed: z.function().optional(),
-  embedBatchSize: z.int().min(1).max(100_000).optional(),
-  embedConcurrency: z.int().min(1).max(64).optional(),
-});
+export const collectionOptionsSchema = lazySchema((z) =>
+  z.strictObject({
+    dim: z.int().min(1).max(MAX_DIM),
+    metric: metricSchema.schema.optional(),
+    index: indexOptionsSchema.schema.optional(),
+    indexes: z.array(z.string()).max(64).optional(),
+    text: z
+      .union([
+        z.literal(true),
+        z.strictObject({
+          tokenizer: z.enum(['porter', 'unicode61', 'trigram']).optional(),
+          removeDiacritics: z.boolean().optional(),
+        }),
+      ])
+      .optional(),
+    embed: z.function().optional(),
+    embedBatchSize: z.int().min(1).max(100_000).optional(),
+    embedConcurrency: z.int().min(1).max(64).optional(),
+  }),
+);
 
-export type ParsedCollectionOptions = z.infer<typeof collectionOptionsSchema>;
+export type ParsedCollectionOptions = z.infer<SchemaOf<typeof collectionOptionsSchema>>;
 
-export const openOptionsSchema = z.strictObject({
-  durability: z.enum(['full', 'normal']).optional(),
-  readOnly: z.boolean().optional(),
-  snapshotThreshold: z.int().min(1).optional(),
-  onWarning: z.function().optional(),
-  onProgress: z.function().optional(),
-  threads: z.int().min(1).max(256).optional(),
-});
+export const openOptionsSchema = lazySchema((z) =>
+  z.strictObject({
+    durability: z.enum(['full', 'normal']).optional(),
+    readOnly: z.boolean().optional(),
+    snapshotThreshold: z.int().min(1).optional(),
+    onWarning: z.function().optional(),
+    onProgress: z.function().optional(),
+    threads: z.int().min(1).max(256).optional(),
+    addonPath: z.string().min(1).optional(),
+    sqliteAddonPath: z.string().min(1).optional(),
+  }),
+);
 
-export const collectionNameSchema = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
-    'a collection name is 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit',
-  );
+export const collectionNameSchema = lazySchema((z) =>
+  z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+      'a collection name is 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit',
+    ),
+);
 
-const vectorInputSchema = z.union([z.instanceof(Float32Array), z.array(z.unknown())]);
+const vectorInputSchema = lazySchema((z) => z.union([z.instanceof(Float32Array), z.array(z.unknown())]));
 
 /** How a hybrid query fuses its vector and text candidates. */
-export const fusionSchema = z.discriminatedUnion('method', [
-  z.strictObject({ method: z.literal('rrf'), k: z.number().min(0).max(1_000_000).optional() }),
-  z.strictObject({ method: z.literal('weighted'), alpha: z.number().min(0).max(1).optional() }),
-]);
+export const fusionSchema = lazySchema((z) =>
+  z.discriminatedUnion('method', [
+    z.strictObject({ method: z.literal('rrf'), k: z.number().min(0).max(1_000_000).optional() }),
+    z.strictObject({ method: z.literal('weighted'), alpha: z.number().min(0).max(1).optional() }),
+  ]),
+);
 
-export const querySchema = z.strictObject({
-  vector: vectorInputSchema.optional(),
-  text: z.string().optional(),
-  k: z.int().min(1).max(MAX_K).optional(),
-  ef: z.int().min(1).max(MAX_K).optional(),
-  nprobe: z.int().min(1).max(65_535).optional(),
-  rerank: z.int().min(1).max(MAX_K).optional(),
-  includeVectors: z.boolean().optional(),
-  includeText: z.boolean().optional(),
-  filter: z.unknown().optional(),
-  explain: z.boolean().optional(),
-  fusion: fusionSchema.optional(),
-  candidates: z.int().min(1).max(MAX_K).optional(),
-});
+export const querySchema = lazySchema((z) =>
+  z.strictObject({
+    vector: vectorInputSchema.schema.optional(),
+    text: z.string().optional(),
+    k: z.int().min(1).max(MAX_K).optional(),
+    ef: z.int().min(1).max(MAX_K).optional(),
+    nprobe: z.int().min(1).max(65_535).optional(),
+    rerank: z.int().min(1).max(MAX_K).optional(),
+    includeVectors: z.boolean().optional(),
+    includeText: z.boolean().optional(),
+    filter: z.unknown().optional(),
+    explain: z.boolean().optional(),
+    fusion: fusionSchema.schema.optional(),
+    candidates: z.int().min(1).max(MAX_K).optional(),
+  }),
+);
 
 /** `queryAsync`: a query whose `rerank` may also be a scoring hook. */
-export const queryAsyncSchema = querySchema.omit({ explain: true }).extend({
-  rerank: z
-    .union([
-      z.int().min(1).max(MAX_K),
-      z.strictObject({ candidates: z.int().min(1).max(MAX_K).optional(), score: z.function() }),
-    ])
-    .optional(),
-});
+export const queryAsyncSchema = lazySchema((z) =>
+  querySchema.schema.omit({ explain: true }).extend({
+    rerank: z
+      .union([
+        z.int().min(1).max(MAX_K),
+        z.strictObject({ candidates: z.int().min(1).max(MAX_K).optional(), score: z.function() }),
+      ])
+      .optional(),
+  }),
+);
 
 /** `queryIds`: a vector query without the per-hit record read. */
-export const queryIdsSchema = z.strictObject({
-  vector: vectorInputSchema,
-  k: z.int().min(1).max(MAX_K).optional(),
-  ef: z.int().min(1).max(MAX_K).optional(),
-  nprobe: z.int().min(1).max(65_535).optional(),
-  rerank: z.int().min(1).max(MAX_K).optional(),
-  filter: z.unknown().optional(),
-});
+export const queryIdsSchema = lazySchema((z) =>
+  z.strictObject({
+    vector: vectorInputSchema.schema,
+    k: z.int().min(1).max(MAX_K).optional(),
+    ef: z.int().min(1).max(MAX_K).optional(),
+    nprobe: z.int().min(1).max(65_535).optional(),
+    rerank: z.int().min(1).max(MAX_K).optional(),
+    filter: z.unknown().optional(),
+  }),
+);
 
 /** `get({ filter, limit })`, `delete({ filter })` and `count({ filter })`. */
-export const filterSelectionSchema = z.strictObject({
-  filter: z.unknown(),
-  limit: z.int().min(1).optional(),
-});
+export const filterSelectionSchema = lazySchema((z) =>
+  z.strictObject({
+    filter: z.unknown(),
+    limit: z.int().min(1).optional(),
+  }),
+);
 
-export const queryBatchSchema = z.strictObject({
-  vectors: z.union([z.instanceof(Float32Array), z.array(z.unknown())]),
-  k: z.int().min(1).max(MAX_K).optional(),
-  ef: z.int().min(1).max(MAX_K).optional(),
-  includeVectors: z.boolean().optional(),
-  filter: z.unknown().optional(),
-});
+export const queryBatchSchema = lazySchema((z) =>
+  z.strictObject({
+    vectors: z.union([z.instanceof(Float32Array), z.array(z.unknown())]),
+    k: z.int().min(1).max(MAX_K).optional(),
+    ef: z.int().min(1).max(MAX_K).optional(),
+    includeVectors: z.boolean().optional(),
+    filter: z.unknown().optional(),
+  }),
+);
 
 /** `queryBatch` given `texts`: one text (and optionally one vector) per query, each answered as `query`. */
-export const textQueryBatchSchema = z.strictObject({
-  vectors: z.union([z.instanceof(Float32Array), z.array(z.unknown())]).optional(),
-  texts: z.array(z.string()),
-  k: z.int().min(1).max(MAX_K).optional(),
-  ef: z.int().min(1).max(MAX_K).optional(),
-  includeVectors: z.boolean().optional(),
-  includeText: z.boolean().optional(),
-  filter: z.unknown().optional(),
-  fusion: fusionSchema.optional(),
-  candidates: z.int().min(1).max(MAX_K).optional(),
-});
+export const textQueryBatchSchema = lazySchema((z) =>
+  z.strictObject({
+    vectors: z.union([z.instanceof(Float32Array), z.array(z.unknown())]).optional(),
+    texts: z.array(z.string()),
+    k: z.int().min(1).max(MAX_K).optional(),
+    ef: z.int().min(1).max(MAX_K).optional(),
+    includeVectors: z.boolean().optional(),
+    includeText: z.boolean().optional(),
+    filter: z.unknown().optional(),
+    fusion: fusionSchema.schema.optional(),
+    candidates: z.int().min(1).max(MAX_K).optional(),
+  }),
+);
 
 /** `queryIdsBatch`: a batch without the per-hit record reads. */
-export const queryIdsBatchSchema = queryBatchSchema.omit({ includeVectors: true });
+export const queryIdsBatchSchema = lazySchema(() => queryBatchSchema.schema.omit({ includeVectors: true }));
 
 /**
  * Parses `input` with `schema`; a failure becomes an INVALID_ARGUMENT QuiverError whose message
  * names the offending field, so callers never see a raw ZodError.
  */
-export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+export function parseOrThrow<T>(schema: LazySchema<z.ZodType<T>>, input: unknown, what: string): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

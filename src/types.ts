@@ -184,6 +184,19 @@ export interface OpenOptions {
    * graphs in a varying order.
    */
   threads?: number;
+  /**
+   * Where QuiverDB's native addon is, for apps that unpack native files elsewhere (Electron's
+   * `app.asar.unpacked`, a bundled app): a quiver_native `.node` file, or a folder laid out like the
+   * quiverdb package (prebuilds/, build/Release/). Wins over the QUIVERDB_NATIVE_PATH environment
+   * variable; when given, nothing else is tried. A process loads the addon once, so every open() in
+   * it must agree. Default: the package's prebuild for this platform, then build/Release, build/Debug.
+   */
+  addonPath?: string;
+  /**
+   * The better_sqlite3.node file to use instead of better-sqlite3's own (an app that ships it
+   * elsewhere). Wins over the QUIVERDB_SQLITE_NATIVE_PATH environment variable.
+   */
+  sqliteAddonPath?: string;
 }
 
 /** One record to insert or replace. */

@@ -210,6 +210,14 @@ describe('collections and databases', () => {
     expectNothingWritten();
   });
 
+  it('reopening with only some options compares only those (defaults are not requests)', () => {
+    const cosine = db.collection('cosine', { dim: 3, metric: 'cosine', index: { type: 'hnsw', ef: 99 } });
+    expect(db.collection('cosine', { dim: 3 })).toBe(cosine);
+    expect(db.collection('cosine', { dim: 3, index: { type: 'hnsw' } })).toBe(cosine);
+    expectQuiverError(() => db.collection('cosine', { dim: 3, metric: 'l2' }), 'SETTINGS_MISMATCH', /metric 'l2'/);
+    db.dropCollection('cosine');
+  });
+
   it('bad collection options and names → INVALID_ARGUMENT, nothing created', () => {
     expectQuiverError(() => db.collection('new', { dim: 0 }), 'INVALID_ARGUMENT', /options\.dim/);
     expectQuiverError(

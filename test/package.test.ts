@@ -18,3 +18,27 @@ it('refuses deep imports', () => {
   expect(() => run(['-e', "require('quiverdb/src/db.ts')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
   expect(() => run(['-e', "require('quiverdb/dist/index.cjs')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
 });
+
+it('quiverdb/langchain loads through import and require, exporting the vector store', () => {
+  expect(run(['-e', "console.log(Object.keys(require('quiverdb/langchain')).join(','))"])).toBe('QuiverVectorStore');
+  expect(
+    run([
+      '--input-type=module',
+      '-e',
+      "import * as l from 'quiverdb/langchain'; console.log(Object.keys(l).join(','))",
+    ]),
+  ).toBe('QuiverVectorStore');
+});
+
+it('an error from the CommonJS build is an instanceof the ESM build’s QuiverError, and vice versa', () => {
+  const script = `
+    const cjs = require('quiverdb');
+    import('quiverdb').then((esm) => {
+      const codeOf = (f) => { try { f(); } catch (error) { return error; } };
+      const fromCjs = codeOf(() => cjs.open(''));
+      const fromEsm = codeOf(() => esm.open(''));
+      console.log([fromCjs instanceof esm.QuiverError, fromEsm instanceof cjs.QuiverError,
+        new Error('x') instanceof cjs.QuiverError, fromCjs.code].join(','));
+    });`;
+  expect(run(['-e', script])).toBe('true,true,false,INVALID_ARGUMENT');
+});

@@ -1,10 +1,10 @@
 // Reader for ann-benchmarks HDF5 files through h5wasm (its Node build reads the host file system).
-// Imports h5wasm and the error type only. Layout: datasets `train` (n × dim), `test` (q × dim),
+// Imports h5wasm (on demand: it is an optional development dependency) and the error type only. Layout: datasets `train` (n × dim), `test` (q × dim),
 // optional `neighbors` (q × k ids) and `distances` (q × k); root attribute `distance` names the metric.
 
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import h5wasm, { type File as Hdf5File } from 'h5wasm/node';
+import type { File as Hdf5File } from 'h5wasm/node';
 import { QuiverError } from '../../src/errors.js';
 import { type IdSet, type Metric, parseMetric, type VectorSet } from './dataset.js';
 
@@ -21,6 +21,28 @@ export interface AnnBenchmarksData {
   neighbors?: IdSet;
   /** Distances beside `neighbors`, in the file's units (Euclidean, not squared, for l2). */
   distances?: VectorSet;
+}
+
+type H5wasm = typeof import('h5wasm/node')['default'];
+
+/**
+ * h5wasm, loaded when the first HDF5 file is read: it weighs 15 MB, so it is a development
+ * dependency that `npm install --omit=dev` (or a trimmed checkout) may lack.
+ * @throws INVALID_ARGUMENT saying how to install it when it is not installed
+ */
+async function loadH5wasm(path: string): Promise<H5wasm> {
+  try {
+    return (await import('h5wasm/node')).default;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `reading the HDF5 file ${path} needs the h5wasm package, which is not installed; ` +
+        'run `npm install --no-save h5wasm` in the QuiverDB checkout (or `npm install` without --omit=dev), then run the benchmark again',
+      { cause: error },
+    );
+  }
 }
 
 /** Rows read per h5wasm slice, so a large `train` never needs a second full copy inside the wasm heap. */
@@ -42,6 +64,7 @@ function copyInto(target: Float32Array | Int32Array, offset: number, source: Num
 
 /** Reads a 2-d numeric dataset row block by row block into a flat typed array. */
 function readMatrix<T extends Float32Array | Int32Array>(
+  h5wasm: H5wasm,
   file: Hdf5File,
   path: string,
   name: string,
@@ -108,6 +131,7 @@ export async function readAnnBenchmarksHdf5(
   if (!hasHdf5Signature(absolute)) {
     throw new QuiverError('CORRUPT', `${path} is not a readable HDF5 file (no HDF5 signature)`);
   }
+  const h5wasm = await loadH5wasm(path);
   await h5wasm.ready;
   let file: Hdf5File;
   try {
@@ -121,8 +145,8 @@ export async function readAnnBenchmarksHdf5(
     const attribute = file.attrs['distance']?.value;
     const distanceName = typeof attribute === 'string' ? attribute : 'euclidean';
     const metric = parseMetric(distanceName, path);
-    const train = readMatrix(file, path, 'train', (length) => new Float32Array(length), options.limit);
-    const test = readMatrix(file, path, 'test', (length) => new Float32Array(length));
+    const train = readMatrix(h5wasm, file, path, 'train', (length) => new Float32Array(length), options.limit);
+    const test = readMatrix(h5wasm, file, path, 'test', (length) => new Float32Array(length));
     if (train.dim !== test.dim) {
       throw new QuiverError('CORRUPT', `${path}: train has dim ${train.dim} but test has dim ${test.dim}`);
     }
@@ -135,7 +159,7 @@ export async function readAnnBenchmarksHdf5(
     };
     const names = file.keys();
     if (names.includes('neighbors')) {
-      result.neighbors = readMatrix(file, path, 'neighbors', (length) => new Int32Array(length));
+      result.neighbors = readMatrix(h5wasm, file, path, 'neighbors', (length) => new Int32Array(length));
       if (result.neighbors.count !== test.count) {
         throw new QuiverError(
           'CORRUPT',
@@ -144,7 +168,7 @@ export async function readAnnBenchmarksHdf5(
       }
     }
     if (names.includes('distances')) {
-      result.distances = readMatrix(file, path, 'distances', (length) => new Float32Array(length));
+      result.distances = readMatrix(h5wasm, file, path, 'distances', (length) => new Float32Array(length));
     }
     return result;
   } catch (error) {

@@ -4,6 +4,7 @@
 
 import { runText } from './text.js';
 import { runFilters } from './filters.js';
+import { runFootprint } from './footprint.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QuiverError } from '../../src/errors.js';
@@ -204,6 +205,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (options.suite === 'text') {
       const run = await runText(options);
+      process.stdout.write(`${run.files.join('\n')}\n`);
+      return 0;
+    }
+    if (options.suite === 'footprint') {
+      const run = await runFootprint(options);
       process.stdout.write(`${run.files.join('\n')}\n`);
       return 0;
     }

@@ -7,7 +7,11 @@ import type { Metric } from '../datasets/dataset.js';
 import { parseMetric } from '../datasets/dataset.js';
 
 /** The measurements `npm run bench` can make: recall/latency sweeps, ingest and open times, filters, Arrow import. */
-export type Suite = 'recall' | 'durability' | 'filters' | 'import' | 'text' | 'replication';
+export type Suite = 'recall' | 'durability' | 'filters' | 'import' | 'text' | 'footprint' | 'replication';
+
+function isSuite(name: string, suites: readonly Suite[]): name is Suite {
+  return (suites as readonly string[]).includes(name);
+}
 
 /** Every setting of one harness run, after defaults and --quick are applied. */
 export interface BenchOptions {
@@ -114,6 +118,10 @@ Suite:
                            50,000 changes, --quick 200 / 2,000 / 10,000) and commit-to-visible
                            lag p50/p99 at 1,000 changes/s with one NATS node and three (R3);
                            starts nats-server itself. Writes replication.json and .md
+                           footprint: RSS of a new process after importing quiverdb (ESM and
+                           CJS, from a fresh dist/) over bare node, and µs per query in process
+                           vs through openInWorker (20,000 × 128; --quick 2,000). Writes
+                           footprint.json and .md
   --corpus-vectors <fvecs> Text suite: one vector per corpus.jsonl row, in order
   --query-vectors <fvecs>  Text suite: one vector per queries.jsonl row, in order
   --tokenizer <name>       Text suite: porter (default), unicode61 or trigram
@@ -249,15 +257,9 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const quick = values['quick'] === true;
 
   const suite = text('suite') ?? 'recall';
-  if (
-    suite !== 'recall' &&
-    suite !== 'durability' &&
-    suite !== 'filters' &&
-    suite !== 'import' &&
-    suite !== 'text' &&
-    suite !== 'replication'
-  ) {
-    fail(`--suite is recall, durability, filters, import, text or replication, not '${suite}'`);
+  const suites: readonly Suite[] = ['recall', 'durability', 'filters', 'import', 'text', 'footprint', 'replication'];
+  if (!isSuite(suite, suites)) {
+    fail(`--suite is recall, durability, filters, import, text, footprint or replication, not '${suite}'`);
   }
   const tokenizer = text('tokenizer');
   if (tokenizer !== undefined && tokenizer !== 'porter' && tokenizer !== 'unicode61' && tokenizer !== 'trigram') {

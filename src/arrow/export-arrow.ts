@@ -1,24 +1,9 @@
 // Collection → Arrow: a first pass over the matching records' metadata picks one Arrow type per
 // metadata key; a second pass builds record batches of `batchSize` records in label order.
 // Imports apache-arrow, src/errors, src/filter, src/schema, src/types and ./ siblings; never src/collection.ts.
-import {
-  Bool,
-  type Data,
-  type DataType,
-  Field,
-  FixedSizeList,
-  Float32,
-  Float64,
-  List,
-  makeBuilder,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  Utf8,
-} from 'apache-arrow';
+import type { Data, DataType, Field, FixedSizeList, RecordBatch, Schema, Table } from 'apache-arrow';
 import { QuiverError } from '../errors.js';
+import { arrow } from '../lazy-require.js';
 import { type CompiledFilter, compileFilter, parseFilter } from '../filter/index.js';
 import { describe, type Metric } from '../schema.js';
 import type { ArrowExportOptions, ArrowExportResult, Metadata, MetadataValue } from '../types.js';
@@ -234,6 +219,7 @@ function columnFor(key: string, summary: KeySummary | undefined, total: number):
 }
 
 function arrowTypeOf(type: ColumnType): DataType {
+  const { Bool, Field, Float64, List, Utf8 } = arrow();
   if (type.kind === 'json') return new Utf8();
   const scalar: DataType = type.kind === 'number' ? new Float64() : type.kind === 'boolean' ? new Bool() : new Utf8();
   return type.list ? new List(new Field('item', scalar, true)) : scalar;
@@ -242,6 +228,7 @@ function arrowTypeOf(type: ColumnType): DataType {
 /** Plans an export: options checked, the first pass done, the schema fixed. */
 export function planExport(source: ArrowExportSource, options: ArrowExportOptions = {}): ExportPlan {
   const { batchSize, where } = checkOptions(options);
+  const { Field, FixedSizeList, Float32, Schema, Utf8 } = arrow();
   const { total, texts, keys } = summarize(source, batchSize, where);
   // The text column comes by default when any exported record has text.
   const names = options.columns ?? [
@@ -319,6 +306,7 @@ function batchOf(
   records: readonly ArrowExportRecord[],
   dim: number,
 ): RecordBatch {
+  const { makeData, RecordBatch, Struct } = arrow();
   const metadata = outputs.some((output) => output.role === 'metadata') ? records.map(parseMetadata) : [];
   const children = outputs.map((output, position): Data => {
     const type = schema.fields[position]!.type;
@@ -351,7 +339,7 @@ function textOfRecord(record: ArrowExportRecord): string | null {
 }
 
 function dataOf(type: DataType, values: readonly unknown[]): Data {
-  const builder = makeBuilder({ type, nullValues: [null, undefined] });
+  const builder = arrow().makeBuilder({ type, nullValues: [null, undefined] });
   for (const value of values) builder.append(value);
   return builder.finish().flush();
 }
@@ -370,6 +358,7 @@ function vectorData(type: FixedSizeList, records: readonly ArrowExportRecord[], 
     }
     bytes.set(blob, i * dim * 4);
   });
+  const { Float32, makeData } = arrow();
   const child = makeData({ type: new Float32(), length: values.length, nullCount: 0, data: values });
   return makeData({ type, length: records.length, nullCount: 0, child });
 }
@@ -398,6 +387,7 @@ function metadataData(type: DataType, column: MetadataColumn, metadata: readonly
 /** All matching records as one Table (for small collections). */
 export function arrowTable(source: ArrowExportSource, options: ArrowExportOptions = {}): Table {
   const plan = planExport(source, options);
+  const { Table } = arrow();
   return new Table(plan.schema, [...plan.batches()]);
 }
 
@@ -429,6 +419,7 @@ export async function exportArrowFile(
     }
     // An empty export still carries its schema.
     if (batches === 0) {
+      const { makeData, RecordBatch, Struct } = arrow();
       yield new RecordBatch(
         plan.schema,
         makeData({

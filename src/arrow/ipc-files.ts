@@ -4,17 +4,9 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import {
-  isArrowRecordBatch,
-  isArrowTable,
-  type RecordBatch,
-  RecordBatchFileWriter,
-  RecordBatchReader,
-  RecordBatchStreamWriter,
-  type RecordBatchWriter,
-  type Schema,
-} from 'apache-arrow';
+import type { RecordBatch, RecordBatchWriter, Schema } from 'apache-arrow';
 import { QuiverError } from '../errors.js';
+import { arrow } from '../lazy-require.js';
 import { describe } from '../schema.js';
 import type { ArrowSource } from '../types.js';
 
@@ -26,15 +18,15 @@ export function ipcFormatOf(path: string): 'file' | 'stream' {
 /** A short name of a source for messages. */
 export function describeSource(source: ArrowSource): string {
   if (typeof source === 'string') return source;
-  if (isArrowTable(source)) return 'the Arrow table';
+  if (arrow().isArrowTable(source)) return 'the Arrow table';
   return 'the record batches';
 }
 
 /** The record batches of any supported source, as one async iterable. Files are read batch by batch. */
 export async function batchesOf(source: ArrowSource): Promise<AsyncIterable<RecordBatch>> {
   if (typeof source === 'string') return readIpcFile(source);
-  if (isArrowTable(source)) return toAsync(source.batches);
-  if (isArrowRecordBatch(source)) return toAsync([source]);
+  if (arrow().isArrowTable(source)) return toAsync(source.batches);
+  if (arrow().isArrowRecordBatch(source)) return toAsync([source]);
   if (source !== null && typeof source === 'object') {
     if (Symbol.asyncIterator in source) return source as AsyncIterable<RecordBatch>;
     if (Symbol.iterator in source) return toAsync(source as Iterable<RecordBatch>);
@@ -61,7 +53,7 @@ async function readIpcFile(path: string): Promise<AsyncIterable<RecordBatch>> {
   try {
     // An empty file would read as a stream of no batches; it is more likely a failed write.
     if ((await handle.stat()).size === 0) throw new Error('the file is empty');
-    reader = await RecordBatchReader.from(handle);
+    reader = await arrow().RecordBatchReader.from(handle);
   } catch (error) {
     await handle.close().catch(() => {});
     throw new QuiverError(
@@ -102,7 +94,7 @@ export async function writeIpcFile(path: string, batches: AsyncIterable<RecordBa
   let bytes = 0;
   let failure: unknown;
   const writer: RecordBatchWriter =
-    ipcFormatOf(target) === 'stream' ? new RecordBatchStreamWriter() : new RecordBatchFileWriter();
+    ipcFormatOf(target) === 'stream' ? new (arrow().RecordBatchStreamWriter)() : new (arrow().RecordBatchFileWriter)();
   // The writer queues its bytes; this loop drains them to disk as soon as they are queued.
   const drain = (async () => {
     for await (const chunk of writer) {
@@ -160,7 +152,7 @@ export async function readIpcSchema(path: string): Promise<Schema> {
   }
   try {
     if ((await handle.stat()).size === 0) throw new Error('the file is empty');
-    const reader = await RecordBatchReader.from(handle);
+    const reader = await arrow().RecordBatchReader.from(handle);
     await reader.open({ autoDestroy: false });
     if (!reader.schema) throw new Error('it holds no schema');
     return reader.schema;

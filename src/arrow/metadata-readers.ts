@@ -1,6 +1,7 @@
 // Arrow values → JSON metadata values: one reader per column, bound to each record batch's Data.
 // Imports apache-arrow, src/errors and src/types only. The mapping is documented in docs/arrow.md.
-import { type Data, DataType, DateUnit, type TimeUnit, util, Vector } from 'apache-arrow';
+import type { Data, DataType, TimeUnit } from 'apache-arrow';
+import { arrow } from '../lazy-require.js';
 import { QuiverError } from '../errors.js';
 import type { MetadataValue } from '../types.js';
 
@@ -77,12 +78,12 @@ function isoDay(days: number): string {
 export function readerFor(type: DataType, column: string, inList = false, depth = 0): ReaderFactory {
   const scalar = scalarReaderFor(type, column);
   if (scalar !== undefined) return scalar;
-  if (DataType.isList(type) || DataType.isLargeList(type) || DataType.isFixedSizeList(type)) {
+  if (arrow().DataType.isList(type) || arrow().DataType.isLargeList(type) || arrow().DataType.isFixedSizeList(type)) {
     if (inList) throw unsupported(column, type, 'a list inside a list (metadata arrays hold scalars only)');
     const child = type.children[0];
     if (child === undefined) throw unsupported(column, type, 'a list without an element type');
     const element = readerFor(child.type, column, true, depth + 1);
-    const fixed = DataType.isFixedSizeList(type) ? type.listSize : 0;
+    const fixed = arrow().DataType.isFixedSizeList(type) ? type.listSize : 0;
     return (data) => {
       const childData = data.children[0]!;
       const readElement = element(childData);
@@ -99,7 +100,7 @@ export function readerFor(type: DataType, column: string, inList = false, depth 
       };
     };
   }
-  if (DataType.isStruct(type)) {
+  if (arrow().DataType.isStruct(type)) {
     if (inList) throw unsupported(column, type, 'a struct inside a list (metadata arrays hold scalars only)');
     if (depth >= MAX_STRUCT_DEPTH) throw unsupported(column, type, `nested deeper than ${MAX_STRUCT_DEPTH} levels`);
     const fields = type.children.map((field) => ({
@@ -129,16 +130,21 @@ export function isScalarType(type: DataType): boolean {
 
 /** Readers for the scalar types (also used for list elements), or undefined for other types. */
 function scalarReaderFor(type: DataType, column: string): ReaderFactory | undefined {
-  if (DataType.isNull(type)) return () => () => null;
-  if (DataType.isBool(type) || DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isUtf8View(type)) {
+  if (arrow().DataType.isNull(type)) return () => () => null;
+  if (
+    arrow().DataType.isBool(type) ||
+    arrow().DataType.isUtf8(type) ||
+    arrow().DataType.isLargeUtf8(type) ||
+    arrow().DataType.isUtf8View(type)
+  ) {
     return (data) => {
-      const vector = new Vector([data]);
+      const vector = new (arrow().Vector)([data]);
       return (index) => (vector.get(index) as string | boolean | null) ?? null;
     };
   }
-  if (DataType.isInt(type)) {
+  if (arrow().DataType.isInt(type)) {
     return (data) => {
-      const vector = new Vector([data]);
+      const vector = new (arrow().Vector)([data]);
       return (index, row) => {
         const value = vector.get(index) as number | bigint | null;
         if (value === null) return null;
@@ -146,26 +152,26 @@ function scalarReaderFor(type: DataType, column: string): ReaderFactory | undefi
       };
     };
   }
-  if (DataType.isFloat(type)) {
+  if (arrow().DataType.isFloat(type)) {
     return (data) => {
-      const vector = new Vector([data]);
+      const vector = new (arrow().Vector)([data]);
       return (index, row) => {
         const value = vector.get(index) as number | null;
         return value === null ? null : finite(value, row, column);
       };
     };
   }
-  if (DataType.isDate(type)) {
+  if (arrow().DataType.isDate(type)) {
     return (data) => {
       const values = data.values as Int32Array | BigInt64Array;
-      const days = type.unit === DateUnit.DAY;
+      const days = type.unit === arrow().DateUnit.DAY;
       return (index) => {
         if (!data.getValid(index)) return null;
         return days ? isoDay(Number(values[index])) : new Date(Number(values[index])).toISOString();
       };
     };
   }
-  if (DataType.isTimestamp(type)) {
+  if (arrow().DataType.isTimestamp(type)) {
     const unit = type.unit;
     return (data) => {
       const values = data.values as BigInt64Array;
@@ -181,11 +187,11 @@ function scalarReaderFor(type: DataType, column: string): ReaderFactory | undefi
       };
     };
   }
-  if (DataType.isDictionary(type)) {
+  if (arrow().DataType.isDictionary(type)) {
     const decoded = scalarReaderFor(type.dictionary, column);
     if (decoded === undefined) return undefined;
     return (data) => {
-      const vector = new Vector([data]);
+      const vector = new (arrow().Vector)([data]);
       return (index, row) => {
         const value = vector.get(index) as unknown;
         if (value === null || value === undefined) return null;
@@ -205,7 +211,7 @@ let float16Table: Float32Array | undefined;
 export function float16Values(): Float32Array {
   if (float16Table === undefined) {
     float16Table = new Float32Array(65_536);
-    for (let bits = 0; bits < 65_536; bits++) float16Table[bits] = util.uint16ToFloat64(bits);
+    for (let bits = 0; bits < 65_536; bits++) float16Table[bits] = arrow().util.uint16ToFloat64(bits);
   }
   return float16Table;
 }

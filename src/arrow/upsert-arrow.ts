@@ -1,8 +1,9 @@
 // Arrow → collection: reads a Table, record batches or an IPC file batch by batch, validates each
 // batch whole (naming the source row and column of the first bad value) and writes it as one upsert.
 // Imports apache-arrow, src/errors, src/schema, src/types and ./ siblings; never src/collection.ts.
-import { type Data, DataType, makeVector, type RecordBatch, type Schema, Vector } from 'apache-arrow';
+import type { Data, DataType, RecordBatch, Schema } from 'apache-arrow';
 import { QuiverError, toQuiverError } from '../errors.js';
+import { arrow } from '../lazy-require.js';
 import { describe, MAX_ID_BYTES, type Metric, toId, toText } from '../schema.js';
 import type {
   ArrowImportOptions,
@@ -230,7 +231,7 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
     }
     keys.set(key, field.name);
     const json = field.metadata.get(FIELD_ENCODING) === 'json';
-    if (json && !(DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type))) {
+    if (json && !(arrow().DataType.isUtf8(field.type) || arrow().DataType.isLargeUtf8(field.type))) {
       throw new QuiverError(
         'INVALID_ARGUMENT',
         `column '${field.name}' is marked as JSON text but has type ${String(field.type)}; JSON columns are Utf8`,
@@ -273,14 +274,14 @@ function planImport(schema: Schema, target: ArrowImportTarget, options: ArrowImp
 
 /** The text column's reader: Utf8 or LargeUtf8 values (null: no text), each at most MAX_TEXT_BYTES. */
 function textReaderFor(type: DataType, column: string): (data: Data) => RowReader<string | null> {
-  if (!(DataType.isUtf8(type) || DataType.isLargeUtf8(type))) {
+  if (!(arrow().DataType.isUtf8(type) || arrow().DataType.isLargeUtf8(type))) {
     throw new QuiverError(
       'INVALID_ARGUMENT',
       `the text column '${column}' has type ${String(type)}; text is Utf8 or LargeUtf8 (name another column with textColumn)`,
     );
   }
   return (data) => {
-    const vector = makeVector(data);
+    const vector = arrow().makeVector(data);
     return (index, row) => {
       const value: unknown = vector.get(index);
       return value === null || value === undefined ? null : toText(value, at(row, column));
@@ -290,11 +291,12 @@ function textReaderFor(type: DataType, column: string): (data: Data) => RowReade
 
 function idReaderFor(type: DataType, column: string): (data: Data) => RowReader<string> {
   const text =
-    DataType.isUtf8(type) ||
-    DataType.isLargeUtf8(type) ||
-    DataType.isUtf8View(type) ||
-    (DataType.isDictionary(type) && (DataType.isUtf8(type.dictionary) || DataType.isLargeUtf8(type.dictionary)));
-  if (!text && !DataType.isInt(type)) {
+    arrow().DataType.isUtf8(type) ||
+    arrow().DataType.isLargeUtf8(type) ||
+    arrow().DataType.isUtf8View(type) ||
+    (arrow().DataType.isDictionary(type) &&
+      (arrow().DataType.isUtf8(type.dictionary) || arrow().DataType.isLargeUtf8(type.dictionary)));
+  if (!text && !arrow().DataType.isInt(type)) {
     throw new QuiverError(
       'INVALID_ARGUMENT',
       `id column '${column}' has type ${String(type)}; ids are read from a Utf8, LargeUtf8 or integer column ` +
@@ -302,7 +304,7 @@ function idReaderFor(type: DataType, column: string): (data: Data) => RowReader<
     );
   }
   return (data) => {
-    const vector = new Vector([data]);
+    const vector = new (arrow().Vector)([data]);
     return (index, row) => {
       const value = vector.get(index) as string | number | bigint | null;
       if (value === null || value === undefined) {
@@ -321,10 +323,10 @@ function vectorReaderFor(
   target: ArrowImportTarget,
 ): (data: Data) => RowReader<Float32Array> {
   const dim = target.dim;
-  const fixed = DataType.isFixedSizeList(type);
-  const listed = fixed || DataType.isList(type) || DataType.isLargeList(type);
+  const fixed = arrow().DataType.isFixedSizeList(type);
+  const listed = fixed || arrow().DataType.isList(type) || arrow().DataType.isLargeList(type);
   const element = listed ? type.children[0]?.type : undefined;
-  if (element === undefined || !DataType.isFloat(element)) {
+  if (element === undefined || !arrow().DataType.isFloat(element)) {
     throw new QuiverError(
       'INVALID_ARGUMENT',
       `vector column '${column}' has type ${String(type)}; vectors are read from a FixedSizeList or List of ` +
@@ -406,9 +408,9 @@ function vectorBlockReaderFor(
   target: ArrowImportTarget,
 ): ((data: Data, rows: number) => Float32Array) | undefined {
   const dim = target.dim;
-  if (!DataType.isFixedSizeList(type) || type.listSize !== dim) return undefined;
+  if (!arrow().DataType.isFixedSizeList(type) || type.listSize !== dim) return undefined;
   const element = type.children[0]?.type;
-  if (element === undefined || !DataType.isFloat(element) || element.precision !== 1) return undefined;
+  if (element === undefined || !arrow().DataType.isFloat(element) || element.precision !== 1) return undefined;
   const cosine = target.metric === 'cosine';
   return (data, rows) => {
     const child = data.children[0]!;
@@ -458,7 +460,7 @@ const UTF8 = new TextDecoder();
  * per byte); undefined for anything else, which is read row by row. Empty or over-long ids throw.
  */
 function asciiIds(data: Data, rows: number): string[] | undefined {
-  if (!DataType.isUtf8(data.type) || data.nullCount > 0) return undefined;
+  if (!arrow().DataType.isUtf8(data.type) || data.nullCount > 0) return undefined;
   const offsets = data.valueOffsets as Int32Array;
   const bytes = data.values as Uint8Array;
   const first = offsets[0]!;

@@ -1,7 +1,7 @@
 // `quiver import DB COLLECTION FILE`: Arrow IPC (.arrow/.arrows) through upsertArrow, TEXMEX
 // (.fvecs/.bvecs) in batches with row numbers as ids; creates the collection when missing and
 // reports the import rate. Imports src/db.ts, src/arrow and the CLI's own modules.
-import { FixedSizeList } from 'apache-arrow';
+import { arrow } from '../lazy-require.js';
 import { readIpcSchema, SCHEMA_DIM, SCHEMA_METRIC } from '../arrow/index.js';
 import { DatabaseImpl } from '../db.js';
 import { QuiverError, toQuiverError } from '../errors.js';
@@ -111,7 +111,7 @@ async function arrowShape(file: string, vectorColumn: string): Promise<{ dim?: n
   const field = schema.fields.find((candidate) => candidate.name === vectorColumn);
   const stored = Number(schema.metadata.get(SCHEMA_DIM));
   const dim =
-    field !== undefined && field.type instanceof FixedSizeList
+    field !== undefined && arrow().DataType.isFixedSizeList(field.type)
       ? field.type.listSize
       : Number.isInteger(stored) && stored > 0
         ? stored

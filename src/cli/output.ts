@@ -1,6 +1,7 @@
 // How `quiver` talks: results on stdout (human lines or one JSON document with --json), progress
-// and errors on stderr, a cli-progress bar only when stderr is a terminal. Imports cli-progress only.
-import { Presets, SingleBar } from 'cli-progress';
+// and errors on stderr, a cli-progress bar only when stderr is a terminal. Imports cli-progress (on first use) only.
+import type * as CliProgress from 'cli-progress';
+import { requirePackage } from '../lazy-require.js';
 
 export interface Output {
   readonly json: boolean;
@@ -40,6 +41,8 @@ export function createOutput(options: { json: boolean; quiet: boolean }): Output
     progress(label, total) {
       if (!showProgress) return NO_BAR;
       const known = total !== undefined && total > 0;
+      // Loaded only when a bar is drawn (a terminal), not for every command.
+      const { Presets, SingleBar } = requirePackage<typeof CliProgress>('cli-progress');
       const bar = new SingleBar(
         {
           stream: process.stderr,

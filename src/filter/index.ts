@@ -1,5 +1,5 @@
 // The metadata filter language: parse (validate into an AST), compile (to parameterised SQL) and
-// evaluate (the TypeScript reference). Internal to QuiverDB; imports only src/errors.ts and zod.
+// evaluate (the TypeScript reference). Internal to QuiverDB; imports only src/errors.ts and src/lazy-require.ts (zod).
 
 export type {
   AndNode,

@@ -1,10 +1,10 @@
 // Validates a user's filter object (MongoDB-style operators) into the typed AST of ast.ts, raising
-// QuiverError('INVALID_FILTER') with the path of the offending part. Imports only src/errors.ts and zod.
+// QuiverError('INVALID_FILTER') with the path of the offending part. Imports only src/errors.ts and src/lazy-require.ts (zod).
 // The walk is hand-written (zod checks the operands) so depth and size limits are enforced before
 // recursing: a hostile filter can neither overflow the stack nor make us allocate without bound.
 
-import { z } from 'zod';
 import { QuiverError } from '../errors.js';
+import { lazySchema } from '../lazy-require.js';
 import {
   type CompareOperator,
   type FieldPath,
@@ -18,11 +18,12 @@ import {
 // A lone UTF-16 surrogate cannot be encoded as UTF-8, so SQLite would see a replacement character
 // while TypeScript saw the surrogate: reject it rather than let SQL and the evaluator disagree.
 const loneSurrogate = /\p{Cs}/u;
-const wellFormedString = z.string().refine((text) => !loneSurrogate.test(text));
 // zod 4's number() already rejects NaN and ±Infinity, which JSON cannot hold.
-const comparableSchema = z.union([z.number(), wellFormedString, z.boolean()]);
-const scalarSchema = z.union([comparableSchema, z.null()]);
-const scalarListSchema = z.array(scalarSchema);
+const comparableSchema = lazySchema((z) =>
+  z.union([z.number(), z.string().refine((text) => !loneSurrogate.test(text)), z.boolean()]),
+);
+const scalarSchema = lazySchema((z) => z.union([comparableSchema.schema, z.null()]));
+const scalarListSchema = lazySchema((z) => z.array(scalarSchema.schema));
 
 const rangeOperators: Readonly<Record<string, RangeOperator>> = { $gt: 'gt', $gte: 'gte', $lt: 'lt', $lte: 'lte' };
 const fieldOperators = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$not'];

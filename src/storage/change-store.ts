@@ -1,8 +1,9 @@
 // The SQL of the change feed: the changes table, the named consumers and the feed's settings in
 // meta (layout: migrations/0005-changes.ts). Rows are appended inside the caller's transaction
 // (the one that writes the records); nothing here opens a transaction of its own but trim.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { toQuiverError } from '../errors.js';
+import { openSqlite } from '../native-loader.js';
 
 /** A change row as stored. */
 export interface ChangeRow {
@@ -211,7 +212,7 @@ export class ChangeStore {
   #cursorDb(): Database.Database {
     if (this.#cursorConnection === undefined) {
       try {
-        this.#cursorConnection = new Database(this.#file, { fileMustExist: true, timeout: 5000 });
+        this.#cursorConnection = openSqlite(this.#file, { fileMustExist: true, timeout: 5000 });
       } catch (error) {
         throw toQuiverError(error, `opening ${this.#file} to record a consumer's cursor`);
       }

@@ -2,9 +2,10 @@
 // EXCLUSIVE locking mode and writes once, so it holds an OS file lock until it closes or its
 // process dies (the OS then releases the lock: a dead holder never blocks the next writer).
 // A second writer, in this process or another, fails at once with LOCKED.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
+import { openSqlite } from '../native-loader.js';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -17,7 +18,7 @@ export function acquireWriterLock(directory: string): WriterLock {
   const file = join(directory, LOCK_FILE);
   let handle: Database.Database | undefined;
   try {
-    handle = new Database(file, { timeout: 0 });
+    handle = openSqlite(file, { timeout: 0 });
     handle.pragma('locking_mode = EXCLUSIVE');
     handle.pragma('journal_mode = MEMORY');
     handle.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, since INTEGER NOT NULL)');
@@ -25,6 +26,7 @@ export function acquireWriterLock(directory: string): WriterLock {
     handle.prepare('INSERT INTO holder (pid, since) VALUES (?, ?)').run(process.pid, Date.now());
   } catch (error) {
     handle?.close();
+    if (error instanceof QuiverError) throw error;
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) {
       throw new QuiverError(

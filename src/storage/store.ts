@@ -1,9 +1,10 @@
 // The SQLite file that is the truth of a database: schema migrations, the format version,
 // collections, records and the write-ahead log (oplog). Owns every SQL statement but the
 // compiled filters. Knows nothing of ANN indexes. Layout: see migrations/0001-initial.ts.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { crc32 } from 'node:zlib';
 import { QuiverError, toQuiverError } from '../errors.js';
+import { openSqlite } from '../native-loader.js';
 import type { Metric } from '../schema.js';
 import { parseTextSettings, type TextSettings, textSettingsJson } from '../text/settings.js';
 import { ChangeStore } from './change-store.js';
@@ -119,7 +120,7 @@ export class Store {
   static open(file: string, options: StoreOptions): Store {
     let db: Database.Database;
     try {
-      db = new Database(file, { readonly: options.readOnly, fileMustExist: options.readOnly, timeout: 5000 });
+      db = openSqlite(file, { readonly: options.readOnly, fileMustExist: options.readOnly, timeout: 5000 });
     } catch (error) {
       throw toQuiverError(error, `opening ${file}`);
     }

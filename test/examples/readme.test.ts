@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { open, QuiverError } from '../../src/index.js';
 import { openReplica, publish } from '../../src/replication/index.js';
+import { openInWorker } from '../../src/worker/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 
@@ -253,3 +254,13 @@ it('the "Change feed, backups and read replicas" examples work as written', asyn
     await nats.stop();
   }
 }, 30_000);
+
+it('"In a worker thread" works as written', async () => {
+  const db = await openInWorker(`${directory.path}/my.quiver`);
+  const docs = await db.collection('docs', { dim: 3, metric: 'cosine' });
+  await docs.upsert([{ id: 'a', vector: [0.1, 0.2, 0.3], metadata: { lang: 'en' } }]);
+  const hits = await docs.query({ vector: [0.1, 0.2, 0.25], k: 10, filter: { lang: 'en' } });
+  expect(hits.map((hit) => hit.id)).toEqual(['a']);
+  await db.close();
+  await expect(docs.count()).rejects.toMatchObject({ code: 'CLOSED' });
+});
