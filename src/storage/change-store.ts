@@ -1,5 +1,5 @@
 // The SQL of the change feed: the changes table, the named consumers and the feed's settings in
-// meta (layout: migrations/0005-changes.ts). Rows are appended inside the caller's transaction
+// meta (layout: migrations/0006-changes.ts). Rows are appended inside the caller's transaction
 // (the one that writes the records); nothing here opens a transaction of its own but trim.
 import type Database from 'better-sqlite3';
 import { toQuiverError } from '../errors.js';
