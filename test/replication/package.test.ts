@@ -1,6 +1,6 @@
 // The quiverdb/replication subpath of the published package: it loads from the build through
 // require() and import, exporting exactly publish, openReplica and QuiverError, without loading
-// the NATS client until a publisher or replica connects.
+// the NATS client until a publisher or replica connects; its errors are instanceof quiverdb's QuiverError.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -27,4 +27,20 @@ it('does not load the NATS client until a publisher or replica connects', () => 
     run(['-e', `${code}; console.log(Object.keys(require.cache).some((file) => file.includes('@nats-io')))`]);
   expect(loadedBy("require('@nats-io/transport-node')")).toBe('true');
   expect(loadedBy("require('quiverdb/replication')")).toBe('false');
+});
+
+it("throws errors that are instanceof quiverdb's QuiverError under require() and import", () => {
+  const script = `
+    const main = require('quiverdb');
+    const replication = require('quiverdb/replication');
+    Promise.all([import('quiverdb'), import('quiverdb/replication')]).then(async ([esm, esmReplication]) => {
+      const errorOf = (f) => f().then(() => undefined, (error) => error);
+      const bad = { servers: 'nats://127.0.0.1:1', stream: '' };
+      const fromCjs = await errorOf(() => replication.openReplica('x', bad));
+      const fromEsm = await errorOf(() => esmReplication.openReplica('x', bad));
+      console.log([fromCjs instanceof main.QuiverError, fromCjs instanceof esm.QuiverError,
+        fromEsm instanceof main.QuiverError, fromEsm instanceof esm.QuiverError,
+        new Error('x') instanceof main.QuiverError, fromCjs.code, fromEsm.code].join(','));
+    });`;
+  expect(run(['-e', script])).toBe('true,true,true,true,false,INVALID_ARGUMENT,INVALID_ARGUMENT');
 });
