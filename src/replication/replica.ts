@@ -25,7 +25,7 @@ import type {
   WatchOptions,
 } from '../types.js';
 import { type ChangeMessage, decodeChange } from './codec.js';
-import { natsError, openStream, type StreamHandle, type StreamOptions } from './nats.js';
+import { checkStreamOptions, natsError, openStream, type StreamHandle, type StreamOptions } from './nats.js';
 
 export interface ReplicaOptions extends StreamOptions, Omit<OpenOptions, 'readOnly'> {
   /** A backup directory (db.backup / quiver backup) to start from when `path` holds no database yet. */
@@ -577,6 +577,8 @@ export async function openReplica(path: string, options: ReplicaOptions): Promis
   if (typeof path !== 'string' || path.length === 0) {
     throw new QuiverError('INVALID_ARGUMENT', 'openReplica needs the path of a database directory');
   }
+  // Checked again on connecting; here so that bad options leave no database behind.
+  checkStreamOptions(options);
   const fresh = !existsSync(join(path, SQLITE_FILE));
   if (fresh && bootstrap !== undefined) {
     if (!existsSync(join(bootstrap, SQLITE_FILE))) {

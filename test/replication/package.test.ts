@@ -31,16 +31,20 @@ it('does not load the NATS client until a publisher or replica connects', () => 
 
 it("throws errors that are instanceof quiverdb's QuiverError under require() and import", () => {
   const script = `
+    const { join } = require('node:path');
+    const { mkdtempSync } = require('node:fs');
+    const missing = join(mkdtempSync(join(require('node:os').tmpdir(), 'quiver-')), 'replica');
     const main = require('quiverdb');
     const replication = require('quiverdb/replication');
     Promise.all([import('quiverdb'), import('quiverdb/replication')]).then(async ([esm, esmReplication]) => {
       const errorOf = (f) => f().then(() => undefined, (error) => error);
       const bad = { servers: 'nats://127.0.0.1:1', stream: '' };
-      const fromCjs = await errorOf(() => replication.openReplica('x', bad));
-      const fromEsm = await errorOf(() => esmReplication.openReplica('x', bad));
+      const fromCjs = await errorOf(() => replication.openReplica(missing, bad));
+      const fromEsm = await errorOf(() => esmReplication.openReplica(missing, bad));
       console.log([fromCjs instanceof main.QuiverError, fromCjs instanceof esm.QuiverError,
         fromEsm instanceof main.QuiverError, fromEsm instanceof esm.QuiverError,
-        new Error('x') instanceof main.QuiverError, fromCjs.code, fromEsm.code].join(','));
+        new Error('x') instanceof main.QuiverError, fromCjs.code, fromEsm.code,
+        require('node:fs').existsSync(missing)].join(','));
     });`;
-  expect(run(['-e', script])).toBe('true,true,true,true,false,INVALID_ARGUMENT,INVALID_ARGUMENT');
+  expect(run(['-e', script])).toBe('true,true,true,true,false,INVALID_ARGUMENT,INVALID_ARGUMENT,false');
 });
