@@ -1,7 +1,7 @@
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
-// Builds the public entries (quiverdb, quiverdb/worker) as ESM and CommonJS with type declarations for both, and the
+// Builds the public entries (quiverdb, quiverdb/worker, quiverdb/langchain, quiverdb/replication) as ESM and CommonJS with type declarations for both, and the
 // `quiver` command line as dist/cli.js (the package's bin). The two builds run in parallel, so
 // the first one's clean spares the bin.
 /**
@@ -32,12 +32,14 @@ export const cliConfig = {
 
 export default defineConfig([
   {
-    // quiverdb, quiverdb/worker (and the script its worker threads run), quiverdb/langchain.
+    // quiverdb, quiverdb/worker (and the script its worker threads run), quiverdb/langchain,
+    // quiverdb/replication (the NATS client it loads is an optional peer dependency).
     entry: {
       index: 'src/index.ts',
       worker: 'src/worker/index.ts',
       'worker-thread': 'src/worker/thread.ts',
       langchain: 'src/langchain/index.ts',
+      replication: 'src/replication/index.ts',
     },
     format: ['esm', 'cjs'],
     esbuildPlugins: [workerImportsEntry],

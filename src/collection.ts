@@ -10,6 +10,7 @@ import {
   recordBatches,
   upsertArrow,
 } from './arrow/index.js';
+import type { ChangeRecorder } from './changes/change-feed.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { isQuiverError, QuiverError, toQuiverError } from './errors.js';
 import { batchRow, HnswIndex } from './index/hnsw.js';
@@ -195,6 +196,8 @@ export interface CollectionHost {
   readonly snapshotThreshold: number;
   /** Native threads for large upsert batches and queryBatch. */
   readonly threads: number;
+  /** Records each committed change in the change log (inside the write's transaction). */
+  readonly feed: ChangeRecorder;
   /** Throws CLOSED when the database is closed; for readers, catches up with the writer first. */
   assertOpen(): void;
   /** Runs a reader's call in one read transaction (see DatabaseImpl.read); the writer's as it is. */
@@ -455,6 +458,7 @@ export class CollectionImpl implements Collection {
         if (textSearch !== undefined && texts !== undefined) {
           for (const row of fresh) textSearch.written(labels[row]!, texts[row] ?? null, false);
         }
+        this.#host.feed.upserts(this.name, { ids, vectors, dim, metadata, texts });
         inserted = fresh.length;
         seq = store.appendLogBatch(this.#collectionId, 'upsert', labels);
         crashPoint('upsert-before-commit');
@@ -464,6 +468,7 @@ export class CollectionImpl implements Collection {
       throw toQuiverError(error, `upserting into collection '${this.name}'`);
     }
     this.#labels.commit();
+    this.#host.feed.committed();
     crashPoint('upsert-after-commit');
     // Committed: the index follows.
     const applied = labels.map((label, row) => ({ label, vector: vectors.subarray(row * dim, (row + 1) * dim) }));
@@ -528,6 +533,7 @@ export class CollectionImpl implements Collection {
           where === undefined
             ? [...store.labelsOfIds(this.#collectionId, [...new Set(ids)]).values()]
             : Array.from(store.labelsMatching(this.#collectionId, where));
+        this.#host.feed.deletes(this.name, this.#collectionId, labels);
         for (const label of labels) {
           store.deleteRecord(this.#collectionId, label);
           this.#textSearch?.deleted(label);
@@ -545,6 +551,7 @@ export class CollectionImpl implements Collection {
       throw toQuiverError(error, `deleting from collection '${this.name}'`);
     }
     if (removed.length === 0) return 0;
+    this.#host.feed.committed();
     derived.applyCommitted(removed, seq);
     this.#matchCache.clear();
     for (const { label } of removed) {

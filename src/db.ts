@@ -2,6 +2,8 @@
 // collections, creates and checks collections' settings, and closes everything once.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { backupDatabase } from './changes/backup.js';
+import { ChangeFeed } from './changes/change-feed.js';
 import { CollectionImpl } from './collection.js';
 import { DerivedIndex, type IndexEvents, SnapshotReplaced } from './derived-index.js';
 import { QuiverError, toQuiverError } from './errors.js';
@@ -20,6 +22,12 @@ import { acquireWriterLock, type WriterLock } from './storage/lock.js';
 import { type CollectionRow, type IndexParams, Store } from './storage/store.js';
 import { sameTextSettings, type TextSettings, textSettingsOf } from './text/settings.js';
 import type {
+  BackupResult,
+  Change,
+  ChangeConsumerInfo,
+  ChangeFeedInfo,
+  ChangeRetention,
+  ChangesOptions,
   Collection,
   CollectionInfo,
   CollectionOptions,
@@ -27,6 +35,7 @@ import type {
   EmbedFunction,
   OpenOptions,
   QuiverWarning,
+  WatchOptions,
 } from './types.js';
 
 /** Name of the SQLite file inside a database directory. */
@@ -51,6 +60,7 @@ export class DatabaseImpl implements Database {
   /** Native threads for large upsert batches and queryBatch (OpenOptions.threads). */
   readonly threads: number;
   #store: Store | undefined;
+  #feed: ChangeFeed | undefined;
   #lock: WriterLock | undefined;
   #dataVersion = 0;
   /** True while refresh() catches the collections up: a nested assertOpen() must not start another. */
@@ -79,6 +89,7 @@ export class DatabaseImpl implements Database {
         readOnly: this.readOnly,
       });
       this.#dataVersion = this.#store.dataVersion();
+      this.#feed = new ChangeFeed(this.#store.changes, this.readOnly);
     } catch (error) {
       this.#lock?.release();
       throw error;
@@ -117,6 +128,12 @@ export class DatabaseImpl implements Database {
         }
       }
     }
+  }
+
+  /** The change feed (records the changes collections commit). */
+  get feed(): ChangeFeed {
+    this.#openStore();
+    return this.#feed!;
   }
 
   assertOpen(): void {
@@ -209,15 +226,24 @@ export class DatabaseImpl implements Database {
     // The field paths are checked before anything is created.
     const fields = (settings.indexes ?? []).map((field, i) => indexedField(field, `options.indexes[${i}]`));
     const textSettings = settings.text === undefined ? undefined : textSettingsOf(settings.text);
+    const metric = settings.metric ?? 'l2';
     const created = store.transaction(() => {
-      const row = store.createCollection(name, settings.dim, settings.metric ?? 'l2', index);
+      const row = store.createCollection(name, settings.dim, metric, index);
       if (fields.length > 0) store.declareFieldIndexes(row.id, fields);
+      this.feed.collectionChanged(name, 'create', {
+        dim: settings.dim,
+        metric,
+        index,
+        indexes: fields.map((field) => field.field),
+        ...(textSettings === undefined ? {} : { text: textSettings }),
+      });
       if (textSettings !== undefined) {
         store.textIndex(row.id).create(textSettings);
         store.setTextSettings(row.id, textSettings);
       }
       return row;
     });
+    this.feed.committed();
     const collection = this.#remember(
       new CollectionImpl(this, { ...created, indexedFields: fields.map((field) => field.field), textSettings }),
     );
@@ -290,7 +316,11 @@ export class DatabaseImpl implements Database {
     if (this.readOnly) {
       throw new QuiverError('READ_ONLY', `cannot add indexes to '${collection.name}': the database is read-only`);
     }
-    this.store.declareFieldIndexes(row.id, missing);
+    this.store.transaction(() => {
+      this.store.declareFieldIndexes(row.id, missing);
+      this.feed.collectionChanged(collection.name, 'index', { indexes: missing.map((field) => field.field) });
+    });
+    this.feed.committed();
   }
 
   listCollections(): CollectionInfo[] {
@@ -314,24 +344,104 @@ export class DatabaseImpl implements Database {
     if (this.readOnly) throw new QuiverError('READ_ONLY', `cannot drop '${name}': the database is read-only`);
     const row = store.findCollection(name);
     if (row === undefined) return false;
-    store.dropCollection(row.id);
+    store.transaction(() => {
+      store.dropCollection(row.id);
+      this.feed.collectionChanged(name, 'drop');
+    });
+    this.feed.committed();
     this.#collections.get(name)?.close();
     this.#collections.delete(name);
     DerivedIndex.removeFiles(this.path, name);
     return true;
   }
 
+  changeSeq(): number {
+    this.assertOpen();
+    return this.feed.lastSeq();
+  }
+
+  changes(options?: ChangesOptions): Change[] {
+    this.assertOpen();
+    return this.feed.changes(options);
+  }
+
+  watch(options?: WatchOptions): AsyncIterableIterator<Change> {
+    this.assertOpen();
+    const feed = this.feed;
+    // Each step checks that the database is still open, so a closed database ends the iteration with CLOSED.
+    const inner = feed.watch(options);
+    return {
+      next: async () => {
+        this.assertOpen();
+        return inner.next();
+      },
+      return: async () => inner.return(undefined),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  registerConsumer(name: string, options: { after?: number } = {}): ChangeConsumerInfo {
+    this.assertOpen();
+    return this.feed.registerConsumer(name, options.after);
+  }
+
+  commitConsumer(name: string, seq: number): void {
+    this.assertOpen();
+    this.feed.commitConsumer(name, seq);
+  }
+
+  removeConsumer(name: string): boolean {
+    this.assertOpen();
+    return this.feed.removeConsumer(name);
+  }
+
+  listConsumers(): ChangeConsumerInfo[] {
+    this.assertOpen();
+    return this.feed.listConsumers();
+  }
+
+  setChangeRetention(retention: ChangeRetention): void {
+    this.assertOpen();
+    if (this.readOnly) throw new QuiverError('READ_ONLY', 'cannot set the change retention: the database is read-only');
+    this.feed.setRetention(retention);
+  }
+
+  changeFeedInfo(): ChangeFeedInfo {
+    this.assertOpen();
+    return this.feed.info();
+  }
+
+  async backup(path: string): Promise<BackupResult> {
+    const store = this.store;
+    return backupDatabase(store, this.path, path);
+  }
+
   close(): void {
+    this.#close(true);
+  }
+
+  /**
+   * Closes without snapshotting: for an owner whose in-memory indexes may hold changes a failed
+   * transaction rolled back (a replica's apply). The next open replays the log or rebuilds.
+   */
+  closeWithoutSnapshot(): void {
+    this.#close(false);
+  }
+
+  #close(snapshot: boolean): void {
     if (this.#store === undefined) return;
     try {
       // Snapshot what the log holds so the next open loads instead of replaying.
-      for (const collection of this.#collections.values()) collection.flush();
+      if (snapshot) for (const collection of this.#collections.values()) collection.flush();
     } finally {
       for (const collection of this.#collections.values()) collection.close();
       this.#collections.clear();
       const store = this.#store;
       const lock = this.#lock;
       this.#store = undefined;
+      this.#feed = undefined;
       this.#lock = undefined;
       // The lock goes whatever the store's close throws: a failed close never keeps the writer out.
       try {

@@ -15,10 +15,11 @@ export type ErrorCode =
   | 'SETTINGS_MISMATCH' // a collection was reopened with other dim / metric / index settings
   | 'NOT_FOUND' // a named collection does not exist
   | 'ALREADY_EXISTS' // something that must be new exists already
-  | 'READ_ONLY' // a write on a database opened with readOnly: true
+  | 'READ_ONLY' // a write on a database opened with readOnly: true, or on a replica
   // State: the object cannot be used as asked.
   | 'CLOSED' // the database or collection was closed
   | 'LOCKED' // another process holds the database for writing
+  | 'CHANGES_EXPIRED' // the changes after a seq were trimmed from the log: bootstrap again from a backup
   // Corruption / IO: stops writes or triggers a rebuild of the derived index.
   | 'CORRUPT' // a file fails its magic, checksum or structural checks
   | 'FORMAT_TOO_NEW' // the database was written by a newer QuiverDB

@@ -13,9 +13,16 @@ export type {
   ArrowImportProgress,
   ArrowImportResult,
   ArrowSource,
+  BackupResult,
+  Change,
+  ChangeConsumerInfo,
+  ChangeFeedInfo,
+  ChangeRetention,
+  ChangesOptions,
   Collection,
   CollectionInfo,
   CollectionOptions,
+  CollectionSettingsChange,
   Database,
   EmbedFunction,
   ExplainedQuery,
@@ -52,6 +59,7 @@ export type {
   UpsertRecord,
   UpsertResult,
   VectorInput,
+  WatchOptions,
 } from './types.js';
 
 /**

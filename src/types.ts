@@ -900,6 +900,98 @@ export interface Database {
   compact(): void;
 
   /**
+   * The seq of the newest committed change (0: none yet). A write's changes are at or below the
+   * value read right after it returns: hand it to a replica's `waitFor` for read-your-writes.
+   * @example
+   * docs.upsert([{ id: 'a', vector: [1, 2, 3] }]);
+   * const seq = db.changeSeq();
+   * @throws {QuiverError} CLOSED
+   */
+  changeSeq(): number;
+
+  /**
+   * The committed changes after a seq, in commit order (see {@link Change}); at most `limit`.
+   * @example
+   * for (const change of db.changes({ after: 0, limit: 100 })) console.log(change.seq, change.op, change.id);
+   * @throws {QuiverError} CHANGES_EXPIRED (changes after `after` were trimmed: bootstrap again from a backup),
+   *   NOT_FOUND (no such consumer), INVALID_ARGUMENT, CORRUPT, CLOSED
+   */
+  changes(options?: ChangesOptions): Change[];
+
+  /**
+   * Follows the change log: yields every change after `after` (or the consumer's cursor), then each
+   * new commit as it lands, until `signal` aborts or the loop breaks.
+   * @example
+   * for await (const change of db.watch({ after: db.changeSeq() })) console.log(change.op, change.id);
+   * @throws {QuiverError} CHANGES_EXPIRED, NOT_FOUND, INVALID_ARGUMENT, CORRUPT, CLOSED (from the iterator)
+   */
+  watch(options?: WatchOptions): AsyncIterableIterator<Change>;
+
+  /**
+   * Registers a named consumer whose cursor holds the change log: changes after its cursor stay
+   * until it passes them (or the retention limit drops them). New consumers start at `after`
+   * (default: the newest change, so they see only what comes next); an existing one is returned
+   * unchanged unless `after` is given. A read-only opener may register and move consumers.
+   * @example
+   * db.registerConsumer('search-sync', { after: 0 });
+   * @throws {QuiverError} CHANGES_EXPIRED (`after` is below what is kept), INVALID_ARGUMENT, CLOSED
+   */
+  registerConsumer(name: string, options?: { after?: number }): ChangeConsumerInfo;
+
+  /**
+   * Moves a consumer's cursor forward to `seq` (never back): the changes up to it are handled.
+   * @example
+   * const page = db.changes({ consumer: 'search-sync' });
+   * if (page.length > 0) db.commitConsumer('search-sync', page[page.length - 1]!.seq);
+   * @throws {QuiverError} NOT_FOUND, INVALID_ARGUMENT (beyond the newest change), CLOSED
+   */
+  commitConsumer(name: string, seq: number): void;
+
+  /**
+   * Removes a consumer (its changes may then be trimmed). Returns false when there was none.
+   * @example
+   * db.removeConsumer('search-sync');
+   * @throws {QuiverError} INVALID_ARGUMENT, CLOSED
+   */
+  removeConsumer(name: string): boolean;
+
+  /**
+   * The registered consumers and their cursors, by name.
+   * @example
+   * for (const { name, seq } of db.listConsumers()) console.log(name, seq);
+   * @throws {QuiverError} CLOSED
+   */
+  listConsumers(): ChangeConsumerInfo[];
+
+  /**
+   * Sets how many changes (rows) or how old (ageMs) the log may keep for consumers that fell behind;
+   * `{}` removes the limit. Trims at once.
+   * @example
+   * db.setChangeRetention({ rows: 1_000_000, ageMs: 7 * 24 * 3600_000 });
+   * @throws {QuiverError} INVALID_ARGUMENT, READ_ONLY, CLOSED
+   */
+  setChangeRetention(retention: ChangeRetention): void;
+
+  /**
+   * The change log's extent, retention, consumers and disk cost.
+   * @example
+   * const { rows, bytes } = db.changeFeedInfo();
+   * @throws {QuiverError} CLOSED
+   */
+  changeFeedInfo(): ChangeFeedInfo;
+
+  /**
+   * Writes a consistent copy of the database, as of one commit, into the directory `path` (created;
+   * it must be empty or missing) while the writer goes on: SQLite's online backup of quiver.sqlite,
+   * then the index snapshots its manifest names. `open(path)` reads it as it is (an index whose
+   * snapshot changed meanwhile is rebuilt from the records on open).
+   * @example
+   * const { changeSeq } = await db.backup('./backups/2026-12-05');
+   * @throws {QuiverError} INVALID_ARGUMENT (path not empty), IO_ERROR, CLOSED, as a rejected promise
+   */
+  backup(path: string): Promise<BackupResult>;
+
+  /**
    * Snapshots every open collection's index, then closes the database, its collections and the
    * writer lock. Idempotent. Using them afterwards raises CLOSED. A collection whose `upsertAsync`
    * batch is still going into the graph is closed without a snapshot (its records are committed:
@@ -911,4 +1003,104 @@ export interface Database {
    * @throws {QuiverError} IO_ERROR (the snapshot or the close failed; the records stay committed)
    */
   close(): void;
+}
+
+/** What a change of kind 'create' or 'index' carries about its collection. */
+export interface CollectionSettingsChange {
+  /** 'create': the collection's dim. */
+  dim?: number;
+  /** 'create': its metric. */
+  metric?: Metric;
+  /** 'create': its index settings, defaults filled in. */
+  index?: IndexSettings;
+  /** 'create': the metadata fields declared with it; 'index': the fields declared since. */
+  indexes?: string[];
+  /** 'create': its full-text settings, when created with text search. */
+  text?: TextSettings;
+}
+
+/**
+ * One committed change, as it was committed at its seq. Ops: 'upsert' (id, vector, metadata, and
+ * text when records carry text), 'delete' (id), 'update' (id and the new metadata and/or text),
+ * 'create' (settings), 'index' (settings.indexes: metadata fields declared later), 'drop'.
+ */
+export interface Change {
+  /** Position in the database's change log: rising, without gaps, in commit order. */
+  seq: number;
+  collection: string;
+  op: 'upsert' | 'update' | 'delete' | 'create' | 'index' | 'drop';
+  id?: string;
+  vector?: Float32Array;
+  metadata?: Metadata;
+  text?: string;
+  settings?: CollectionSettingsChange;
+  /** When the change was committed (Unix time in milliseconds, the writer's clock). */
+  committedAt: number;
+}
+
+export interface ChangesOptions {
+  /** Return the changes with a seq above this one (default 0, or the consumer's cursor). */
+  after?: number;
+  /** At most this many changes (1 to 100,000; default 1,000). */
+  limit?: number;
+  /** Read from this registered consumer's cursor when `after` is not given. */
+  consumer?: string;
+}
+
+export interface WatchOptions {
+  /** Follow from the changes after this seq (default 0, or the consumer's cursor). */
+  after?: number;
+  /** Start from this registered consumer's cursor (moving it is up to the app: `commitConsumer`). */
+  consumer?: string;
+  /** Ends the iteration. */
+  signal?: AbortSignal;
+  /** How often to look for commits of other processes, in ms (default 20). Commits of this handle wake it at once. */
+  pollMs?: number;
+}
+
+/**
+ * How long the change log keeps changes that a registered consumer has not passed yet. Changes
+ * that every consumer has passed (all of them, when there is none) are removed anyway.
+ */
+export interface ChangeRetention {
+  /** Keep at most this many of the newest changes. */
+  rows?: number;
+  /** Keep no change older than this, in milliseconds. */
+  ageMs?: number;
+}
+
+/** A named cursor stored in the database: every change up to `seq` is handled. */
+export interface ChangeConsumerInfo {
+  name: string;
+  seq: number;
+  /** When the cursor last moved (Unix time in ms). */
+  updatedAt: number;
+}
+
+/** The state of the change log, and what retention costs on disk. */
+export interface ChangeFeedInfo {
+  /** The database's random id, fixed at creation (a backup keeps it): published message ids are `databaseId:seq`. */
+  databaseId: string;
+  /** The newest change ever committed (0: none). */
+  lastSeq: number;
+  /** The oldest change still kept (lastSeq + 1 when none is kept). */
+  firstSeq: number;
+  /** Changes kept. */
+  rows: number;
+  /** Bytes their ids, vectors, metadata, text and settings hold (SQLite's pages add a little). */
+  bytes: number;
+  retention: ChangeRetention;
+  consumers: ChangeConsumerInfo[];
+}
+
+/** What `db.backup` wrote. */
+export interface BackupResult {
+  /** The backup's directory. */
+  path: string;
+  /** The copy holds every change up to this seq and none after it. */
+  changeSeq: number;
+  /** Index snapshot files copied beside quiver.sqlite. */
+  snapshots: number;
+  /** Bytes written. */
+  bytes: number;
 }

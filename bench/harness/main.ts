@@ -18,6 +18,7 @@ import { loadDataset } from '../datasets/load.js';
 import { datasetChart } from './chart-svg.js';
 import type { ContestantDefinition, IndexConfig } from './contestant.js';
 import { runDurability } from './durability.js';
+import { runReplication } from './replication.js';
 import { runImport } from './import.js';
 import { machineInfo } from './machine.js';
 import { now, secondsBetween } from './measure.js';
@@ -194,6 +195,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (options.suite === 'import') {
       const run = await runImport(options);
+      process.stdout.write(`${run.files.join('\n')}\n`);
+      return 0;
+    }
+    if (options.suite === 'replication') {
+      const run = await runReplication(options);
       process.stdout.write(`${run.files.join('\n')}\n`);
       return 0;
     }

@@ -7,7 +7,7 @@ import type { Metric } from '../datasets/dataset.js';
 import { parseMetric } from '../datasets/dataset.js';
 
 /** The measurements `npm run bench` can make: recall/latency sweeps, ingest and open times, filters, Arrow import. */
-export type Suite = 'recall' | 'durability' | 'filters' | 'import' | 'text' | 'footprint';
+export type Suite = 'recall' | 'durability' | 'filters' | 'import' | 'text' | 'footprint' | 'replication';
 
 function isSuite(name: string, suites: readonly Suite[]): name is Suite {
   return (suites as readonly string[]).includes(name);
@@ -86,7 +86,8 @@ Measures recall, QPS, latency, build time, memory, disk and open time of QuiverD
 hnswlib-node used directly, over one or more data sets, and writes JSON, Markdown and SVG.
 With --suite durability, measures durable ingest rates and open times instead; with --suite
 filters, filtered recall and latency at several selectivities; with --suite import, the rate of
-upsertArrow from an Arrow IPC file.
+upsertArrow from an Arrow IPC file; with --suite replication, change-feed throughput and lag
+through NATS JetStream.
 
 Suite:
   --suite <name>           recall (default): the recall/QPS sweep over data sets.
@@ -112,6 +113,11 @@ Suite:
                            p50/p99, ingest rate with text, full-text index size; with
                            --corpus-vectors and --query-vectors also vector-only and fusions.
                            Writes text.json and .md
+                           replication: changes/s of the writer, publish() and a new replica
+                           (batches of 1, 100, 10,000 of 128-d with metadata; 1,000 / 20,000 /
+                           50,000 changes, --quick 200 / 2,000 / 10,000) and commit-to-visible
+                           lag p50/p99 at 1,000 changes/s with one NATS node and three (R3);
+                           starts nats-server itself. Writes replication.json and .md
                            footprint: RSS of a new process after importing quiverdb (ESM and
                            CJS, from a fresh dist/) over bare node, and µs per query in process
                            vs through openInWorker (20,000 × 128; --quick 2,000). Writes
@@ -251,9 +257,9 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
   const quick = values['quick'] === true;
 
   const suite = text('suite') ?? 'recall';
-  const suites: readonly Suite[] = ['recall', 'durability', 'filters', 'import', 'text', 'footprint'];
+  const suites: readonly Suite[] = ['recall', 'durability', 'filters', 'import', 'text', 'footprint', 'replication'];
   if (!isSuite(suite, suites)) {
-    fail(`--suite is recall, durability, filters, import, text or footprint, not '${suite}'`);
+    fail(`--suite is recall, durability, filters, import, text, footprint or replication, not '${suite}'`);
   }
   const tokenizer = text('tokenizer');
   if (tokenizer !== undefined && tokenizer !== 'porter' && tokenizer !== 'unicode61' && tokenizer !== 'trigram') {

@@ -13,7 +13,8 @@ import { type Parsed, parse, positionals } from './usage.js';
 export const INFO_HELP = `Usage: quiver info DB [options]
 
 Describes the database directory DB without changing it (a read-only open, no index loaded):
-its format, files and sizes, and per collection the dim, metric, index settings, record count,
+its format, files and sizes, the change log (seqs kept, their bytes: what retention costs on
+disk, the retention limit and the consumers' cursors), and per collection the dim, metric, index settings, record count,
 bytes of records, snapshot file and the seq it covers, and the log rows after it (what the next
 open replays). For ivfpq, the nprobe and rerank its training calibrated and the recall@10 it
 expects of them (from the saved codebook).
@@ -67,6 +68,14 @@ function describeCalibration(calibration: CodebookCalibration | null | 'damaged'
   );
 }
 
+function describeRetention(retention: { rows?: number; ageMs?: number }): string {
+  const limits = [
+    ...(retention.rows === undefined ? [] : [`${formatCount(retention.rows)} rows`]),
+    ...(retention.ageMs === undefined ? [] : [`${(retention.ageMs / 1000).toFixed(0)} s`]),
+  ];
+  return limits.length === 0 ? 'until every consumer passed' : `at most ${limits.join(' and ')}`;
+}
+
 export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
   const [database] = positionals(parsed, ['DB']) as [string];
   const db = new DatabaseImpl(database, { readOnly: true });
@@ -100,17 +109,24 @@ export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
       wal: size(join(db.path, `${SQLITE_FILE}-wal`)),
       total: directoryBytes(db.path),
     };
+    const changes = db.changeFeedInfo();
     const document = {
       path: db.path,
       formatVersion: Number(store.meta('format_version')),
       createdAt: new Date(Number(store.meta('created_at'))).toISOString(),
       lastSeq: store.lastSeq(),
       files,
+      changes,
       collections,
     };
     output.result(document, () => [
       `${db.path}: format ${document.formatVersion}, ${formatBytes(files.total)} on disk ` +
         `(quiver.sqlite ${formatBytes(files.sqlite)}, wal ${formatBytes(files.wal)}), last seq ${document.lastSeq}`,
+      `  change log: seqs ${changes.firstSeq} … ${changes.lastSeq}, ${formatCount(changes.rows)} changes kept ` +
+        `(${formatBytes(changes.bytes)}); retention ${describeRetention(changes.retention)}; ` +
+        (changes.consumers.length === 0
+          ? 'no consumers'
+          : `consumers ${changes.consumers.map((consumer) => `${consumer.name} at ${consumer.seq}`).join(', ')}`),
       ...(collections.length === 0 ? ['no collections'] : []),
       ...collections.map(
         (c) =>

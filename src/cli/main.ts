@@ -4,6 +4,14 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QuiverError, toQuiverError } from '../errors.js';
+import {
+  BACKUP_HELP,
+  backupArguments,
+  RESTORE_HELP,
+  restoreArguments,
+  runBackup,
+  runRestore,
+} from './backup-command.js';
 import { BENCH_HELP, findCheckout, runBench } from './bench-command.js';
 import { COMPACT_HELP, compactArguments, runCompact } from './compact-command.js';
 import { EXPORT_HELP, exportArguments, runExport } from './export-command.js';
@@ -11,6 +19,14 @@ import { IMPORT_HELP, importArguments, runImport } from './import-command.js';
 import { INFO_HELP, infoArguments, runInfo } from './info-command.js';
 import { createOutput, type Output } from './output.js';
 import { QUERY_HELP, queryArguments, runQuery } from './query-command.js';
+import {
+  PUBLISH_HELP,
+  publishArguments,
+  REPLICATE_HELP,
+  replicateArguments,
+  runPublish,
+  runReplicate,
+} from './replication-command.js';
 import { type Parsed, UsageError } from './usage.js';
 import { runVerify, VERIFY_HELP, verifyArguments } from './verify-command.js';
 
@@ -25,6 +41,10 @@ Commands:
   info DB                     collections, counts, index settings, sizes, snapshot seq, log length
   verify DB                   check snapshots, the log and every record; exit 1 on damage
   compact DB                  rebuild indexes without deleted records and vacuum the SQLite file
+  backup DB DEST              write a consistent copy of a live database into a new directory
+  restore BACKUP DEST         copy a backup into a new directory and check that it opens
+  publish DB                  publish the change log to a NATS JetStream stream (--servers, --stream)
+  replicate DIR               run a read replica that follows such a stream (--servers, --stream)
   bench [options]             run the benchmark harness (needs a repository checkout)
 
 Every command takes --help, and --json to print its result as one JSON document on stdout.
@@ -44,6 +64,10 @@ const COMMANDS: Record<string, Command> = {
   info: { help: INFO_HELP, parse: infoArguments, run: runInfo },
   verify: { help: VERIFY_HELP, parse: verifyArguments, run: runVerify },
   compact: { help: COMPACT_HELP, parse: compactArguments, run: runCompact },
+  backup: { help: BACKUP_HELP, parse: backupArguments, run: runBackup },
+  restore: { help: RESTORE_HELP, parse: restoreArguments, run: runRestore },
+  publish: { help: PUBLISH_HELP, parse: publishArguments, run: runPublish },
+  replicate: { help: REPLICATE_HELP, parse: replicateArguments, run: runReplicate },
 };
 
 function version(): string {

@@ -18,7 +18,9 @@ export type CrashPoint =
   | 'snapshot-before-manifest'
   | 'snapshot-before-cleanup'
   | 'compact-mid-build'
-  | 'snapshot-load-copied';
+  | 'snapshot-load-copied'
+  | 'publish-after-ack'
+  | 'replica-before-commit';
 
 /** Kills the process here when QUIVERDB_CRASH_AT names this point. */
 export function crashPoint(name: CrashPoint): void {

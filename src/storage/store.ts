@@ -7,6 +7,7 @@ import { openSqlite } from '../native-loader.js';
 import { crc32 } from '../quant/crc32.js';
 import { indexOptionsSchema, MAX_DIM, type Metric } from '../schema.js';
 import { parseTextSettings, type TextSettings, textSettingsJson } from '../text/settings.js';
+import { ChangeStore } from './change-store.js';
 import { migrations, upgrades } from './migrations/index.js';
 import { recordChecksum } from './record-checksum.js';
 import type { StoredRecord } from './stored-record.js';
@@ -110,9 +111,12 @@ export class Store {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #textIndexes = new Map<number, TextIndexTable>();
+  /** The change feed's tables, on the same connection (so its rows join the records' transactions). */
+  readonly changes: ChangeStore;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, file: string) {
     this.#db = db;
+    this.changes = new ChangeStore(db, file);
   }
 
   /** Opens (creating when allowed) the SQLite file, applies migrations and checks the format. */
@@ -130,7 +134,7 @@ export class Store {
       if (!options.readOnly) db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
-      const store = new Store(db);
+      const store = new Store(db, file);
       store.#migrate(options.readOnly, file);
       return store;
     } catch (error) {
@@ -452,6 +456,20 @@ export class Store {
     return this.#db.pragma('data_version', { simple: true }) as number;
   }
 
+  /**
+   * Copies the database into `file` with SQLite's online backup, a few pages per turn of the event
+   * loop: commits made meanwhile on this connection are carried into the copy, which ends as of one
+   * commit. Resolves to the copy's page count.
+   */
+  async backupTo(file: string): Promise<number> {
+    try {
+      const { totalPages } = await this.#db.backup(file);
+      return totalPages;
+    } catch (error) {
+      throw toQuiverError(error, `backing up to ${file}`);
+    }
+  }
+
   /** Checkpoints SQLite's WAL into the main file and truncates it. */
   checkpoint(): void {
     this.#db.pragma('wal_checkpoint(TRUNCATE)');
@@ -465,6 +483,7 @@ export class Store {
   close(): void {
     if (!this.#db.open) return;
     try {
+      this.changes.close();
       if (!this.#db.readonly) this.#db.pragma('optimize');
     } finally {
       this.#db.close();

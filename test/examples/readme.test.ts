@@ -1,8 +1,10 @@
 // The README's code blocks, run as tests: if an example stops working, this fails.
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { open, QuiverError } from '../../src/index.js';
+import { openReplica, publish } from '../../src/replication/index.js';
 import { openInWorker } from '../../src/worker/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
+import { startNatsServer } from '../helpers/nats-server.js';
 
 let directory: ReturnType<typeof tempDirectory>;
 beforeEach(() => {
@@ -214,6 +216,44 @@ it('the "RAG" embedding and reranking examples work as written (without download
   expect(best[0]?.score).toBe(found.find((hit) => hit.id === 'n1')?.score);
   db.close();
 });
+
+it('the "Change feed, backups and read replicas" examples work as written', async () => {
+  const nats = await startNatsServer();
+  const url = nats.url; // the README's 'nats://127.0.0.1:4222', on a free port here
+  try {
+    const db = open(`${directory.path}/main.quiver`);
+    db.registerConsumer('search-sync', { after: 0 });
+    const docs = db.collection('docs', { dim: 3 });
+    docs.upsert([{ id: 'a', vector: [1, 2, 3], metadata: { lang: 'en' } }]);
+    const seen = db
+      .changes({ consumer: 'search-sync' })
+      .map((change) => [change.seq, change.op, change.collection, change.id]);
+    expect(seen).toEqual([
+      [1, 'create', 'docs', undefined],
+      [2, 'upsert', 'docs', 'a'],
+    ]);
+    db.commitConsumer('search-sync', db.changeSeq());
+    db.setChangeRetention({ rows: 1_000_000 });
+    const { changeSeq } = await db.backup(`${directory.path}/backups/main-1`);
+    expect(changeSeq).toBe(2);
+
+    const publisher = await publish(db, { servers: url, stream: 'main' });
+    const replica = await openReplica(`${directory.path}/replica.quiver`, {
+      servers: url,
+      stream: 'main',
+      bootstrap: `${directory.path}/backups/main-1`,
+    });
+    docs.upsert([{ id: 'b', vector: [3, 2, 1] }]);
+    await replica.waitFor(db.changeSeq());
+    expect(replica.collection('docs').get('b')?.vector).toEqual(new Float32Array([3, 2, 1]));
+    expect(replica.collection('docs').get('a')?.metadata).toEqual({ lang: 'en' }); // from the backup
+    replica.close();
+    await publisher.stop();
+    db.close();
+  } finally {
+    await nats.stop();
+  }
+}, 30_000);
 
 it('"In a worker thread" works as written', async () => {
   const db = await openInWorker(`${directory.path}/my.quiver`);

@@ -6,6 +6,7 @@ import { migration0003 } from './0003-indexed-fields.js';
 import { migration0004 } from './0004-ivfpq.js';
 import { migration0005 } from './0005-text.js';
 import { computeRecordChecksums, migration0006 } from './0006-record-checksums.js';
+import { migration0007 } from './0007-changes.js';
 
 /** Migration n (1-based) is `migrations[n - 1]`. Append only. */
 export const migrations: readonly string[] = [
@@ -15,6 +16,7 @@ export const migrations: readonly string[] = [
   migration0004,
   migration0005,
   migration0006,
+  migration0007,
 ];
 
 /** Named upgrade steps in TypeScript, run right after the SQL of the migration with their number. */
