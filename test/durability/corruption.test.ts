@@ -195,6 +195,11 @@ describe('a damaged text', () => {
 });
 
 describe('the record checksum migration (6)', () => {
+  /** Removes what migration 7 (the change log) adds, so the file is as an older QuiverDB left it. */
+  function dropChangeLog(sqlite: Database.Database): void {
+    sqlite.exec("DROP TABLE changes; DROP TABLE change_consumers; DELETE FROM meta WHERE key = 'database_id'");
+  }
+
   function schemaVersion(path: string): { version: unknown; missing: unknown } {
     const check = new Database(join(path, 'quiver.sqlite'), { readonly: true });
     const version = check.pragma('user_version', { simple: true });
@@ -205,8 +210,9 @@ describe('the record checksum migration (6)', () => {
 
   it('opens a database of schema 4 (before text): text and checksums are added, every record checks', () => {
     const path = build();
-    // Back to schema 4: neither the text columns (migration 5) nor the checksum (6) existed yet.
+    // Back to schema 4: neither the text columns (migration 5), the checksum (6) nor the change log (7) existed yet.
     const sqlite = new Database(join(path, 'quiver.sqlite'));
+    dropChangeLog(sqlite);
     sqlite.exec('ALTER TABLE records DROP COLUMN checksum');
     sqlite.exec('ALTER TABLE records DROP COLUMN text');
     sqlite.exec('ALTER TABLE collections DROP COLUMN text_settings');
@@ -221,7 +227,7 @@ describe('the record checksum migration (6)', () => {
     expect(db.collection('c').get({ filter: {} })).toHaveLength(20);
     expect(db.collection('c').query({ vector: [5, 1, 2, 3], k: 1 })[0]).toMatchObject({ id: 'r5', distance: 0 });
     db.close();
-    expect(schemaVersion(path)).toEqual({ version: 6, missing: 0 });
+    expect(schemaVersion(path)).toEqual({ version: 7, missing: 0 });
   });
 
   it('opens a database of schema 5 (text, no checksums): the checksums computed cover the texts', () => {
@@ -239,6 +245,7 @@ describe('the record checksum migration (6)', () => {
     );
     db.close();
     const sqlite = new Database(join(path, 'quiver.sqlite'));
+    dropChangeLog(sqlite);
     sqlite.exec('ALTER TABLE records DROP COLUMN checksum');
     sqlite.pragma('user_version = 5');
     sqlite.close();
@@ -253,7 +260,7 @@ describe('the record checksum migration (6)', () => {
     expect(docs.get('r5')).toEqual({ id: 'r5', vector: new Float32Array([5, 1, 2, 3]), metadata: { n: 5 } });
     expect(docs.query({ text: 'topic6', k: 3 }).map((hit) => hit.id)).toEqual(['r6']);
     reopened.close();
-    expect(schemaVersion(path)).toEqual({ version: 6, missing: 0 });
+    expect(schemaVersion(path)).toEqual({ version: 7, missing: 0 });
     // The computed checksum covers the text: changing it afterwards is caught.
     damage(path, "UPDATE records SET text = 'passage 4 about topic5' WHERE id = 'r4'");
     expectCorrupt(read(path, 'get', 'r4'), '"r4"', 'checksum');
