@@ -148,7 +148,7 @@ interface PassOutcome {
 
 /**
  * Runs every query once at (k, ef), timing each; fills `found` (queryCount × k, −1 for missing).
- * A contestant with `searchAsync` is awaited query by query (see {@link runAsyncPass}).
+ * A contestant with `searchAsync` is awaited query by query.
  */
 async function runPass(
   contestant: Contestant,
@@ -158,50 +158,16 @@ async function runPass(
   found: Int32Array,
   onQuery: () => void,
 ): Promise<PassOutcome> {
-  if (contestant.searchAsync !== undefined) return runAsyncPass(contestant, dataset, k, ef, found, onQuery);
-  return runSyncPass(contestant, dataset, k, ef, found, onQuery);
-}
-
-async function runAsyncPass(
-  contestant: Contestant,
-  dataset: Dataset,
-  k: number,
-  ef: number | undefined,
-  found: Int32Array,
-  onQuery: () => void,
-): Promise<PassOutcome> {
   const { dim, queries, queryCount } = dataset;
   const latencies = new Float64Array(queryCount);
+  const searchAsync = contestant.searchAsync?.bind(contestant);
   found.fill(-1);
   const passStart = now();
   for (let q = 0; q < queryCount; q++) {
     const vector = queries.subarray(q * dim, (q + 1) * dim);
     const start = now();
-    const ids = await contestant.searchAsync!(vector, k, ef);
-    latencies[q] = Number(now() - start) / 1e3;
-    const count = Math.min(k, ids.length);
-    for (let rank = 0; rank < count; rank++) found[q * k + rank] = ids[rank]!;
-    onQuery();
-  }
-  return { seconds: secondsBetween(passStart, now()), latencies };
-}
-
-function runSyncPass(
-  contestant: Contestant,
-  dataset: Dataset,
-  k: number,
-  ef: number | undefined,
-  found: Int32Array,
-  onQuery: () => void,
-): PassOutcome {
-  const { dim, queries, queryCount } = dataset;
-  const latencies = new Float64Array(queryCount);
-  found.fill(-1);
-  const passStart = now();
-  for (let q = 0; q < queryCount; q++) {
-    const vector = queries.subarray(q * dim, (q + 1) * dim);
-    const start = now();
-    const ids = contestant.search(vector, k, ef);
+    // Only the chosen branch runs: a synchronous contestant's loop has no await in its timing.
+    const ids = searchAsync === undefined ? contestant.search(vector, k, ef) : await searchAsync(vector, k, ef);
     latencies[q] = Number(now() - start) / 1e3;
     const count = Math.min(k, ids.length);
     for (let rank = 0; rank < count; rank++) found[q * k + rank] = ids[rank]!;
