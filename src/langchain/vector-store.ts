@@ -90,6 +90,11 @@ export class QuiverVectorStore extends VectorStore {
     this.#search = config.search ?? 'vector';
   }
 
+  /**
+   * The store's kind, as LangChain names vector stores.
+   * @example
+   * store._vectorstoreType(); // 'quiverdb'
+   */
   _vectorstoreType(): string {
     return 'quiverdb';
   }
