@@ -13,8 +13,8 @@ import {
 import type { ChangeRecorder } from './changes/change-feed.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { isQuiverError, QuiverError, toQuiverError } from './errors.js';
-import { batchRow, HnswIndex } from './index/hnsw.js';
-import { IvfPqIndex } from './index/ivfpq.js';
+import { batchRow } from './index/hnsw.js';
+import { indexKind } from './index/registry.js';
 import type { AnnIndex, BatchNeighbours, Neighbours } from './index/types.js';
 import { norm } from './index/vector-math.js';
 import {
@@ -800,7 +800,7 @@ export class CollectionImpl implements Collection {
     }
     const explain = parsed.explain === true;
     const requested = parsed.k ?? DEFAULT_K;
-    const ef = parsed.ef ?? (this.index.type === 'hnsw' ? this.index.ef : requested);
+    const ef = parsed.ef ?? indexKind(this.index).defaultEf(this.index) ?? requested;
     let neighbours: Neighbours;
     let plan: QueryPlan;
     if (where !== undefined) {
@@ -819,26 +819,25 @@ export class CollectionImpl implements Collection {
       ));
     } else {
       const k = Math.min(requested, ann.size);
+      const found = ann.searchPlanned(
+        vector,
+        k,
+        { ef, nprobe: parsed.nprobe, rerank: parsed.rerank },
+        this.#host.threads,
+      );
+      const { strategy, ef: searchEf, candidatesScored, ...fields } = found.plan;
       plan = {
-        strategy: ann.type === 'hnsw' ? 'hnsw' : 'exact',
+        strategy: strategy ?? 'exact',
         matches: ann.size,
         total: ann.size,
         selectivity: ann.size === 0 ? 0 : 1,
-        ...(ann.type === 'hnsw' ? { ef: Math.max(ef, k) } : {}),
-        candidatesScored: ann.type === 'hnsw' ? 0 : ann.size,
+        ...(searchEf === undefined ? {} : { ef: searchEf }),
+        candidatesScored: candidatesScored ?? 0,
         fallback: false,
         labelScan: [],
       };
-      if (ann instanceof IvfPqIndex && k > 0) {
-        const found = ann.searchWith(vector, k, { nprobe: parsed.nprobe, rerank: parsed.rerank });
-        neighbours = found.neighbours;
-        if (found.stats.trained) {
-          Object.assign(plan, ann.planFields(found.stats));
-          plan.candidatesScored = found.stats.reranked;
-        }
-      } else {
-        neighbours = k === 0 ? { labels: [], distances: [] } : ann.search(vector, k, ef, this.#host.threads);
-      }
+      Object.assign(plan, fields);
+      neighbours = found.neighbours;
       if (neighbours.labels.length < k) {
         // An approximate search can come back short when many nodes are deleted or the graph is
         // poorly connected; the exact answer from the stored vectors is always complete.
@@ -925,8 +924,8 @@ export class CollectionImpl implements Collection {
     const ann = this.#readable().ann;
     const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
     if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
-    // Only the graph has an asynchronous search; the other indexes answer as #batch does.
-    if (!(ann instanceof HnswIndex) || batch.k === 0) {
+    // Indexes without an asynchronous search answer as #batch does.
+    if (ann.searchBatchAsync === undefined || batch.k === 0) {
       return this.#answerBatch(ann, batch, this.#searchBatch(ann, batch), hitsOf);
     }
     const seq = this.#host.store.lastSeq();
@@ -1048,6 +1047,11 @@ export class CollectionImpl implements Collection {
   /** Writes a snapshot when the writer has logged changes since the last one. */
   flush(): void {
     if (this.#derived !== undefined && !this.#host.readOnly) this.#derived.snapshot(false);
+  }
+
+  /** Removes a dropped collection's files (its snapshot folder) from the database directory. */
+  static removeFiles(databasePath: string, name: string): void {
+    DerivedIndex.removeFiles(databasePath, name);
   }
 
   /** Frees the index; further calls raise CLOSED. */
@@ -1188,7 +1192,7 @@ export class CollectionImpl implements Collection {
     }
     const requested = parsed.k ?? DEFAULT_K;
     const k = Math.min(requested, size);
-    const ef = parsed.ef ?? (this.index.type === 'hnsw' ? this.index.ef : requested);
+    const ef = parsed.ef ?? indexKind(this.index).defaultEf(this.index) ?? requested;
     return { queries, count, requested, k, ef, where };
   }
 

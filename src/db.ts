@@ -5,10 +5,10 @@ import { join, resolve } from 'node:path';
 import { backupDatabase } from './changes/backup.js';
 import { ChangeFeed } from './changes/change-feed.js';
 import { CollectionImpl } from './collection.js';
-import { DerivedIndex, type IndexEvents, SnapshotReplaced } from './derived-index.js';
+import { type IndexEvents, SnapshotReplaced } from './derived-index.js';
 import { QuiverError, toQuiverError } from './errors.js';
 import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
-import { defaultPqM } from './index/ivfpq.js';
+import { indexKind } from './index/registry.js';
 import { defaultThreadCount } from './native.js';
 import { useNativePaths } from './native-loader.js';
 import {
@@ -41,9 +41,6 @@ import type {
 /** Name of the SQLite file inside a database directory. */
 export const SQLITE_FILE = 'quiver.sqlite';
 
-const HNSW_DEFAULTS = { m: 16, efConstruction: 200, ef: 64 } as const;
-/** ivfpq defaults (m is dim / 8, see defaultPqM); why these values: docs/ivfpq.md. */
-const IVFPQ_DEFAULTS = { nlist: 256, targetRecall: 0.95 } as const;
 const DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
 /** Read transactions a reader's call may start before it gives up on a writer that keeps replacing snapshots. */
 const MAX_READ_ATTEMPTS = 10;
@@ -212,17 +209,8 @@ export class DatabaseImpl implements Database {
     if (this.readOnly) {
       throw new QuiverError('READ_ONLY', `collection '${name}' does not exist and the database is read-only`);
     }
-    const index: IndexParams =
-      settings.index?.type === 'flat'
-        ? { type: 'flat' }
-        : settings.index?.type === 'ivfpq'
-          ? ivfpqParams(settings.index, settings.dim)
-          : {
-              type: 'hnsw',
-              m: settings.index?.m ?? HNSW_DEFAULTS.m,
-              efConstruction: settings.index?.efConstruction ?? HNSW_DEFAULTS.efConstruction,
-              ef: settings.index?.ef ?? HNSW_DEFAULTS.ef,
-            };
+    // Defaults filled in and checked against dim by the kind (src/index/registry.ts).
+    const index: IndexParams = indexKind(settings.index?.type ?? 'hnsw').paramsOf(settings.index, settings.dim);
     // The field paths are checked before anything is created.
     const fields = (settings.indexes ?? []).map((field, i) => indexedField(field, `options.indexes[${i}]`));
     const textSettings = settings.text === undefined ? undefined : textSettingsOf(settings.text);
@@ -351,7 +339,7 @@ export class DatabaseImpl implements Database {
     this.feed.committed();
     this.#collections.get(name)?.close();
     this.#collections.delete(name);
-    DerivedIndex.removeFiles(this.path, name);
+    CollectionImpl.removeFiles(this.path, name);
     return true;
   }
 
@@ -502,33 +490,6 @@ function indexedField(field: string, where: string): { field: string; value: str
   return { field: path.join('.'), ...indexExpressionsOf(path, { metadataColumn: 'metadata' }) };
 }
 
-/** The stored parameters of a new ivfpq collection: the options with defaults filled in, checked against dim. */
-function ivfpqParams(
-  options: {
-    nlist?: number | undefined;
-    m?: number | undefined;
-    nprobe?: number | undefined;
-    rerank?: number | undefined;
-    targetRecall?: number | undefined;
-  },
-  dim: number,
-): IndexParams {
-  const m = options.m ?? defaultPqM(dim);
-  if (m > dim) {
-    throw new QuiverError('INVALID_ARGUMENT', `options.index.m is ${m}; ivfpq needs m ≤ dim ${dim} (bytes per code)`);
-  }
-  const nlist = options.nlist ?? IVFPQ_DEFAULTS.nlist;
-  return {
-    type: 'ivfpq',
-    nlist,
-    m,
-    // nprobe and rerank are stored only when given: otherwise training calibrates them.
-    ...(options.nprobe === undefined ? {} : { nprobe: options.nprobe }),
-    ...(options.rerank === undefined ? {} : { rerank: options.rerank }),
-    targetRecall: options.targetRecall ?? IVFPQ_DEFAULTS.targetRecall,
-  };
-}
-
 /** Throws SETTINGS_MISMATCH when `options` ask for something other than what is stored. */
 function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): void {
   const differences: string[] = [];
@@ -542,19 +503,11 @@ function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): vo
   if (index !== undefined) {
     if (index.type !== row.index.type) {
       differences.push(`index '${index.type}' (stored: '${row.index.type}')`);
-    } else if (index.type === 'ivfpq' && row.index.type === 'ivfpq') {
-      for (const key of ['nlist', 'm', 'nprobe', 'rerank', 'targetRecall'] as const) {
-        const value = index[key];
-        if (value !== undefined && value !== row.index[key]) {
-          differences.push(`${key} ${value} (stored: ${row.index[key]})`);
-        }
-      }
-    } else if (index.type === 'hnsw' && row.index.type === 'hnsw') {
-      for (const key of ['m', 'efConstruction', 'ef'] as const) {
-        const value = index[key];
-        if (value !== undefined && value !== row.index[key]) {
-          differences.push(`${key} ${value} (stored: ${row.index[key]})`);
-        }
+    } else {
+      const stored = row.index as unknown as Readonly<Record<string, unknown>>;
+      for (const key of indexKind(row.index).settingKeys) {
+        const value = (index as Readonly<Record<string, unknown>>)[key];
+        if (value !== undefined && value !== stored[key]) differences.push(`${key} ${value} (stored: ${stored[key]})`);
       }
     }
   }

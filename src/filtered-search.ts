@@ -1,35 +1,15 @@
 // Filtered k-NN: finds the records a metadata filter matches (one SQL label scan, which uses the
-// collection's declared field indexes), then picks per query between exact search over exactly
-// those vectors and an HNSW search restricted to them by a native allow-list with its effort
-// widened as the filter gets more selective. Always returns min(k, matches) results.
-import { exactAmong, FlatIndex } from './index/flat.js';
-import { HnswIndex } from './index/hnsw.js';
-import { IvfPqIndex, type IvfPqSearchOptions } from './index/ivfpq.js';
+// collection's declared field indexes), then per query lets the index kind search among them
+// (AnnIndex.searchAllowed: an allow-listed graph search, a restricted ADC scan) or, when it
+// declines or comes back short, scores exactly those vectors. Always returns min(k, matches) results.
+import { exactAmong } from './index/flat.js';
 import type { AnnIndex, Neighbours } from './index/types.js';
 import { normalized } from './index/vector-math.js';
 import type { Metric } from './schema.js';
 import { type CompiledWhere, type Store, vectorOf } from './storage/store.js';
 import type { QueryPlan } from './types.js';
 
-/**
- * Up to this many matching records are searched exactly. Reading and scoring 4,096 vectors costs
- * about as much as an HNSW search that must wade through 0.1%-selective allow-lists, and is exact.
- */
-export const EXACT_MATCH_LIMIT = 4096;
-/**
- * Beyond the count limit, exact search still wins while it scores at most this many numbers
- * (matches × dim). Measured through query() on mnist-784 (60,000 × 784, p50, 2-core machine under
- * a load average of about 3.5) with these limits changed by hand to force each plan: 10% (6,000
- * matches) exact 1.1 ms on 2 threads, 1.5 ms on 1, against
- * 6.4–7.1 ms for the restricted graph search (ef 203); 20% (12,000 matches, 9.4 million numbers)
- * exact 2.3 ms on 2 threads, 4.1 ms on 1, against 2.0–2.4 ms for the graph (ef 144), so the
- * limit stays here; 50% graph 0.6 ms against exact 3.3 ms.
- */
-export const EXACT_WORK_LIMIT = 6_000_000;
-/** ... and only for filters this selective: broader ones are what the restricted graph does best. */
-export const EXACT_SELECTIVITY_LIMIT = 0.2;
-/** The widened HNSW effort never exceeds this (beyond it, exact search is the better tool). */
-const MAX_FILTERED_EF = 4096;
+export { EXACT_MATCH_LIMIT, EXACT_SELECTIVITY_LIMIT, EXACT_WORK_LIMIT } from './index/filtered-limits.js';
 
 export interface FilteredSearchContext {
   readonly store: Store;
@@ -75,7 +55,7 @@ export function searchFiltered(
   where: CompiledWhere,
   matches: Matches,
   explain: boolean,
-  ivfpq: IvfPqSearchOptions = {},
+  effort: { nprobe?: number | undefined; rerank?: number | undefined } = {},
 ): { neighbours: Neighbours; plan: QueryPlan } {
   const { store, collectionId, ann } = context;
   const labels = matches.labels;
@@ -93,49 +73,22 @@ export function searchFiltered(
   if (wanted === 0) return { neighbours: { labels: [], distances: [] }, plan };
 
   const threads = context.threads ?? 1;
-  if (ann instanceof FlatIndex) {
-    plan.candidatesScored = labels.length;
-    return { neighbours: ann.searchAmong(query, wanted, labels, threads), plan };
-  }
-  if (ann instanceof IvfPqIndex && (!ann.trained || labels.length > EXACT_MATCH_LIMIT)) {
-    // Before training the index holds the vectors and is exact. Trained: an ADC scan restricted to
-    // the matching labels (over nprobe / selectivity lists), then the exact re-rank.
-    const found = ann.searchWith(query, wanted, ivfpq, labels);
-    plan.candidatesScored = found.stats.trained ? found.stats.reranked : labels.length;
-    if (found.stats.trained) {
-      Object.assign(plan, ann.planFields(found.stats));
-    }
-    if (found.neighbours.labels.length === wanted) return { neighbours: found.neighbours, plan };
-    plan.fallback = true;
-  }
-  const exactIsCheaper =
-    labels.length <= EXACT_MATCH_LIMIT ||
-    (plan.selectivity <= EXACT_SELECTIVITY_LIMIT && labels.length * context.dim <= EXACT_WORK_LIMIT);
-  if (ann instanceof HnswIndex && !exactIsCheaper) {
-    // hnswlib keeps only allowed nodes in its result list but walks through all of them, so a
-    // selective filter needs a longer list to find k allowed ones: widen ef by 1/sqrt(selectivity).
-    const effort = Math.min(
-      MAX_FILTERED_EF,
-      labels.length,
-      Math.ceil(Math.max(ef, wanted) / Math.sqrt(plan.selectivity)),
-    );
-    plan.strategy = 'hnsw';
-    plan.ef = Math.max(effort, wanted);
-    const found = ann.searchBatch(query, wanted, plan.ef, 1, matches.allow);
-    const neighbours: Neighbours = { labels: [], distances: [] };
-    for (let i = 0; i < wanted; i++) {
-      const label = found.labels[i]!;
-      if (label === 0xffffffff) break;
-      neighbours.labels.push(label);
-      neighbours.distances.push(found.distances[i]!);
-    }
-    if (neighbours.labels.length === wanted) return { neighbours, plan };
-    plan.fallback = true;
-  }
+  // The kind's own restricted search first; it declines when exact scoring of the matches is cheaper.
+  const found = ann.searchAllowed(
+    query,
+    wanted,
+    matches,
+    { ef, nprobe: effort.nprobe, rerank: effort.rerank },
+    threads,
+  );
+  Object.assign(plan, found.plan);
+  if (found.neighbours !== undefined) return { neighbours: found.neighbours, plan };
   plan.candidatesScored = labels.length;
-  // The graph holds every live vector: score the matches there, not from SQLite.
-  if (ann instanceof HnswIndex) return { neighbours: ann.exactAmong(query, labels, wanted, threads), plan };
-  return { neighbours: exactOverRows(context, query, wanted, store.vectorsMatching(collectionId, where)), plan };
+  // An index that holds the vectors scores the matches there, not from SQLite.
+  const neighbours =
+    ann.exactAmong(query, labels, wanted, threads) ??
+    exactOverRows(context, query, wanted, store.vectorsMatching(collectionId, where));
+  return { neighbours, plan };
 }
 
 /** Exact k-NN over stored rows (label + float32 BLOB), read from SQLite by the caller. */

@@ -1,6 +1,7 @@
 // `quiver import DB COLLECTION FILE`: Arrow IPC (.arrow/.arrows) through upsertArrow, TEXMEX
 // (.fvecs/.bvecs) in batches with row numbers as ids; creates the collection when missing and
 // reports the import rate. Imports src/db.ts, src/arrow and the CLI's own modules.
+import { indexKind } from '../index/registry.js';
 import { arrow } from '../lazy-require.js';
 import { readIpcSchema, SCHEMA_DIM, SCHEMA_METRIC } from '../arrow/index.js';
 import { DatabaseImpl } from '../db.js';
@@ -92,17 +93,17 @@ function indexOptions(parsed: Parsed): IndexOptions | undefined {
   const efConstruction = integerOption(parsed, 'ef-construction', 1, 4096);
   const ef = integerOption(parsed, 'ef', 1, 10_000);
   const tuned = m !== undefined || efConstruction !== undefined || ef !== undefined;
-  if (kind === 'flat') {
-    if (tuned) throw new UsageError('--m, --ef-construction and --ef apply to --index hnsw only');
-    return { type: 'flat' };
-  }
   if (kind === undefined && !tuned) return undefined;
+  const type = kind ?? 'hnsw';
+  if (tuned && !indexKind(type).settingKeys.includes('m')) {
+    throw new UsageError('--m, --ef-construction and --ef apply to --index hnsw only');
+  }
   return {
-    type: 'hnsw',
+    type,
     ...(m === undefined ? {} : { m }),
     ...(efConstruction === undefined ? {} : { efConstruction }),
     ...(ef === undefined ? {} : { ef }),
-  };
+  } as IndexOptions;
 }
 
 /** The dim and metric a file announces: a FixedSizeList size or quiverdb.dim; quiverdb.metric. */

@@ -1,5 +1,6 @@
 // `quiver info DB`: collections, counts, index settings, sizes on disk, snapshot seq and log length,
 // read from quiver.sqlite through a read-only open without loading any index. Imports src/db.ts, storage/.
+import { indexKind } from '../index/registry.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseImpl, SQLITE_FILE } from '../db.js';
@@ -32,14 +33,7 @@ export function infoArguments(argv: readonly string[]): Parsed {
 const size = (path: string): number => (existsSync(path) ? statSync(path).size : 0);
 
 export function describeIndex(index: IndexParams): string {
-  if (index.type === 'hnsw') return `hnsw m=${index.m} efConstruction=${index.efConstruction} ef=${index.ef}`;
-  if (index.type === 'flat') return 'flat';
-  const fixed = [
-    index.nprobe === undefined ? '' : ` nprobe=${index.nprobe}`,
-    index.rerank === undefined ? '' : ` rerank=${index.rerank}`,
-    index.targetRecall === undefined ? '' : ` targetRecall=${index.targetRecall}`,
-  ];
-  return `ivfpq nlist=${index.nlist} m=${index.m}${fixed.join('')}`;
+  return indexKind(index).describe(index);
 }
 
 /**
@@ -89,7 +83,8 @@ export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
         dim: row.dim,
         metric: row.metric,
         index: row.index,
-        ...(row.index.type === 'ivfpq' ? { calibration: savedCalibration(store, row.id) } : {}),
+        // A kind whose state lives in SQLite keeps its codebook there, with the calibration it chose.
+        ...(indexKind(row.index).persistence === 'state' ? { calibration: savedCalibration(store, row.id) } : {}),
         count: store.count(row.id),
         recordBytes: store.recordBytes(row.id),
         snapshot:

@@ -2,6 +2,7 @@
 // snapshot reader and agrees with the records and the log, and every record is well-formed.
 // Imports src/db.ts and storage/; never changes the database (a snapshot's graph is copied beside it to be
 // checked, then removed; a copy left by a killed process goes at the next writable open). Exit 1 on damage.
+import { indexKind } from '../index/registry.js';
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseImpl } from '../db.js';
@@ -195,7 +196,9 @@ function verifyLogAndSnapshot(
       });
     }
   }
-  if (row.index.type !== 'hnsw') return;
+  const kind = indexKind(row.index);
+  if (kind.persistence !== 'file' || kind.fileHeader === undefined) return;
+  const expected = kind.fileHeader(row.index);
   if (manifest === undefined || !manifest.file) {
     if (labels.size > 0) {
       findings.push({
@@ -228,10 +231,10 @@ function verifyLogAndSnapshot(
       );
       return;
     }
-    if (header.m !== row.index.m || header.efConstruction !== row.index.efConstruction) {
+    if (header.m !== expected.m || header.efConstruction !== expected.efConstruction) {
       damage(
         'snapshot',
-        `${manifest.file} was built with m ${header.m}, efConstruction ${header.efConstruction}; the collection has m ${row.index.m}, efConstruction ${row.index.efConstruction}`,
+        `${manifest.file} was built with m ${header.m}, efConstruction ${header.efConstruction}; the collection has m ${expected.m}, efConstruction ${expected.efConstruction}`,
         rebuilt,
       );
       return;

@@ -4,13 +4,25 @@
 // approximate search comes back short. Holds vectors in one growable Float32Array indexed by label.
 import { nativeKernels } from '../native.js';
 import type { Metric } from '../schema.js';
-import type { AnnIndex, BatchNeighbours, Neighbours } from './types.js';
+import type {
+  AllowedLabels,
+  AnnIndex,
+  BatchNeighbours,
+  Neighbours,
+  PlanFields,
+  SearchEffort,
+  Searched,
+} from './types.js';
 import { normalized, normalizedRows } from './vector-math.js';
 
 export class FlatIndex implements AnnIndex {
   readonly type = 'flat';
   readonly metric: Metric;
   readonly dim: number;
+  readonly busy = false;
+  readonly failure = undefined;
+  /** Nothing to keep: a flat index is rebuilt from the records on open. */
+  readonly savable = false;
   #vectors: Float32Array;
   #live: Uint8Array;
   #capacity: number;
@@ -49,6 +61,23 @@ export class FlatIndex implements AnnIndex {
     }
   }
 
+  /** Inserts the rows of `vectors` under `labels` one by one (a flat index has no faster batch). */
+  upsertBatch(labels: Uint32Array, vectors: Float32Array): void {
+    for (let row = 0; row < labels.length; row++) {
+      this.upsert(labels[row]!, vectors.subarray(row * this.dim, (row + 1) * this.dim));
+    }
+  }
+
+  /** {@link upsertBatch} on the main thread, then a turn of the event loop. */
+  async upsertBatchAsync(labels: Uint32Array, vectors: Float32Array): Promise<void> {
+    this.upsertBatch(labels, vectors);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  prefersBatch(): boolean {
+    return false;
+  }
+
   /** The k nearest live vectors, best first, scored on up to `threads` native threads. */
   search(query: Float32Array, k: number, _ef: number, threads = 1): Neighbours {
     return exactAmong(this.metric, query, this.#stored(), this.dim, k, this.#liveList(), threads);
@@ -57,6 +86,30 @@ export class FlatIndex implements AnnIndex {
   /** The k nearest of the given live labels (each at most once), best first. */
   searchAmong(query: Float32Array, k: number, labels: Int32Array, threads = 1): Neighbours {
     return exactAmong(this.metric, query, this.#stored(), this.dim, k, labels, threads);
+  }
+
+  searchPlanned(query: Float32Array, k: number, effort: SearchEffort, threads: number): Searched {
+    const plan: PlanFields = { strategy: 'exact', candidatesScored: this.#size };
+    if (k === 0) return { neighbours: { labels: [], distances: [] }, plan };
+    return { neighbours: this.search(query, k, effort.ef, threads), plan };
+  }
+
+  /** Exact over the allowed labels: a flat index has no cheaper restricted search. */
+  searchAllowed(
+    query: Float32Array,
+    k: number,
+    allowed: AllowedLabels,
+    _effort: SearchEffort,
+    threads: number,
+  ): { neighbours: Neighbours; plan: PlanFields } {
+    return {
+      neighbours: this.searchAmong(query, k, allowed.labels, threads),
+      plan: { candidatesScored: allowed.labels.length },
+    };
+  }
+
+  exactAmong(query: Float32Array, labels: Int32Array, k: number, threads: number): Neighbours {
+    return this.searchAmong(query, k, labels, threads);
   }
 
   /**

@@ -12,8 +12,20 @@ import {
   type NativeHnswGraph,
 } from '../native.js';
 import type { Metric } from '../schema.js';
+import { EXACT_MATCH_LIMIT, EXACT_SELECTIVITY_LIMIT, EXACT_WORK_LIMIT, MAX_FILTERED_EF } from './filtered-limits.js';
 import { InsertQueue, mergeNeighbours } from './hnsw-queue.js';
-import type { AnnIndex, BatchNeighbours, Neighbours } from './types.js';
+import type {
+  AllowedLabels,
+  AnnIndex,
+  BatchNeighbours,
+  Neighbours,
+  PlanFields,
+  SearchEffort,
+  Searched,
+} from './types.js';
+
+/** Upserts per committed batch from which the graph inserts them on native threads. */
+const PARALLEL_UPSERT_MINIMUM = 1000;
 
 export interface HnswParams {
   readonly m: number;
@@ -260,6 +272,16 @@ export class HnswIndex implements AnnIndex {
     return this.#queue !== undefined;
   }
 
+  /** A graph is always worth a snapshot: rebuilding it costs far more than loading it. */
+  get savable(): boolean {
+    return true;
+  }
+
+  /** One native insert on `threads` threads pays off for a batch of PARALLEL_UPSERT_MINIMUM upserts. */
+  prefersBatch(count: number, threads: number): boolean {
+    return threads > 1 && count >= PARALLEL_UPSERT_MINIMUM;
+  }
+
   /** The error of a failed queued insert: the index is unusable and must be rebuilt. */
   get failure(): QuiverError | undefined {
     return this.#failure;
@@ -303,6 +325,45 @@ export class HnswIndex implements AnnIndex {
       distances.push(this.#resultDistances[i]!);
     }
     return { labels, distances };
+  }
+
+  searchPlanned(query: Float32Array, k: number, effort: SearchEffort): Searched {
+    const plan: PlanFields = { strategy: 'hnsw', ef: Math.max(effort.ef, k), candidatesScored: 0 };
+    return { neighbours: k === 0 ? { labels: [], distances: [] } : this.search(query, k, effort.ef), plan };
+  }
+
+  /**
+   * The graph search restricted to the allowed labels by a native allow-list, its effort widened as
+   * the filter gets more selective; undefined neighbours when exact scoring of the matches is
+   * cheaper or the search came back short.
+   */
+  searchAllowed(
+    query: Float32Array,
+    k: number,
+    allowed: AllowedLabels,
+    effort: SearchEffort,
+  ): { neighbours: Neighbours | undefined; plan: PlanFields } {
+    const matches = allowed.labels.length;
+    const selectivity = this.#size === 0 ? 0 : matches / this.#size;
+    const exactIsCheaper =
+      matches <= EXACT_MATCH_LIMIT ||
+      (selectivity <= EXACT_SELECTIVITY_LIMIT && matches * this.dim <= EXACT_WORK_LIMIT);
+    if (exactIsCheaper) return { neighbours: undefined, plan: {} };
+    // hnswlib keeps only allowed nodes in its result list but walks through all of them, so a
+    // selective filter needs a longer list to find k allowed ones: widen ef by 1/sqrt(selectivity).
+    const widened = Math.min(MAX_FILTERED_EF, matches, Math.ceil(Math.max(effort.ef, k) / Math.sqrt(selectivity)));
+    const plan: PlanFields = { strategy: 'hnsw', ef: Math.max(widened, k) };
+    const found = this.searchBatch(query, k, plan.ef!, 1, allowed.allow);
+    const neighbours: Neighbours = { labels: [], distances: [] };
+    for (let i = 0; i < k; i++) {
+      const label = found.labels[i]!;
+      if (label === NO_LABEL) break;
+      neighbours.labels.push(label);
+      neighbours.distances.push(found.distances[i]!);
+    }
+    if (neighbours.labels.length === k) return { neighbours, plan };
+    plan.fallback = true;
+    return { neighbours: undefined, plan };
   }
 
   /**

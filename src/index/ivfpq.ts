@@ -12,7 +12,8 @@ import type { Metric } from '../schema.js';
 import { exactAmong, FlatIndex } from './flat.js';
 import { calibrateIvfPq, MAX_CALIBRATED_RERANK } from './ivfpq-calibration.js';
 import { type IvfCodesChunk, readIvfCodes, writeIvfCodes } from './ivfpq-codes-format.js';
-import type { AnnIndex, Neighbours } from './types.js';
+import { EXACT_MATCH_LIMIT } from './filtered-limits.js';
+import type { AllowedLabels, AnnIndex, Neighbours, PlanFields, SearchEffort, Searched } from './types.js';
 import { normalized, normalizedRows } from './vector-math.js';
 
 /** Fixed parameters of an IVF-PQ index; nprobe and rerank only when the user fixed them at creation. */
@@ -112,6 +113,8 @@ export class IvfPqIndex implements AnnIndex {
   readonly type = 'ivfpq';
   readonly metric: Metric;
   readonly dim: number;
+  readonly busy = false;
+  readonly failure = undefined;
   readonly params: IvfPqParams;
   readonly #fetch: FetchVectors;
   readonly #onTrain: (vectors: number) => void;
@@ -169,6 +172,11 @@ export class IvfPqIndex implements AnnIndex {
     return this.#pq !== undefined;
   }
 
+  /** Trained codes are worth keeping; before training the index is rebuilt from the records. */
+  get savable(): boolean {
+    return this.trained;
+  }
+
   /** The settings chosen at training (undefined before training or for a version-1 codebook). */
   get calibration(): CodebookCalibration | undefined {
     return this.#calibration;
@@ -224,7 +232,8 @@ export class IvfPqIndex implements AnnIndex {
    * Inserts or replaces many labels (distinct) at once: one coarse assignment and one PQ encoding
    * for the whole batch. `vectors` holds labels.length rows of dim numbers.
    */
-  upsertBatch(labels: Int32Array, vectors: Float32Array): void {
+  upsertBatch(labels: Int32Array | Uint32Array, vectors: Float32Array): void {
+    if (labels instanceof Uint32Array) labels = new Int32Array(labels.buffer, labels.byteOffset, labels.length);
     let row = 0;
     while (this.#pending !== undefined && row < labels.length) {
       this.upsert(labels[row]!, vectors.subarray(row * this.dim, (row + 1) * this.dim));
@@ -234,6 +243,17 @@ export class IvfPqIndex implements AnnIndex {
     const remaining = vectors.subarray(row * this.dim, labels.length * this.dim);
     const rest = this.metric === 'cosine' ? normalizedRows(remaining, this.dim) : remaining.slice();
     this.#encode(labels.subarray(row), rest);
+  }
+
+  /** {@link upsertBatch} on the main thread, then a turn of the event loop. */
+  async upsertBatchAsync(labels: Uint32Array, vectors: Float32Array): Promise<void> {
+    this.upsertBatch(labels, vectors);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** One coarse assignment and one PQ encoding pay off from two vectors on. */
+  prefersBatch(count: number): boolean {
+    return count > 1;
   }
 
   remove(label: number): void {
@@ -251,6 +271,40 @@ export class IvfPqIndex implements AnnIndex {
 
   search(query: Float32Array, k: number, _ef: number): Neighbours {
     return this.searchWith(query, k, {}).neighbours;
+  }
+
+  searchPlanned(query: Float32Array, k: number, effort: SearchEffort): Searched {
+    const plan: PlanFields = { strategy: 'exact', candidatesScored: this.size };
+    if (k === 0) return { neighbours: { labels: [], distances: [] }, plan };
+    const found = this.searchWith(query, k, { nprobe: effort.nprobe, rerank: effort.rerank });
+    if (found.stats.trained)
+      Object.assign(plan, this.planFields(found.stats), { candidatesScored: found.stats.reranked });
+    return { neighbours: found.neighbours, plan };
+  }
+
+  /**
+   * Before training the index holds the vectors and is exact over the allowed labels; trained, an
+   * ADC scan restricted to them (over nprobe / selectivity lists), then the exact re-rank — for more
+   * than EXACT_MATCH_LIMIT matches (fewer are scored exactly from the records).
+   */
+  searchAllowed(
+    query: Float32Array,
+    k: number,
+    allowed: AllowedLabels,
+    effort: SearchEffort,
+  ): { neighbours: Neighbours | undefined; plan: PlanFields } {
+    if (this.trained && allowed.labels.length <= EXACT_MATCH_LIMIT) return { neighbours: undefined, plan: {} };
+    const found = this.searchWith(query, k, { nprobe: effort.nprobe, rerank: effort.rerank }, allowed.labels);
+    const plan: PlanFields = { candidatesScored: found.stats.trained ? found.stats.reranked : allowed.labels.length };
+    if (found.stats.trained) Object.assign(plan, this.planFields(found.stats));
+    if (found.neighbours.labels.length === k) return { neighbours: found.neighbours, plan };
+    plan.fallback = true;
+    return { neighbours: undefined, plan };
+  }
+
+  /** Trained, the index holds codes, not vectors: the caller reads them from the records. */
+  exactAmong(): undefined {
+    return undefined;
   }
 
   /**

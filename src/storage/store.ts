@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { QuiverError, toQuiverError } from '../errors.js';
 import { openSqlite } from '../native-loader.js';
 import { crc32 } from '../quant/crc32.js';
+import { type IndexParams, indexKind } from '../index/registry.js';
 import { indexOptionsSchema, MAX_DIM, type Metric } from '../schema.js';
 import { parseTextSettings, type TextSettings, textSettingsJson } from '../text/settings.js';
 import { ChangeStore } from './change-store.js';
@@ -20,20 +21,7 @@ export const FORMAT_VERSION = 1;
 
 export type Durability = 'full' | 'normal';
 
-/** Fixed parameters of a collection's index, as stored. */
-export type IndexParams =
-  | { type: 'hnsw'; m: number; efConstruction: number; ef: number }
-  | { type: 'flat' }
-  | {
-      type: 'ivfpq';
-      nlist: number;
-      m: number;
-      // Present when fixed at creation (always, for collections made before calibration).
-      nprobe?: number;
-      rerank?: number;
-      // Absent for collections made before calibration.
-      targetRecall?: number;
-    };
+export type { IndexParams };
 
 export interface CollectionRow {
   readonly id: number;
@@ -738,24 +726,7 @@ function toCollectionRow(row: CollectionSqlRow): CollectionRow {
   });
   if (!parsed.success) throw corrupt(`invalid index_params ${JSON.stringify(row.index_params)}`, parsed.error);
   const options = parsed.data;
-  const index: IndexParams =
-    options.type === 'flat'
-      ? { type: 'flat' }
-      : options.type === 'ivfpq'
-        ? {
-            type: 'ivfpq',
-            nlist: options.nlist ?? 256,
-            m: options.m ?? Math.max(1, Math.floor(row.dim / 8)),
-            ...(options.nprobe === undefined ? {} : { nprobe: options.nprobe }),
-            ...(options.rerank === undefined ? {} : { rerank: options.rerank }),
-            ...(options.targetRecall === undefined ? {} : { targetRecall: options.targetRecall }),
-          }
-        : {
-            type: 'hnsw',
-            m: options.m ?? 16,
-            efConstruction: options.efConstruction ?? 200,
-            ef: options.ef ?? 64,
-          };
+  const index = indexKind(options.type).storedParams(options, row.dim);
   let indexedFields: unknown;
   try {
     indexedFields = JSON.parse(row.indexed_fields);

@@ -20,7 +20,9 @@ enum Slot {
   Deleted = 2,
 }
 
-export class ReferenceHnswIndex implements AnnIndex {
+export class ReferenceHnswIndex
+  implements Pick<AnnIndex, 'type' | 'metric' | 'dim' | 'size' | 'upsert' | 'remove' | 'search' | 'dispose'>
+{
   readonly type = 'hnsw';
   readonly metric: Metric;
   readonly dim: number;
