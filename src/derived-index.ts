@@ -5,14 +5,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isQuiverError, QuiverError } from './errors.js';
-import { FlatIndex } from './index/flat.js';
-import { HnswIndex, type HnswParams } from './index/hnsw.js';
-import { type IvfPqParams, IvfPqIndex } from './index/ivfpq.js';
+import { type IndexKind, indexKind } from './index/registry.js';
 import type { AnnIndex } from './index/types.js';
+import { finish, runAsync, runSync, type Started, type Steps, settle, start, step } from './steps.js';
 import { crashPoint } from './storage/crash-point.js';
 import {
-  readSnapshot,
-  readSnapshotAsync,
+  readSnapshotSteps,
   removeSnapshotsExcept,
   temporaryGraphPath,
   type SnapshotRead,
@@ -30,12 +28,10 @@ export interface IndexEvents {
 
 /**
  * Records per batch during a rebuild or a replay: read from SQLite together, then inserted into
- * the index at once (one native insert on the database's threads for HNSW, one coarse assignment
- * and PQ encoding for IVF-PQ). A progress report follows each batch.
+ * the index at once (AnnIndex.upsertBatch: one native insert on the database's threads for HNSW,
+ * one coarse assignment and PQ encoding for IVF-PQ). A progress report follows each batch.
  */
 const RECORD_BATCH = 4096;
-/** Upserts per committed batch from which the HNSW graph inserts them on native threads. */
-const PARALLEL_UPSERT_MINIMUM = 1000;
 
 /** Labels and their vectors read from SQLite rows, handed to an index at once. */
 class RecordBatch {
@@ -118,11 +114,12 @@ function replacedUnderReader(store: Store, file: string, error: unknown): boolea
 export class DerivedIndex {
   readonly #store: Store;
   readonly #row: CollectionRow;
+  readonly #kind: IndexKind;
   readonly #directory: string; // <database>/<collection>, where snapshots live
   readonly #events: IndexEvents;
-  /** Native threads for batched HNSW inserts (rebuild, replay). */
+  /** Native threads for batched inserts (rebuild, replay). */
   readonly #threads: number;
-  #ann: AnnIndex;
+  #ann!: AnnIndex;
   /** Every oplog row up to this seq is reflected in #ann. */
   #appliedSeq = 0;
   /** Log rows written since the last snapshot (what a reopen would have to replay). */
@@ -133,7 +130,7 @@ export class DerivedIndex {
   #snapshotDeferred = false;
   #disposed = false;
 
-  /** Opens the index at once; `later` leaves an empty placeholder for {@link DerivedIndex.openAsync}. */
+  /** Opens the index at once; `later` leaves it to {@link DerivedIndex.openAsync}. */
   constructor(
     store: Store,
     databasePath: string,
@@ -144,21 +141,23 @@ export class DerivedIndex {
   ) {
     this.#store = store;
     this.#row = row;
+    this.#kind = indexKind(row.index);
     this.#directory = join(databasePath, row.name);
     this.#events = events;
     this.#threads = threads;
-    this.#ann = open === 'now' ? this.#open() : new FlatIndex(row.metric, row.dim, 1);
+    if (open === 'now') this.#ann = this.#open();
   }
 
   /**
-   * Opens the index as the constructor does, with the long work off the event loop: an HNSW
-   * snapshot is read with asynchronous I/O and loaded on a native thread; the log replay and a
-   * rebuild insert RECORD_BATCH records at a time on the native threads (flat and IVF-PQ indexes
-   * insert on the main thread and yield after each batch; IVF-PQ loads its saved codes as the
-   * constructor does). SQLite is read on the main thread, one batch per turn of the event loop, so
-   * the reads may see other connections' commits land; a last synchronous step replays the log
-   * rows committed since the start. `assertOpen` runs between batches (it throws CLOSED once the
-   * database is closed). Progress and warnings are reported as by the constructor.
+   * Opens the index as the constructor does — the same steps (#openSteps) — with the long work off
+   * the event loop: a snapshot file is read with asynchronous I/O and its graph loaded on a native
+   * thread; the log replay and a rebuild insert RECORD_BATCH records at a time with
+   * AnnIndex.upsertBatchAsync (native threads for HNSW; flat and IVF-PQ insert on the main thread
+   * and yield after each batch). SQLite is read on the main thread, one batch per turn of the event
+   * loop, so the reads may see other connections' commits land; a last synchronous step replays
+   * the log rows committed since the start (and starts over should a snapshot have truncated the
+   * log meanwhile). `assertOpen` runs between batches (it throws CLOSED once the database is
+   * closed). Progress and warnings are reported as by the constructor.
    * @throws QuiverError CLOSED, NOT_FOUND (the collection was dropped meanwhile), IO_ERROR
    */
   static async openAsync(
@@ -170,22 +169,27 @@ export class DerivedIndex {
     assertOpen: () => void,
   ): Promise<DerivedIndex> {
     const derived = new DerivedIndex(store, databasePath, row, events, threads, 'later');
-    const ann = await derived.#openAsync(assertOpen);
-    derived.#ann.dispose();
-    derived.#ann = ann;
-    return derived;
+    for (;;) {
+      try {
+        derived.#ann = await runAsync(derived.#openSteps(assertOpen));
+        return derived;
+      } catch (error) {
+        // A reader whose snapshot the writer replaced meanwhile opens again from the new state.
+        if (!(error instanceof SnapshotReplaced)) throw error;
+      }
+    }
   }
 
   /** The index; one whose queued insert failed is rebuilt from the records first. */
   get ann(): AnnIndex {
-    const ann = this.#ann;
-    if (ann instanceof HnswIndex && ann.failure !== undefined) this.#recover(ann.failure);
+    const failure = this.#ann.failure;
+    if (failure !== undefined) this.#recover(failure);
     return this.#ann;
   }
 
-  /** True while an HNSW graph inserts a queued batch (see applyCommittedAsync). */
+  /** True while the index inserts a queued batch (see applyCommittedAsync). */
   get busy(): boolean {
-    return this.#ann instanceof HnswIndex && this.#ann.busy;
+    return this.#ann.busy;
   }
 
   get logRows(): number {
@@ -218,8 +222,8 @@ export class DerivedIndex {
   /**
    * Applies a committed batch to the index: a vector for an upserted label, undefined for a
    * deleted one. Should the index fail half-way, it is rebuilt from the records, which already
-   * hold the batch. With `threads` > 1, a batch of at least PARALLEL_UPSERT_MINIMUM upserts goes to an
-   * HNSW graph as one native insert on that many threads.
+   * hold the batch. A batch of upserts the kind prefers whole (AnnIndex.prefersBatch: on `threads`
+   * native threads for HNSW, one encoding for IVF-PQ) goes in as one AnnIndex.upsertBatch.
    */
   applyCommitted(
     changes: readonly { label: number; vector: Float32Array | undefined }[],
@@ -228,24 +232,10 @@ export class DerivedIndex {
   ): void {
     try {
       const ann = this.#ann;
-      if (threads > 1 && ann instanceof HnswIndex && changes.length >= PARALLEL_UPSERT_MINIMUM && allUpserts(changes)) {
-        // One native batch on `threads` threads; labels within a committed batch are distinct.
-        const labels = Uint32Array.from(changes, (change) => change.label);
-        const vectors = new Float32Array(changes.length * ann.dim);
-        changes.forEach((change, row) => {
-          vectors.set(change.vector, row * ann.dim);
-        });
+      if (changes.length > 0 && allUpserts(changes) && ann.prefersBatch(changes.length, threads)) {
+        // Labels within a committed batch are distinct.
+        const { labels, vectors } = rowsOf(changes, ann.dim);
         ann.upsertBatch(labels, vectors, threads);
-      } else if (ann instanceof IvfPqIndex && changes.length > 1 && allUpserts(changes)) {
-        // One coarse assignment and one PQ encoding for the whole batch (labels are distinct).
-        const vectors = new Float32Array(changes.length * ann.dim);
-        changes.forEach((change, row) => {
-          vectors.set(change.vector, row * ann.dim);
-        });
-        ann.upsertBatch(
-          Int32Array.from(changes, (change) => change.label),
-          vectors,
-        );
       } else {
         for (const { label, vector } of changes) {
           if (vector === undefined) ann.remove(label);
@@ -261,11 +251,12 @@ export class DerivedIndex {
   }
 
   /**
-   * {@link applyCommitted} for upserts with an HNSW graph's insert off the event loop: the batch
-   * is queued at once (searches see it, scored exactly until the graph holds it; later changes
-   * queue behind it) and the promise resolves when the graph holds it — or when the index was
-   * compacted or rebuilt meanwhile from the records, which hold the batch. Other batches and
-   * indexes are applied synchronously. Rejects with CLOSED when the index is disposed first.
+   * {@link applyCommitted} for upserts with the insert off the event loop, where the index can queue
+   * it (AnnIndex.upsertBatchQueued): the batch is queued at once (searches see it, scored exactly
+   * until the graph holds it; later changes queue behind it) and the promise resolves when the
+   * graph holds it — or when the index was compacted or rebuilt meanwhile from the records, which
+   * hold the batch. Other batches and indexes are applied synchronously. Rejects with CLOSED when
+   * the index is disposed first.
    */
   async applyCommittedAsync(
     changes: readonly { label: number; vector: Float32Array | undefined }[],
@@ -273,21 +264,14 @@ export class DerivedIndex {
     threads: number,
   ): Promise<void> {
     const ann = this.#ann;
-    if (!(ann instanceof HnswIndex) || changes.length === 0 || !allUpserts(changes)) {
+    if (ann.upsertBatchQueued === undefined || changes.length === 0 || !allUpserts(changes)) {
       this.applyCommitted(changes, seq, threads);
       return;
     }
     let queued: Promise<void>;
     try {
-      const vectors = new Float32Array(changes.length * ann.dim);
-      changes.forEach((change, row) => {
-        vectors.set(change.vector, row * ann.dim);
-      });
-      queued = ann.upsertBatchQueued(
-        Uint32Array.from(changes, (change) => change.label),
-        vectors,
-        threads,
-      );
+      const { labels, vectors } = rowsOf(changes, ann.dim);
+      queued = ann.upsertBatchQueued(labels, vectors, threads);
     } catch (error) {
       this.#recover(error);
       return;
@@ -320,14 +304,16 @@ export class DerivedIndex {
   }
 
   /**
-   * Writes the index to `<collection>/hnsw.<seq>[.<n>].bin` and records it in the manifest, then drops
-   * older snapshots and the log rows it covers. Flat indexes are rebuilt from the records on
-   * open and have nothing to snapshot. Returns whether a snapshot was written. While an HNSW graph
-   * inserts a queued batch nothing is written: a forced snapshot is written once the batch is in.
+   * Saves the index as its kind persists (AnnIndex persistence): a 'file' kind to
+   * `<collection>/hnsw.<seq>[.<n>].bin`, a 'state' kind to SQLite, and records it in the manifest,
+   * then drops older snapshots and the log rows it covers. A 'none' kind (flat) is rebuilt from the
+   * records on open: it records only the manifest row. Returns whether a snapshot was written.
+   * While the index inserts a queued batch nothing is written: a forced snapshot is written once
+   * the batch is in.
    */
   snapshot(force = false): boolean {
     const ann = this.#ann;
-    if (ann instanceof HnswIndex && ann.busy) {
+    if (ann.busy) {
       // The graph lags the log until its queued insert is in: a forced snapshot follows then.
       this.#snapshotDeferred ||= force;
       return false;
@@ -335,24 +321,36 @@ export class DerivedIndex {
     const current = this.#logRows === 0 && !this.#snapshotWanted && this.#store.manifest(this.#row.id) !== undefined;
     if (!force && current) return false;
     const seq = this.#appliedSeq;
-    if (ann instanceof IvfPqIndex) return this.#snapshotIvfpq(ann, seq);
-    if (!(ann instanceof HnswIndex)) {
-      // A flat index is rebuilt from the records on open: it needs no file, only a manifest row
-      // telling readers that the log before seq is gone.
-      this.#commitManifest({ file: '', seq, checksum: 0, params: JSON.stringify(this.#row.index) });
-      return false;
+    switch (this.#kind.persistence) {
+      case 'state':
+        return this.#snapshotState(ann, seq);
+      case 'none':
+        // Nothing to keep: only a manifest row telling readers that the log before seq is gone.
+        this.#commitManifest({ file: '', seq, checksum: 0, params: JSON.stringify(this.#row.index) });
+        return false;
+      case 'file':
+        return this.#snapshotFile(ann, seq);
+    }
+  }
+
+  /** Writes a 'file' kind's graph, wrapped in a snapshot file, and records it in the manifest. */
+  #snapshotFile(ann: AnnIndex, seq: number): boolean {
+    const { writeGraph, liveLabels } = ann;
+    const fileHeader = this.#kind.fileHeader;
+    if (writeGraph === undefined || liveLabels === undefined || fileHeader === undefined) {
+      throw new QuiverError('INTERNAL', `index kind '${this.#kind.type}' persists to a file but cannot write one`);
     }
     mkdirSync(this.#directory, { recursive: true });
     const name = snapshotName(seq, this.#store.manifest(this.#row.id)?.file);
     const graphFile = join(this.#directory, `${name}.graph.tmp`);
     let written: { file: string; checksum: number };
     try {
-      ann.writeGraph(graphFile);
+      writeGraph.call(ann, graphFile);
       written = writeSnapshot(
         this.#directory,
         name,
-        { dim: ann.dim, metric: ann.metric, m: ann.params.m, efConstruction: ann.params.efConstruction, seq },
-        ann.liveLabels(),
+        { dim: ann.dim, metric: ann.metric, ...fileHeader(this.#row.index), seq },
+        liveLabels.call(ann),
         graphFile,
       );
     } finally {
@@ -371,12 +369,13 @@ export class DerivedIndex {
   }
 
   /**
-   * Writes an IVF-PQ index's codebook and codes to SQLite with the seq they cover, in the same
-   * transaction as the manifest row and the log truncation. Before training there is nothing to
-   * keep (the index is rebuilt from the records), as for flat. Returns whether state was written.
+   * Writes a 'state' kind's state (an IVF-PQ codebook and codes) to SQLite with the seq it covers,
+   * in the same transaction as the manifest row and the log truncation. Before there is anything to
+   * keep (IVF-PQ before training) the index is rebuilt from the records, as for flat. Returns
+   * whether state was written.
    */
-  #snapshotIvfpq(ann: IvfPqIndex, seq: number): boolean {
-    const state = ann.exportState();
+  #snapshotState(ann: AnnIndex, seq: number): boolean {
+    const state = ann.exportState?.();
     const params = JSON.stringify(this.#row.index);
     this.#store.transaction(() => {
       if (state === undefined) this.#store.removeIvfpqState(this.#row.id);
@@ -415,98 +414,133 @@ export class DerivedIndex {
     rmSync(join(databasePath, name), { recursive: true, force: true });
   }
 
-  /** Opens the index: verified snapshot + replay when possible, else a rebuild from the records. */
+  /** Opens the index at once, in one read transaction: {@link #openSteps} run synchronously. */
   #open(): AnnIndex {
-    return this.#store.transaction(() => {
-      const seq = this.#store.lastSeq();
-      const count = this.#store.count(this.#row.id);
-      if (this.#row.index.type === 'hnsw') {
-        const manifest = this.#store.manifest(this.#row.id);
-        if (manifest !== undefined) {
-          try {
-            const ann = this.#loadSnapshot(manifest);
-            this.#replay(ann, manifest.seq);
-            if (ann.size !== count) {
-              ann.dispose();
-              throw new QuiverError(
-                'CORRUPT',
-                `it holds ${ann.size} live vectors after replay; the records hold ${count}`,
-              );
+    return this.#store.transaction(() => runSync(this.#openSteps(() => {})));
+  }
+
+  /**
+   * The open algorithm, written once for the constructor (runSync, inside one read transaction) and
+   * {@link DerivedIndex.openAsync} (runAsync): the saved state (verified snapshot file or SQLite
+   * state) plus a replay of the log after it when it is usable, else a rebuild from the records;
+   * then the last synchronous step (#finishOpen). Sets #appliedSeq and #logRows. Throws
+   * SnapshotReplaced for a reader whose snapshot file the writer replaced meanwhile.
+   */
+  *#openSteps(assertOpen: () => void): Steps<AnnIndex> {
+    const row = this.#row;
+    const kind = this.#kind;
+    for (;;) {
+      const begin = this.#store.transaction(() => ({
+        seq: this.#store.lastSeq(),
+        count: this.#store.count(row.id),
+        manifest: this.#store.manifest(row.id),
+      }));
+      const manifest = begin.manifest;
+      if (manifest !== undefined && kind.persistence !== 'none') {
+        try {
+          const saved = yield* this.#loadSteps(manifest, begin.count);
+          if (saved !== undefined) {
+            try {
+              assertOpen();
+              yield* this.#applySteps(saved, this.#store.labelsLoggedAfter(row.id, manifest.seq), 'replay', assertOpen);
+              if (this.#finishOpen(saved, begin.seq, manifest.seq, true, assertOpen)) return saved;
+            } catch (error) {
+              saved.dispose();
+              throw error;
             }
-            this.#appliedSeq = seq;
-            this.#logRows = this.#store.logLength(this.#row.id, manifest.seq);
-            return ann;
-          } catch (error) {
-            if (replacedUnderReader(this.#store, manifest.file, error)) throw new SnapshotReplaced(manifest.file);
-            this.#events.onWarning({
-              code: 'SNAPSHOT_INVALID',
-              collection: this.#row.name,
-              message: `the index snapshot of '${this.#row.name}' (${manifest.file}) is unusable: ${(error as Error).message}; rebuilding it from the records`,
-              cause: error,
-            });
+            saved.dispose();
+            continue; // a snapshot truncated the log meanwhile: start again from it
           }
-        } else if (count > 0) {
+        } catch (error) {
+          if (isQuiverError(error, 'CLOSED') || isQuiverError(error, 'NOT_FOUND')) throw error;
+          if (replacedUnderReader(this.#store, manifest.file, error)) throw new SnapshotReplaced(manifest.file);
           this.#events.onWarning({
-            code: 'SNAPSHOT_MISSING',
-            collection: this.#row.name,
-            message: `collection '${this.#row.name}' has no index snapshot; rebuilding it from its ${count} records`,
+            code: 'SNAPSHOT_INVALID',
+            collection: row.name,
+            message:
+              kind.invalidMessage?.(row.name, manifest.file, (error as Error).message) ?? (error as Error).message,
+            cause: error,
           });
         }
-      } else if (this.#row.index.type === 'ivfpq') {
-        const loaded = this.#openIvfpq(this.#row.index, seq, count);
-        if (loaded !== undefined) return loaded;
+      } else if (begin.count > 0 && kind.missingMessage !== undefined) {
+        this.#events.onWarning({
+          code: 'SNAPSHOT_MISSING',
+          collection: row.name,
+          message: kind.missingMessage(row.name, begin.count),
+        });
       }
-      const ann = this.#rebuild(seq);
-      this.#snapshotWanted =
-        (this.#row.index.type === 'hnsw' || (ann instanceof IvfPqIndex && ann.trained)) && count > 0;
+      // The rebuild reads the records present now; the last step replays what changed meanwhile.
+      assertOpen();
+      const ann = this.#emptyIndex(begin.count);
+      try {
+        yield* this.#rebuildSteps(ann, begin.count, assertOpen, false);
+        if (!this.#finishOpen(ann, begin.seq, 0, false, assertOpen)) {
+          ann.dispose();
+          continue;
+        }
+      } catch (error) {
+        ann.dispose();
+        throw error;
+      }
+      this.#snapshotWanted = ann.savable && ann.size > 0;
       return ann;
-    });
-  }
-
-  #loadSnapshot(manifest: ManifestRow): HnswIndex {
-    const params = this.#snapshotParams(manifest);
-    const file = this.#snapshotPath(manifest);
-    const graphFile = temporaryGraphPath(dirname(file));
-    try {
-      const snapshot = readSnapshot(file, graphFile);
-      crashPoint('snapshot-load-copied');
-      this.#verifySnapshot(manifest, snapshot);
-      return HnswIndex.load(graphFile, this.#row.metric, this.#row.dim, params, snapshot.liveLabels);
-    } finally {
-      rmSync(graphFile, { force: true });
     }
   }
 
-  /** {@link #loadSnapshot} with the file read asynchronously and the graph built on a native thread. */
-  async #loadSnapshotAsync(manifest: ManifestRow): Promise<HnswIndex> {
-    const params = this.#snapshotParams(manifest);
-    const file = this.#snapshotPath(manifest);
-    const graphFile = temporaryGraphPath(dirname(file));
-    try {
-      const snapshot = await readSnapshotAsync(file, graphFile);
-      crashPoint('snapshot-load-copied');
-      this.#verifySnapshot(manifest, snapshot);
-      return await HnswIndex.loadAsync(graphFile, this.#row.metric, this.#row.dim, params, snapshot.liveLabels);
-    } finally {
-      await rm(graphFile, { force: true });
-    }
-  }
-
-  /** The graph parameters of an HNSW collection, when the manifest's snapshot was built with them. */
-  #snapshotParams(manifest: ManifestRow): HnswParams {
+  /**
+   * The index from its saved state, before the log replay: a verified snapshot file ('file' kinds)
+   * or the state in SQLite ('state' kinds). Undefined when there is none to load (IVF-PQ
+   * snapshotted before training). Throws (CORRUPT, IO_ERROR) when the saved state is unusable.
+   */
+  *#loadSteps(manifest: ManifestRow, count: number): Steps<AnnIndex | undefined> {
     const row = this.#row;
-    if (row.index.type !== 'hnsw') throw new QuiverError('INTERNAL', 'only HNSW indexes have snapshots');
+    const kind = this.#kind;
+    if (kind.persistence === 'file') return yield* this.#loadFileSteps(manifest);
+    const state = this.#store.ivfpqState(row.id);
+    if (state === undefined || kind.fromState === undefined) return undefined;
+    if (state.seq !== manifest.seq) {
+      throw new QuiverError('CORRUPT', `they cover seq ${state.seq}; the manifest says ${manifest.seq}`);
+    }
+    if (state.params !== JSON.stringify(row.index)) {
+      throw new QuiverError(
+        'CORRUPT',
+        `they were built with ${state.params}; the collection has ${JSON.stringify(row.index)}`,
+      );
+    }
+    this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count });
+    return kind.fromState(row.metric, row.dim, row.index, this.#hooks, state);
+  }
+
+  /** Reads and verifies the manifest's snapshot file, then loads the graph it holds. */
+  *#loadFileSteps(manifest: ManifestRow): Steps<AnnIndex> {
+    const row = this.#row;
+    const { loadFile, loadFileAsync } = this.#kind;
+    if (loadFile === undefined || loadFileAsync === undefined) {
+      throw new QuiverError('INTERNAL', `index kind '${this.#kind.type}' persists to a file but cannot load one`);
+    }
     if (manifest.params !== JSON.stringify(row.index)) {
       throw new QuiverError(
         'CORRUPT',
         `it was built with ${manifest.params}; the collection has ${JSON.stringify(row.index)}`,
       );
     }
-    return row.index;
-  }
-
-  #snapshotPath(manifest: ManifestRow): string {
-    return join(this.#directory, '..', manifest.file);
+    const file = join(this.#directory, '..', manifest.file);
+    const graphFile = temporaryGraphPath(dirname(file));
+    try {
+      const snapshot = yield* readSnapshotSteps(file, graphFile);
+      crashPoint('snapshot-load-copied');
+      this.#verifySnapshot(manifest, snapshot);
+      const loaded = { graphFile, liveLabels: snapshot.liveLabels };
+      return yield* step(
+        () => loadFile(loaded, row.metric, row.dim, row.index),
+        () => loadFileAsync(loaded, row.metric, row.dim, row.index),
+      );
+    } finally {
+      yield* step(
+        () => rmSync(graphFile, { force: true }),
+        () => rm(graphFile, { force: true }),
+      );
+    }
   }
 
   /** Checks a verified snapshot file against the manifest and the collection; reports the load. */
@@ -524,137 +558,19 @@ export class DerivedIndex {
         `it holds dim ${header.dim} ${header.metric}; the collection is dim ${row.dim} ${row.metric}`,
       );
     }
-    if (row.index.type !== 'hnsw' || header.m !== row.index.m || header.efConstruction !== row.index.efConstruction) {
+    const expected = this.#kind.fileHeader?.(row.index);
+    if (expected === undefined || header.m !== expected.m || header.efConstruction !== expected.efConstruction) {
       throw new QuiverError('CORRUPT', 'its graph parameters differ from the collection');
     }
     this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: snapshot.liveLabels.length });
   }
 
-  /** The body of {@link DerivedIndex.openAsync}: the index, with #appliedSeq and #logRows set. */
-  async #openAsync(assertOpen: () => void): Promise<AnnIndex> {
-    const row = this.#row;
-    const start = this.#store.transaction(() => ({
-      seq: this.#store.lastSeq(),
-      count: this.#store.count(row.id),
-      manifest: this.#store.manifest(row.id),
-    }));
-    if (row.index.type === 'ivfpq' && start.manifest !== undefined) {
-      return this.#open(); // the saved codes load from SQLite, as in the constructor
-    }
-    if (row.index.type === 'hnsw') {
-      const manifest = start.manifest;
-      if (manifest !== undefined) {
-        try {
-          const ann = await this.#loadSnapshotAsync(manifest);
-          try {
-            assertOpen();
-            await this.#applyAsync(ann, this.#store.labelsLoggedAfter(row.id, manifest.seq), 'replay', assertOpen);
-            if (!this.#finishOpen(ann, start.seq, manifest.seq, true, assertOpen)) {
-              ann.dispose();
-              return this.#open();
-            }
-          } catch (error) {
-            ann.dispose();
-            throw error;
-          }
-          return ann;
-        } catch (error) {
-          if (isQuiverError(error, 'CLOSED') || isQuiverError(error, 'NOT_FOUND')) throw error;
-          // A reader whose snapshot the writer replaced meanwhile opens again from the new state.
-          if (replacedUnderReader(this.#store, manifest.file, error)) return this.#openAsync(assertOpen);
-          this.#events.onWarning({
-            code: 'SNAPSHOT_INVALID',
-            collection: row.name,
-            message: `the index snapshot of '${row.name}' (${manifest.file}) is unusable: ${(error as Error).message}; rebuilding it from the records`,
-            cause: error,
-          });
-        }
-      } else if (start.count > 0) {
-        this.#events.onWarning({
-          code: 'SNAPSHOT_MISSING',
-          collection: row.name,
-          message: `collection '${row.name}' has no index snapshot; rebuilding it from its ${start.count} records`,
-        });
-      }
-    } else if (row.index.type === 'ivfpq' && start.count > 0) {
-      this.#events.onWarning({
-        code: 'SNAPSHOT_MISSING',
-        collection: row.name,
-        message: `collection '${row.name}' has no saved IVF-PQ codes; rebuilding them from its ${start.count} records`,
-      });
-    }
-    // The rebuild reads the records of the labels present now; the last step replays what changed.
-    assertOpen();
-    const ann = this.#emptyIndex(start.count);
-    try {
-      await this.#applyAsync(ann, this.#store.labels(row.id), 'rebuild', assertOpen);
-      if (!this.#finishOpen(ann, start.seq, 0, false, assertOpen)) {
-        ann.dispose();
-        return this.#open();
-      }
-    } catch (error) {
-      ann.dispose();
-      throw error;
-    }
-    this.#snapshotWanted = (row.index.type === 'hnsw' || (ann instanceof IvfPqIndex && ann.trained)) && ann.size > 0;
-    return ann;
-  }
-
   /**
-   * Applies the current records of `labels` to `ann`, RECORD_BATCH at a time: SQLite is read on
-   * the main thread while the previous batch goes into an HNSW graph on the native threads; other
-   * indexes insert synchronously and yield to the event loop after each batch.
-   */
-  async #applyAsync(
-    ann: AnnIndex,
-    labels: readonly number[],
-    phase: 'replay' | 'rebuild',
-    assertOpen: () => void,
-  ): Promise<void> {
-    const report = (done: number) =>
-      this.#events.onProgress({ collection: this.#row.name, phase, done, total: labels.length });
-    let inserting: Promise<void> = Promise.resolve();
-    let done = 0;
-    try {
-      for (let start = 0; start < labels.length; start += RECORD_BATCH) {
-        assertOpen();
-        const chunk = labels.slice(start, start + RECORD_BATCH);
-        const rows = this.#store.vectorsByLabels(this.#row.id, chunk);
-        const batch = new RecordBatch(this.#row.dim, rows.length);
-        for (const { label, vector } of rows) batch.add(label, vector, this.#row.name);
-        await inserting;
-        if (start > 0) report(done);
-        // A label without a record now was deleted (replay) or meanwhile (rebuild).
-        const present = new Set(batch.labels);
-        for (const label of chunk) if (!present.has(label)) ann.remove(label);
-        done = start + chunk.length;
-        if (ann instanceof HnswIndex) {
-          inserting =
-            batch.count === 0
-              ? Promise.resolve()
-              : ann.upsertBatchAsync(
-                  batch.labels,
-                  batch.vectors.subarray(0, batch.count * this.#row.dim),
-                  this.#threads,
-                );
-        } else {
-          this.#insert(ann, batch);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      }
-      await inserting;
-      if (labels.length > 0) report(done);
-    } finally {
-      // On an early exit, let a running native insert finish before the caller disposes the graph.
-      await inserting.catch(() => {});
-    }
-  }
-
-  /**
-   * The last, synchronous step of an async open: replays what other connections committed after
+   * The last, synchronous step of an open: replays what other connections committed after
    * `startSeq` and checks the result, in one read transaction. False when a snapshot truncated the
-   * log past `startSeq` meanwhile (the caller then opens synchronously). With `checkSize`, a live
-   * count that differs from the records is CORRUPT.
+   * log past `startSeq` meanwhile (the open then starts again). With `checkSize`, a live count that
+   * differs from the records is CORRUPT. (Run synchronously, inside the open's own transaction,
+   * there is nothing left to replay.)
    * @throws QuiverError CLOSED, NOT_FOUND when the collection was dropped meanwhile, CORRUPT
    */
   #finishOpen(ann: AnnIndex, startSeq: number, logFrom: number, checkSize: boolean, assertOpen: () => void): boolean {
@@ -678,140 +594,127 @@ export class DerivedIndex {
     });
   }
 
-  /**
-   * Loads a trained IVF-PQ index from its persisted codebook and codes and replays the log after
-   * them. Undefined (after a warning when state was expected) means: rebuild from the records.
-   */
-  #openIvfpq(params: IvfPqParams, seq: number, count: number): IvfPqIndex | undefined {
-    const row = this.#row;
-    const manifest = this.#store.manifest(row.id);
-    const state = this.#store.ivfpqState(row.id);
-    if (manifest === undefined) {
-      if (count > 0) {
-        this.#events.onWarning({
-          code: 'SNAPSHOT_MISSING',
-          collection: row.name,
-          message: `collection '${row.name}' has no saved IVF-PQ codes; rebuilding them from its ${count} records`,
-        });
-      }
-      return undefined;
-    }
-    if (state === undefined) return undefined; // snapshotted before training: nothing to load
-    try {
-      if (state.seq !== manifest.seq) {
-        throw new QuiverError('CORRUPT', `they cover seq ${state.seq}; the manifest says ${manifest.seq}`);
-      }
-      if (state.params !== JSON.stringify(row.index)) {
-        throw new QuiverError(
-          'CORRUPT',
-          `they were built with ${state.params}; the collection has ${JSON.stringify(row.index)}`,
-        );
-      }
-      this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count });
-      const ann = IvfPqIndex.fromState(
-        row.metric,
-        row.dim,
-        params,
-        this.#fetchVectors,
-        state.codebook,
-        state.chunks,
-        this.#onTrain,
-      );
-      try {
-        this.#replay(ann, manifest.seq);
-        if (ann.size !== count) {
-          throw new QuiverError(
-            'CORRUPT',
-            `they hold ${ann.size} live vectors after replay; the records hold ${count}`,
-          );
-        }
-      } catch (error) {
-        ann.dispose();
-        throw error;
-      }
-      this.#appliedSeq = seq;
-      this.#logRows = this.#store.logLength(row.id, manifest.seq);
-      return ann;
-    } catch (error) {
-      this.#events.onWarning({
-        code: 'SNAPSHOT_INVALID',
-        collection: row.name,
-        message: `the IVF-PQ codebook or codes of '${row.name}' are unusable: ${(error as Error).message}; retraining them from the records`,
-        cause: error,
-      });
-      return undefined;
-    }
-  }
+  /** What an index needs from the collection (see IndexHooks). */
+  readonly #hooks = {
+    /** Reads full vectors for an IVF-PQ re-rank: one statement for all labels. */
+    fetchVectors: (labels: readonly number[]) =>
+      this.#store
+        .vectorsByLabels(this.#row.id, labels)
+        .map(({ label, vector }) => ({ label, vector: vectorOf(vector, this.#row.dim) })),
+    /** Reports an IVF-PQ index's training as progress. */
+    onTrain: (vectors: number) =>
+      this.#events.onProgress({ collection: this.#row.name, phase: 'train', done: 0, total: vectors }),
+  };
 
-  /** Reads full vectors for an IVF-PQ re-rank: one statement for all labels. */
-  readonly #fetchVectors = (labels: readonly number[]) =>
-    this.#store
-      .vectorsByLabels(this.#row.id, labels)
-      .map(({ label, vector }) => ({ label, vector: vectorOf(vector, this.#row.dim) }));
-
-  /** Reports an IVF-PQ index's training as progress. */
-  readonly #onTrain = (vectors: number) =>
-    this.#events.onProgress({ collection: this.#row.name, phase: 'train', done: 0, total: vectors });
-
-  /**
-   * Re-reads every label the log touches after `seq` and applies its current state, RECORD_BATCH
-   * labels at a time. The log's labels are distinct and each gets its current record (or its
-   * deletion), so the order of the log within a label is already applied.
-   */
+  /** Re-reads every label the log touches after `seq` and applies its current state, at once. */
   #replay(ann: AnnIndex, seq: number): void {
-    const labels = this.#store.labelsLoggedAfter(this.#row.id, seq);
-    for (let start = 0; start < labels.length; start += RECORD_BATCH) {
-      const chunk = labels.slice(start, start + RECORD_BATCH);
-      this.#insert(ann, this.#readCurrent(ann, chunk));
-      this.#reportReplay(start + chunk.length, labels.length);
-    }
-  }
-
-  #reportReplay(done: number, total: number): void {
-    this.#events.onProgress({ collection: this.#row.name, phase: 'replay', done, total });
+    runSync(this.#applySteps(ann, this.#store.labelsLoggedAfter(this.#row.id, seq), 'replay', () => {}));
   }
 
   /**
-   * Reads the current records of `labels` (one statement) into a batch to insert, and removes from
-   * `ann` the labels that no longer have a record.
+   * Applies the current records of `labels` (distinct) to `ann`, RECORD_BATCH at a time: a label
+   * without a record now is removed. Each label gets its current record (or its deletion), so the
+   * order of the log within a label is already applied. Run asynchronously, SQLite is read on the
+   * main thread while the previous batch goes into the index (AnnIndex.upsertBatchAsync).
    */
-  #readCurrent(ann: AnnIndex, labels: readonly number[]): RecordBatch {
-    const rows = this.#store.vectorsByLabels(this.#row.id, labels);
+  *#applySteps(
+    ann: AnnIndex,
+    labels: readonly number[],
+    phase: 'replay' | 'rebuild',
+    assertOpen: () => void,
+  ): Steps<void> {
+    const report = (done: number) =>
+      this.#events.onProgress({ collection: this.#row.name, phase, done, total: labels.length });
+    let inserting: Started<void> | undefined;
+    let done = 0;
+    try {
+      for (let first = 0; first < labels.length; first += RECORD_BATCH) {
+        assertOpen();
+        const chunk = labels.slice(first, first + RECORD_BATCH);
+        const batch = this.#batchOf(this.#store.vectorsByLabels(this.#row.id, chunk));
+        if (inserting !== undefined) yield* finish(inserting);
+        if (first > 0) report(done);
+        const present = new Set(batch.labels.subarray(0, batch.count));
+        for (const label of chunk) if (!present.has(label)) ann.remove(label);
+        done = first + chunk.length;
+        inserting = yield* this.#startInsert(ann, batch);
+      }
+      if (inserting !== undefined) yield* finish(inserting);
+      if (labels.length > 0) report(done);
+    } finally {
+      // On an early exit, let a running native insert finish before the caller disposes the index.
+      if (inserting !== undefined) yield* settle(inserting);
+    }
+  }
+
+  /**
+   * Inserts every record into the empty `ann`, a page of RECORD_BATCH records at a time in label
+   * order (the next page is read while the previous one goes in, when run asynchronously). A
+   * compaction passes its crash point once half the records are read.
+   */
+  *#rebuildSteps(ann: AnnIndex, total: number, assertOpen: () => void, compacting: boolean): Steps<void> {
+    const row = this.#row;
+    const report = (done: number) => this.#events.onProgress({ collection: row.name, phase: 'rebuild', done, total });
+    let inserting: Started<void> | undefined;
+    let reported = 0;
+    let done = 0;
+    let after = -1;
+    try {
+      for (;;) {
+        assertOpen();
+        const rows = this.#store.vectorsAfterLabel(row.id, after, RECORD_BATCH);
+        if (rows.length === 0) break;
+        const batch = new RecordBatch(row.dim, rows.length);
+        for (const { label, vector } of rows) {
+          batch.add(label, vector, row.name);
+          done++;
+          if (compacting && done === Math.ceil(total / 2)) crashPoint('compact-mid-build');
+        }
+        after = rows[rows.length - 1]!.label;
+        if (inserting !== undefined) {
+          yield* finish(inserting);
+          report(reported);
+        }
+        inserting = yield* this.#startInsert(ann, batch);
+        reported = done;
+      }
+      if (inserting !== undefined) {
+        yield* finish(inserting);
+        report(reported);
+      }
+    } finally {
+      if (inserting !== undefined) yield* settle(inserting);
+    }
+  }
+
+  /** Starts inserting a batch's records (distinct labels) into `ann`; see {@link finish}. */
+  #startInsert(ann: AnnIndex, batch: RecordBatch): Steps<Started<void>> {
+    const labels = batch.labels.subarray(0, batch.count);
+    const vectors = batch.vectors.subarray(0, batch.count * this.#row.dim);
+    return start(
+      () => {
+        if (batch.count > 0) ann.upsertBatch(labels, vectors, this.#threads);
+      },
+      () => (batch.count > 0 ? ann.upsertBatchAsync(labels, vectors, this.#threads) : Promise.resolve()),
+    );
+  }
+
+  /** Stored rows (label and float32 BLOB) checked into a batch to insert. */
+  #batchOf(rows: readonly { label: number; vector: Uint8Array }[]): RecordBatch {
     const batch = new RecordBatch(this.#row.dim, rows.length);
     for (const { label, vector } of rows) batch.add(label, vector, this.#row.name);
-    const present = new Set(batch.labels);
-    for (const label of labels) if (!present.has(label)) ann.remove(label);
     return batch;
-  }
-
-  /** Inserts or replaces the batch's records (distinct labels) in `ann`. */
-  #insert(ann: AnnIndex, batch: RecordBatch): void {
-    if (batch.count === 0) return;
-    const dim = this.#row.dim;
-    const labels = batch.labels.subarray(0, batch.count);
-    const vectors = batch.vectors.subarray(0, batch.count * dim);
-    if (ann instanceof HnswIndex) ann.upsertBatch(labels, vectors, this.#threads);
-    else if (ann instanceof IvfPqIndex) ann.upsertBatch(new Int32Array(labels.buffer, 0, batch.count), vectors);
-    else {
-      for (let row = 0; row < batch.count; row++) {
-        ann.upsert(labels[row]!, vectors.subarray(row * dim, (row + 1) * dim));
-      }
-    }
   }
 
   /** An empty index of the collection's kind, sized for `count` records. */
   #emptyIndex(count: number): AnnIndex {
     const row = this.#row;
     const capacity = Math.max(1024, Math.ceil(count * 1.25));
-    return row.index.type === 'hnsw'
-      ? new HnswIndex(row.metric, row.dim, row.index, capacity)
-      : row.index.type === 'ivfpq'
-        ? new IvfPqIndex(row.metric, row.dim, row.index, this.#fetchVectors, this.#onTrain)
-        : new FlatIndex(row.metric, row.dim, capacity);
+    return this.#kind.create(row.metric, row.dim, row.index, capacity, this.#hooks);
   }
 
   /**
-   * Builds a new index from every record, RECORD_BATCH records at a time; the caller disposes the
+   * Builds a new index from every record (the rebuild steps run at once); the caller disposes the
    * old one. A compaction passes its crash point once half the records are read.
    */
   #rebuild(seq: number, compacting = false): AnnIndex {
@@ -819,20 +722,7 @@ export class DerivedIndex {
     const total = this.#store.count(row.id);
     const ann = this.#emptyIndex(total);
     try {
-      let batch = new RecordBatch(row.dim, Math.min(RECORD_BATCH, Math.max(total, 1)));
-      let done = 0;
-      const flush = () => {
-        this.#insert(ann, batch);
-        this.#events.onProgress({ collection: row.name, phase: 'rebuild', done, total });
-        batch = new RecordBatch(row.dim, RECORD_BATCH);
-      };
-      for (const { label, vector } of this.#store.vectors(row.id)) {
-        batch.add(label, vector, this.#row.name);
-        done++;
-        if (compacting && done === Math.ceil(total / 2)) crashPoint('compact-mid-build');
-        if (batch.full) flush();
-      }
-      if (batch.count > 0) flush();
+      runSync(this.#rebuildSteps(ann, total, () => {}, compacting));
     } catch (error) {
       ann.dispose();
       throw error;
@@ -847,4 +737,16 @@ export class DerivedIndex {
     const manifest = this.#store.manifest(this.#row.id);
     removeSnapshotsExcept(this.#directory, manifest?.file.split('/').pop());
   }
+}
+
+/** The labels and vectors of a committed batch of upserts, as one batch. */
+function rowsOf(
+  changes: readonly { label: number; vector: Float32Array }[],
+  dim: number,
+): { labels: Uint32Array; vectors: Float32Array } {
+  const vectors = new Float32Array(changes.length * dim);
+  changes.forEach((change, row) => {
+    vectors.set(change.vector, row * dim);
+  });
+  return { labels: Uint32Array.from(changes, (change) => change.label), vectors };
 }

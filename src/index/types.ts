@@ -126,6 +126,12 @@ export interface AnnIndex {
   searchBatch?(queries: Float32Array, k: number, ef: number, threads?: number): BatchNeighbours;
   /** Optional: {@link searchBatch} off the event loop; do not modify `queries` before it settles. */
   searchBatchAsync?(queries: Float32Array, k: number, ef: number, threads?: number): Promise<BatchNeighbours>;
+  /** 'file' kinds: writes the graph file a snapshot wraps (not while {@link busy}). */
+  writeGraph?(graphFile: string): void;
+  /** 'file' kinds: the live labels, ascending, that a snapshot records beside the graph. */
+  liveLabels?(): Uint32Array;
+  /** 'state' kinds: what to keep in SQLite; undefined while there is nothing worth keeping. */
+  exportState?(): { codebook: Uint8Array; chunks: Uint8Array[] } | undefined;
   /** Frees native memory. The index is unusable afterwards. */
   dispose(): void;
 }

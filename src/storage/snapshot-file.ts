@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import { crc32 } from '../quant/crc32.js';
 import { QuiverError } from '../errors.js';
 import type { Metric } from '../schema.js';
+import { runAsync, runSync, type Steps, step } from '../steps.js';
 import { crashPoint } from './crash-point.js';
 
 const MAGIC = Buffer.from('QUIVHNSW', 'latin1');
@@ -188,86 +189,88 @@ function cannotOpen(file: string, error: unknown): QuiverError {
  * never returns unverified data.
  */
 export function readSnapshot(file: string, graphFile: string): SnapshotRead {
-  let input: number;
-  try {
-    input = openSync(file, 'r');
-  } catch (error) {
-    throw cannotOpen(file, error);
-  }
-  try {
-    const size = fstatSync(input).size;
-    if (size < HEADER_BYTES) throw corrupt(file, `it is ${size} bytes, shorter than its header`);
-    const bytes = Buffer.alloc(HEADER_BYTES);
-    readSync(input, bytes, 0, HEADER_BYTES, 0);
-    const { header, labelCount, checksum } = parseHeader(file, bytes, size);
-    const labelBytes = Buffer.alloc(labelCount * 4);
-    readSync(input, labelBytes, 0, labelBytes.byteLength, HEADER_BYTES);
-    let computed = crc32(labelBytes);
-    const output = openSync(graphFile, 'w');
-    try {
-      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-      let position = HEADER_BYTES + labelBytes.byteLength;
-      while (position < size) {
-        const read = readSync(input, chunk, 0, Math.min(CHUNK_BYTES, size - position), position);
-        if (read === 0) throw corrupt(file, 'it ended early');
-        const piece = chunk.subarray(0, read);
-        computed = crc32(piece, computed);
-        writeSync(output, piece);
-        position += read;
-      }
-    } finally {
-      closeSync(output);
-    }
-    if (computed !== checksum) throw corrupt(file, 'its payload checksum is wrong');
-    const liveLabels = new Uint32Array(labelCount);
-    new Uint8Array(liveLabels.buffer).set(labelBytes);
-    return { header, checksum, liveLabels };
-  } finally {
-    closeSync(input);
-  }
+  return runSync(readSnapshotSteps(file, graphFile));
 }
 
 /**
  * {@link readSnapshot} with asynchronous file I/O, one MiB at a time, so that the event loop turns
  * while a large snapshot is verified and copied.
  */
-export async function readSnapshotAsync(file: string, graphFile: string): Promise<SnapshotRead> {
-  let input: FileHandle;
+export function readSnapshotAsync(file: string, graphFile: string): Promise<SnapshotRead> {
+  return runAsync(readSnapshotSteps(file, graphFile));
+}
+
+/** A file descriptor (synchronous run) or a FileHandle (asynchronous run). */
+type Handle = number | FileHandle;
+
+const openHandle = (path: string, flags: string) =>
+  step<Handle>(
+    () => openSync(path, flags),
+    () => openFile(path, flags),
+  );
+const sizeOf = (handle: Handle) =>
+  step(
+    () => fstatSync(handle as number).size,
+    async () => (await (handle as FileHandle).stat()).size,
+  );
+const readAt = (handle: Handle, buffer: Buffer, length: number, position: number) =>
+  step(
+    () => readSync(handle as number, buffer, 0, length, position),
+    async () => (await (handle as FileHandle).read(buffer, 0, length, position)).bytesRead,
+  );
+const writeAll = (handle: Handle, bytes: Uint8Array) =>
+  step(
+    () => {
+      writeSync(handle as number, bytes);
+    },
+    async () => {
+      await (handle as FileHandle).write(bytes);
+    },
+  );
+const closeHandle = (handle: Handle) =>
+  step(
+    () => closeSync(handle as number),
+    () => (handle as FileHandle).close(),
+  );
+
+/** The one algorithm of {@link readSnapshot} and {@link readSnapshotAsync}, as steps. */
+export function* readSnapshotSteps(file: string, graphFile: string): Steps<SnapshotRead> {
+  let input: Handle;
   try {
-    input = await openFile(file, 'r');
+    input = yield* openHandle(file, 'r');
   } catch (error) {
     throw cannotOpen(file, error);
   }
   try {
-    const size = (await input.stat()).size;
+    const size = yield* sizeOf(input);
     if (size < HEADER_BYTES) throw corrupt(file, `it is ${size} bytes, shorter than its header`);
     const bytes = Buffer.alloc(HEADER_BYTES);
-    await input.read(bytes, 0, HEADER_BYTES, 0);
+    yield* readAt(input, bytes, HEADER_BYTES, 0);
     const { header, labelCount, checksum } = parseHeader(file, bytes, size);
     const labelBytes = Buffer.alloc(labelCount * 4);
-    await input.read(labelBytes, 0, labelBytes.byteLength, HEADER_BYTES);
+    yield* readAt(input, labelBytes, labelBytes.byteLength, HEADER_BYTES);
     let computed = crc32(labelBytes);
-    const output = await openFile(graphFile, 'w');
+    const output = yield* openHandle(graphFile, 'w');
     try {
       const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
       let position = HEADER_BYTES + labelBytes.byteLength;
       while (position < size) {
-        const { bytesRead } = await input.read(chunk, 0, Math.min(CHUNK_BYTES, size - position), position);
-        if (bytesRead === 0) throw corrupt(file, 'it ended early');
-        const piece = chunk.subarray(0, bytesRead);
+        const read = yield* readAt(input, chunk, Math.min(CHUNK_BYTES, size - position), position);
+        if (read === 0) throw corrupt(file, 'it ended early');
+        const piece = chunk.subarray(0, read);
         computed = crc32(piece, computed);
-        await output.write(piece);
-        position += bytesRead;
+        yield* writeAll(output, piece);
+        position += read;
       }
     } finally {
-      await output.close();
+      yield* closeHandle(output);
     }
     if (computed !== checksum) throw corrupt(file, 'its payload checksum is wrong');
     const liveLabels = new Uint32Array(labelCount);
     new Uint8Array(liveLabels.buffer).set(labelBytes);
     return { header, checksum, liveLabels };
   } finally {
-    await input.close();
+    yield* closeHandle(input);
   }
 }
 

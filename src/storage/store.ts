@@ -402,6 +402,16 @@ export class Store {
     yield* statement.iterate(collectionId) as IterableIterator<{ label: number; vector: Buffer }>;
   }
 
+  /**
+   * Up to `limit` (label, vector) pairs of a collection with labels above `afterLabel`, in label
+   * order: one page of a rebuild, read without holding a statement open between pages.
+   */
+  vectorsAfterLabel(collectionId: number, afterLabel: number, limit: number): { label: number; vector: Buffer }[] {
+    return this.#statement(
+      'SELECT label, vector FROM records WHERE collection_id = ? AND label > ? ORDER BY label LIMIT ?',
+    ).all(collectionId, afterLabel, limit) as { label: number; vector: Buffer }[];
+  }
+
   /** The snapshot manifest row of a collection, if it has one. */
   manifest(collectionId: number): ManifestRow | undefined {
     return this.#statement('SELECT file, seq, checksum, params FROM manifest WHERE collection_id = ?').get(
