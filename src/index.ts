@@ -1,7 +1,7 @@
 // The public entry of quiverdb: open(), the public types and the error class. Nothing else
 // is exported; package.json#exports makes deep imports fail.
 import { atBoundary, registerBoundaryClass } from './boundary.js';
-import { CollectionImpl } from './collection.js';
+import { CollectionImpl } from './collection/collection.js';
 import { DatabaseImpl } from './db.js';
 import type { Database, OpenOptions } from './types.js';
 

@@ -1,5 +1,5 @@
 // The public types: every interface a user touches, with the JSDoc they read in their editor.
-// Implementations live in db.ts and collection.ts and keep their handles in #private fields.
+// Implementations live in db.ts and collection/collection.ts and keep their handles in #private fields.
 import type { RecordBatch, Table } from 'apache-arrow';
 import type { Metric } from './schema.js';
 import type { TextSettings, Tokenizer } from './text/settings.js';

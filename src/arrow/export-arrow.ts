@@ -1,6 +1,6 @@
 // Collection → Arrow: a first pass over the matching records' metadata picks one Arrow type per
 // metadata key; a second pass builds record batches of `batchSize` records in label order.
-// Imports apache-arrow, src/errors, src/filter, src/schema, src/types and ./ siblings; never src/collection.ts.
+// Imports apache-arrow, src/errors, src/filter, src/schema, src/types and ./ siblings; never src/collection/.
 import type { Data, DataType, Field, FixedSizeList, RecordBatch, Schema, Table } from 'apache-arrow';
 import { QuiverError } from '../errors.js';
 import { arrow } from '../lazy-require.js';

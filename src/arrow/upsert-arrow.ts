@@ -1,6 +1,6 @@
 // Arrow → collection: reads a Table, record batches or an IPC file batch by batch, validates each
 // batch whole (naming the source row and column of the first bad value) and writes it as one upsert.
-// Imports apache-arrow, src/errors, src/schema, src/types and ./ siblings; never src/collection.ts.
+// Imports apache-arrow, src/errors, src/schema, src/types and ./ siblings; never src/collection/.
 import type { Data, DataType, RecordBatch, Schema } from 'apache-arrow';
 import { QuiverError, toQuiverError } from '../errors.js';
 import { arrow } from '../lazy-require.js';

@@ -1,7 +1,7 @@
 // The change feed of one open database: records each committed change (called by collections and
 // the database inside their write transactions), reads them back in seq order, follows new commits
 // (watch), keeps the named consumers' cursors and trims the log to the retention rules.
-// Must not import collection.ts or db.ts. Layout of its tables: storage/migrations/0007-changes.ts.
+// Must not import src/collection/ or db.ts. Layout of its tables: storage/migrations/0007-changes.ts.
 import { isQuiverError, QuiverError, toQuiverError } from '../errors.js';
 import type { ChangeRow, ChangeStore, UpsertChangeRows } from '../storage/change-store.js';
 import type {

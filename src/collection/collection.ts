@@ -9,14 +9,14 @@ import {
   exportArrowFile,
   recordBatches,
   upsertArrow,
-} from './arrow/index.js';
-import type { ChangeRecorder } from './changes/change-feed.js';
+} from '../arrow/index.js';
+import type { ChangeRecorder } from '../changes/change-feed.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
-import { isQuiverError, QuiverError, toQuiverError } from './errors.js';
-import { batchRow } from './index/hnsw.js';
-import { indexKind } from './index/registry.js';
-import type { AnnIndex, BatchNeighbours, Neighbours } from './index/types.js';
-import { norm } from './index/vector-math.js';
+import { isQuiverError, QuiverError, toQuiverError } from '../errors.js';
+import { batchRow } from '../index/hnsw.js';
+import { indexKind } from '../index/registry.js';
+import type { AnnIndex, BatchNeighbours, Neighbours } from '../index/types.js';
+import { norm } from '../index/vector-math.js';
 import {
   describe,
   filterSelectionSchema,
@@ -32,23 +32,23 @@ import {
   toMetadataJson,
   toVector,
   copyVector,
-} from './schema.js';
-import type { Metric } from './schema.js';
-import { crashPoint } from './storage/crash-point.js';
-import { compileFilter, parseFilter } from './filter/index.js';
-import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from './filtered-search.js';
-import type { CollectionRow, CompiledWhere, Store, StoredRecord } from './storage/store.js';
-import { checkedRecord, checkLabel } from './storage/stored-record.js';
+} from '../schema.js';
+import type { Metric } from '../schema.js';
+import { crashPoint } from '../storage/crash-point.js';
+import { compileFilter, parseFilter } from '../filter/index.js';
+import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from '../filtered-search.js';
+import type { CollectionRow, CompiledWhere, Store, StoredRecord } from '../storage/store.js';
+import { checkedRecord, checkLabel } from '../storage/stored-record.js';
 import {
   DEFAULT_EMBED_BATCH_SIZE,
   DEFAULT_EMBED_CONCURRENCY,
   type EmbedSettings,
   embedTexts,
-} from './text/embedding.js';
-import { DEFAULT_ALPHA, DEFAULT_RRF_K, type Fusion, fuse } from './text/fusion.js';
-import { queryWords } from './text/query-words.js';
-import type { TextSettings } from './text/settings.js';
-import { TextSearch } from './text/text-search.js';
+} from '../text/embedding.js';
+import { DEFAULT_ALPHA, DEFAULT_RRF_K, type Fusion, fuse } from '../text/fusion.js';
+import { queryWords } from '../text/query-words.js';
+import type { TextSettings } from '../text/settings.js';
+import { TextSearch } from '../text/text-search.js';
 import type {
   Collection,
   EmbedFunction,
@@ -72,14 +72,14 @@ import type {
   TextRecord,
   UpsertRecord,
   UpsertResult,
-} from './types.js';
+} from '../types.js';
 import type {
   ArrowExportOptions,
   ArrowExportResult,
   ArrowImportOptions,
   ArrowImportResult,
   ArrowSource,
-} from './types.js';
+} from '../types.js';
 
 const DEFAULT_K = 10;
 /** Filters whose matching labels a collection remembers between writes. */

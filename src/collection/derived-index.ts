@@ -4,11 +4,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isQuiverError, QuiverError } from './errors.js';
-import { type IndexKind, indexKind } from './index/registry.js';
-import type { AnnIndex } from './index/types.js';
-import { finish, runAsync, runSync, type Started, type Steps, settle, start, step } from './steps.js';
-import { crashPoint } from './storage/crash-point.js';
+import { isQuiverError, QuiverError } from '../errors.js';
+import { type IndexKind, indexKind } from '../index/registry.js';
+import type { AnnIndex } from '../index/types.js';
+import { finish, runAsync, runSync, type Started, type Steps, settle, start, step } from '../steps.js';
+import { crashPoint } from '../storage/crash-point.js';
 import {
   readSnapshotSteps,
   removeSnapshotsExcept,
@@ -16,10 +16,10 @@ import {
   type SnapshotRead,
   snapshotName,
   writeSnapshot,
-} from './storage/snapshot-file.js';
-import { type CollectionRow, type ManifestRow, type Store, vectorOf } from './storage/store.js';
-import { checkLabel } from './storage/stored-record.js';
-import type { QuiverProgress, QuiverWarning } from './types.js';
+} from '../storage/snapshot-file.js';
+import { type CollectionRow, type ManifestRow, type Store, vectorOf } from '../storage/store.js';
+import { checkLabel } from '../storage/stored-record.js';
+import type { QuiverProgress, QuiverWarning } from '../types.js';
 
 export interface IndexEvents {
   readonly onWarning: (warning: QuiverWarning) => void;
