@@ -12,6 +12,8 @@ import {
 } from '../arrow/index.js';
 import type { ChangeRecorder } from '../changes/change-feed.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
+import { LabelAllocator } from './labels.js';
+import { type PreparedBatch, prepareBatch } from './write.js';
 import { isQuiverError, QuiverError, toQuiverError } from '../errors.js';
 import { batchRow } from '../index/hnsw.js';
 import { indexKind } from '../index/registry.js';
@@ -31,14 +33,13 @@ import {
   toText,
   toMetadataJson,
   toVector,
-  copyVector,
 } from '../schema.js';
 import type { Metric } from '../schema.js';
 import { crashPoint } from '../storage/crash-point.js';
 import { compileFilter, parseFilter } from '../filter/index.js';
 import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from '../filtered-search.js';
 import type { CollectionRow, CompiledWhere, Store, StoredRecord } from '../storage/store.js';
-import { checkedRecord, checkLabel } from '../storage/stored-record.js';
+import { checkedRecord } from '../storage/stored-record.js';
 import {
   DEFAULT_EMBED_BATCH_SIZE,
   DEFAULT_EMBED_CONCURRENCY,
@@ -91,19 +92,8 @@ const COMPILE = { metadataColumn: 'metadata' } as const;
 function isSelection(value: unknown): value is { filter: Filter; limit?: number } {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && 'filter' in value;
 }
-const RECORD_KEYS = new Set(['id', 'vector', 'metadata', 'text']);
 /** Candidates each side of a hybrid query contributes, at least (and at least k). */
 const DEFAULT_HYBRID_CANDIDATES = 50;
-
-/** A validated upsert batch: row i is ids[i], numbers i·dim … (i+1)·dim of vectors, metadata[i]. */
-interface PreparedBatch {
-  readonly ids: readonly string[];
-  readonly vectors: Float32Array;
-  /** JSON text per row, or one text for every row. */
-  readonly metadata: readonly string[] | string;
-  /** Text per row (null: none); undefined when no row has text. */
-  readonly texts: readonly (string | null)[] | undefined;
-}
 
 /** The options schema of a batch method: queryBatch's, or queryIdsBatch's (no includeVectors). */
 type BatchSchema = typeof queryBatchSchema | typeof queryIdsBatchSchema;
@@ -126,66 +116,6 @@ interface PreparedQueryBatch {
   readonly k: number;
   readonly ef: number;
   readonly where: CompiledWhere | undefined;
-}
-
-/**
- * Hands out dense labels: freed labels first (so the index does not grow under churn), then
- * the next never-used label. Allocations inside a failed transaction are rolled back.
- */
-class LabelAllocator {
-  #free: number[];
-  #next: number;
-  #journal: number[] = [];
-
-  /**
-   * `used` must be ascending. Every label a record holds was once fresh, with an upsert logged under
-   * a higher seq, so a label at or above `lastSeq` is damage (CORRUPT) — and never a giant free list.
-   */
-  constructor(used: readonly number[], lastSeq: number, collection: string) {
-    const free: number[] = [];
-    let expected = 0;
-    for (const label of used) {
-      checkLabel(label, collection);
-      if (label >= lastSeq) {
-        throw new QuiverError(
-          'CORRUPT',
-          `collection '${collection}' has a record with label ${label}, above the ${lastSeq} changes ever logged; run quiver verify`,
-        );
-      }
-      for (; expected < label; expected++) free.push(expected);
-      expected = label + 1;
-    }
-    this.#free = free.reverse(); // pop() yields the lowest free label first
-    this.#next = expected;
-  }
-
-  /** Labels in use (0: the collection holds no records). */
-  get live(): number {
-    return this.#next - this.#free.length;
-  }
-
-  allocate(): number {
-    const label = this.#free.length > 0 ? this.#free.pop()! : this.#next++;
-    this.#journal.push(label);
-    return label;
-  }
-
-  release(label: number): void {
-    this.#free.push(label);
-  }
-
-  commit(): void {
-    this.#journal = [];
-  }
-
-  rollback(): void {
-    for (let i = this.#journal.length - 1; i >= 0; i--) {
-      const label = this.#journal[i]!;
-      if (label === this.#next - 1) this.#next--;
-      else this.#free.push(label);
-    }
-    this.#journal = [];
-  }
 }
 
 export interface CollectionHost {
@@ -363,7 +293,7 @@ export class CollectionImpl implements Collection {
   ): Promise<readonly UpsertRecord[]> {
     this.#writable();
     const embed = this.#embed;
-    if (embed === undefined) this.#prepare(records as readonly UpsertRecord[]); // names the first record without a vector
+    if (embed === undefined) prepareBatch(records as readonly UpsertRecord[], this); // names the first record without a vector
     for (const i of missing) {
       if (typeof records[i]!.text !== 'string') {
         throw new QuiverError(
@@ -375,8 +305,9 @@ export class CollectionImpl implements Collection {
     // The batch is checked whole (ids, metadata, texts, given vectors) before any embed call.
     const standIn = new Float32Array(this.dim).fill(1);
     const lacking = new Set(missing);
-    this.#prepare(
+    prepareBatch(
       records.map((record, i) => (lacking.has(i) ? { ...record, vector: standIn } : record)) as UpsertRecord[],
+      this,
       true,
     );
     const texts = missing.map((i) => records[i]!.text!);
@@ -392,7 +323,7 @@ export class CollectionImpl implements Collection {
   /** Validates and commits a batch, then hands the committed changes to `apply` for the index. */
   #upsert(records: readonly UpsertRecord[], apply: ApplyCommitted): UpsertResult {
     const derived = this.#writable();
-    return this.#write(derived, this.#prepare(records), apply);
+    return this.#write(derived, prepareBatch(records, this), apply);
   }
 
   /**
@@ -1090,70 +1021,6 @@ export class CollectionImpl implements Collection {
       this.#host.store.analyze();
       this.#analyzedSize = derived.ann.size;
     }
-  }
-
-  /** Validates a whole batch before anything is written; the vectors are copied into one array. */
-  #prepare(records: readonly UpsertRecord[], embedding = false): PreparedBatch {
-    if (!Array.isArray(records)) {
-      throw new QuiverError('INVALID_ARGUMENT', `upsert takes an array of records, got ${describe(records)}`);
-    }
-    const dim = this.dim;
-    const seen = new Map<string, number>();
-    const ids: string[] = new Array(records.length);
-    const metadata: string[] = new Array(records.length);
-    let texts: (string | null)[] | undefined;
-    // The caller's vectors are copied, so later changes to them cannot reach the index.
-    const vectors = new Float32Array(records.length * dim);
-    for (let i = 0; i < records.length; i++) {
-      const record: unknown = records[i];
-      const where = `record ${i}`;
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `${where} is ${describe(record)}; expected { id, vector, metadata? }`,
-        );
-      }
-      for (const key of Object.keys(record)) {
-        if (!RECORD_KEYS.has(key)) {
-          throw new QuiverError(
-            'INVALID_ARGUMENT',
-            `${where} has unknown field '${key}'; a record has id, vector, text and metadata`,
-          );
-        }
-      }
-      const { id: rawId, vector: rawVector, metadata: rawMetadata, text: rawText } = record as Record<string, unknown>;
-      const id = toId(rawId, `${where}.id`);
-      const earlier = seen.get(id);
-      if (earlier !== undefined) {
-        throw new QuiverError(
-          'INVALID_ID',
-          `${where}.id '${id}' repeats record ${earlier}; ids must be unique within a batch`,
-        );
-      }
-      seen.set(id, i);
-      if (rawVector === undefined) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          rawText === undefined || embedding
-            ? `${where}.vector is undefined (id '${id}'); give each record a vector, or a text with the collection opened with embed and upsertAsync`
-            : `${where}.vector is undefined (id '${id}'), and it has text: open the collection with embed (your embedding function) and call upsertAsync to compute vectors from text`,
-        );
-      }
-      if (rawText !== undefined) {
-        texts ??= new Array<string | null>(records.length).fill(null);
-        texts[i] = toText(rawText, `${where}.text`);
-      }
-      copyVector(rawVector, vectors, i * dim, dim, `${where}.vector`, this.name);
-      if (this.metric === 'cosine' && norm(vectors.subarray(i * dim, (i + 1) * dim)) === 0) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `${where}.vector is all zeros; cosine distance needs a non-zero vector`,
-        );
-      }
-      ids[i] = id;
-      metadata[i] = toMetadataJson(rawMetadata, `${where}.metadata`);
-    }
-    return { ids, vectors, metadata, texts };
   }
 
   /** Validates a whole queryBatch call; `k` comes back capped at the index size (0 when empty). */

@@ -18,8 +18,11 @@ import {
   writeSnapshot,
 } from '../storage/snapshot-file.js';
 import { type CollectionRow, type ManifestRow, type Store, vectorOf } from '../storage/store.js';
-import { checkLabel } from '../storage/stored-record.js';
 import type { QuiverProgress, QuiverWarning } from '../types.js';
+import { allUpserts, RecordBatch } from './record-batch.js';
+import { replacedUnderReader, SnapshotReplaced } from './snapshot-replaced.js';
+
+export { SnapshotReplaced };
 
 export interface IndexEvents {
   readonly onWarning: (warning: QuiverWarning) => void;
@@ -32,84 +35,6 @@ export interface IndexEvents {
  * one coarse assignment and PQ encoding for IVF-PQ). A progress report follows each batch.
  */
 const RECORD_BATCH = 4096;
-
-/** Labels and their vectors read from SQLite rows, handed to an index at once. */
-class RecordBatch {
-  readonly labels: Uint32Array;
-  readonly vectors: Float32Array;
-  readonly #dim: number;
-  readonly #bytes: Uint8Array;
-  count = 0;
-
-  constructor(dim: number, capacity: number) {
-    this.#dim = dim;
-    this.labels = new Uint32Array(capacity);
-    this.vectors = new Float32Array(capacity * dim);
-    this.#bytes = new Uint8Array(this.vectors.buffer);
-  }
-
-  get full(): boolean {
-    return this.count === this.labels.length;
-  }
-
-  /**
-   * Appends a stored vector (a float32 BLOB of dim numbers) under its label.
-   * @throws QuiverError CORRUPT on a label out of range, a wrong length or a number that is not finite
-   */
-  add(label: number, blob: Uint8Array, collection: string): void {
-    const bytes = this.#dim * 4;
-    checkLabel(label, collection);
-    if (!(blob instanceof Uint8Array) || blob.byteLength !== bytes) {
-      throw new QuiverError(
-        'CORRUPT',
-        `the record under label ${label} of collection '${collection}' has a stored vector of ${blob?.byteLength} bytes; expected ${bytes} (dim ${this.#dim}); run quiver verify`,
-      );
-    }
-    const at = this.count * this.#dim;
-    this.#bytes.set(blob, at * 4);
-    for (let i = at; i < at + this.#dim; i++) {
-      const value = this.vectors[i]!;
-      if (value - value !== 0) {
-        throw new QuiverError(
-          'CORRUPT',
-          `the record under label ${label} of collection '${collection}' has a stored vector holding ${value}; run quiver verify`,
-        );
-      }
-    }
-    this.labels[this.count++] = label;
-  }
-}
-
-function allUpserts(
-  changes: readonly { label: number; vector: Float32Array | undefined }[],
-): changes is readonly { label: number; vector: Float32Array }[] {
-  return changes.every((change) => change.vector !== undefined);
-}
-/**
- * Thrown by a reader's open when the snapshot file its read transaction names is gone: the writer
- * replaced it (and removed the old one) after that transaction began. Nothing is wrong: the call
- * starts again in a new read transaction (DatabaseImpl.read), which names the new file.
- */
-export class SnapshotReplaced extends Error {}
-
-/** Per store, the snapshot files a reader already found missing once: missing again is damage, not a race. */
-const missingSnapshots = new WeakMap<Store, Set<string>>();
-
-/** True when a reader should start again rather than warn: `file` is missing for the first time. */
-function replacedUnderReader(store: Store, file: string, error: unknown): boolean {
-  if (!store.readOnly) return false;
-  let cause: unknown = error;
-  while (cause instanceof Error && (cause as { code?: unknown }).code !== 'ENOENT') cause = cause.cause;
-  if (!(cause instanceof Error)) return false;
-  let seen = missingSnapshots.get(store);
-  if (seen === undefined) {
-    seen = new Set();
-    missingSnapshots.set(store, seen);
-  }
-  if (seen.has(file)) return false;
-  seen.add(file);
-  return true;
-}
 
 export class DerivedIndex {
   readonly #store: Store;
