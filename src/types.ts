@@ -317,7 +317,8 @@ export interface QuiverRecord {
 /**
  * A metadata filter in the document-database style: equality shorthand (`{ lang: 'en' }`),
  * `$eq $ne $gt $gte $lt $lte $in $nin $exists`, and `$and $or $not`; dotted paths into nested
- * objects; an array field matches `$eq`/`$in` when any element does. See docs/filters.md.
+ * objects, stepping into arrays of objects (a path matches when any value it reaches does); an
+ * array field matches `$eq`/`$in` when any element does. See docs/filters.md.
  */
 export type Filter = { readonly [field: string]: unknown };
 

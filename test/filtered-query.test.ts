@@ -21,6 +21,11 @@ function metadataOf(i: number) {
     group: i % 10,
     tags: [`t${i % 3}`, `u${i % 7}`],
     author: { name: i % 4 === 0 ? 'Ann' : 'Bo' },
+    // An array of objects, as document loaders write it: filters on `authors.name` match any element.
+    authors:
+      i % 5 === 0
+        ? []
+        : [{ name: i % 4 === 0 ? 'Ann' : 'Cy', year: i % 13 }, ...(i % 3 === 0 ? [{ name: 'Dee' }] : [])],
   };
 }
 
@@ -181,7 +186,7 @@ describe('filtered get / delete / count', () => {
   beforeAll(() => {
     directory = tempDirectory();
     db = open(directory.path);
-    docs = db.collection('docs', { dim: 3, index: { type: 'hnsw' }, indexes: ['author.name'] });
+    docs = db.collection('docs', { dim: 3, index: { type: 'hnsw' }, indexes: ['author.name', 'authors.name'] });
     docs.upsert(vectors.map((vector, i) => ({ id: i, vector, metadata: metadataOf(i) })));
   });
   afterAll(() => {
@@ -190,8 +195,21 @@ describe('filtered get / delete / count', () => {
   });
 
   it('get, count and query agree with the TypeScript evaluator on random filters', () => {
-    const scalar = fc.oneof(fc.integer({ min: -1, max: 11 }), fc.boolean(), fc.constantFrom('Ann', 'Bo', 't0', 'u3'));
-    const field = fc.constantFrom('group', 'p2', 'p10', 'author.name', 'tags', 'missing');
+    const scalar = fc.oneof(
+      fc.integer({ min: -1, max: 11 }),
+      fc.boolean(),
+      fc.constantFrom('Ann', 'Bo', 'Cy', 'Dee', 't0', 'u3'),
+    );
+    const field = fc.constantFrom(
+      'group',
+      'p2',
+      'p10',
+      'author.name',
+      'authors.name',
+      'authors.year',
+      'tags',
+      'missing',
+    );
     const leaf = fc.oneof(
       fc.record({ field, value: scalar }).map(({ field, value }) => ({ [field]: value })),
       fc
@@ -226,7 +244,24 @@ describe('filtered get / delete / count', () => {
         expect(hits).toHaveLength(Math.min(7, expected.length));
         for (const hit of hits) expect(expected).toContain(hit.id);
       }),
-      { numRuns: 150 },
+      { numRuns: 150, seed: 0x5eed_0003 },
+    );
+  });
+
+  it('filters into arrays of objects: any element matches, in get, query and count', () => {
+    const ids = (filter: Filter) =>
+      docs
+        .get({ filter })
+        .map((record) => Number(record.id))
+        .sort((a, b) => a - b);
+    const all = vectors.map((_, i) => i);
+    expect(ids({ 'authors.name': 'Dee' })).toEqual(all.filter((i) => i % 5 !== 0 && i % 3 === 0));
+    expect(ids({ 'authors.name': { $ne: 'Cy' } })).toEqual(all.filter((i) => i % 5 === 0 || i % 4 === 0));
+    expect(ids({ 'authors.name': { $exists: false } })).toEqual(all.filter((i) => i % 5 === 0));
+    const { plan } = docs.query({ vector: [0, 1, 0.5], k: 3, filter: { 'authors.name': 'Dee' }, explain: true });
+    expect(plan.matches).toBe(all.filter((i) => i % 5 !== 0 && i % 3 === 0).length);
+    expect(docs.count({ filter: { 'authors.name': { $in: ['Ann', 'Dee'] } } })).toBe(
+      all.filter((i) => i % 5 !== 0 && (i % 4 === 0 || i % 3 === 0)).length,
     );
   });
 

@@ -165,6 +165,15 @@ function kindOf(value: Comparable): ValueKind {
   return typeof value === 'number' ? 'number' : typeof value === 'string' ? 'string' : 'boolean';
 }
 
+/** Where a leaf condition looks: a JSON text expression and a path of object keys inside it. */
+interface Location {
+  readonly document: string;
+  readonly path: FieldPath;
+}
+
+/** A condition on the values at one location (never true for a missing value). */
+type Leaf = (location: Location) => string;
+
 class FilterCompiler {
   readonly #column: string;
   readonly #params: unknown[];
@@ -193,7 +202,7 @@ class FilterCompiler {
       case 'not':
         return negation(this.compile(node.child));
       case 'exists':
-        return `(${this.#type(node.path)} ${node.exists ? 'IS NOT NULL' : 'IS NULL'})`;
+        return node.exists ? this.#exists(node.path) : this.#missing(node.path);
       case 'in':
         return node.negate ? negation(this.#anyOf(node)) : this.#anyOf(node);
       case 'compare':
@@ -208,9 +217,11 @@ class FilterCompiler {
     const operator = sqlOperator[op];
     // The scalar term is written exactly `json_extract(col, '<path>') <op> <value> AND json_type(…) …` so
     // an expression index on the first part serves it; the array term is served by the json_type index.
-    const scalar = `(${this.#extract(path)} ${operator} ${this.#bind(value)} AND ${this.#type(path)} ${typeTest[kind]})`;
-    const element = `element.type ${typeTest[kind]} AND element.value ${operator} ${this.#bind(value)}`;
-    return `(${scalar} OR ${this.#arrayHas(path, element)})`;
+    return this.#anyValue(path, (location) => {
+      const scalar = `(${this.#extract(location)} ${operator} ${this.#bind(value)} AND ${this.#type(location)} ${typeTest[kind]})`;
+      const element = `element.type ${typeTest[kind]} AND element.value ${operator} ${this.#bind(value)}`;
+      return `(${scalar} OR ${this.#arrayHas(location, element)})`;
+    });
   }
 
   /** Equality against any listed value, grouped per type so each group is one indexable IN list. */
@@ -228,33 +239,85 @@ class FilterCompiler {
       group.push(value);
       groups.set(kind, group);
     }
-    // Placeholders are bound in the order they appear in the text: every scalar term, then the element terms.
-    const scalarTerms = [...groups].map(
-      ([kind, values]) =>
-        `(${this.#extract(node.path)} IN (${this.#bindAll(values)}) AND ${this.#type(node.path)} ${typeTest[kind]})`,
-    );
-    const elementTerms = [...groups].map(
-      ([kind, values]) => `(element.type ${typeTest[kind]} AND element.value IN (${this.#bindAll(values)}))`,
-    );
-    if (hasNull) {
-      // A missing field equals null (as in MongoDB): json_type is SQL NULL for a missing path, 'null' for JSON null.
-      scalarTerms.push(`${this.#type(node.path)} IS NULL`, `${this.#type(node.path)} = 'null'`);
-      elementTerms.push(`element.type = 'null'`);
-    }
-    return `(${[...scalarTerms, this.#arrayHas(node.path, elementTerms.join(' OR '))].join(' OR ')})`;
+    const present = this.#anyValue(node.path, (location) => {
+      // Placeholders are bound in the order they appear in the text: every scalar term, then the element terms.
+      const scalarTerms = [...groups].map(
+        ([kind, values]) =>
+          `(${this.#extract(location)} IN (${this.#bindAll(values)}) AND ${this.#type(location)} ${typeTest[kind]})`,
+      );
+      const elementTerms = [...groups].map(
+        ([kind, values]) => `(element.type ${typeTest[kind]} AND element.value IN (${this.#bindAll(values)}))`,
+      );
+      if (hasNull) {
+        // json_type is SQL NULL for a missing path and 'null' for JSON null.
+        scalarTerms.push(`${this.#type(location)} = 'null'`);
+        elementTerms.push(`element.type = 'null'`);
+      }
+      return `(${[...scalarTerms, this.#arrayHas(location, elementTerms.join(' OR '))].join(' OR ')})`;
+    });
+    // A missing field equals null (as in MongoDB).
+    return hasNull ? `(${present} OR ${this.#missing(node.path)})` : present;
   }
 
-  /** True when the field is an array with an element satisfying `condition` (over `element.type/value`). */
-  #arrayHas(path: FieldPath, condition: string): string {
-    return `(${this.#type(path)} = 'array' AND EXISTS (SELECT 1 FROM json_each(${this.#column}, ${jsonPathLiteralOf(path)}) AS element WHERE ${condition}))`;
+  /** True when the path reaches at least one value (a JSON null counts). */
+  #exists(path: FieldPath): string {
+    return this.#anyValue(path, (location) => `${this.#type(location)} IS NOT NULL`);
   }
 
-  #extract(path: FieldPath): string {
-    return `json_extract(${this.#column}, ${jsonPathLiteralOf(path)})`;
+  /** True when the path reaches no value at all. */
+  #missing(path: FieldPath): string {
+    // One key: the indexable form. Longer paths may also reach values through arrays on the way.
+    if (path.length === 1) return `(${this.#type({ document: this.#column, path })} IS NULL)`;
+    return negation(this.#exists(path));
   }
 
-  #type(path: FieldPath): string {
-    return `json_type(${this.#column}, ${jsonPathLiteralOf(path)})`;
+  /**
+   * True when some value at `path` satisfies `leaf`. A path steps into every object element of an array
+   * it meets before a key (one level of array per key), so values are reached two ways: the plain walk
+   * through objects, written exactly as the field indexes are, and — only when some proper prefix of the
+   * path holds an array — a chain of json_each steps that enters arrays. The chain also covers the plain
+   * walk; the guards merely spare it for records it cannot add to.
+   */
+  #anyValue(path: FieldPath, leaf: Leaf): string {
+    const direct = leaf({ document: this.#column, path });
+    if (path.length === 1) return direct;
+    const guard = path
+      .slice(0, -1)
+      .map((_, index) => `${this.#type({ document: this.#column, path: path.slice(0, index + 1) })} = 'array'`)
+      .join(' OR ');
+    // A value reached by the plain walk means no prefix holds an array (chain = direct), so the second
+    // term also asks for `json_type(col, '<path>') IS NULL`: that keeps it searchable in the field's type
+    // index, and SQLite can answer the whole OR from the two indexes of a declared dotted field.
+    const unreached = `${this.#type({ document: this.#column, path })} IS NULL`;
+    return `(${direct} OR (${unreached} AND (${guard}) AND ${this.#chain(this.#column, path, 0, leaf)}))`;
+  }
+
+  /**
+   * The objects reached after `path[0..step)` are `document` (or its object elements); step through
+   * `path[step]` into its value, or each object element when that value is an array, down to the last key.
+   */
+  #chain(document: string, path: FieldPath, step: number, leaf: Leaf): string {
+    const key = path[step]!;
+    if (step === path.length - 1) return leaf({ document, path: [key] });
+    const here: Location = { document, path: [key] };
+    const literal = jsonPathLiteralOf(here.path);
+    const alias = `step${step}`;
+    // An array's own elements; any other value as a one-element array (json_each then yields it once).
+    const values = `CASE WHEN ${this.#type(here)} = 'array' THEN ${document} -> ${literal} ELSE '[' || (${document} -> ${literal}) || ']' END`;
+    return `EXISTS (SELECT 1 FROM json_each(${values}) AS ${alias} WHERE ${alias}.type = 'object' AND ${this.#chain(`${alias}.value`, path, step + 1, leaf)})`;
+  }
+
+  /** True when the value at `location` is an array with an element satisfying `condition` (over `element.type/value`). */
+  #arrayHas(location: Location, condition: string): string {
+    return `(${this.#type(location)} = 'array' AND EXISTS (SELECT 1 FROM json_each(${location.document}, ${jsonPathLiteralOf(location.path)}) AS element WHERE ${condition}))`;
+  }
+
+  #extract(location: Location): string {
+    return `json_extract(${location.document}, ${jsonPathLiteralOf(location.path)})`;
+  }
+
+  #type(location: Location): string {
+    return `json_type(${location.document}, ${jsonPathLiteralOf(location.path)})`;
   }
 
   #bindAll(values: readonly Comparable[]): string {

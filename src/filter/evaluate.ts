@@ -1,11 +1,9 @@
 // The plain-TypeScript reference for filter semantics: evaluateFilter must accept exactly the records
 // the SQL of compile.ts selects (the property tests hold them together). Imports nothing from the engine.
-// Values are JSON values: paths walk plain objects only, and an array matches when any element does.
+// Values are JSON values: a path reaches every value through objects and arrays of objects, and the
+// field matches when any value (or any element of an array value) does.
 
 import type { Comparable, CompareOperator, FieldPath, FilterNode, Scalar } from './ast.js';
-
-const missing: unique symbol = Symbol('missing');
-type Resolved = unknown | typeof missing;
 
 /**
  * True when `metadata` satisfies the filter.
@@ -22,44 +20,59 @@ export function evaluateFilter(node: FilterNode, metadata: Record<string, unknow
     case 'not':
       return !evaluateFilter(node.child, metadata);
     case 'exists':
-      return (resolve(metadata, node.path) !== missing) === node.exists;
+      return resolve(metadata, node.path).length > 0 === node.exists;
     case 'in': {
-      const value = resolve(metadata, node.path);
-      const any = node.values.some((operand) => equals(value, operand));
+      const values = resolve(metadata, node.path);
+      const any = node.values.some((operand) => equals(values, operand));
       return node.negate ? !any : any;
     }
     case 'compare': {
-      const value = resolve(metadata, node.path);
-      if (node.op === 'eq') return equals(value, node.value);
-      if (node.op === 'ne') return !equals(value, node.value);
+      const values = resolve(metadata, node.path);
+      if (node.op === 'eq') return equals(values, node.value);
+      if (node.op === 'ne') return !equals(values, node.value);
       if (node.value === null) return false;
-      return orders(value, node.op, node.value);
+      const operand = node.value;
+      const op = node.op;
+      return values.some((value) => orders(value, op, operand));
     }
   }
 }
 
-/** Walks plain-object keys; any other step (an array, a scalar, an absent key) makes the field missing. */
-function resolve(metadata: Record<string, unknown>, path: FieldPath): Resolved {
-  let current: unknown = metadata;
+/**
+ * The values at a path: walks plain-object keys, and before each key steps into every object element
+ * of an array met on the way (one level: arrays inside arrays and scalar elements are skipped). A
+ * missing key ends that branch. An empty result means the field is missing.
+ */
+function resolve(metadata: Record<string, unknown>, path: FieldPath): unknown[] {
+  let current: unknown[] = [metadata];
   for (const key of path) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current)) return missing;
-    if (!Object.hasOwn(current, key)) return missing;
-    current = (current as Record<string, unknown>)[key];
-    // JSON cannot hold undefined: a key set to undefined is dropped when stored, so it is missing.
-    if (current === undefined) return missing;
+    const next: unknown[] = [];
+    for (const value of current) {
+      for (const object of Array.isArray(value) ? value : [value]) {
+        if (!isPlainObject(object) || !Object.hasOwn(object, key)) continue;
+        const child = object[key];
+        // JSON cannot hold undefined: a key set to undefined is dropped when stored, so it is missing.
+        if (child !== undefined) next.push(child);
+      }
+    }
+    current = next;
   }
   return current;
 }
 
-/** `$eq`: same type and value, or an array with such an element; null also matches a missing field. */
-function equals(value: Resolved, operand: Scalar): boolean {
-  if (operand === null && value === missing) return true;
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `$eq`: some value (or an element of an array value) has the operand's type and value; null also matches a missing field. */
+function equals(values: readonly unknown[], operand: Scalar): boolean {
+  if (operand === null && values.length === 0) return true;
   const same = (candidate: unknown): boolean => candidate === operand;
-  return same(value) || (Array.isArray(value) && value.some(same));
+  return values.some((value) => same(value) || (Array.isArray(value) && value.some(same)));
 }
 
 /** Range operators: the value (or an array element) has the operand's type and orders as asked. */
-function orders(value: Resolved, op: Exclude<CompareOperator, 'eq' | 'ne'>, operand: Comparable): boolean {
+function orders(value: unknown, op: Exclude<CompareOperator, 'eq' | 'ne'>, operand: Comparable): boolean {
   const satisfies = (candidate: unknown): boolean => {
     if (typeof candidate !== typeof operand) return false;
     const order =

@@ -85,6 +85,52 @@ describe('operators (SQL and evaluateFilter agree)', () => {
   });
 });
 
+// Arrays of objects, as document loaders produce them: a dotted path steps into every object element.
+const shelves: Document[] = [
+  /* 0 */ {
+    authors: [
+      { name: 'Ada', born: 1815 },
+      { name: 'Bob', born: 1900 },
+    ],
+  },
+  /* 1 */ { authors: [{ name: 'Cy' }, { born: 1990 }] },
+  /* 2 */ { authors: { name: 'Ada' } },
+  /* 3 */ { authors: [[{ name: 'Ada' }], 'Ada', { name: ['Dee', 'Ada2'] }] },
+  /* 4 */ { authors: [] },
+  /* 5 */ {},
+  /* 6 */ { authors: [{ name: null }, { name: 'Eve', tags: [{ k: 'x' }, { k: ['y'] }] }] },
+  /* 7 */ { shelf: [{ books: [{ title: 'T1' }, { title: 'T2' }] }, { books: { title: 'T3' } }, { books: 'T4' }] },
+];
+
+const arrayCases: Array<[string, unknown, number[]]> = [
+  ['any element with the value matches', { 'authors.name': 'Ada' }, [0, 2]],
+  ['an array at the end of the path matches by element', { 'authors.name': 'Dee' }, [3]],
+  ['nested arrays and scalar elements are not entered', { 'authors.name': { $in: ['Ada', 'Ada2'] } }, [0, 2, 3]],
+  ['$ne: no element has the value (missing fields match)', { 'authors.name': { $ne: 'Ada' } }, [1, 3, 4, 5, 6, 7]],
+  ['$in: some element has one of the values', { 'authors.name': { $in: ['Bob', 'Cy'] } }, [0, 1]],
+  ['$nin: no element has any of the values', { 'authors.name': { $nin: ['Bob', 'Cy'] } }, [2, 3, 4, 5, 6, 7]],
+  ['a range on elements', { 'authors.born': { $gt: 1850 } }, [0, 1]],
+  ['each range operator may be met by a different element', { 'authors.born': { $gt: 1850, $lt: 1850 } }, [0]],
+  ['$exists: some element has the key', { 'authors.name': { $exists: true } }, [0, 1, 2, 3, 6]],
+  ['$exists false: no element has the key', { 'authors.name': { $exists: false } }, [4, 5, 7]],
+  ['null: no element has the key, or one holds null', { 'authors.name': null }, [4, 5, 6, 7]],
+  ['$ne null: some element has the key and none holds null', { 'authors.name': { $ne: null } }, [0, 1, 2, 3]],
+  ['arrays of objects inside arrays of objects', { 'authors.tags.k': 'x' }, [6]],
+  ['an array value deep in the path matches by element', { 'authors.tags.k': 'y' }, [6]],
+  ['two array steps on one path', { 'shelf.books.title': 'T2' }, [7]],
+  ['an object beside arrays on the same path', { 'shelf.books.title': 'T3' }, [7]],
+  ['a scalar where an object is expected holds no key', { 'shelf.books.title': 'T4' }, []],
+  ['field-level $not of $in', { 'authors.name': { $not: { $in: ['Ada'] } } }, [1, 3, 4, 5, 6, 7]],
+  ['the array itself exists, even empty', { authors: { $exists: true } }, [0, 1, 2, 3, 4, 6]],
+  ['conditions on two fields may be met by different elements', { 'authors.name': 'Cy', 'authors.born': 1990 }, [1]],
+];
+
+describe('arrays of objects (SQL and evaluateFilter agree)', () => {
+  test.each(arrayCases)('%s', (_name, filter, expected) => {
+    expect(matchBoth(harness, shelves, filter)).toEqual(expected);
+  });
+});
+
 describe('type and ordering rules', () => {
   test('strings order by code point, as SQLite orders UTF-8 bytes', () => {
     const strings: Document[] = [

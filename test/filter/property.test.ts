@@ -38,11 +38,31 @@ const { value } = fc.letrec<{ value: unknown; object: Record<string, unknown> }>
   object: fc.dictionary(key, tie('value'), { minKeys: 1, maxKeys: 3 }),
 }));
 const document = fc.dictionary(key, value, { maxKeys: 4 }) as fc.Arbitrary<Document>;
+
+// Records shaped like loader output: arrays of objects (holding arrays of objects) under the same keys
+// that filter paths name, with objects that lack a key, scalar and nested-array elements beside them.
+const { shaped } = fc.letrec<{ shaped: unknown; record: Record<string, unknown> }>((tie) => ({
+  shaped: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    { weight: 4, arbitrary: scalar },
+    {
+      weight: 3,
+      arbitrary: fc.array(
+        fc.oneof({ weight: 4, arbitrary: tie('record') }, scalar, fc.array(tie('record'), { maxLength: 2 })),
+        { maxLength: 4 },
+      ),
+    },
+    { weight: 2, arbitrary: tie('record') },
+  ),
+  record: fc.dictionary(key, tie('shaped'), { maxKeys: 3 }),
+}));
+const loaderDocument = fc.dictionary(key, shaped, { maxKeys: 4 }) as fc.Arbitrary<Document>;
 // Most filters name one or two fields, so that they split the documents rather than match all or none.
 
 const fieldPath = fc.oneof(
   { weight: 3, arbitrary: key },
   { weight: 1, arbitrary: fc.tuple(key, key).map((path) => path.join('.')) },
+  { weight: 1, arbitrary: fc.tuple(key, key, key).map((path) => path.join('.')) },
 );
 const operatorCondition = fc.oneof(
   fc.record({ $eq: scalar }),
@@ -74,26 +94,30 @@ const { filter } = fc.letrec<{ filter: unknown }>((tie) => ({
 
 const harness = createHarness();
 // Declared-field indexes on two paths: whether SQLite uses them or not, the rows must not change.
-for (const [index, path] of [['a'], ['b', 'a']].entries()) {
+for (const [index, path] of [['a'], ['b', 'a'], ['a', 'b', 'a']].entries()) {
   const expressions = indexExpressionsOf(path, { metadataColumn: 'metadata' });
   harness.database.exec(`CREATE INDEX records_value_${index} ON records(collection_id, ${expressions.value})`);
   harness.database.exec(`CREATE INDEX records_type_${index} ON records(collection_id, ${expressions.type})`);
 }
 afterAll(() => harness.close());
 
-test('compiled SQL selects exactly the documents evaluateFilter accepts', () => {
+// Fixed seeds, so that every run checks the same cases; a failure prints the seed and the shrunk case.
+test.each([
+  ['random documents', document, 0x5eed_0001],
+  ['documents with arrays of objects', loaderDocument, 0x5eed_0002],
+] as const)('compiled SQL selects exactly the documents evaluateFilter accepts (%s)', (_name, documents, seed) => {
   fc.assert(
     fc.property(
-      fc.array(document, { minLength: 10, maxLength: 30 }),
+      fc.array(documents, { minLength: 10, maxLength: 30 }),
       fc.array(filter, { minLength: 1, maxLength: 6 }),
-      (documents, filters) => {
-        harness.load(documents);
+      (loaded, filters) => {
+        harness.load(loaded);
         for (const raw of filters) {
           const node = parseFilter(raw);
-          expect(harness.selectSql(node), JSON.stringify(raw)).toEqual(selectReference(node, documents));
+          expect(harness.selectSql(node), JSON.stringify(raw)).toEqual(selectReference(node, loaded));
         }
       },
     ),
-    { numRuns: 1_500 },
+    { numRuns: 1_000, seed },
   );
 });
