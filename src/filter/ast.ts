@@ -76,5 +76,12 @@ export const filterLimits = {
   maxPathLength: 1_024,
 } as const;
 
+/**
+ * Keys a path may have and still step into arrays. Stored metadata nests at most 16 levels (the limit
+ * in src/schema.ts), so a longer path reaches no stored value at all; not stepping into arrays on such
+ * paths keeps the compiled SQL within SQLite's expression-depth limit. evaluateFilter applies the same bound.
+ */
+export const maxArrayPathKeys = 16;
+
 /** The filter that matches every record: what `{}` parses to. */
 export const matchAll: AndNode = { kind: 'and', children: [] };

@@ -4,7 +4,15 @@
 // because SQLite matches an expression index only against the identical expression with a literal path.
 
 import { QuiverError } from '../errors.js';
-import type { Comparable, CompareOperator, FieldPath, FilterNode, InNode, Scalar } from './ast.js';
+import {
+  type Comparable,
+  type CompareOperator,
+  type FieldPath,
+  type FilterNode,
+  type InNode,
+  maxArrayPathKeys,
+  type Scalar,
+} from './ast.js';
 
 export interface CompileOptions {
   /** The column holding the metadata JSON: trusted code, `name` or `table.name`, never user input. */
@@ -280,7 +288,7 @@ class FilterCompiler {
    */
   #anyValue(path: FieldPath, leaf: Leaf): string {
     const direct = leaf({ document: this.#column, path });
-    if (path.length === 1) return direct;
+    if (path.length === 1 || path.length > maxArrayPathKeys) return direct;
     const guard = path
       .slice(0, -1)
       .map((_, index) => `${this.#type({ document: this.#column, path: path.slice(0, index + 1) })} = 'array'`)

@@ -3,7 +3,14 @@
 // Values are JSON values: a path reaches every value through objects and arrays of objects, and the
 // field matches when any value (or any element of an array value) does.
 
-import type { Comparable, CompareOperator, FieldPath, FilterNode, Scalar } from './ast.js';
+import {
+  type Comparable,
+  type CompareOperator,
+  type FieldPath,
+  type FilterNode,
+  maxArrayPathKeys,
+  type Scalar,
+} from './ast.js';
 
 /**
  * True when `metadata` satisfies the filter.
@@ -41,14 +48,16 @@ export function evaluateFilter(node: FilterNode, metadata: Record<string, unknow
 /**
  * The values at a path: walks plain-object keys, and before each key steps into every object element
  * of an array met on the way (one level: arrays inside arrays and scalar elements are skipped). A
- * missing key ends that branch. An empty result means the field is missing.
+ * missing key ends that branch. An empty result means the field is missing. Paths longer than
+ * maxArrayPathKeys walk objects only (stored metadata is never that deep).
  */
 function resolve(metadata: Record<string, unknown>, path: FieldPath): unknown[] {
+  const stepsIntoArrays = path.length <= maxArrayPathKeys;
   let current: unknown[] = [metadata];
   for (const key of path) {
     const next: unknown[] = [];
     for (const value of current) {
-      for (const object of Array.isArray(value) ? value : [value]) {
+      for (const object of Array.isArray(value) && stepsIntoArrays ? value : [value]) {
         if (!isPlainObject(object) || !Object.hasOwn(object, key)) continue;
         const child = object[key];
         // JSON cannot hold undefined: a key set to undefined is dropped when stored, so it is missing.

@@ -16,7 +16,7 @@ export type {
   RangeOperator,
   Scalar,
 } from './ast.js';
-export { filterLimits, matchAll } from './ast.js';
+export { filterLimits, matchAll, maxArrayPathKeys } from './ast.js';
 export type { CompiledFilter, CompileOptions, IndexExpressions } from './compile.js';
 export { compileFilter, fieldsOf, indexExpressionsOf, jsonPathLiteralOf, jsonPathOf } from './compile.js';
 export { compareCodePoints, evaluateFilter } from './evaluate.js';

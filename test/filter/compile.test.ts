@@ -10,10 +10,11 @@ import {
   filterLimits,
   indexExpressionsOf,
   jsonPathLiteralOf,
+  maxArrayPathKeys,
   jsonPathOf,
   parseFilter,
 } from '../../src/filter/index.js';
-import { createHarness, matchBoth } from './harness.js';
+import { createHarness, type Document, matchBoth } from './harness.js';
 
 const harness = createHarness();
 afterAll(() => harness.close());
@@ -161,6 +162,34 @@ describe('compileFilter', () => {
     let deep: unknown = { a: 3 };
     for (let level = 0; level < filterLimits.maxDepth - 2; level += 1) deep = { $not: deep };
     expect(matchBoth(harness, documents, deep)).toEqual([0]);
+  });
+
+  test('paths into arrays at the longest that steps into arrays compile and run, at the size limits too', () => {
+    // A path of maxArrayPathKeys keys with an array of objects before every key.
+    const path = Array.from({ length: maxArrayPathKeys }, () => 'a');
+    let nested: unknown = 7;
+    for (let level = 0; level < maxArrayPathKeys; level += 1) nested = [{ a: nested }];
+    const documents = [(nested as [Document])[0]!, { a: { a: 7 } }, {}];
+    const field = path.join('.');
+    expect(matchBoth(harness, documents, { [field]: 7 })).toEqual([0]);
+    expect(matchBoth(harness, documents, { [field]: { $in: [7, null] } })).toEqual([0, 1, 2]);
+    expect(matchBoth(harness, documents, { [field]: { $exists: false } })).toEqual([1, 2]);
+    let deep: unknown = { [field]: { $ne: 7 } };
+    for (let level = 0; level < filterLimits.maxDepth - 3; level += 1) deep = { $not: deep };
+    expect(matchBoth(harness, documents, deep)).toEqual([0]);
+    const wide = {
+      $or: Array.from({ length: filterLimits.maxNodes - 1 }, (_, index) => ({ [field]: { $gte: index + 7 } })),
+    };
+    expect(matchBoth(harness, documents, wide)).toEqual([0]);
+    // One key more: no stored metadata nests that deep, and neither side steps into arrays.
+    let plain: unknown = 1;
+    let arrayed: unknown = 1;
+    for (let level = 0; level <= maxArrayPathKeys; level += 1) {
+      plain = { a: plain };
+      arrayed = level === 8 ? { a: [arrayed] } : { a: arrayed };
+    }
+    const longer = [...path, 'a'].join('.');
+    expect(matchBoth(harness, [plain as Document, arrayed as Document], { [longer]: 1 })).toEqual([0]);
   });
 
   test('fieldsOf lists every path a filter reads, once', () => {
