@@ -26,3 +26,9 @@ export const FIELD_NULL = 'quiverdb.null';
 export const SCHEMA_COLLECTION = 'quiverdb.collection';
 export const SCHEMA_DIM = 'quiverdb.dim';
 export const SCHEMA_METRIC = 'quiverdb.metric';
+/** Schema metadata written on export: the index kind and its parameters, as JSON (CollectionInfo.index). */
+export const SCHEMA_INDEX = 'quiverdb.index';
+/** Schema metadata written on export: the declared metadata field indexes, as a JSON array of paths. */
+export const SCHEMA_INDEXES = 'quiverdb.indexes';
+/** Schema metadata written on export by collections with full text: the text settings, as JSON. */
+export const SCHEMA_TEXT = 'quiverdb.text';

@@ -15,9 +15,8 @@ import {
   FIELD_KEY,
   FIELD_NULL,
   SCHEMA_COLLECTION,
-  SCHEMA_DIM,
-  SCHEMA_METRIC,
 } from './conventions.js';
+import { type ExportedSettings, settingsMetadata } from './collection-settings.js';
 import { writeIpcFile } from './ipc-files.js';
 
 /** One stored record as the store returns it. */
@@ -35,6 +34,8 @@ export interface ArrowExportSource {
   readonly name: string;
   readonly dim: number;
   readonly metric: Metric;
+  /** Every stored setting, written into the schema metadata so that `quiver import` can restore them. */
+  readonly settings: ExportedSettings;
   /**
    * Up to `limit` records with labels above `afterLabel`, in label order, matching `where` when
    * given (a compiled filter over the `metadata` column), each checked against its record checksum.
@@ -269,14 +270,7 @@ export function planExport(source: ArrowExportSource, options: ArrowExportOption
     outputs.push({ role: 'metadata', column });
     fields.push(new Field(name, arrowTypeOf(column.type), true, metadata));
   }
-  const schema = new Schema(
-    fields,
-    new Map([
-      [SCHEMA_COLLECTION, source.name],
-      [SCHEMA_DIM, String(source.dim)],
-      [SCHEMA_METRIC, source.metric],
-    ]),
-  );
+  const schema = new Schema(fields, new Map([[SCHEMA_COLLECTION, source.name], ...settingsMetadata(source.settings)]));
   return {
     schema,
     *batches() {

@@ -1,5 +1,11 @@
 // Apache Arrow import and export for collections. Internal: the Collection methods upsertArrow,
 // toArrow, toArrowTable and exportArrow delegate here. Never imports src/collection/ or storage/.
+export {
+  type AnnouncedSettings,
+  type ExportedSettings,
+  readSettings,
+  settingsMetadata,
+} from './collection-settings.js';
 export { DEFAULT_ID_COLUMN, DEFAULT_VECTOR_COLUMN, SCHEMA_DIM, SCHEMA_METRIC } from './conventions.js';
 export {
   type ArrowExportRecord,

@@ -1,16 +1,18 @@
 // `quiver import DB COLLECTION FILE`: Arrow IPC (.arrow/.arrows) through upsertArrow, TEXMEX
 // (.fvecs/.bvecs) in batches with row numbers as ids; creates the collection when missing and
 // reports the import rate. Imports src/db.ts, src/arrow and the CLI's own modules.
-import { indexKind } from '../index/registry.js';
+import { INDEX_TYPES, type IndexType, indexKind } from '../index/registry.js';
 import { arrow } from '../lazy-require.js';
-import { readIpcSchema, SCHEMA_DIM, SCHEMA_METRIC } from '../arrow/index.js';
+import { type AnnouncedSettings, readIpcSchema, readSettings } from '../arrow/index.js';
 import { DatabaseImpl } from '../db.js';
 import { QuiverError, toQuiverError } from '../errors.js';
+import { parseFieldPath } from '../filter/index.js';
 import { MAX_DIM, type Metric } from '../schema.js';
 import type { Collection, CollectionOptions, IndexOptions } from '../types.js';
 import { formatCount, type Output } from './output.js';
 import { texmexBatches, texmexKindOf, texmexShape } from './texmex-stream.js';
 import {
+  asUsage,
   choiceOption,
   integerOption,
   type Options,
@@ -27,13 +29,23 @@ Upserts the vectors of FILE into COLLECTION of the database directory DB, creati
 missing. FILE is an Arrow IPC file (.arrow) or stream (.arrows), read record batch by record
 batch, or a TEXMEX .fvecs / .bvecs file, whose ids are the row numbers (0, 1, 2, ...).
 
+A missing collection is created with the settings an Arrow file from quiver export carries (dim,
+metric, index kind and parameters, field indexes, full-text settings); options given here take
+precedence. An existing collection keeps its own settings: options given are checked against
+them, and --indexes adds field indexes.
+
 Options:
   --dim N                  dimensions, when the collection is created (default: from FILE)
-  --metric l2|cosine|ip    when the collection is created (default: the file's quiverdb.metric, else l2)
-  --index hnsw|flat        index kind, when the collection is created (default hnsw)
-  --m N                    HNSW links per node (default 16)
+  --metric l2|cosine|ip    when the collection is created (default: the file's, else l2)
+  --index hnsw|flat|ivfpq  index kind, when the collection is created (default: the file's, else hnsw)
+  --m N                    HNSW links per node (default 16), or ivfpq PQ sub-spaces (default dim / 8)
   --ef-construction N      HNSW build effort (default 200)
   --ef N                   HNSW default search effort (default 64)
+  --nlist N                ivfpq coarse lists (default 256)
+  --nprobe N               ivfpq lists scanned per query (default: calibrated)
+  --rerank N               ivfpq candidates re-scored exactly (default: calibrated)
+  --target-recall X        ivfpq recall@10 that calibration aims for, in (0, 1] (default 0.95)
+  --indexes F1,F2          metadata fields to index, comma-separated (added to the file's)
   --id-column NAME         Arrow id column (default id)
   --vector-column NAME     Arrow vector column (default vector)
   --batch-size N           .fvecs/.bvecs rows per upsert (default 10000)
@@ -52,6 +64,11 @@ const OPTIONS = {
   m: { type: 'string' },
   'ef-construction': { type: 'string' },
   ef: { type: 'string' },
+  nlist: { type: 'string' },
+  nprobe: { type: 'string' },
+  rerank: { type: 'string' },
+  'target-recall': { type: 'string' },
+  indexes: { type: 'string' },
   'id-column': { type: 'string' },
   'vector-column': { type: 'string' },
   'batch-size': { type: 'string' },
@@ -87,41 +104,88 @@ export function importArguments(argv: readonly string[]): Parsed {
   return parse(argv, OPTIONS);
 }
 
-function indexOptions(parsed: Parsed): IndexOptions | undefined {
-  const kind = choiceOption(parsed, 'index', ['hnsw', 'flat'] as const);
-  const m = integerOption(parsed, 'm', 2, 128);
-  const efConstruction = integerOption(parsed, 'ef-construction', 1, 4096);
-  const ef = integerOption(parsed, 'ef', 1, 10_000);
-  const tuned = m !== undefined || efConstruction !== undefined || ef !== undefined;
-  if (kind === undefined && !tuned) return undefined;
-  const type = kind ?? 'hnsw';
-  if (tuned && !indexKind(type).settingKeys.includes('m')) {
-    throw new UsageError('--m, --ef-construction and --ef apply to --index hnsw only');
+// The CLI option that gives each index setting.
+const SETTING_OPTIONS: Readonly<Record<string, string>> = {
+  m: 'm',
+  efConstruction: 'ef-construction',
+  ef: 'ef',
+  nlist: 'nlist',
+  nprobe: 'nprobe',
+  rerank: 'rerank',
+  targetRecall: 'target-recall',
+};
+
+const optionList = (keys: readonly string[]): string =>
+  keys.length === 0 ? 'no index parameters' : keys.map((key) => `--${SETTING_OPTIONS[key]}`).join(', ');
+
+/**
+ * The index options to create or check the collection with: the kind and parameters given, over
+ * those the file announces when it names the same kind; the file's alone when none are given.
+ * Which parameters a kind takes comes from the index registry.
+ */
+function indexOptions(parsed: Parsed, announced: IndexOptions | undefined): IndexOptions | undefined {
+  const given = choiceOption(parsed, 'index', INDEX_TYPES);
+  const values: Record<string, number | undefined> = {
+    m: integerOption(parsed, 'm', 1, 65_536),
+    efConstruction: integerOption(parsed, 'ef-construction', 1, 4096),
+    ef: integerOption(parsed, 'ef', 1, 10_000),
+    nlist: integerOption(parsed, 'nlist', 1, 1_000_000),
+    nprobe: integerOption(parsed, 'nprobe', 1, 1_000_000),
+    rerank: integerOption(parsed, 'rerank', 1, 1_000_000),
+    targetRecall: fractionOption(parsed, 'target-recall'),
+  };
+  const settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+  const keys = Object.keys(settings);
+  if (given === undefined && keys.length === 0) return announced;
+  const takesAll = (type: IndexType) => keys.every((key) => indexKind(type).settingKeys.includes(key));
+  // The kind named, else the file's, hnsw or ivfpq, whichever takes every parameter given.
+  const kind = given ?? [announced?.type, ...INDEX_TYPES].find((type) => type !== undefined && takesAll(type));
+  if (kind === undefined) {
+    throw new UsageError(
+      `${optionList(keys)} do not apply to one index kind: ${INDEX_TYPES.map((type) => `${type} takes ${optionList(indexKind(type).settingKeys)}`).join('; ')}`,
+    );
   }
-  return {
-    type,
-    ...(m === undefined ? {} : { m }),
-    ...(efConstruction === undefined ? {} : { efConstruction }),
-    ...(ef === undefined ? {} : { ef }),
-  } as IndexOptions;
+  const foreign = keys.filter((key) => !indexKind(kind).settingKeys.includes(key));
+  if (foreign.length > 0) {
+    throw new UsageError(
+      `--index ${kind} takes ${optionList(indexKind(kind).settingKeys)}; ${optionList(foreign)} does not apply to it`,
+    );
+  }
+  // Before the file is read (announced undefined), a bare --m may still be meant for the file's ivfpq.
+  const m = settings['m'];
+  if (kind === 'hnsw' && m !== undefined && (given === 'hnsw' || keys.length > 1 || announced !== undefined)) {
+    if (m < 2 || m > 128) throw new UsageError(`--m takes an integer from 2 to 128 for hnsw, got '${m}'`);
+  }
+  const base = announced?.type === kind ? announced : { type: kind };
+  return { ...base, ...settings } as IndexOptions;
 }
 
-/** The dim and metric a file announces: a FixedSizeList size or quiverdb.dim; quiverdb.metric. */
-async function arrowShape(file: string, vectorColumn: string): Promise<{ dim?: number; metric?: Metric }> {
+/** A number in (0, 1], or undefined when absent. */
+function fractionOption(parsed: Parsed, name: string): number | undefined {
+  const text = stringOption(parsed, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !(value > 0 && value <= 1)) {
+    throw new UsageError(`--${name} takes a number above 0 and at most 1, got '${text}'`);
+  }
+  return value;
+}
+
+/** The --indexes fields, each checked as a filter path; undefined when absent. */
+function indexesOption(parsed: Parsed): string[] | undefined {
+  const text = stringOption(parsed, 'indexes');
+  if (text === undefined) return undefined;
+  const fields = text.split(',').map((field) => field.trim());
+  return fields.map((field, i) => asUsage(() => parseFieldPath(field, `--indexes field ${i + 1}`).join('.')));
+}
+
+/** What an Arrow file says about its collection: the dim from a FixedSizeList or quiverdb.dim, and every setting it carries. */
+async function arrowSettings(file: string, vectorColumn: string): Promise<AnnouncedSettings> {
   const schema = await readIpcSchema(file);
+  const settings = readSettings(schema.metadata, file);
   const field = schema.fields.find((candidate) => candidate.name === vectorColumn);
-  const stored = Number(schema.metadata.get(SCHEMA_DIM));
-  const dim =
-    field !== undefined && arrow().DataType.isFixedSizeList(field.type)
-      ? field.type.listSize
-      : Number.isInteger(stored) && stored > 0
-        ? stored
-        : undefined;
-  const metric = schema.metadata.get(SCHEMA_METRIC);
-  return {
-    ...(dim === undefined ? {} : { dim }),
-    ...(metric !== undefined && (METRICS as readonly string[]).includes(metric) ? { metric: metric as Metric } : {}),
-  };
+  if (field !== undefined && arrow().DataType.isFixedSizeList(field.type)) settings.dim = field.type.listSize;
+  return settings;
 }
 
 export async function runImport(parsed: Parsed, output: Output): Promise<number> {
@@ -132,7 +196,9 @@ export async function runImport(parsed: Parsed, output: Output): Promise<number>
   }
   const dimOption = integerOption(parsed, 'dim', 1, MAX_DIM);
   const metricOption = choiceOption(parsed, 'metric', METRICS);
-  const index = indexOptions(parsed);
+  // Checked before the file or the database is touched; merged with the file's settings below.
+  const index = indexOptions(parsed, undefined);
+  const indexes = indexesOption(parsed);
   const batchSize = integerOption(parsed, 'batch-size', 1, 1_000_000) ?? 10_000;
   const durability = choiceOption(parsed, 'durability', ['full', 'normal'] as const) ?? 'normal';
   const idColumn = stringOption(parsed, 'id-column');
@@ -143,7 +209,7 @@ export async function runImport(parsed: Parsed, output: Output): Promise<number>
 
   // What the file says about itself, before the database is touched.
   const texmexFile = texmex === undefined ? undefined : texmexShape(file, texmex);
-  const announced = texmexFile ?? (await arrowShape(file, vectorColumn ?? 'vector'));
+  const announced: AnnouncedSettings = texmexFile ?? (await arrowSettings(file, vectorColumn ?? 'vector'));
 
   const db = new DatabaseImpl(database, { durability, onWarning: output.warning });
   let closed = false;
@@ -154,11 +220,12 @@ export async function runImport(parsed: Parsed, output: Output): Promise<number>
     if (exists) {
       // Options given are checked against the stored settings; those left out take the stored ones.
       const settings: CollectionOptions | undefined =
-        dimOption !== undefined || metricOption !== undefined || index !== undefined
+        dimOption !== undefined || metricOption !== undefined || index !== undefined || indexes !== undefined
           ? {
               dim: dimOption ?? stored.dim,
               metric: metricOption ?? stored.metric,
               ...(index === undefined ? {} : { index }),
+              ...(indexes === undefined ? {} : { indexes }),
             }
           : undefined;
       collection = db.collection(name, settings);
@@ -167,8 +234,16 @@ export async function runImport(parsed: Parsed, output: Output): Promise<number>
       if (dim === undefined) {
         throw new UsageError(`collection '${name}' does not exist and ${file} does not tell its dim: give --dim`);
       }
-      const metric = metricOption ?? ('metric' in announced ? announced.metric : undefined) ?? 'l2';
-      collection = db.collection(name, { dim, metric, ...(index === undefined ? {} : { index }) });
+      // The file's settings recreate the exported collection; options given take precedence.
+      const restoredIndex = indexOptions(parsed, announced.index);
+      const restoredIndexes = [...new Set([...(announced.indexes ?? []), ...(indexes ?? [])])];
+      collection = db.collection(name, {
+        dim,
+        metric: metricOption ?? announced.metric ?? 'l2',
+        ...(restoredIndex === undefined ? {} : { index: restoredIndex }),
+        ...(restoredIndexes.length === 0 ? {} : { indexes: restoredIndexes }),
+        ...(announced.text === undefined ? {} : { text: announced.text }),
+      });
     }
     if (texmexFile !== undefined && texmexFile.dim !== collection.dim) {
       throw new QuiverError(

@@ -937,10 +937,12 @@ export class CollectionImpl implements Collection {
 
   /** The store's records of this collection, page by page, for the Arrow export. */
   #arrowSource(): ArrowExportSource {
+    const indexes = this.#host.store.findCollection(this.name)?.indexedFields ?? [];
     return {
       name: this.name,
       dim: this.dim,
       metric: this.metric,
+      settings: { dim: this.dim, metric: this.metric, index: this.index, indexes, text: this.text },
       readPage: (afterLabel, limit, where) => {
         this.#readable();
         const rows = this.#host.store.recordsAfterLabel(this.#collectionId, afterLabel, limit, where);
