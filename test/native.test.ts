@@ -146,21 +146,42 @@ describe('distances', () => {
     }
   });
 
-  it('writes nothing and needs no output for empty inputs', () => {
-    nativeKernels.distances({
-      metric: 'l2',
-      queries: new Float32Array(0),
-      base: new Float32Array(6),
-      dim: 3,
-      out: new Float32Array(0),
-    });
-    nativeKernels.distances({
-      metric: 'l2',
-      queries: new Float32Array(3),
-      base: new Float32Array(0),
-      dim: 3,
-      out: new Float32Array(0),
-    });
+  it('writes nothing for empty inputs: output buffers keep their sentinel values', () => {
+    // Outputs longer than needed (0 entries) and filled with a sentinel: a kernel that writes
+    // anything (a padding row, a stray slot) for zero queries or zero rows changes one of them.
+    const SENTINEL = -123.5;
+    for (const [name, kernels] of [
+      ['native', nativeKernels],
+      ['reference', referenceKernels],
+    ] as const) {
+      const out = new Float32Array(8).fill(SENTINEL);
+      kernels.distances({ metric: 'l2', queries: new Float32Array(0), base: new Float32Array(6), dim: 3, out });
+      kernels.distances({ metric: 'ip', queries: new Float32Array(3), base: new Float32Array(0), dim: 3, out });
+      const labels = new Int32Array(8).fill(SENTINEL);
+      const distances = new Float32Array(8).fill(SENTINEL);
+      const noQueries = new Float32Array(0);
+      kernels.exactTopK({
+        metric: 'l2',
+        queries: noQueries,
+        base: new Float32Array(6),
+        dim: 3,
+        k: 2,
+        labels,
+        distances,
+      });
+      kernels.kmeansAssign({
+        metric: 'l2',
+        points: new Float32Array(0),
+        centroids: new Float32Array(6),
+        dim: 3,
+        assignments: labels,
+        distances,
+      });
+      kernels.adcTopK({ tables: new Float32Array(0), codes: new Uint8Array(4), m: 2, k: 2, labels, distances });
+      expect([...out], name).toEqual(new Array(8).fill(SENTINEL));
+      expect([...distances], name).toEqual(new Array(8).fill(SENTINEL));
+      expect([...labels], name).toEqual(new Array(8).fill(Math.trunc(SENTINEL)));
+    }
   });
 });
 
