@@ -1,9 +1,35 @@
 // The seeded workload shared by the crash-test writer (a child process) and the test that
 // kills it: the same seed gives the same operations, so the test can compute exactly which
-// state each acknowledged prefix of operations must leave behind.
+// state each acknowledged prefix of operations must leave behind. An ivfpq collection starts
+// from BASE_COUNT base records (written before the writer starts) so that it is trained and its
+// codebook and codes are saved and replayed like a graph snapshot.
+import type { CollectionOptions } from '../../src/index.js';
 import { random } from '../helpers/random.js';
 
 export const DIM = 8;
+/** The index kinds the crash tests run over. */
+export type IndexKind = 'hnsw' | 'flat' | 'ivfpq';
+/** The collection's settings per kind: the writer and the test's preparation use the same. */
+export function collectionOptions(kind: IndexKind): CollectionOptions {
+  const index: CollectionOptions['index'] =
+    kind === 'hnsw'
+      ? { type: 'hnsw', m: 8, efConstruction: 64, ef: 64 }
+      : kind === 'flat'
+        ? { type: 'flat' }
+        : { type: 'ivfpq', nlist: 16, m: 4 };
+  return { dim: DIM, index, text: true };
+}
+/** Base records of an ivfpq collection: 39 × 256, exactly the vectors its training needs. */
+export const BASE_COUNT = 39 * 256;
+/** The base records an ivfpq collection starts from (ids `base-<n>`, no text), always the same. */
+export function baseRecords(): { id: string; vector: number[]; metadata: { op: number } }[] {
+  const next = random(20261205);
+  return Array.from({ length: BASE_COUNT }, (_, n) => ({
+    id: `base-${n}`,
+    vector: Array.from({ length: DIM }, () => Math.fround(next() * 2 - 1)),
+    metadata: { op: -1 },
+  }));
+}
 /** Words the records' texts draw from; the test searches for each. */
 export const TEXT_WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
 const ID_POOL = 200;

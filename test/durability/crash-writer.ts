@@ -1,20 +1,17 @@
-// The crash-test writer, run as a child process: applies the seeded workload to the database in
-// argv[2] and prints "ack <n>" after operation n returns. Every other upsert is an upsertAsync,
-// acknowledged once committed (when the call returns) while its graph insert goes on, so that the
-// next operations — snapshots and compactions too — may meet a pending insert. The test kills it with
-// SIGKILL, either after a seeded delay or through QUIVERDB_CRASH_AT, and then checks what survived.
+// The crash-test writer, run as a child process: applies the seeded workload to the collection
+// 'docs' (of the index kind in argv[5]) in the database in argv[2] and prints "ack <n>" after
+// operation n returns. Every other upsert is an upsertAsync, acknowledged once committed (when the
+// call returns) while its index insert goes on, so that the next operations — snapshots and
+// compactions too — may meet a pending insert. The test kills it with SIGKILL, either after a
+// seeded delay or through QUIVERDB_CRASH_AT, and then checks what survived.
 import { writeSync } from 'node:fs';
 import { open } from '../../src/index.js';
-import { DIM, workload } from './crash-workload.js';
+import { collectionOptions, type IndexKind, workload } from './crash-workload.js';
 
-const [directory, seedText, countText] = process.argv.slice(2);
+const [directory, seedText, countText, kind] = process.argv.slice(2);
 const operations = workload(Number(seedText), Number(countText));
 const db = open(directory!, { durability: 'full', snapshotThreshold: 40, onWarning: () => {} });
-const docs = db.collection('docs', {
-  dim: DIM,
-  index: { type: 'hnsw', m: 8, efConstruction: 64, ef: 64 },
-  text: true,
-});
+const docs = db.collection('docs', collectionOptions(kind as IndexKind));
 writeSync(1, 'ready\n');
 const pending: Promise<unknown>[] = [];
 let upserts = 0;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { open } from '../../src/index.js';
+import { crashPointReached } from '../helpers/crash-point.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 
 const READER = join(import.meta.dirname, 'damaged-reader.ts');
@@ -31,6 +32,7 @@ describe('a process killed while loading a snapshot', () => {
         encoding: 'utf8',
       });
       expect(ran.signal, ran.stderr).toBe('SIGKILL');
+      expect(crashPointReached(ran.stderr, 'snapshot-load-copied'), ran.stderr).toBe(true);
       expect(osTemporaries(ran.pid!)).toEqual([]);
     }
     const strays = files().filter((name) => !before.includes(name));

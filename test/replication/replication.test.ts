@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, open, QuiverError } from '../../src/index.js';
 import { decodeChange, encodeChange } from '../../src/replication/codec.js';
 import { openReplica, publish } from '../../src/replication/index.js';
+import { crashPointReached } from '../helpers/crash-point.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 import { ensureBin, quiverJson } from '../cli/build-bin.js';
 import { freePort, type NatsNode, startNatsServer } from '../helpers/nats-server.js';
@@ -62,7 +63,8 @@ function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeou
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': it waits for the child's output, which carries the crash point's marker.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
       resolve({ code, signal, stdout, stderr });
@@ -121,6 +123,7 @@ describe('crashes', () => {
       QUIVERDB_CRASH_AT: 'replica-before-commit:4',
     });
     expect(killed.signal).toBe('SIGKILL');
+    expect(crashPointReached(killed.stderr, 'replica-before-commit:4'), killed.stderr).toBe(true);
     // What survived is a committed prefix of the source's log: three whole transactions.
     const survivor = open(replicaPath, { readOnly: true });
     const held = survivor.changeSeq();
@@ -145,6 +148,7 @@ describe('crashes', () => {
       QUIVERDB_CRASH_AT: 'publish-after-ack:3',
     });
     expect(killed.signal).toBe('SIGKILL');
+    expect(crashPointReached(killed.stderr, 'publish-after-ack:3'), killed.stderr).toBe(true);
     const source = open(sourcePath, { durability: 'normal' });
     // Rounds of 50: two cursor updates made it, the third round's 50 are on the stream but not in the cursor.
     expect(source.listConsumers()).toEqual([
