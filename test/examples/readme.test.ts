@@ -1,127 +1,42 @@
-// The README's code blocks, run as tests: if an example stops working, this fails.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { open, QuiverError } from '../../src/index.js';
-import { openReplica, publish } from '../../src/replication/index.js';
-import { openInWorker } from '../../src/worker/index.js';
-import { tempDirectory } from '../helpers/fixtures.js';
+// The README's code blocks, extracted from README.md and run: if README code stops working, this fails.
+//
+// Convention. Every ```ts block of README.md runs as an ES module (types stripped by esbuild, never
+// retyped here), in a fresh temporary directory that is the working directory, so './my.quiver'
+// is a temporary database. Imports of 'quiverdb', 'quiverdb/worker', 'quiverdb/langchain' and
+// 'quiverdb/replication' load src/; '@huggingface/transformers' loads a stand-in whose pipeline
+// embeds deterministically by letter counts (no model is downloaded).
+// A line `<!-- readme-test: NAME -->` right above a block names it, and BLOCKS[NAME] below gives:
+//   before  — code run first in the same module: what the README's prose assumes (an open `db`,
+//             a `docs` collection, a query vector `q`), declared only where the block does not;
+//   after   — code run last in the same module: assertions on the block's variables (`expect`);
+//   replace — literal substitutions in the block (the NATS server's address, on a free port here);
+//   skip    — the reason a block cannot run (none is skipped today).
+// A block without a marker runs as it is. An unknown name, or an entry no block uses, fails.
+// `before`/`after` reach test objects through globalThis.readme (see ReadmeContext).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Document } from '@langchain/core/documents';
+import { Embeddings } from '@langchain/core/embeddings';
+import { transformSync } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startNatsServer } from '../helpers/nats-server.js';
 
-let directory: ReturnType<typeof tempDirectory>;
-beforeEach(() => {
-  directory = tempDirectory();
-});
-afterEach(() => directory.cleanup());
+const ROOT = join(import.meta.dirname, '..', '..');
+const MODULES: Record<string, string> = {
+  quiverdb: join(ROOT, 'src', 'index.ts'),
+  'quiverdb/worker': join(ROOT, 'src', 'worker', 'index.ts'),
+  'quiverdb/langchain': join(ROOT, 'src', 'langchain', 'index.ts'),
+  'quiverdb/replication': join(ROOT, 'src', 'replication', 'index.ts'),
+};
 
-it('"Using it" works as written', () => {
-  const db = open(`${directory.path}/my.quiver`);
-  const docs = db.collection('docs', { dim: 3, metric: 'cosine' });
-  docs.upsert([
-    { id: 'a', vector: [0.1, 0.2, 0.3], metadata: { lang: 'en', year: 2024 } },
-    { id: 'b', vector: new Float32Array([0.3, 0.2, 0.1]), metadata: { lang: 'de', year: 2021 } },
-  ]);
-  const hits = docs.query({ vector: [0.1, 0.2, 0.25], k: 10 });
-  expect(hits.map((hit) => hit.id)).toEqual(['a', 'b']);
-  expect(hits[0]?.distance).toBeCloseTo(0.004, 3);
-  expect(hits[0]?.score).toBeCloseTo(0.996, 3);
-  expect(hits[0]?.metadata).toEqual({ lang: 'en', year: 2024 });
-  expect(docs.get('a')?.vector).toEqual(new Float32Array([0.1, 0.2, 0.3]));
-  expect(docs.get(['a', 'missing']).map((record) => record.id)).toEqual(['a']);
-  expect(docs.delete(['a'])).toBe(1);
-  expect(docs.count()).toBe(1);
-  expect(db.listCollections()).toEqual([
-    {
-      name: 'docs',
-      dim: 3,
-      metric: 'cosine',
-      index: { type: 'hnsw', m: 16, efConstruction: 200, ef: 64 },
-      indexes: [],
-      count: 1,
-    },
-  ]);
-  expect(db.dropCollection('docs')).toBe(true);
-  db.close();
-});
-
-it('the collection option examples work as written', () => {
-  const db = open(directory.path);
-  const images = db.collection('images', {
-    dim: 512,
-    metric: 'l2',
-    index: { type: 'hnsw', m: 32, efConstruction: 400, ef: 128 },
-  });
-  const small = db.collection('small', { dim: 64, index: { type: 'flat' } });
-  expect(images.index).toEqual({ type: 'hnsw', m: 32, efConstruction: 400, ef: 128 });
-  expect(small.index).toEqual({ type: 'flat' });
-  db.close();
-});
-
-it('the error-handling example catches DIMENSION_MISMATCH', () => {
-  const db = open(directory.path);
-  const docs = db.collection('docs', { dim: 3 });
-  let handled = false;
-  try {
-    docs.upsert([{ id: 'x', vector: [1, 2] }]);
-  } catch (error) {
-    if (error instanceof QuiverError && error.code === 'DIMENSION_MISMATCH') handled = true;
-  }
-  expect(handled).toBe(true);
-  db.close();
-});
-
-it('the "Filters" examples work as written', () => {
-  const db = open(directory.path);
-  const docs = db.collection('docs', { dim: 2, indexes: ['lang', 'year'] });
-  docs.upsert([
-    { id: 'a', vector: [1, 0], metadata: { lang: 'en', year: 2021, draft: false, tags: ['a'] } },
-    { id: 'b', vector: [0, 1], metadata: { lang: 'en', year: 2019, draft: false, tags: ['c'] } },
-    { id: 'c', vector: [1, 1], metadata: { lang: 'de', year: 1999, draft: true, tags: ['b'] } },
-    { id: 'd', vector: [2, 0], metadata: { lang: 'en', year: 2022, draft: true, review: { by: 'Ann' } } },
-  ]);
-  const q = [1, 0];
-  const recent = docs.query({
-    vector: q,
-    k: 10,
-    filter: { lang: 'en', year: { $gte: 2020 }, $or: [{ draft: false }, { 'review.by': { $exists: true } }] },
-  });
-  expect(recent.map((hit) => hit.id)).toEqual(['a', 'd']);
-  expect(docs.get({ filter: { lang: 'de' }, limit: 100 }).map((record) => record.id)).toEqual(['c']);
-  expect(docs.count({ filter: { tags: { $in: ['a', 'b'] } } })).toBe(2);
-  expect(docs.delete({ filter: { year: { $lt: 2000 } } })).toBe(1);
-  expect(docs.count()).toBe(3);
-  db.close();
-});
-
-it('the ivfpq example works as written', () => {
-  const db = open(directory.path);
-  const big = db.collection('big', { dim: 768, metric: 'cosine', index: { type: 'ivfpq', nlist: 1024 } });
-  const q = Array.from({ length: 768 }, (_, i) => Math.sin(i));
-  big.upsert([{ id: 'only', vector: q }]);
-  const hits = big.query({ vector: q, k: 10, nprobe: 32, rerank: 200 });
-  expect(hits.map((hit) => hit.id)).toEqual(['only']); // untrained: exact search until enough vectors
-  db.close();
-});
-
-it('the "Off the event loop" example works as written', async () => {
-  const path = `${directory.path}/my.quiver`;
-  const setup = open(path);
-  setup.collection('docs', { dim: 3 }).upsert([{ id: 'first', vector: [0, 0, 1] }]);
-  setup.close();
-  const logged: string[] = [];
-  const db = open(path, {
-    onProgress: ({ collection, phase, done, total }) => logged.push(`${collection} ${phase} ${done} ${total}`),
-  });
-  const docs = await db.collectionAsync('docs');
-  expect(logged).toEqual(['docs load 0 1']);
-
-  const records = Array.from({ length: 3000 }, (_, i) => ({ id: `r${i}`, vector: [i, 1, 0] }));
-  const pending = docs.upsertAsync(records);
-  expect(docs.count()).toBe(3001);
-  expect(docs.query({ vector: [2999, 1, 0], k: 1 })[0]).toMatchObject({ id: 'r2999', distance: 0 });
-  const { inserted, updated } = await pending;
-  expect({ inserted, updated }).toEqual({ inserted: 3000, updated: 0 });
-  expect(docs.query({ vector: [0, 0, 1], k: 1 })[0]?.id).toBe('first');
-  db.close();
-});
+interface BlockSetup {
+  before?: string;
+  after?: string;
+  replace?: Record<string, string>;
+  skip?: string;
+}
 
 /** A deterministic stand-in for a sentence embedding of dim 384: letter counts, spread and normalised. */
 function standInEmbedding(text: string): number[] {
@@ -131,136 +46,263 @@ function standInEmbedding(text: string): number[] {
   return vector.map((value) => value / norm);
 }
 
-it('the "RAG" documents example works as written', () => {
-  const db = open(directory.path);
-  const embedding1 = standInEmbedding('Hold the reset button for ten seconds.');
-  const embedding2 = standInEmbedding('The warranty covers two years.');
-  const question = standInEmbedding('how do I reset the device');
-
-  const docs = db.collection('docs', { dim: 384, metric: 'cosine', text: true }); // porter stemming
-  docs.upsert([
-    {
-      id: 'p1',
-      vector: embedding1,
-      text: 'Hold the reset button for ten seconds.',
-      metadata: { source: 'manual.pdf', page: 3 },
-    },
-    {
-      id: 'p2',
-      vector: embedding2,
-      text: 'The warranty covers two years.',
-      metadata: { source: 'terms.pdf', page: 1 },
-    },
-  ]);
-  const bm25 = docs.query({ text: 'how do I reset the device', k: 10 }); // BM25 only
-  const hybrid = docs.query({ vector: question, text: 'reset device', k: 10 }); // hybrid: reciprocal rank fusion (k = 60)
-  const { hits, plan } = docs.query({
-    vector: question,
-    text: 'reset device',
-    k: 10,
-    fusion: { method: 'weighted', alpha: 0.7 }, // 0.7 × vector + 0.3 × text, each normalised to [0, 1]
-    filter: { source: 'manual.pdf' }, // applies to both sides
-    explain: true, // each side's candidates, ranks and raw scores, and the fused scores
-  });
-
-  // "the" is in both passages, "reset" only in p1: p1 first.
-  expect(bm25.map((hit) => hit.id)).toEqual(['p1', 'p2']);
-  expect(bm25[0]?.text).toBe('Hold the reset button for ten seconds.');
-  expect(hybrid[0]?.id).toBe('p1');
-  expect(hits.map((hit) => hit.id)).toEqual(['p1']);
-  expect(hits[0]?.score).toBe(1);
-  expect(plan.strategy).toBe('hybrid');
-  expect(plan.fused?.[0]).toMatchObject({ id: 'p1', vectorRank: 1, textRank: 1 });
-  db.close();
-});
-
-it('the "RAG" embedding and reranking examples work as written (without downloading a model)', async () => {
-  const db = open(directory.path);
-  // Stands in for transformers.js's `pipeline('feature-extraction', ...)`: same call, same result shape.
-  const pipeline = async (_task: string, _model: string) => async (texts: string[], _options: object) => ({
-    tolist: () => texts.map(standInEmbedding),
-  });
-  const crossEncoder = async (query: string, texts: string[]) =>
-    texts.map((text) => (text.toLowerCase().includes('milk') && query === 'groceries' ? 1 : 0));
-
-  const extractor = await pipeline('feature-extraction', 'Xenova/all-MiniLM-L6-v2');
-  const embed = async (texts: string[]) => (await extractor(texts, { pooling: 'mean', normalize: true })).tolist();
-
-  const notes = db.collection('notes', { dim: 384, metric: 'cosine', text: true, embed });
-  await notes.upsertAsync([
-    { id: 'n1', text: 'Buy milk and eggs' },
-    { id: 'n2', text: 'Call the dentist' },
-  ]);
-  const found = await notes.queryAsync({ text: 'groceries', k: 5 }); // embeds the question, then hybrid
-
-  expect(found.map((hit) => hit.id).sort()).toEqual(['n1', 'n2']);
-  expect(notes.get('n1')?.vector).toEqual(new Float32Array(standInEmbedding('Buy milk and eggs')));
-
-  const best = await notes.queryAsync({
-    text: 'groceries',
-    k: 3,
-    rerank: {
-      candidates: 50,
-      score: async (query, hits) =>
-        crossEncoder(
-          query,
-          hits.map((hit) => hit.text ?? ''),
-        ),
-    },
-  });
-  // best[0].rerankScore: the scorer's; best[0].score: the retrieval score, kept
-  expect(best.map((hit) => [hit.id, hit.rerankScore])).toEqual([
-    ['n1', 1],
-    ['n2', 0],
-  ]);
-  expect(best[0]?.score).toBe(found.find((hit) => hit.id === 'n1')?.score);
-  db.close();
-});
-
-it('the "Change feed, backups and read replicas" examples work as written', async () => {
-  const nats = await startNatsServer();
-  const url = nats.url; // the README's 'nats://127.0.0.1:4222', on a free port here
-  try {
-    const db = open(`${directory.path}/main.quiver`);
-    db.registerConsumer('search-sync', { after: 0 });
-    const docs = db.collection('docs', { dim: 3 });
-    docs.upsert([{ id: 'a', vector: [1, 2, 3], metadata: { lang: 'en' } }]);
-    const seen = db
-      .changes({ consumer: 'search-sync' })
-      .map((change) => [change.seq, change.op, change.collection, change.id]);
-    expect(seen).toEqual([
-      [1, 'create', 'docs', undefined],
-      [2, 'upsert', 'docs', 'a'],
-    ]);
-    db.commitConsumer('search-sync', db.changeSeq());
-    db.setChangeRetention({ rows: 1_000_000 });
-    const { changeSeq } = await db.backup(`${directory.path}/backups/main-1`);
-    expect(changeSeq).toBe(2);
-
-    const publisher = await publish(db, { servers: url, stream: 'main' });
-    const replica = await openReplica(`${directory.path}/replica.quiver`, {
-      servers: url,
-      stream: 'main',
-      bootstrap: `${directory.path}/backups/main-1`,
-    });
-    docs.upsert([{ id: 'b', vector: [3, 2, 1] }]);
-    await replica.waitFor(db.changeSeq());
-    expect(replica.collection('docs').get('b')?.vector).toEqual(new Float32Array([3, 2, 1]));
-    expect(replica.collection('docs').get('a')?.metadata).toEqual({ lang: 'en' }); // from the backup
-    replica.close();
-    await publisher.stop();
-    db.close();
-  } finally {
-    await nats.stop();
+/** Each word hashed into one of 64 buckets, normalised: LangChain embeddings without a model. */
+class HashedWords extends Embeddings {
+  constructor() {
+    super({});
   }
-}, 30_000);
+  async embedDocuments(texts: string[]): Promise<number[][]> {
+    return texts.map((text) => this.embed(text));
+  }
+  async embedQuery(text: string): Promise<number[]> {
+    return this.embed(text);
+  }
+  embed(text: string): number[] {
+    const vector = new Array<number>(64).fill(0);
+    for (const word of text.toLowerCase().match(/[a-z]+/g) ?? []) {
+      let hash = 0;
+      for (const char of word) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+      vector[hash % 64]! += 1;
+    }
+    const length = Math.hypot(...vector) || 1;
+    return vector.map((value) => value / length);
+  }
+}
 
-it('"In a worker thread" works as written', async () => {
-  const db = await openInWorker(`${directory.path}/my.quiver`);
-  const docs = await db.collection('docs', { dim: 3, metric: 'cosine' });
-  await docs.upsert([{ id: 'a', vector: [0.1, 0.2, 0.3], metadata: { lang: 'en' } }]);
-  const hits = await docs.query({ vector: [0.1, 0.2, 0.25], k: 10, filter: { lang: 'en' } });
-  expect(hits.map((hit) => hit.id)).toEqual(['a']);
-  await db.close();
-  await expect(docs.count()).rejects.toMatchObject({ code: 'CLOSED' });
+/** What `before` and `after` code reach as globalThis.readme. */
+const context = {
+  expect,
+  standInEmbedding,
+  /** transformers.js's `pipeline(task, model)`: same call, same result shape, stand-in vectors. */
+  pipeline: async (_task: string, _model: string) => async (texts: string[], _options: object) => ({
+    tolist: () => texts.map(standInEmbedding),
+  }),
+  /** A cross-encoder stand-in: 1 for texts about milk when asked about groceries, else 0. */
+  crossEncoder: async (query: string, texts: string[]) =>
+    texts.map((text) => (text.toLowerCase().includes('milk') && query === 'groceries' ? 1 : 0)),
+  langchainDocuments: () => [
+    new Document({ pageContent: 'Hold the reset button for ten seconds.', metadata: { source: 'manual.pdf' } }),
+    new Document({ pageContent: 'The warranty covers two years.', metadata: { source: 'terms.pdf' } }),
+  ],
+  embeddings: new HashedWords(),
+  natsUrl: '',
+};
+type ReadmeContext = typeof context;
+(globalThis as unknown as { readme: ReadmeContext }).readme = context;
+
+/** The prelude that opens a database and gives the block `open`, `db` and helpers. */
+const OPEN_DB = `import { open } from 'quiverdb';\nconst db = open('./my.quiver');\nconst { expect } = globalThis.readme;\n`;
+
+const BLOCKS: Record<string, BlockSetup> = {
+  'using-it': {
+    before: 'const { expect } = globalThis.readme;',
+    after: `
+      expect(hits.map((hit) => hit.id)).toEqual(['a', 'b']);
+      expect(hits[0].distance).toBeCloseTo(0.004, 3);
+      expect(hits[0].score).toBeCloseTo(0.996, 3);
+      expect(hits[0].metadata).toEqual({ lang: 'en', year: 2024 });`,
+  },
+  'collection-options': {
+    before: OPEN_DB,
+    after: `
+      expect(images.index).toEqual({ type: 'hnsw', m: 32, efConstruction: 400, ef: 128 });
+      expect(small.index).toEqual({ type: 'flat' });
+      db.close();`,
+  },
+  queries: {
+    before: `${OPEN_DB}
+      const docs = db.collection('docs', { dim: 3 });
+      docs.upsert([{ id: 'a', vector: [1, 0, 0] }, { id: 'b', vector: [0, 1, 0] }]);
+      const q = [1, 0.1, 0];`,
+    after: `
+      expect(hits.map((hit) => [hit.id, hit.vector])).toEqual([['a', undefined], ['b', undefined]]);
+      db.close();`,
+  },
+  'off-the-event-loop': {
+    before: `import { open } from 'quiverdb';
+      const setup = open('./my.quiver');
+      setup.collection('docs', { dim: 3 }).upsert([{ id: 'first', vector: [0, 0, 1] }]);
+      setup.close();
+      const records = Array.from({ length: 3000 }, (_, i) => ({ id: 'r' + i, vector: [i, 1, 0] }));
+      const { expect } = globalThis.readme;`,
+    after: `
+      expect({ inserted, updated }).toEqual({ inserted: 3000, updated: 0 });
+      expect(docs.count()).toBe(3001);
+      expect(docs.query({ vector: [2999, 1, 0], k: 1 })[0]).toMatchObject({ id: 'r2999', distance: 0 });
+      db.close();`,
+  },
+  'in-a-worker-thread': {
+    before: 'const { expect } = globalThis.readme;',
+    after: `
+      expect(hits.map((hit) => hit.id)).toEqual(['a']);
+      await expect(docs.count()).rejects.toMatchObject({ code: 'CLOSED' });`,
+  },
+  ivfpq: {
+    before: `${OPEN_DB}const q = Array.from({ length: 768 }, (_, i) => Math.sin(i));`,
+    after: `
+      expect(hits).toEqual([]); // an empty collection
+      big.upsert([{ id: 'only', vector: q }]);
+      expect(big.query({ vector: q, k: 10, nprobe: 32, rerank: 200 }).map((hit) => hit.id)).toEqual(['only']);
+      db.close();`,
+  },
+  filters: {
+    before: `${OPEN_DB}
+      const docs = db.collection('docs', { dim: 2, indexes: ['lang', 'year'] });
+      docs.upsert([
+        { id: 'a', vector: [1, 0], metadata: { lang: 'en', year: 2021, draft: false, tags: ['a'] } },
+        { id: 'b', vector: [0, 1], metadata: { lang: 'en', year: 2019, draft: false, tags: ['c'] } },
+        { id: 'c', vector: [1, 1], metadata: { lang: 'de', year: 1999, draft: true, tags: ['b'] } },
+        { id: 'd', vector: [2, 0], metadata: { lang: 'en', year: 2022, draft: true, review: { by: 'Ann' } } },
+      ]);
+      const q = [1, 0];`,
+    after: `
+      expect(recent.map((hit) => hit.id)).toEqual(['a', 'd']);
+      expect(docs.count()).toBe(3); // 'c' (1999) deleted
+      db.close();`,
+  },
+  'rag-text': {
+    before: `${OPEN_DB}
+      const { standInEmbedding } = globalThis.readme;
+      const embedding1 = standInEmbedding('Hold the reset button for ten seconds.');
+      const embedding2 = standInEmbedding('The warranty covers two years.');
+      const question = standInEmbedding('how do I reset the device');`,
+    after: `
+      expect(hits.map((hit) => hit.id)).toEqual(['p1']);
+      expect(hits[0].score).toBe(1);
+      expect(plan.strategy).toBe('hybrid');
+      expect(plan.fused[0]).toMatchObject({ id: 'p1', vectorRank: 1, textRank: 1 });
+      expect(docs.query({ text: 'how do I reset the device', k: 10 }).map((hit) => hit.id)).toEqual(['p1', 'p2']);
+      db.close();`,
+  },
+  'rag-embed': {
+    before: OPEN_DB,
+    after: `
+      expect(found.map((hit) => hit.id).sort()).toEqual(['n1', 'n2']);
+      expect(notes.get('n1').vector).toEqual(new Float32Array(globalThis.readme.standInEmbedding('Buy milk and eggs')));
+      db.close();`,
+  },
+  'rag-rerank': {
+    before: `${OPEN_DB}
+      const { crossEncoder, pipeline } = globalThis.readme;
+      const extractor = await pipeline('feature-extraction', 'Xenova/all-MiniLM-L6-v2');
+      const embed = async (texts) => (await extractor(texts, { pooling: 'mean', normalize: true })).tolist();
+      const notes = db.collection('notes', { dim: 384, metric: 'cosine', text: true, embed });
+      await notes.upsertAsync([{ id: 'n1', text: 'Buy milk and eggs' }, { id: 'n2', text: 'Call the dentist' }]);`,
+    after: `
+      expect(best.map((hit) => [hit.id, hit.rerankScore])).toEqual([['n1', 1], ['n2', 0]]);
+      db.close();`,
+  },
+  langchain: {
+    before: `const { expect, embeddings } = globalThis.readme;
+      const docs = globalThis.readme.langchainDocuments();`,
+    after: `
+      expect(passages.map((passage) => passage.pageContent)).toEqual(['Hold the reset button for ten seconds.']);
+      db.close();`,
+  },
+  'change-feed': {
+    before: `import { open } from 'quiverdb';\nconst { expect } = globalThis.readme;`,
+    after: `
+      expect(changeSeq).toBe(2);
+      expect(db.changes({ consumer: 'search-sync' })).toEqual([]); // all handled
+      db.close();`,
+  },
+  replication: {
+    before: `import { open } from 'quiverdb';
+      const { expect } = globalThis.readme;
+      const db = open('./main.quiver');
+      const docs = db.collection('docs', { dim: 3 });
+      docs.upsert([{ id: 'a', vector: [1, 2, 3], metadata: { lang: 'en' } }]);
+      await db.backup('./backups/main-1');`,
+    replace: { 'nats://127.0.0.1:4222': 'NATS_URL' },
+    after: `
+      expect(db.changeSeq()).toBe(3); // create, a, b
+      db.close();`,
+  },
+  errors: {
+    before: `${OPEN_DB}const docs = db.collection('docs', { dim: 3 });`,
+    after: `
+      expect(docs.count()).toBe(0); // nothing was written
+      db.close();`,
+  },
+};
+
+interface ReadmeBlock {
+  line: number;
+  name: string | undefined;
+  code: string;
+}
+
+/** The ```ts blocks of README.md with the marker line above each, if any. */
+function readmeBlocks(): ReadmeBlock[] {
+  const lines = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n');
+  const blocks: ReadmeBlock[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.trim() !== '```ts') continue;
+    const marker = /^<!-- readme-test: ([\w-]+) -->$/.exec(lines[i - 1]?.trim() ?? '');
+    const end = lines.indexOf('```', i + 1);
+    if (end < 0) throw new Error(`README.md line ${i + 1}: a \`\`\`ts block is never closed`);
+    blocks.push({ line: i + 1, name: marker?.[1], code: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return blocks;
+}
+
+/** Turns a block and its setup into a runnable module file in `directory`; returns its path. */
+function moduleFor(block: ReadmeBlock, setup: BlockSetup, directory: string): string {
+  let code = block.code;
+  for (const [from, to] of Object.entries(setup.replace ?? {})) {
+    if (!code.includes(from)) throw new Error(`README.md line ${block.line}: '${from}' is not in the block`);
+    code = code.replaceAll(from, to === 'NATS_URL' ? context.natsUrl : to);
+  }
+  const source = `${setup.before ?? ''}\n${code}\n${setup.after ?? ''}\nexport {};\n`;
+  const javascript = transformSync(source, { loader: 'ts', format: 'esm', target: 'node20' }).code;
+  const transformers = join(directory, 'transformers-stand-in.mjs');
+  writeFileSync(transformers, 'export const pipeline = (...args) => globalThis.readme.pipeline(...args);\n');
+  const resolved = javascript.replace(/from\s+(['"])([^'"]+)\1/g, (whole, _quote: string, specifier: string) => {
+    if (specifier in MODULES) return `from ${JSON.stringify(MODULES[specifier])}`;
+    if (specifier === '@huggingface/transformers') return `from ${JSON.stringify(transformers)}`;
+    throw new Error(`README.md line ${block.line}: no module for import '${specifier}' (${whole})`);
+  });
+  const file = join(directory, `readme-line-${block.line}.mjs`);
+  writeFileSync(file, resolved);
+  return file;
+}
+
+const blocks = readmeBlocks();
+let nats: Awaited<ReturnType<typeof startNatsServer>> | undefined;
+afterAll(async () => {
+  await nats?.stop();
+});
+
+it('every named block has an entry and every entry a block', () => {
+  const named = blocks.map((block) => block.name).filter((name) => name !== undefined);
+  expect(named.filter((name) => !(name in BLOCKS))).toEqual([]);
+  expect(Object.keys(BLOCKS).filter((name) => !named.includes(name))).toEqual([]);
+  expect(blocks.length).toBeGreaterThan(10);
+});
+
+describe('README.md ```ts blocks', () => {
+  for (const block of blocks) {
+    const setup = (block.name === undefined ? {} : BLOCKS[block.name]) ?? {};
+    const title = `line ${block.line}${block.name === undefined ? '' : ` (${block.name})`}`;
+    it.skipIf(setup.skip !== undefined)(
+      title,
+      async () => {
+        if (Object.values(setup.replace ?? {}).includes('NATS_URL') && nats === undefined) {
+          nats = await startNatsServer();
+          context.natsUrl = nats.url;
+        }
+        const directory = mkdtempSync(join(tmpdir(), 'quiver-readme-'));
+        const previous = process.cwd();
+        try {
+          process.chdir(directory);
+          await import(pathToFileURL(moduleFor(block, setup, directory)).href);
+        } finally {
+          process.chdir(previous);
+          rmSync(directory, { recursive: true, force: true });
+        }
+      },
+      30_000,
+    );
+  }
 });
