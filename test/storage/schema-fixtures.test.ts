@@ -65,7 +65,9 @@ function expectAnswers(actual: [string, number][], expected: [string, number][],
   ).toEqual(expected.map(([id]) => id));
   // float32 arithmetic, the same on every run of the same code; 1e-5 leaves room for a kernel
   // that sums in another order.
-  actual.forEach(([, value], i) => expect(Math.abs(value - expected[i]![1]), where).toBeLessThan(1e-5));
+  for (const [i, [, value]] of actual.entries()) {
+    expect(Math.abs(value - expected[i]![1]), where).toBeLessThan(1e-5);
+  }
 }
 
 function expectRecords(collection: Collection, records: Record<string, StoredRecord>, where: string): void {
