@@ -1,12 +1,12 @@
 // Model-based property test over every index kind × l2 / cosine / ip: random sequences of upsert,
 // upsertAsync (its index insert left running), delete, queries with and without a filter, text
-// queries, snapshot, compact, reopen and a read-only open (what a reopen after a crash sees),
-// against a plain Map. Checked: count and get (vector, metadata, text); flat answers equal to exact
-// search over the model (up to ties); hnsw and ivfpq answers at high effort reach exact search's
-// top k (recall, thresholds below); filtered queries return only matching records and
-// min(k, matches) of them; text queries find exactly the records holding a word. The ivfpq
-// collections start from a trained base (see ivfpqBase). Each variant's seed is fixed and printed;
-// fast-check prints the seed, path and shrunk command list of a failing run.
+// queries, snapshot, compact, reopen (the collection loaded sync or async) and a read-only open
+// (what a reopen after a crash sees), against a plain Map. Checked: count and get (vector,
+// metadata, text); flat answers equal to exact search over the model (up to ties); hnsw and ivfpq
+// answers at high effort reach exact search's top k (recall, thresholds below); filtered queries
+// return only matching records and min(k, matches) of them; text queries find exactly the records
+// holding a word. The ivfpq collections start from a trained base (see ivfpqBase). Each variant's
+// seed is fixed and printed; fast-check prints the seed, path and shrunk command list of a failing run.
 import { cpSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -264,16 +264,18 @@ function failOnWarning(warning: { message: string }): void {
   throw new Error(`unexpected warning: ${warning.message}`);
 }
 
+/** Closes and reopens, loading the collection synchronously or off the event loop (collectionAsync). */
 class ReopenCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly asynchronous: boolean) {}
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     await Promise.all(real.pending.splice(0));
     real.db.close();
     real.db = open(real.path, { onWarning: failOnWarning });
-    real.docs = real.db.collection('docs');
+    real.docs = this.asynchronous ? await real.db.collectionAsync('docs') : real.db.collection('docs');
     check(model, real);
   }
-  toString = () => 'close(); open()';
+  toString = () => `close(); open()${this.asynchronous ? '; collectionAsync()' : ''}`;
 }
 
 /**
@@ -324,7 +326,7 @@ function commands(withCompact: boolean) {
     fc.constantFrom(...WORDS).map((word) => new TextQueryCommand(word)),
     fc.constant(new SnapshotCommand()),
     ...(withCompact ? [fc.constant(new CompactCommand())] : []),
-    fc.constant(new ReopenCommand()),
+    fc.boolean().map((asynchronous) => new ReopenCommand(asynchronous)),
     fc.constant(new CrashViewCommand()),
   ];
 }
