@@ -5,9 +5,9 @@
 // ivfpq collection. The reopened database must hold exactly the acknowledged operations (plus, at
 // most, the one in flight, whole), open without a damaged snapshot or codebook, and still answer
 // queries with exact-search recall (odd seeds reopen with collectionAsync, even ones with
-// collection). A crash-point case fails unless the child reports that its
-// point fired. Records carry text in a collection with a full-text index: the texts survive as the
-// other data does, and text queries find exactly the surviving records holding each word.
+// collection). A crash-point case fails unless the child reports that its point fired. Records
+// carry text in a collection with a full-text index: the texts survive as the other data does, and
+// text queries find exactly the surviving records holding each word.
 import { spawn } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
