@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'CLOSED' // the database or collection was closed
   | 'LOCKED' // another process holds the database for writing
   | 'CHANGES_EXPIRED' // the changes after a seq were trimmed from the log: bootstrap again from a backup
+  | 'UNAUTHORIZED' // the NATS server refused the credentials given to a publisher or replica
   // Corruption / IO: stops writes or triggers a rebuild of the derived index.
   | 'CORRUPT' // a file fails its magic, checksum or structural checks
   | 'FORMAT_TOO_NEW' // the database was written by a newer QuiverDB

@@ -73,8 +73,8 @@ function startProcess(configFile: string, name: string, url: string): Promise<Na
   });
 }
 
-/** One JetStream server. */
-export async function startNatsServer(): Promise<NatsNode> {
+/** One JetStream server; `config` adds lines to its configuration (e.g. an `authorization` or `tls` block). */
+export async function startNatsServer(options: { config?: string } = {}): Promise<NatsNode> {
   ensureNatsServer();
   const directory = mkdtempSync(join(tmpdir(), 'quiverdb-nats-'));
   directories.push(directory);
@@ -82,7 +82,7 @@ export async function startNatsServer(): Promise<NatsNode> {
   const config = join(directory, 'server.conf');
   writeFileSync(
     config,
-    `listen: "127.0.0.1:${port}"\nserver_name: n1\njetstream { store_dir: "${join(directory, 'js')}" }\n`,
+    `listen: "127.0.0.1:${port}"\nserver_name: n1\njetstream { store_dir: "${join(directory, 'js')}" }\n${options.config ?? ''}\n`,
   );
   return startProcess(config, 'n1', `nats://127.0.0.1:${port}`);
 }

@@ -2,6 +2,7 @@
 // run as a process until SIGINT/SIGTERM (or --until SEQ), with a progress line a second.
 import { DatabaseImpl } from '../db.js';
 import { isQuiverError } from '../errors.js';
+import type { StreamOptions, StreamTls } from '../replication/nats.js';
 import type { Output } from './output.js';
 import { integerOption, type Parsed, parse, positionals, stringOption, UsageError } from './usage.js';
 
@@ -10,7 +11,28 @@ const STREAM_OPTIONS = {
   stream: { type: 'string' },
   subject: { type: 'string' },
   until: { type: 'string' },
+  user: { type: 'string' },
+  password: { type: 'string' },
+  token: { type: 'string' },
+  nkey: { type: 'string' },
+  tls: { type: 'boolean' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
 } as const;
+
+/** Secrets may come from the environment rather than the command line (which other users can see). */
+const PASSWORD_VARIABLE = 'QUIVER_NATS_PASSWORD';
+const TOKEN_VARIABLE = 'QUIVER_NATS_TOKEN';
+
+const CONNECTION_HELP = `  --user NAME        the user the NATS server requires (with --password)
+  --password PASS    its password (or set ${PASSWORD_VARIABLE}: a command line is visible to others)
+  --token TOKEN      the token the server requires (or set ${TOKEN_VARIABLE})
+  --nkey FILE        a file holding the nkey seed of the user the server knows
+  --tls              TLS, checking the server's certificate against the system's CAs
+  --tls-ca FILE      TLS, trusting the certificate authority in this PEM file
+  --tls-cert FILE    a client certificate (PEM, with --tls-key) for a server that verifies clients
+  --tls-key FILE     its private key (PEM)`;
 
 export const PUBLISH_HELP = `Usage: quiver publish DB --servers URL[,URL…] --stream NAME [options]
 
@@ -26,6 +48,7 @@ Options:
   --subject SUBJECT  its subject (default quiver.NAME)
   --replicas N       copies of the stream when it is created (1 to 5; default 1)
   --until SEQ        exit once the stream holds change SEQ
+${CONNECTION_HELP}
   --json             print the result as JSON
   -q, --quiet        no progress lines
   -h, --help         this help
@@ -44,6 +67,7 @@ Options:
   --subject SUBJECT  its subject (default quiver.NAME)
   --bootstrap DIR    a backup to start a new replica from
   --until SEQ        exit once the replica holds change SEQ
+${CONNECTION_HELP}
   --json             print the result as JSON
   -q, --quiet        no progress lines
   -h, --help         this help
@@ -58,13 +82,35 @@ export function replicateArguments(argv: readonly string[]): Parsed {
   return parse(argv, { ...STREAM_OPTIONS, bootstrap: { type: 'string' } });
 }
 
-function streamOptions(parsed: Parsed): { servers: string[]; stream: string; subject?: string } {
+function streamOptions(parsed: Parsed): StreamOptions {
   const servers = stringOption(parsed, 'servers');
   const stream = stringOption(parsed, 'stream');
   if (servers === undefined) throw new UsageError('missing --servers');
   if (stream === undefined) throw new UsageError('missing --stream');
+  const options: StreamOptions = { servers: servers.split(','), stream };
   const subject = stringOption(parsed, 'subject');
-  return { servers: servers.split(','), stream, ...(subject === undefined ? {} : { subject }) };
+  if (subject !== undefined) options.subject = subject;
+  const user = stringOption(parsed, 'user');
+  const password = stringOption(parsed, 'password') ?? process.env[PASSWORD_VARIABLE];
+  if (user !== undefined) {
+    if (password === undefined) throw new UsageError(`--user needs --password (or ${PASSWORD_VARIABLE})`);
+    options.user = user;
+    options.password = password;
+  } else if (stringOption(parsed, 'password') !== undefined) {
+    throw new UsageError('--password needs --user');
+  }
+  const token = stringOption(parsed, 'token') ?? process.env[TOKEN_VARIABLE];
+  if (token !== undefined) options.token = token;
+  const nkey = stringOption(parsed, 'nkey');
+  if (nkey !== undefined) options.nkey = nkey;
+  const tls: StreamTls = {};
+  for (const name of ['ca', 'cert', 'key'] as const) {
+    const file = stringOption(parsed, `tls-${name}`);
+    if (file !== undefined) tls[name] = file;
+  }
+  if (Object.keys(tls).length > 0) options.tls = tls;
+  else if (parsed.values.tls === true) options.tls = true;
+  return options;
 }
 
 /** Resolves on SIGINT or SIGTERM, or when `done()` is true (checked every 50 ms); ticks once a second. */

@@ -4,4 +4,4 @@
 export { type ErrorCode, QuiverError } from '../errors.js';
 export { type PublishOptions, type Publisher, publish } from './publisher.js';
 export { openReplica, type Replica, type ReplicaLag, type ReplicaOptions } from './replica.js';
-export type { StreamOptions } from './nats.js';
+export type { StreamOptions, StreamTls } from './nats.js';

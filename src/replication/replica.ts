@@ -570,7 +570,8 @@ export async function openReplica(path: string, options: ReplicaOptions): Promis
   if (options === null || typeof options !== 'object') {
     throw new QuiverError('INVALID_ARGUMENT', 'openReplica needs options { servers, stream }');
   }
-  const { bootstrap, maxBatch, onError, servers, stream, subject, ...openOptions } = options;
+  const { bootstrap, maxBatch, onError, servers, stream, subject, user, password, token, nkey, tls, ...openOptions } =
+    options;
   if (maxBatch !== undefined && (!Number.isSafeInteger(maxBatch) || maxBatch < 1)) {
     throw new QuiverError('INVALID_ARGUMENT', `options.maxBatch must be a positive integer; got ${String(maxBatch)}`);
   }

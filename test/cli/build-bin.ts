@@ -33,8 +33,8 @@ export interface Ran {
 }
 
 /** Runs `command args` with a clean environment for the CLI (no TTY, so no progress bars). */
-export function run(command: string, args: readonly string[], cwd = ROOT): Ran {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+export function run(command: string, args: readonly string[], cwd = ROOT, env: NodeJS.ProcessEnv = {}): Ran {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
