@@ -3,11 +3,12 @@
 // upsert batches of 1, 100 and 10,000 records of 128-d with metadata; and commit-to-visible lag
 // p50/p99 at a steady 1,000 changes/s with one NATS node and with a three-node cluster (R3 stream).
 // Uses the public API (src/index.ts, src/replication/index.ts); writes replication.json and .md.
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Database, open, type UpsertRecord } from '../../src/index.js';
-import { openReplica, type Publisher, publish, type Replica } from '../../src/replication/index.js';
+import { type Publisher, publish } from '../../src/replication/index.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
 import { loadAverages, type MachineInfo, machineInfo } from './machine.js';
 import { now, percentile, secondsBetween } from './measure.js';
@@ -68,7 +69,54 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-/** Writer, then publisher, then a new replica, each timed alone on the previous one's output. */
+const REPLICA_CHILD = join(import.meta.dirname, 'replica-child.ts');
+
+/** A replica in its own Node process (replica-child.ts), driven over IPC. */
+interface ReplicaChild {
+  send(message: object): void;
+  /** The next message of this type from the child. */
+  next<T>(type: string): Promise<T>;
+  exited: Promise<void>;
+}
+
+async function startReplicaChild(options: {
+  path: string;
+  servers: string[];
+  stream: string;
+  durability: 'normal' | 'full';
+}): Promise<ReplicaChild> {
+  const child: ChildProcess = fork(REPLICA_CHILD, [JSON.stringify(options)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiting = new Map<string, (message: unknown) => void>();
+  const inbox = new Map<string, unknown[]>();
+  child.on('message', (message: { type: string }) => {
+    const resolve = waiting.get(message.type);
+    if (resolve !== undefined) {
+      waiting.delete(message.type);
+      resolve(message);
+    } else inbox.set(message.type, [...(inbox.get(message.type) ?? []), message]);
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const next = <T>(type: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const queued = inbox.get(type);
+      if (queued !== undefined && queued.length > 0) {
+        resolve(queued.shift() as T);
+        return;
+      }
+      waiting.set(type, resolve as (message: unknown) => void);
+      // 'exit' may come before the last 'message': give it a moment.
+      void exited.then(() =>
+        setTimeout(() => reject(new Error(`the replica process exited before sending '${type}'`)), 1_000),
+      );
+    });
+  await next('open');
+  return { send: (message) => child.send(message), next, exited };
+}
+
+/** Writer, then publisher, then a new replica (in its own process), each timed alone on the previous one's output. */
 async function measureThroughput(
   nats: NatsNode,
   batchSize: number,
@@ -91,16 +139,16 @@ async function measureThroughput(
   await until(() => publisher.seq >= last);
   const publishSeconds = secondsBetween(started, now());
   await publisher.stop();
-  started = now();
-  const replica: Replica = await openReplica(join(directory, `${stream}-replica`), {
-    servers: nats.url,
+  db.close();
+  const replica = await startReplicaChild({
+    path: join(directory, `${stream}-replica`),
+    servers: [nats.url],
     stream,
     durability: 'full',
   });
-  await replica.waitFor(last, { timeoutMs: 600_000 });
-  const applySeconds = secondsBetween(started, now());
-  replica.close();
-  db.close();
+  replica.send({ type: 'until', seq: last });
+  const { seconds: applySeconds } = await replica.next<{ seconds: number }>('reached');
+  await replica.exited;
   const writerPerSecond = changes / writerSeconds;
   const applyPerSecond = last / applySeconds;
   return {
@@ -123,14 +171,20 @@ async function measureLag(
   const stream = `lag-${nodes.length}`;
   const servers = nodes.map((node) => node.url);
   const db: Database = open(join(directory, `${stream}-source`), { durability: 'normal' });
-  // A flat index: the writer and the replica share this process's one thread, and hnsw inserts on
-  // both sides would measure the graph, not the path of a change (the throughput table has hnsw).
+  // A flat index: hnsw inserts on both sides would measure the graph, not the path of a change (the
+  // throughput table has hnsw).
   const collection = db.collection('docs', { dim: DIM, index: { type: 'flat' } });
   const publisher = await publish(db, { servers, stream, replicas: nodes.length });
-  const replica = await openReplica(join(directory, `${stream}-replica`), { servers, stream, durability: 'normal' });
-  await replica.waitFor(db.changeSeq(), { timeoutMs: 60_000 });
-  const lags: number[] = [];
-  const waits: Promise<void>[] = [];
+  const replica = await startReplicaChild({
+    path: join(directory, `${stream}-replica`),
+    servers,
+    stream,
+    durability: 'normal',
+  });
+  replica.send({ type: 'record' });
+  await replica.next('recording');
+  /** The epoch ms at which each batch's upsert returned, by its last seq. */
+  const committed = new Map<number, number>();
   const batches = Math.round((LAG_RATE / LAG_BATCH) * seconds);
   const intervalMs = (1000 * LAG_BATCH) / LAG_RATE;
   const start = performance.now();
@@ -140,19 +194,16 @@ async function measureLag(
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     collection.upsert(records(vectors, (batch * LAG_BATCH) % (vectors.length / DIM - LAG_BATCH), LAG_BATCH));
-    const committed = performance.now();
-    const seq = db.changeSeq();
-    waits.push(
-      replica.waitFor(seq, { timeoutMs: 60_000 }).then(() => {
-        lags.push(performance.now() - committed);
-      }),
-    );
+    committed.set(db.changeSeq(), performance.timeOrigin + performance.now());
   }
-  await Promise.all(waits);
+  replica.send({ type: 'visible', seq: db.changeSeq() });
+  const { times } = await replica.next<{ times: [number, number][] }>('visible');
   const elapsed = (performance.now() - start) / 1000;
-  replica.close();
+  await replica.exited;
   await publisher.stop();
   db.close();
+  const visibleAt = new Map(times);
+  const lags = [...committed].map(([seq, at]) => visibleAt.get(seq)! - at);
   const sorted = Float64Array.from(lags).sort();
   return {
     nodes: nodes.length,
@@ -224,7 +275,7 @@ export function renderReplicationMarkdown(results: ReplicationResults): string {
     '# QuiverDB replication benchmark',
     suiteHeadline(results),
     `${DIM}-d synthetic vectors with three metadata fields; hnsw with QuiverDB's defaults; everything on this machine ` +
-      '(nats-server on 127.0.0.1, the writer, the publisher and the replica in one process). Throughput: each stage ' +
+      '(nats-server on 127.0.0.1; the writer and the publisher in one process, the replica in its own). Throughput: each stage ' +
       "timed alone on the previous stage's output — the writer's upserts (durability 'full'), publish() of that backlog, " +
       "then a new replica (durability 'full') applying the stream from its start.",
     '## Throughput',
@@ -248,7 +299,7 @@ export function renderReplicationMarkdown(results: ReplicationResults): string {
     ),
     '## Commit-to-visible lag',
     `${LAG_RATE} changes/s as upserts of ${LAG_BATCH} records every ${(1000 * LAG_BATCH) / LAG_RATE} ms into a flat collection ` +
-      "(durability 'normal' on both sides); lag is from the writer's upsert returning to the replica's waitFor(seq) resolving. " +
+      "(durability 'normal' on both sides); lag is from the writer's upsert returning to the replica process seeing the batch's last seq applied (one clock: both on this machine). " +
       'The seconds column shows whether the writer kept the schedule (10 s of writes at the full size).',
     table(
       ['NATS nodes', 'changes', 'seconds', 'p50 ms', 'p99 ms', 'max ms'],
