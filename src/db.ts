@@ -250,7 +250,13 @@ export class DatabaseImpl implements Database {
           `cannot add a text index to '${collection.name}': the database is read-only`,
         );
       }
-      collection.declareText(textSettingsOf(settings.text));
+      const text = textSettingsOf(settings.text);
+      // A change of its own (op 'index', settings.text), so that replicas build the same index.
+      this.store.transaction(() => {
+        this.feed.collectionChanged(collection.name, 'index', { text });
+        collection.declareText(text);
+      });
+      this.feed.committed();
     }
     if (settings.embed !== undefined) {
       collection.setEmbed(settings.embed as EmbedFunction, settings.embedBatchSize, settings.embedConcurrency);

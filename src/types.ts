@@ -1016,14 +1016,15 @@ export interface CollectionSettingsChange {
   index?: IndexSettings;
   /** 'create': the metadata fields declared with it; 'index': the fields declared since. */
   indexes?: string[];
-  /** 'create': its full-text settings, when created with text search. */
+  /** 'create': its full-text settings, when created with text search; 'index': those of a text index declared since. */
   text?: TextSettings;
 }
 
 /**
  * One committed change, as it was committed at its seq. Ops: 'upsert' (id, vector, metadata, and
  * text when records carry text), 'delete' (id), 'update' (id and the new metadata and/or text),
- * 'create' (settings), 'index' (settings.indexes: metadata fields declared later), 'drop'.
+ * 'create' (settings), 'index' (settings.indexes: metadata fields declared later, or settings.text:
+ * a full-text index declared later), 'drop'.
  */
 export interface Change {
   /** Position in the database's change log: rising, without gaps, in commit order. */

@@ -397,6 +397,7 @@ class ReplicaImpl implements Replica {
           dim: collection.dim,
           metric: collection.metric,
           indexes: first.settings?.indexes ?? [],
+          ...(first.settings?.text === undefined ? {} : { text: first.settings.text }),
         });
         return start + 1;
       }
@@ -474,6 +475,9 @@ class ReplicaImpl implements Replica {
     if (row === undefined) throw readOnlyError(`cannot create collection '${name}'`);
     if (options.indexes?.some((field) => !row.indexedFields.includes(field)) === true) {
       throw readOnlyError(`cannot declare indexes on collection '${name}'`);
+    }
+    if (options.text !== undefined && row.textSettings === undefined) {
+      throw readOnlyError(`cannot declare a text index on collection '${name}'`);
     }
   }
 

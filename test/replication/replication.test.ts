@@ -233,6 +233,46 @@ describe('a replica in this process', () => {
     expect(await codeOf(() => replica.collection('docs'))).toBe('CLOSED');
   }, 40_000);
 
+  it('builds the text index the source declares on an existing collection (a change of its own)', async () => {
+    const writer = open(directory(), { durability: 'normal' });
+    const publisher = await publish(writer, { servers: nats.url, stream: 'text-later' });
+    const replica = await openReplica(join(directory(), 'replica'), { servers: nats.url, stream: 'text-later' });
+    try {
+      const texts = ['the reset button', 'warranty of two years', 'reset the router twice', 'no text here'];
+      writer.collection('docs', { dim: 2 }).upsert(texts.map((text, i) => ({ id: `d${i}`, vector: [i, 1], text })));
+      expect(await replica.waitFor(writer.changeSeq(), { timeoutMs: 10_000 })).toBe(true);
+      expect(replica.collection('docs').text).toBeUndefined();
+      expect(await codeOf(() => replica.collection('docs', { dim: 2, text: true }))).toBe('READ_ONLY');
+      const before = writer.changeSeq();
+      const docs = writer.collection('docs', { dim: 2, text: { tokenizer: 'trigram' } }); // built now, on the writer
+      expect(writer.changes({ after: before }).map(({ committedAt, ...change }) => change)).toEqual([
+        {
+          seq: before + 1,
+          collection: 'docs',
+          op: 'index',
+          settings: { text: { tokenizer: 'trigram', removeDiacritics: true } },
+        },
+      ]);
+      expect(await replica.waitFor(writer.changeSeq(), { timeoutMs: 10_000 })).toBe(true);
+      const copy = replica.collection('docs');
+      expect(copy.text).toEqual(docs.text);
+      const ids = (collection: typeof docs, text: string): string[] =>
+        collection.query({ text, k: 10 }).map((hit) => hit.id);
+      expect(ids(docs, 'reset').sort()).toEqual(['d0', 'd2']);
+      expect(ids(copy, 'eset').sort()).toEqual(['d0', 'd2']); // trigrams: the replica has the writer's tokenizer
+      for (const text of ['reset', 'warranty', 'router', 'eset']) expect(ids(copy, text)).toEqual(ids(docs, text));
+      // Records written after the declaration are indexed on both sides.
+      docs.upsert([{ id: 'd9', vector: [9, 1], text: 'reset once more' }]);
+      expect(await replica.waitFor(writer.changeSeq(), { timeoutMs: 10_000 })).toBe(true);
+      expect(ids(copy, 'reset')).toEqual(ids(docs, 'reset'));
+      expect(ids(copy, 'reset')).toContain('d9');
+    } finally {
+      replica.close();
+      await publisher.stop();
+      writer.close();
+    }
+  }, 40_000);
+
   it('bad options, an unreachable server, a missing stream and a directory that is no replica are QuiverErrors', async () => {
     expect(await codeOf(() => publish(source, { servers: [], stream: 'x' }))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(() => publish(source, { servers: nats.url, stream: 'a.b' }))).toBe('INVALID_ARGUMENT');
