@@ -76,7 +76,7 @@ const STALL_CHECK_MS = 2_000;
  * from 1,000 upserts of a collection the HNSW graph inserts on native threads, as for the writer's
  * own large batches. A replica that keeps up (nothing pending) applies at once.
  */
-const GATHER_MS = 100;
+const GATHER_MS = 500;
 /** meta keys of a replica's database. */
 const SOURCE_KEY = 'replica_source';
 const STREAM_SEQ_KEY = 'replica_stream_seq';
