@@ -4,7 +4,7 @@
 import type { PubAck } from '@nats-io/jetstream';
 import { QuiverError } from '../errors.js';
 import { crashPoint } from '../storage/crash-point.js';
-import type { Change, Database } from '../types.js';
+import type { Database } from '../types.js';
 import { encodeChange } from './codec.js';
 import { natsError, openStream, type StreamHandle, type StreamOptions } from './nats.js';
 
@@ -13,7 +13,7 @@ export interface PublishOptions extends StreamOptions {
   consumer?: string;
   /** Copies of the stream when it is created (1 to 5; default 1). Three on a three-node cluster survive one node down. */
   replicas?: number;
-  /** Most changes in flight (published, not yet acknowledged) at once (default 1,000). */
+  /** Most changes published per round before the cursor moves (default 1,000). */
   batch?: number;
   /** How often to look for commits of other processes, in ms (default 10). */
   pollMs?: number;
@@ -36,16 +36,6 @@ export interface Publisher {
   readonly done: Promise<void>;
   /** Finishes the round in flight, then closes the NATS connection. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** A publish of consecutive changes, acknowledged as a whole. */
-interface Round {
-  readonly last: number;
-  readonly count: number;
-  /** Why it was not acknowledged (set when `settled`). */
-  error: unknown;
-  /** Resolves (never rejects) once every acknowledgement or the failure is in. */
-  settled: Promise<void>;
 }
 
 const DEFAULT_BATCH = 1000;
@@ -90,111 +80,57 @@ class PublisherImpl implements Publisher {
   async #run(): Promise<void> {
     const { db, handle, consumer } = this;
     const databaseId = db.changeFeedInfo().databaseId;
-    const window = this.options.batch ?? DEFAULT_BATCH;
+    const batch = this.options.batch ?? DEFAULT_BATCH;
     const pollMs = this.options.pollMs ?? DEFAULT_POLL_MS;
     const signal = this.#controller.signal;
-    /** Rounds published and not yet acknowledged, oldest first; `sent` is the newest seq among them. */
-    let inFlight: Round[] = [];
-    let sent = this.seq;
     try {
       while (!signal.aborted) {
-        const flying = inFlight.reduce((sum, round) => sum + round.count, 0);
-        // Publish what is new at once, even while earlier rounds wait for their acknowledgements:
-        // a change never waits for another round's round trip (at most `batch` changes in flight).
-        const page = flying < window ? db.changes({ after: sent, limit: window - flying }) : [];
-        if (page.length > 0) {
-          inFlight.push(this.#send(databaseId, page));
-          sent = page[page.length - 1]!.seq;
+        const page = db.changes({ consumer, limit: batch });
+        if (page.length === 0) {
+          // Wakes at once for commits of this process, else after pollMs.
+          const watcher = db.watch({ after: this.seq, pollMs, signal });
+          await watcher.next();
+          await watcher.return?.();
           continue;
         }
-        const oldest = inFlight[0];
-        if (oldest === undefined) {
-          await this.#nextCommit(sent, pollMs, signal, undefined);
+        // Pipelined: every publish of the round is in flight at once; the stream keeps their order.
+        let acks: PubAck[];
+        try {
+          acks = await Promise.all(
+            page.map((change) =>
+              handle.client.publish(handle.subject, encodeChange(databaseId, change), {
+                msgID: `${databaseId}:${change.seq}`,
+                timeout: ACK_TIMEOUT_MS,
+              }),
+            ),
+          );
+        } catch (error) {
+          // No acknowledgement (a node down, a leader election, a reconnect): the whole round goes
+          // again after a pause; what did reach the stream is dropped there as a duplicate.
+          if (signal.aborted) break;
+          this.retries++;
+          this.options.onRetry?.(natsError(error, `publishing to stream '${handle.stream}'`));
+          await sleep(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#failedRounds++, 4)), signal);
           continue;
         }
-        if (flying < window) {
-          if (!(await this.#nextCommit(sent, pollMs, signal, oldest.settled))) continue;
-        } else {
-          await oldest.settled;
+        this.#failedRounds = 0;
+        if (acks.some((ack) => ack.stream !== handle.stream)) {
+          throw new QuiverError(
+            'SETTINGS_MISMATCH',
+            `subject '${handle.subject}' is captured by another stream than '${handle.stream}'`,
+          );
         }
-        if (oldest.error === undefined) {
-          inFlight.shift();
-          this.#failedRounds = 0;
-          crashPoint('publish-after-ack');
-          db.commitConsumer(consumer, oldest.last);
-          this.seq = oldest.last;
-          this.published += oldest.count;
-          this.options.onProgress?.({ seq: oldest.last, published: this.published });
-          continue;
-        }
-        // No acknowledgement (a node down, a leader election, a reconnect): everything after the
-        // cursor goes again after a pause; what did reach the stream is dropped there as a duplicate.
-        if (signal.aborted) break;
-        if (oldest.error instanceof QuiverError && oldest.error.code === 'SETTINGS_MISMATCH') throw oldest.error;
-        await Promise.all(inFlight.map((round) => round.settled));
-        inFlight = [];
-        sent = this.seq;
-        this.retries++;
-        this.options.onRetry?.(natsError(oldest.error, `publishing to stream '${handle.stream}'`));
-        await sleep(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#failedRounds++, 4)), signal);
+        const last = page[page.length - 1]!.seq;
+        crashPoint('publish-after-ack');
+        db.commitConsumer(consumer, last);
+        this.seq = last;
+        this.published += page.length;
+        this.options.onProgress?.({ seq: last, published: this.published });
       }
     } catch (error) {
       if (!signal.aborted) throw natsError(error, `publishing to stream '${handle.stream}'`);
     } finally {
       await handle.connection.close().catch(() => {});
-    }
-  }
-
-  /** Publishes `page`, every message in flight at once (the stream keeps their order). */
-  #send(databaseId: string, page: readonly Change[]): Round {
-    const { handle } = this;
-    const round: Round = {
-      last: page[page.length - 1]!.seq,
-      count: page.length,
-      error: undefined,
-      settled: undefined!,
-    };
-    round.settled = Promise.all(
-      page.map((change) =>
-        handle.client.publish(handle.subject, encodeChange(databaseId, change), {
-          msgID: `${databaseId}:${change.seq}`,
-          timeout: ACK_TIMEOUT_MS,
-        }),
-      ),
-    ).then(
-      (acks: PubAck[]) => {
-        if (acks.some((ack) => ack.stream !== handle.stream)) {
-          round.error = new QuiverError(
-            'SETTINGS_MISMATCH',
-            `subject '${handle.subject}' is captured by another stream than '${handle.stream}'`,
-          );
-        }
-      },
-      (error: unknown) => {
-        round.error = error ?? new Error('publish failed');
-      },
-    );
-    return round;
-  }
-
-  /**
-   * Waits for a commit after `sent` (at once for this process's commits, else within pollMs) or,
-   * when given, for `settled`; true when `settled` came first. Stopping the publisher ends the wait.
-   */
-  async #nextCommit(
-    sent: number,
-    pollMs: number,
-    signal: AbortSignal,
-    settled: Promise<void> | undefined,
-  ): Promise<boolean> {
-    const stop = new AbortController();
-    const watcher = this.db.watch({ after: sent, pollMs, signal: AbortSignal.any([signal, stop.signal]) });
-    try {
-      const committed = watcher.next().then(() => false);
-      return await (settled === undefined ? committed : Promise.race([committed, settled.then(() => true)]));
-    } finally {
-      stop.abort();
-      await watcher.return?.();
     }
   }
 

@@ -69,7 +69,18 @@ export interface Replica extends Database {
 
 const DEFAULT_MAX_BATCH = 10_000;
 const DEFAULT_WAIT_MS = 30_000;
-const STALL_CHECK_MS = 2_000;
+/**
+ * A pull request of the consumer, or the server's notice that it expired, can be lost between
+ * cluster nodes (core NATS delivers at most once); the client then waits, idle, until it misses two
+ * heartbeats and pulls again. Seen as ~2 s stalls with 1 s heartbeats on a loaded three-node
+ * cluster; 250 ms heartbeats bound such a stall to about half a second.
+ */
+const HEARTBEAT_MS = 250;
+/** How long one pull request of the consumer lasts on the server. */
+const PULL_EXPIRES_MS = 30_000;
+/** Missed heartbeats after which the consumer is replaced (its node stopped): about 2 s. */
+const HEARTBEATS_LOST = 8;
+const STALL_CHECK_MS = 1_000;
 /**
  * While the server still holds messages for the replica (a backlog), what arrived waits up to this
  * long for more, so that a catch-up applies large transactions: one fsync per transaction, and
@@ -181,18 +192,23 @@ class ReplicaImpl implements Replica {
         ? { deliver_policy: DeliverPolicy.All }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 }),
     });
-    // Short pulls and heartbeats, so that a consumer lost with a stopped node is noticed in seconds.
-    const messages = await consumer.consume({ max_messages: 10_000, expires: 2_000, idle_heartbeat: 1_000 });
+    // Long pulls (each expiry is a chance of the stall described at HEARTBEAT_MS) and short
+    // heartbeats, so that a lost pull or a consumer lost with a stopped node is noticed in seconds.
+    const messages = await consumer.consume({
+      max_messages: 10_000,
+      expires: PULL_EXPIRES_MS,
+      idle_heartbeat: HEARTBEAT_MS,
+    });
     this.#messages = messages;
     void this.#receive(messages);
     void this.#watch(messages, handle);
   }
 
-  /** Starts a new consumer after three missed heartbeats (its node stopped, or the stream moved to another leader). */
+  /** Starts a new consumer after HEARTBEATS_LOST missed heartbeats (its node stopped, or the stream moved to another leader). */
   async #watch(messages: ConsumerMessages, handle: StreamHandle): Promise<void> {
     for await (const status of messages.status()) {
       if (this.#messages !== messages || this.#closed || this.#failure !== undefined) return;
-      if (status.type === 'heartbeats_missed' && status.count >= 3) {
+      if (status.type === 'heartbeats_missed' && status.count >= HEARTBEATS_LOST) {
         await this.#restart(messages, handle);
         return;
       }
