@@ -149,10 +149,12 @@ class PublisherImpl implements Publisher {
  * import { publish } from 'quiverdb/replication';
  * const db = open('./main.quiver');
  * const publisher = await publish(db, { servers: 'nats://127.0.0.1:4222', stream: 'docs' });
+ * // A secured server: publish(db, { servers, stream, user: 'app', password, tls: { ca: './ca.pem' } })
  * // … later
  * await publisher.stop();
- * @throws {QuiverError} INVALID_ARGUMENT (options; the NATS client is not installed), IO_ERROR (NATS
- *   unreachable), SETTINGS_MISMATCH (the stream exists with other subjects), CHANGES_EXPIRED (the
+ * @throws {QuiverError} INVALID_ARGUMENT (options, including an unreadable nkey or TLS file; the NATS
+ *   client is not installed), UNAUTHORIZED (the server refused the credentials), IO_ERROR (NATS
+ *   unreachable, TLS failed), SETTINGS_MISMATCH (the stream exists with other subjects), CHANGES_EXPIRED (the
  *   consumer fell behind the retention), CLOSED, as a rejected promise
  */
 export async function publish(db: Database, options: PublishOptions): Promise<Publisher> {

@@ -603,8 +603,9 @@ function toRow(change: Change): ChangeRow {
  * await replica.waitFor(seqOfMyWrite);
  * replica.collection('docs').query({ vector, k: 10 });
  * @throws {QuiverError} INVALID_ARGUMENT (options; the NATS client is not installed; `path` holds a
- *   database that is not a replica), NOT_FOUND (no such stream or backup), IO_ERROR (NATS
- *   unreachable), LOCKED, CORRUPT, as a rejected promise
+ *   database that is not a replica; an unreadable nkey or TLS file), NOT_FOUND (no such stream or
+ *   backup), UNAUTHORIZED (the server refused the credentials), IO_ERROR (NATS unreachable, TLS
+ *   failed), LOCKED, CORRUPT, as a rejected promise
  */
 export async function openReplica(path: string, options: ReplicaOptions): Promise<Replica> {
   if (options === null || typeof options !== 'object') {
