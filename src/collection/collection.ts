@@ -396,8 +396,10 @@ export class CollectionImpl implements Collection {
       });
     } catch (error) {
       this.#labels.rollback();
+      textSearch?.rolledBack();
       throw toQuiverError(error, `upserting into collection '${this.name}'`);
     }
+    textSearch?.committed();
     this.#labels.commit();
     this.#host.feed.committed();
     crashPoint('upsert-after-commit');
@@ -479,8 +481,10 @@ export class CollectionImpl implements Collection {
         }
       });
     } catch (error) {
+      this.#textSearch?.rolledBack();
       throw toQuiverError(error, `deleting from collection '${this.name}'`);
     }
+    this.#textSearch?.committed();
     if (removed.length === 0) return 0;
     this.#host.feed.committed();
     derived.applyCommitted(removed, seq);
@@ -967,6 +971,7 @@ export class CollectionImpl implements Collection {
     this.#ids = undefined; // another connection wrote: read the ids again on next use
     this.#matchCache.clear();
     if (this.#derived.catchUp()) {
+      this.#textSearch?.catchUp();
       // The writer may have declared a text index since this reader opened the collection.
       const settings =
         this.#textSearch === undefined ? this.#host.store.findCollection(this.name)?.textSettings : undefined;

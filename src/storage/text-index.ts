@@ -4,8 +4,13 @@
 //
 // Table: CREATE VIRTUAL TABLE records_text_<id> USING fts5(text, content='', contentless_delete=1,
 //        tokenize='<fts5Tokenize(settings)>')   -- shadow tables records_text_<id>_{data,idx,docsize,config}
+// Per connection, in the temp schema (never on disk): quiver_text_vocabulary_<id>, an fts5vocab
+// 'instance' table over it (its terms, per document); quiver_text_tokens_<id>, an empty contentless
+// FTS5 table with the same tokenizer that new texts and query words pass through to become FTS5's
+// own terms, and quiver_text_tokens_vocabulary_<id> over that.
 import type Database from 'better-sqlite3';
 import { QuiverError } from '../errors.js';
+import type { PostingsVisitor } from '../text/inverted-index.js';
 import { fts5Tokenize, type TextSettings } from '../text/settings.js';
 
 /** One candidate of a text search: the record's label and its BM25 score (higher is better). */
@@ -60,7 +65,85 @@ export class TextIndexTable {
 
   drop(): void {
     this.#statements.clear();
+    this.#db.exec(`DROP TABLE IF EXISTS temp.${this.#vocabulary}`);
+    this.#db.exec(`DROP TABLE IF EXISTS temp.${this.#tokensVocabulary}`);
+    this.#db.exec(`DROP TABLE IF EXISTS temp.${this.#tokens}`);
     this.#db.exec(`DROP TABLE IF EXISTS ${this.#table}`);
+  }
+
+  get #vocabulary(): string {
+    return `quiver_text_vocabulary_${this.#collectionId}`;
+  }
+
+  get #tokens(): string {
+    return `quiver_text_tokens_${this.#collectionId}`;
+  }
+
+  get #tokensVocabulary(): string {
+    return `quiver_text_tokens_vocabulary_${this.#collectionId}`;
+  }
+
+  /** Labels of the records the index holds (with or without a token), ascending. */
+  indexedLabels(): Int32Array {
+    return Int32Array.from(
+      this.#statement(`SELECT id FROM ${this.#table}_docsize ORDER BY id`).pluck().all() as number[],
+    );
+  }
+
+  /**
+   * Hands `visit` every term of the index with its postings (labels ascending, frequencies), term
+   * after term, read through an fts5vocab 'instance' table: FTS5's own tokens, not a re-tokenising.
+   */
+  postings(visit: PostingsVisitor): void {
+    this.#db.exec(
+      `CREATE VIRTUAL TABLE IF NOT EXISTS temp.${this.#vocabulary} USING fts5vocab(main, ${this.#table}, instance)`,
+    );
+    readPostings(this.#statement(`SELECT term, group_concat(doc, ' ') FROM temp.${this.#vocabulary} GROUP BY term`), visit);
+  }
+
+  /**
+   * Tokenises `texts` (label, text) with this index's tokenizer and hands `visit` each term's
+   * postings among them, as {@link postings} does for the index: the texts go through an empty
+   * temporary FTS5 table with the same tokenize option, emptied again before returning.
+   */
+  tokenize(texts: readonly (readonly [number, string])[], settings: TextSettings, visit: PostingsVisitor): void {
+    if (texts.length === 0) return;
+    this.#db.exec(
+      `CREATE VIRTUAL TABLE IF NOT EXISTS temp.${this.#tokens} USING fts5(text, content='', tokenize='${fts5Tokenize(settings)}')`,
+    );
+    this.#db.exec(
+      `CREATE VIRTUAL TABLE IF NOT EXISTS temp.${this.#tokensVocabulary} USING fts5vocab(temp, ${this.#tokens}, instance)`,
+    );
+    const insert = this.#statement(`INSERT INTO temp.${this.#tokens}(rowid, text) VALUES (?, ?)`);
+    try {
+      for (const [label, text] of texts) insert.run(label, text);
+      readPostings(
+        this.#statement(`SELECT term, group_concat(doc, ' ') FROM temp.${this.#tokensVocabulary} GROUP BY term`),
+        visit,
+      );
+    } finally {
+      this.#statement(`INSERT INTO temp.${this.#tokens}(${this.#tokens}) VALUES ('delete-all')`).run();
+    }
+  }
+
+  /** The text of each of `labels` that has a record with text (a label without one is absent). */
+  textsOf(labels: readonly number[]): Map<number, string> {
+    const rows = this.#statement(
+      'SELECT label, text FROM records WHERE collection_id = ? AND label IN (SELECT value FROM json_each(?)) AND text IS NOT NULL',
+    )
+      .raw()
+      .all(this.#collectionId, JSON.stringify(labels)) as [number, unknown][];
+    const texts = new Map<number, string>();
+    for (const [label, text] of rows) {
+      if (typeof text !== 'string') throw corruptText(label);
+      texts.set(label, text);
+    }
+    return texts;
+  }
+
+  /** The natural logarithm as SQLite computes it: the C library's log(), which FTS5's bm25() calls. */
+  naturalLog(value: number): number {
+    return this.#statement('SELECT ln(?)').pluck().get(value) as number;
   }
 
   /** Indexes the text of every record with labels above `afterLabel`, up to `limit` of them; returns the last label read, or undefined when none was left. */
@@ -98,7 +181,7 @@ export class TextIndexTable {
   }
 
   /**
-   * The `limit` records that best match `match` by BM25, best first; with `where`, only those whose
+   * The `limit` records that best match `match` by BM25, best first (equal scores by label); with `where`, only those whose
    * metadata matches it (a compiled filter over records.metadata).
    */
   search(
@@ -110,7 +193,7 @@ export class TextIndexTable {
     const rows =
       where === undefined
         ? (this.#statement(
-            `SELECT rowid, -bm25(${this.#table}) FROM ${this.#table} WHERE ${this.#table} MATCH ? ORDER BY rank LIMIT ?`,
+            `SELECT rowid, -bm25(${this.#table}) AS score FROM ${this.#table} WHERE ${this.#table} MATCH ? ORDER BY score DESC, rowid LIMIT ?`,
           )
             .raw()
             .all(match, limit) as [number, number][])
@@ -136,6 +219,49 @@ export class TextIndexTable {
         cause: error,
       });
     }
+  }
+}
+
+/** Initial room for one term's postings while reading them. */
+const POSTINGS_CAPACITY = 1024;
+
+/**
+ * Runs `SELECT term, group_concat(doc, ' ')` over an fts5vocab 'instance' table, which yields one
+ * row per term with the label of each of its occurrences, ascending (fts5vocab scans in term, doc
+ * order, so SQLite groups without sorting): a run of one label is that document's term frequency.
+ */
+function readPostings(statement: Database.Statement, visit: PostingsVisitor): void {
+  let labels = new Int32Array(POSTINGS_CAPACITY);
+  let frequencies = new Int32Array(POSTINGS_CAPACITY);
+  for (const [term, occurrences] of statement.raw().iterate() as IterableIterator<[string, string]>) {
+    let count = 0;
+    let label = 0;
+    let previous = -1;
+    for (let i = 0; i <= occurrences.length; i++) {
+      const code = i < occurrences.length ? occurrences.charCodeAt(i) : 32;
+      if (code !== 32) {
+        label = label * 10 + (code - 48);
+        continue;
+      }
+      if (label === previous) {
+        frequencies[count - 1]!++;
+      } else {
+        if (count === labels.length) {
+          const grownLabels = new Int32Array(count * 2);
+          grownLabels.set(labels);
+          labels = grownLabels;
+          const grownFrequencies = new Int32Array(count * 2);
+          grownFrequencies.set(frequencies);
+          frequencies = grownFrequencies;
+        }
+        labels[count] = label;
+        frequencies[count] = 1;
+        count++;
+        previous = label;
+      }
+      label = 0;
+    }
+    visit(term, labels, frequencies, count);
   }
 }
 

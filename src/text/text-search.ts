@@ -1,10 +1,12 @@
 // A collection's full-text index as the collection sees it: kept in step with the records inside
 // their write transactions, checked on open, rebuilt from the records' text with a warning when
-// missing or damaged, and searched by BM25 for a query's words. SQL lives in storage/text-index.ts.
+// missing or damaged, and searched by BM25 for a query's words: by its in-memory copy
+// (memory-text-index.ts) when that can answer, else by FTS5. SQL lives in storage/text-index.ts.
 import { QuiverError, toQuiverError } from '../errors.js';
 import type { CompiledWhere, Store } from '../storage/store.js';
 import type { TextCandidate, TextIndexTable } from '../storage/text-index.js';
 import type { QuiverProgress, QuiverWarning } from '../types.js';
+import { MemoryTextIndex } from './memory-text-index.js';
 import { matchExpression } from './query-words.js';
 import type { TextSettings } from './settings.js';
 
@@ -24,6 +26,8 @@ export class TextSearch {
   readonly #name: string;
   readonly #events: TextEvents;
   readonly #readOnly: boolean;
+  /** The in-memory copy that answers queries; undefined for a tokenizer it cannot serve. */
+  readonly #memory: MemoryTextIndex | undefined;
 
   constructor(
     store: Store,
@@ -40,6 +44,9 @@ export class TextSearch {
     this.#events = events;
     this.#readOnly = readOnly;
     this.#table = store.textIndex(collectionId);
+    this.#memory = MemoryTextIndex.serves(settings)
+      ? new MemoryTextIndex(store, this.#table, collectionId, settings)
+      : undefined;
   }
 
   /**
@@ -68,8 +75,26 @@ export class TextSearch {
     }
   }
 
-  /** On open: a missing index, or one whose row count differs from the records with text, is rebuilt. */
+  /**
+   * On open: a missing index, or one whose row count differs from the records with text, is
+   * rebuilt; then the in-memory copy is loaded from it.
+   */
   verify(): void {
+    this.#check();
+    this.#loadMemory();
+  }
+
+  /** Loads the in-memory copy; when the FTS5 table cannot be read, queries go to FTS5, which repairs or reports it. */
+  #loadMemory(): void {
+    if (this.#memory === undefined || !this.#table.exists()) return;
+    try {
+      this.#memory.load();
+    } catch {
+      this.#memory.drop();
+    }
+  }
+
+  #check(): void {
     if (this.#readOnly) return; // a reader cannot repair; a damaged index shows up as CORRUPT on search
     if (!this.#table.exists()) {
       this.#rebuild('TEXT_INDEX_MISSING', 'was missing');
@@ -88,6 +113,7 @@ export class TextSearch {
   }
 
   #rebuild(code: 'TEXT_INDEX_MISSING' | 'TEXT_INDEX_INVALID', what: string, cause?: unknown): void {
+    this.#memory?.drop();
     this.build();
     this.#events.onWarning({
       code,
@@ -101,11 +127,28 @@ export class TextSearch {
   written(label: number, text: string | null, existed: boolean): void {
     if (existed) this.#table.remove(label);
     if (text !== null) this.#table.insert(label, text);
+    if (existed || text !== null) this.#memory?.changed(label, text);
   }
 
   /** A record was deleted (inside the delete transaction). */
   deleted(label: number): void {
     this.#table.remove(label);
+    this.#memory?.changed(label, null);
+  }
+
+  /** The write transaction that called {@link written} or {@link deleted} committed. */
+  committed(): void {
+    this.#memory?.committed();
+  }
+
+  /** The write transaction that called {@link written} or {@link deleted} rolled back. */
+  rolledBack(): void {
+    this.#memory?.rolledBack();
+  }
+
+  /** A reader: another connection committed; the in-memory copy follows. */
+  catchUp(): void {
+    this.#memory?.catchUp();
   }
 
   /**
@@ -116,6 +159,8 @@ export class TextSearch {
     const match = matchExpression(words);
     if (match === undefined) return [];
     try {
+      const found = this.#memory?.search(words, limit, where);
+      if (found !== undefined) return found;
       return this.#table.search(match, limit, where);
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
@@ -133,6 +178,11 @@ export class TextSearch {
       this.#rebuild('TEXT_INDEX_INVALID', 'was damaged', error);
       return this.#table.search(match, limit, where);
     }
+  }
+
+  /** Bytes the in-memory copy takes (0 when there is none). */
+  memoryBytes(): number {
+    return this.#memory?.bytes() ?? 0;
   }
 
   /** Bytes the index takes in quiver.sqlite. */

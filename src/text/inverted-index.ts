@@ -1,0 +1,424 @@
+// An in-memory inverted index over a collection's full-text terms, derived from the FTS5 index (its
+// terms are FTS5's own tokens, handed in by the caller) and answering BM25 top-k queries with
+// MaxScore pruning, with exactly FTS5's bm25() scores and order. Pure data structure: imports nothing.
+//
+// Layout: per term, its postings as two parallel typed arrays (labels ascending, term frequencies);
+// per label, the document's length in tokens (-1: not indexed) and its term ids (to remove it).
+
+/** FTS5's bm25() parameters (fts5_aux.c): k1 and b, and the floor of a term's idf. */
+const K1 = 1.2;
+const B = 0.75;
+const IDF_FLOOR = 1e-6;
+/**
+ * Relative slack of the pruning tests: a bound is summed in another order than the exact score, so
+ * a document is skipped only when its bound is below the threshold by more than rounding could explain.
+ */
+const PRUNE_SLACK = 1e-9;
+
+/** A term's postings: labels ascending, with the term's frequency in each document. */
+class Postings {
+  labels: Int32Array;
+  frequencies: Int32Array;
+  length = 0;
+  /** Largest frequency and shortest document ever posted here: with them, an upper bound of the term's BM25 part. */
+  maxFrequency = 0;
+  minDocumentLength = Number.MAX_SAFE_INTEGER;
+
+  constructor(capacity: number) {
+    this.labels = new Int32Array(capacity);
+    this.frequencies = new Int32Array(capacity);
+  }
+
+  #reserve(length: number): void {
+    if (length <= this.labels.length) return;
+    const capacity = Math.max(length, this.labels.length * 2, 4);
+    const labels = new Int32Array(capacity);
+    labels.set(this.labels.subarray(0, this.length));
+    const frequencies = new Int32Array(capacity);
+    frequencies.set(this.frequencies.subarray(0, this.length));
+    this.labels = labels;
+    this.frequencies = frequencies;
+  }
+
+  /** Adds `count` postings whose labels are ascending and absent here. */
+  insert(labels: Int32Array, frequencies: Int32Array, count: number): void {
+    if (count === 0) return;
+    const old = this.length;
+    this.#reserve(old + count);
+    if (old === 0 || labels[0]! > this.labels[old - 1]!) {
+      this.labels.set(labels.subarray(0, count), old);
+      this.frequencies.set(frequencies.subarray(0, count), old);
+    } else {
+      // Merge from the back, in place: the new postings interleave with the old ones.
+      let i = old - 1;
+      let j = count - 1;
+      for (let out = old + count - 1; j >= 0; out--) {
+        if (i >= 0 && this.labels[i]! > labels[j]!) {
+          this.labels[out] = this.labels[i]!;
+          this.frequencies[out] = this.frequencies[i]!;
+          i--;
+        } else {
+          this.labels[out] = labels[j]!;
+          this.frequencies[out] = frequencies[j]!;
+          j--;
+        }
+      }
+    }
+    this.length = old + count;
+  }
+
+  remove(label: number): void {
+    const at = lowerBound(this.labels, 0, this.length, label);
+    if (at === this.length || this.labels[at] !== label) return;
+    this.labels.copyWithin(at, at + 1, this.length);
+    this.frequencies.copyWithin(at, at + 1, this.length);
+    this.length--;
+  }
+}
+
+/** The first position in labels[from, to) holding a label ≥ `label` (`to` when none). */
+function lowerBound(labels: Int32Array, from: number, to: number, label: number): number {
+  let low = from;
+  let high = to;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (labels[middle]! < label) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Receives one term's postings for the documents being added: labels ascending, `count` of them. */
+export type PostingsVisitor = (term: string, labels: Int32Array, frequencies: Int32Array, count: number) => void;
+
+/** A query's answer: labels best first and their BM25 scores (higher is better). */
+export interface ScoredLabels {
+  readonly labels: number[];
+  readonly scores: number[];
+}
+
+/** One query term while searching: its postings, position, idf and upper bound. */
+interface Cursor {
+  readonly phrase: number;
+  readonly postings: Postings;
+  readonly idf: number;
+  readonly bound: number;
+  position: number;
+}
+
+export class InvertedIndex {
+  readonly #termIds = new Map<string, number>();
+  readonly #postings: Postings[] = [];
+  /** Tokens per label; -1 for a label the index does not hold. */
+  #lengths = new Int32Array(0).fill(-1);
+  /** Term ids per label, to take a document out of its postings. */
+  readonly #documentTerms: (Int32Array | undefined)[] = [];
+  #documents = 0;
+  #tokens = 0;
+  /** idf by number of documents holding the term, for the current number of documents. */
+  readonly #idfs = new Map<number, number>();
+  #idfDocuments = -1;
+  readonly #log: (value: number) => number;
+
+  /**
+   * @param log the natural logarithm to compute idf with; FTS5 calls the C library's log(), and
+   *   the caller passes the same function (through SQLite) so that scores agree to the last bit.
+   */
+  constructor(log: (value: number) => number) {
+    this.#log = log;
+  }
+
+  /** Documents held (FTS5's row count: documents with text, with or without tokens). */
+  get documents(): number {
+    return this.#documents;
+  }
+
+  /** Tokens over all documents (FTS5's total size). */
+  get tokens(): number {
+    return this.#tokens;
+  }
+
+  /** Distinct terms ever seen (a term whose documents all went keeps its empty postings). */
+  get terms(): number {
+    return this.#postings.length;
+  }
+
+  /** True when the index holds the document with this label. */
+  has(label: number): boolean {
+    return label < this.#lengths.length && this.#lengths[label]! >= 0;
+  }
+
+  /** The document's length in tokens, or -1 when the index does not hold it. */
+  lengthOf(label: number): number {
+    return label < this.#lengths.length ? this.#lengths[label]! : -1;
+  }
+
+  /** Documents holding `term` (its document frequency). */
+  documentFrequency(term: string): number {
+    const id = this.#termIds.get(term);
+    return id === undefined ? 0 : this.#postings[id]!.length;
+  }
+
+  /** Bytes of the typed arrays and an estimate of the term dictionary. */
+  bytes(): number {
+    let bytes = this.#lengths.byteLength;
+    for (const postings of this.#postings) bytes += postings.labels.byteLength + postings.frequencies.byteLength + 48;
+    for (const terms of this.#documentTerms) if (terms !== undefined) bytes += terms.byteLength + 64;
+    for (const term of this.#termIds.keys()) bytes += 2 * term.length + 40;
+    return bytes;
+  }
+
+  /**
+   * Adds documents, each absent from the index: `labels` lists them all (a document without a
+   * token too), and `read` hands `visit` each term's postings for them.
+   */
+  add(labels: ArrayLike<number>, read: (visit: PostingsVisitor) => void): void {
+    let largest = -1;
+    for (let i = 0; i < labels.length; i++) largest = Math.max(largest, labels[i]!);
+    this.#reserveLabels(largest + 1);
+    const termsOf = new Map<number, number[]>();
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i]!;
+      if (this.#lengths[label]! >= 0) throw new Error(`label ${label} is already in the text index`);
+      this.#lengths[label] = 0;
+      termsOf.set(label, []);
+      this.#documents++;
+    }
+    const touched: number[] = [];
+    read((term, postingLabels, frequencies, count) => {
+      let id = this.#termIds.get(term);
+      if (id === undefined) {
+        id = this.#postings.length;
+        this.#termIds.set(term, id);
+        this.#postings.push(new Postings(count));
+      }
+      this.#postings[id]!.insert(postingLabels, frequencies, count);
+      touched.push(id);
+      for (let i = 0; i < count; i++) {
+        const label = postingLabels[i]!;
+        const terms = termsOf.get(label);
+        if (terms === undefined) throw new Error(`the postings of '${term}' name label ${label}, not being added`);
+        terms.push(id);
+        this.#lengths[label]! += frequencies[i]!;
+        this.#tokens += frequencies[i]!;
+      }
+    });
+    for (const [label, terms] of termsOf) this.#documentTerms[label] = Int32Array.from(terms);
+    // Bounds once every new document's length is known.
+    for (const id of touched) {
+      const postings = this.#postings[id]!;
+      for (let i = 0; i < postings.length; i++) {
+        const label = postings.labels[i]!;
+        if (!termsOf.has(label)) continue;
+        postings.maxFrequency = Math.max(postings.maxFrequency, postings.frequencies[i]!);
+        postings.minDocumentLength = Math.min(postings.minDocumentLength, this.#lengths[label]!);
+      }
+    }
+  }
+
+  /** Takes a document out (nothing when the index does not hold it). */
+  remove(label: number): void {
+    if (!this.has(label)) return;
+    const terms = this.#documentTerms[label]!;
+    for (let i = 0; i < terms.length; i++) this.#postings[terms[i]!]!.remove(label);
+    this.#tokens -= this.#lengths[label]!;
+    this.#lengths[label] = -1;
+    this.#documentTerms[label] = undefined;
+    this.#documents--;
+  }
+
+  #reserveLabels(size: number): void {
+    if (size <= this.#lengths.length) return;
+    const lengths = new Int32Array(Math.max(size, this.#lengths.length * 2)).fill(-1);
+    lengths.set(this.#lengths);
+    this.#lengths = lengths;
+  }
+
+  /** FTS5's idf of a term held by `holding` documents: ln((N − n + 0.5) / (n + 0.5)), at least 1e-6. */
+  #idf(holding: number): number {
+    if (this.#idfDocuments !== this.#documents) {
+      this.#idfs.clear();
+      this.#idfDocuments = this.#documents;
+    }
+    let idf = this.#idfs.get(holding);
+    if (idf === undefined) {
+      const value = this.#log((this.#documents - holding + 0.5) / (holding + 0.5));
+      idf = value <= 0 ? IDF_FLOOR : value;
+      this.#idfs.set(holding, idf);
+    }
+    return idf;
+  }
+
+  /**
+   * The best `k` documents for the query terms `phrases` (one per query word, repeats counting
+   * again, as FTS5 scores each phrase of an OR query), by FTS5's bm25(): best first, ties to the
+   * lower label; only documents holding a term and, with `accept`, accepted by it.
+   *
+   * MaxScore (Turtle and Flood 1995): terms sorted by their score bound; the terms whose bounds
+   * together cannot lift a document into the top k only score documents found through the others.
+   * Every document that can enter the top k gets its exact score, summed in phrase order as FTS5 does.
+   */
+  search(phrases: readonly string[], k: number, accept?: (label: number) => boolean): ScoredLabels {
+    if (k <= 0 || this.#documents === 0) return { labels: [], scores: [] };
+    const averageLength = this.#tokens / this.#documents;
+    const cursors: Cursor[] = [];
+    const idfs = new Float64Array(phrases.length);
+    phrases.forEach((term, phrase) => {
+      const id = this.#termIds.get(term);
+      const postings = id === undefined ? undefined : this.#postings[id]!;
+      if (postings === undefined || postings.length === 0) return;
+      const idf = this.#idf(postings.length);
+      idfs[phrase] = idf;
+      const bound =
+        idf * termPart(postings.maxFrequency, postings.minDocumentLength, averageLength) * (1 + PRUNE_SLACK);
+      cursors.push({ phrase, postings, idf, bound, position: 0 });
+    });
+    if (cursors.length === 0) return { labels: [], scores: [] };
+    cursors.sort((a, b) => a.bound - b.bound);
+    // boundsBelow[i]: the bounds of cursors[0..i] summed.
+    const boundsBelow = new Float64Array(cursors.length);
+    let sum = 0;
+    cursors.forEach((cursor, i) => {
+      sum += cursor.bound;
+      boundsBelow[i] = sum;
+    });
+
+    const heap = new TopK(k);
+    const frequencies = new Float64Array(phrases.length);
+    // Cursors [0, firstEssential) are non-essential: they score documents, never find them.
+    let firstEssential = 0;
+    const threshold = (): number => (heap.full ? heap.worstScore * (1 - PRUNE_SLACK) : -1);
+    for (;;) {
+      let label = 0x7fffffff;
+      for (let i = firstEssential; i < cursors.length; i++) {
+        const cursor = cursors[i]!;
+        if (cursor.position < cursor.postings.length) label = Math.min(label, cursor.postings.labels[cursor.position]!);
+      }
+      if (label === 0x7fffffff) break;
+      const length = this.#lengths[label]!;
+      let partial = 0;
+      for (let i = firstEssential; i < cursors.length; i++) {
+        const cursor = cursors[i]!;
+        const postings = cursor.postings;
+        if (cursor.position < postings.length && postings.labels[cursor.position] === label) {
+          const frequency = postings.frequencies[cursor.position]!;
+          frequencies[cursor.phrase] = frequency;
+          partial += cursor.idf * termPart(frequency, length, averageLength);
+          cursor.position++;
+        }
+      }
+      let candidate = accept === undefined || accept(label);
+      const floor = threshold();
+      for (let i = firstEssential - 1; candidate && i >= 0; i--) {
+        if (partial + boundsBelow[i]! < floor) {
+          candidate = false;
+          break;
+        }
+        const cursor = cursors[i]!;
+        const postings = cursor.postings;
+        cursor.position = lowerBound(postings.labels, cursor.position, postings.length, label);
+        if (cursor.position < postings.length && postings.labels[cursor.position] === label) {
+          const frequency = postings.frequencies[cursor.position]!;
+          frequencies[cursor.phrase] = frequency;
+          partial += cursor.idf * termPart(frequency, length, averageLength);
+        }
+      }
+      if (candidate && partial >= floor) {
+        // The exact score, in phrase order (fts5Bm25Function adds each phrase's part to the sum in turn).
+        let score = 0;
+        for (let phrase = 0; phrase < phrases.length; phrase++) {
+          const frequency = frequencies[phrase]!;
+          if (frequency > 0) {
+            score += idfs[phrase]! * ((frequency * (K1 + 1.0)) / (frequency + K1 * (1 - B + (B * length) / averageLength)));
+          }
+        }
+        if (heap.offer(label, score)) {
+          const floorNow = threshold();
+          while (firstEssential < cursors.length && boundsBelow[firstEssential]! < floorNow) firstEssential++;
+        }
+      }
+      frequencies.fill(0);
+    }
+    return heap.sorted();
+  }
+}
+
+/** A term's BM25 part without its idf, for a frequency and a document length. */
+function termPart(frequency: number, length: number, averageLength: number): number {
+  return (frequency * (K1 + 1.0)) / (frequency + K1 * (1 - B + (B * length) / averageLength));
+}
+
+/**
+ * The best `k` (label, score) pairs offered, in a binary min-heap whose root is the worst kept:
+ * lowest score, and among equal scores the highest label. Labels are offered ascending, so a later
+ * label with an equal score ranks below every kept one and is refused.
+ */
+class TopK {
+  readonly #k: number;
+  readonly #labels: number[] = [];
+  readonly #scores: number[] = [];
+
+  constructor(k: number) {
+    this.#k = k;
+  }
+
+  get full(): boolean {
+    return this.#labels.length === this.#k;
+  }
+
+  get worstScore(): number {
+    return this.#scores[0]!;
+  }
+
+  /** Keeps the pair when it ranks above the worst kept (or there is room); true when kept. */
+  offer(label: number, score: number): boolean {
+    const labels = this.#labels;
+    const scores = this.#scores;
+    if (labels.length < this.#k) {
+      labels.push(label);
+      scores.push(score);
+      let at = labels.length - 1;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        if (!this.#worse(at, parent)) break;
+        this.#swap(at, parent);
+        at = parent;
+      }
+      return true;
+    }
+    if (!(score > scores[0]!)) return false;
+    labels[0] = label;
+    scores[0] = score;
+    let at = 0;
+    for (;;) {
+      const left = 2 * at + 1;
+      const right = left + 1;
+      let worst = at;
+      if (left < labels.length && this.#worse(left, worst)) worst = left;
+      if (right < labels.length && this.#worse(right, worst)) worst = right;
+      if (worst === at) break;
+      this.#swap(at, worst);
+      at = worst;
+    }
+    return true;
+  }
+
+  #worse(a: number, b: number): boolean {
+    const scores = this.#scores;
+    return scores[a]! < scores[b]! || (scores[a] === scores[b] && this.#labels[a]! > this.#labels[b]!);
+  }
+
+  #swap(a: number, b: number): void {
+    const labels = this.#labels;
+    const scores = this.#scores;
+    [labels[a], labels[b]] = [labels[b]!, labels[a]!];
+    [scores[a], scores[b]] = [scores[b]!, scores[a]!];
+  }
+
+  /** The pairs kept, best first (score descending, then label ascending). */
+  sorted(): ScoredLabels {
+    const order = this.#labels.map((_, i) => i);
+    order.sort((a, b) => this.#scores[b]! - this.#scores[a]! || this.#labels[a]! - this.#labels[b]!);
+    return { labels: order.map((i) => this.#labels[i]!), scores: order.map((i) => this.#scores[i]!) };
+  }
+}
