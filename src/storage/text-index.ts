@@ -98,7 +98,10 @@ export class TextIndexTable {
     this.#db.exec(
       `CREATE VIRTUAL TABLE IF NOT EXISTS temp.${this.#vocabulary} USING fts5vocab(main, ${this.#table}, instance)`,
     );
-    readPostings(this.#statement(`SELECT term, group_concat(doc, ' ') FROM temp.${this.#vocabulary} GROUP BY term`), visit);
+    readPostings(
+      this.#statement(`SELECT term, group_concat(doc, ' ') FROM temp.${this.#vocabulary} GROUP BY term`),
+      visit,
+    );
   }
 
   /**
@@ -139,6 +142,23 @@ export class TextIndexTable {
       texts.set(label, text);
     }
     return texts;
+  }
+
+  /**
+   * FTS5's own totals, which its bm25() takes N and the average length from: rows inserted and
+   * their tokens, from the averages record (row 1 of the _data shadow table: a varint of rows, then
+   * one of tokens per column). With contentless_delete, FTS5 adds to them on insert and never
+   * subtracts on delete, so they count every text ever inserted since the table was built.
+   */
+  totals(): { rows: number; tokens: number } {
+    const block = this.#statement(`SELECT block FROM ${this.#table}_data WHERE id = 1`).pluck().get() as
+      | Buffer
+      | undefined;
+    if (block === undefined) return { rows: 0, tokens: 0 };
+    if (!Buffer.isBuffer(block)) throw new TextIndexDamaged('its totals record is not a blob');
+    const rows = readVarint(block, 0);
+    const tokens = readVarint(block, rows.next);
+    return { rows: rows.value, tokens: tokens.value };
   }
 
   /** The natural logarithm as SQLite computes it: the C library's log(), which FTS5's bm25() calls. */
@@ -264,6 +284,25 @@ function readPostings(statement: Database.Statement, visit: PostingsVisitor): vo
     visit(term, labels, frequencies, count);
   }
 }
+
+/**
+ * An SQLite varint (FTS5 writes its totals with them): big-endian groups of 7 bits, each byte but
+ * the last with its high bit set, the ninth byte whole. A value past 2^53 or a cut varint is damage.
+ */
+function readVarint(bytes: Buffer, start: number): { value: number; next: number } {
+  let value = 0;
+  for (let i = start; i < bytes.length && i < start + 9; i++) {
+    const byte = bytes[i]!;
+    if (i === start + 8) return { value: value * 256 + byte, next: i + 1 };
+    value = value * 128 + (byte & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER) break;
+    if ((byte & 0x80) === 0) return { value, next: i + 1 };
+  }
+  throw new TextIndexDamaged('its totals record holds a damaged number');
+}
+
+/** The FTS5 table holds something FTS5 itself would not have written: rebuild it (as for SQLITE_CORRUPT). */
+export class TextIndexDamaged extends Error {}
 
 /** A record's text that is neither a string nor NULL. */
 export function corruptText(label: number): QuiverError {

@@ -115,9 +115,9 @@ export class InvertedIndex {
   readonly #documentTerms: (Int32Array | undefined)[] = [];
   #documents = 0;
   #tokens = 0;
-  /** idf by number of documents holding the term, for the current number of documents. */
+  /** idf by number of documents holding the term, for FTS5's row count #idfRows. */
   readonly #idfs = new Map<number, number>();
-  #idfDocuments = -1;
+  #idfRows = -1;
   readonly #log: (value: number) => number;
 
   /**
@@ -128,12 +128,12 @@ export class InvertedIndex {
     this.#log = log;
   }
 
-  /** Documents held (FTS5's row count: documents with text, with or without tokens). */
+  /** Documents held: records with text, with or without tokens. */
   get documents(): number {
     return this.#documents;
   }
 
-  /** Tokens over all documents (FTS5's total size). */
+  /** Tokens over all documents held. */
   get tokens(): number {
     return this.#tokens;
   }
@@ -234,15 +234,15 @@ export class InvertedIndex {
     this.#lengths = lengths;
   }
 
-  /** FTS5's idf of a term held by `holding` documents: ln((N − n + 0.5) / (n + 0.5)), at least 1e-6. */
-  #idf(holding: number): number {
-    if (this.#idfDocuments !== this.#documents) {
+  /** FTS5's idf of a term held by `holding` of `rows` documents: ln((N − n + 0.5) / (n + 0.5)), at least 1e-6. */
+  #idf(holding: number, rows: number): number {
+    if (this.#idfRows !== rows) {
       this.#idfs.clear();
-      this.#idfDocuments = this.#documents;
+      this.#idfRows = rows;
     }
     let idf = this.#idfs.get(holding);
     if (idf === undefined) {
-      const value = this.#log((this.#documents - holding + 0.5) / (holding + 0.5));
+      const value = this.#log((rows - holding + 0.5) / (holding + 0.5));
       idf = value <= 0 ? IDF_FLOOR : value;
       this.#idfs.set(holding, idf);
     }
@@ -252,22 +252,29 @@ export class InvertedIndex {
   /**
    * The best `k` documents for the query terms `phrases` (one per query word, repeats counting
    * again, as FTS5 scores each phrase of an OR query), by FTS5's bm25(): best first, ties to the
-   * lower label; only documents holding a term and, with `accept`, accepted by it.
+   * lower label; only documents holding a term and, with `accept`, accepted by it. `totals` are
+   * FTS5's row and token counts, which its bm25() takes N and the average length from (they may
+   * exceed the documents held: see TextIndexTable.totals).
    *
    * MaxScore (Turtle and Flood 1995): terms sorted by their score bound; the terms whose bounds
    * together cannot lift a document into the top k only score documents found through the others.
    * Every document that can enter the top k gets its exact score, summed in phrase order as FTS5 does.
    */
-  search(phrases: readonly string[], k: number, accept?: (label: number) => boolean): ScoredLabels {
-    if (k <= 0 || this.#documents === 0) return { labels: [], scores: [] };
-    const averageLength = this.#tokens / this.#documents;
+  search(
+    phrases: readonly string[],
+    k: number,
+    totals: { readonly rows: number; readonly tokens: number },
+    accept?: (label: number) => boolean,
+  ): ScoredLabels {
+    if (k <= 0 || this.#documents === 0 || totals.rows === 0) return { labels: [], scores: [] };
+    const averageLength = totals.tokens / totals.rows;
     const cursors: Cursor[] = [];
     const idfs = new Float64Array(phrases.length);
     phrases.forEach((term, phrase) => {
       const id = this.#termIds.get(term);
       const postings = id === undefined ? undefined : this.#postings[id]!;
       if (postings === undefined || postings.length === 0) return;
-      const idf = this.#idf(postings.length);
+      const idf = this.#idf(postings.length, totals.rows);
       idfs[phrase] = idf;
       const bound =
         idf * termPart(postings.maxFrequency, postings.minDocumentLength, averageLength) * (1 + PRUNE_SLACK);
@@ -329,7 +336,8 @@ export class InvertedIndex {
         for (let phrase = 0; phrase < phrases.length; phrase++) {
           const frequency = frequencies[phrase]!;
           if (frequency > 0) {
-            score += idfs[phrase]! * ((frequency * (K1 + 1.0)) / (frequency + K1 * (1 - B + (B * length) / averageLength)));
+            score +=
+              idfs[phrase]! * ((frequency * (K1 + 1.0)) / (frequency + K1 * (1 - B + (B * length) / averageLength)));
           }
         }
         if (heap.offer(label, score)) {

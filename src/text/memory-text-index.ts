@@ -135,7 +135,7 @@ export class MemoryTextIndex {
       for (const label of matching) bitmap[label] = 1;
       accept = (label) => bitmap[label] === 1;
     }
-    const found = index.search(terms, limit, accept);
+    const found = index.search(terms, limit, this.#table.totals(), accept);
     return found.labels.map((label, i) => ({ label, score: found.scores[i]! }));
   }
 

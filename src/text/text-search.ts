@@ -4,7 +4,7 @@
 // (memory-text-index.ts) when that can answer, else by FTS5. SQL lives in storage/text-index.ts.
 import { QuiverError, toQuiverError } from '../errors.js';
 import type { CompiledWhere, Store } from '../storage/store.js';
-import type { TextCandidate, TextIndexTable } from '../storage/text-index.js';
+import { type TextCandidate, TextIndexDamaged, type TextIndexTable } from '../storage/text-index.js';
 import type { QuiverProgress, QuiverWarning } from '../types.js';
 import { MemoryTextIndex } from './memory-text-index.js';
 import { matchExpression } from './query-words.js';
@@ -164,7 +164,8 @@ export class TextSearch {
       return this.#table.search(match, limit, where);
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
-      const damaged = typeof code === 'string' && code.startsWith('SQLITE_CORRUPT');
+      const damaged =
+        (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT')) || error instanceof TextIndexDamaged;
       if (!damaged && this.#table.exists()) {
         throw toQuiverError(error, `searching the text index of collection '${this.#name}'`);
       }
