@@ -76,6 +76,21 @@ class Postings {
   }
 }
 
+/** An Int32Array that grows as numbers are pushed. */
+class GrowingInts {
+  values = new Int32Array(1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Int32Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+}
+
 /** The first position in labels[from, to) holding a label ≥ `label` (`to` when none). */
 function lowerBound(labels: Int32Array, from: number, to: number, label: number): number {
   let low = from;
@@ -176,15 +191,16 @@ export class InvertedIndex {
     let largest = -1;
     for (let i = 0; i < labels.length; i++) largest = Math.max(largest, labels[i]!);
     this.#reserveLabels(largest + 1);
-    const termsOf = new Map<number, number[]>();
+    const adding = new Uint8Array(largest + 1);
     for (let i = 0; i < labels.length; i++) {
       const label = labels[i]!;
-      if (this.#lengths[label]! >= 0) throw new Error(`label ${label} is already in the text index`);
-      this.#lengths[label] = 0;
-      termsOf.set(label, []);
-      this.#documents++;
+      if (this.#lengths[label]! >= 0 || adding[label] === 1) throw new Error(`label ${label} is already in the text index`);
+      adding[label] = 1;
     }
-    const touched: number[] = [];
+    // Every (term, label, frequency) of the batch, in the order read (term after term).
+    const terms = new GrowingInts();
+    const owners = new GrowingInts();
+    const counts = new GrowingInts();
     read((term, postingLabels, frequencies, count) => {
       let id = this.#termIds.get(term);
       if (id === undefined) {
@@ -192,28 +208,43 @@ export class InvertedIndex {
         this.#termIds.set(term, id);
         this.#postings.push(new Postings(count));
       }
-      this.#postings[id]!.insert(postingLabels, frequencies, count);
-      touched.push(id);
       for (let i = 0; i < count; i++) {
         const label = postingLabels[i]!;
-        const terms = termsOf.get(label);
-        if (terms === undefined) throw new Error(`the postings of '${term}' name label ${label}, not being added`);
+        if (label > largest || adding[label] !== 1) {
+          throw new Error(`the postings of '${term}' name label ${label}, not one being added`);
+        }
         terms.push(id);
-        this.#lengths[label]! += frequencies[i]!;
-        this.#tokens += frequencies[i]!;
+        owners.push(label);
+        counts.push(frequencies[i]!);
       }
+      this.#postings[id]!.insert(postingLabels, frequencies, count);
     });
-    for (const [label, terms] of termsOf) this.#documentTerms[label] = Int32Array.from(terms);
-    // Bounds once every new document's length is known.
-    for (const id of touched) {
-      const postings = this.#postings[id]!;
-      for (let i = 0; i < postings.length; i++) {
-        const label = postings.labels[i]!;
-        if (!termsOf.has(label)) continue;
-        postings.maxFrequency = Math.max(postings.maxFrequency, postings.frequencies[i]!);
-        postings.minDocumentLength = Math.min(postings.minDocumentLength, this.#lengths[label]!);
-      }
+    // Each document's terms, in one buffer for the batch (a view per document), and its length.
+    const termsPerLabel = new Int32Array(largest + 1);
+    for (let i = 0; i < labels.length; i++) this.#lengths[labels[i]!] = 0;
+    for (let i = 0; i < owners.length; i++) {
+      const label = owners.values[i]!;
+      termsPerLabel[label]!++;
+      this.#lengths[label]! += counts.values[i]!;
+      this.#tokens += counts.values[i]!;
     }
+    const buffer = new Int32Array(owners.length);
+    const next = new Int32Array(largest + 1);
+    let offset = 0;
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i]!;
+      next[label] = offset;
+      this.#documentTerms[label] = buffer.subarray(offset, offset + termsPerLabel[label]!);
+      offset += termsPerLabel[label]!;
+    }
+    for (let i = 0; i < owners.length; i++) buffer[next[owners.values[i]!]!++] = terms.values[i]!;
+    // Bounds once every new document's length is known.
+    for (let i = 0; i < owners.length; i++) {
+      const postings = this.#postings[terms.values[i]!]!;
+      postings.maxFrequency = Math.max(postings.maxFrequency, counts.values[i]!);
+      postings.minDocumentLength = Math.min(postings.minDocumentLength, this.#lengths[owners.values[i]!]!);
+    }
+    this.#documents += labels.length;
   }
 
   /** Takes a document out (nothing when the index does not hold it). */

@@ -7,6 +7,7 @@ import { migration0004 } from './0004-ivfpq.js';
 import { migration0005 } from './0005-text.js';
 import { computeRecordChecksums, migration0006 } from './0006-record-checksums.js';
 import { migration0007 } from './0007-changes.js';
+import { migration0008 } from './0008-records-with-text.js';
 
 /** Migration n (1-based) is `migrations[n - 1]`. Append only. */
 export const migrations: readonly string[] = [
@@ -17,6 +18,7 @@ export const migrations: readonly string[] = [
   migration0005,
   migration0006,
   migration0007,
+  migration0008,
 ];
 
 /** Named upgrade steps in TypeScript, run right after the SQL of the migration with their number. */
