@@ -194,7 +194,8 @@ export class InvertedIndex {
     const adding = new Uint8Array(largest + 1);
     for (let i = 0; i < labels.length; i++) {
       const label = labels[i]!;
-      if (this.#lengths[label]! >= 0 || adding[label] === 1) throw new Error(`label ${label} is already in the text index`);
+      if (this.#lengths[label]! >= 0 || adding[label] === 1)
+        throw new Error(`label ${label} is already in the text index`);
       adding[label] = 1;
     }
     // Every (term, label, frequency) of the batch, in the order read (term after term).
