@@ -53,6 +53,8 @@ export interface BenchOptions {
   /** Text suite: fvecs files of the corpus and query vectors, in the files' order. */
   corpusVectors: string | undefined;
   queryVectors: string | undefined;
+  /** Text suite: seeded random corpus and query vectors of this dim, for latency only. */
+  randomVectors: number | undefined;
   /** Text suite: the full-text tokenizer (default porter). */
   tokenizer: 'porter' | 'unicode61' | 'trigram' | undefined;
   progress: boolean;
@@ -124,6 +126,9 @@ Suite:
                            footprint.json and .md
   --corpus-vectors <fvecs> Text suite: one vector per corpus.jsonl row, in order
   --query-vectors <fvecs>  Text suite: one vector per queries.jsonl row, in order
+  --random-vectors <dim>   Text suite: seeded random corpus and query vectors of this dim, to
+                           measure vector-only and hybrid LATENCY where a dataset has no
+                           embeddings (their relevance figures are then n/a)
   --tokenizer <name>       Text suite: porter (default), unicode61 or trigram
   --vectors <N>            Durability suite: size of the collection whose open time is measured
                            (default 100000, --quick 10000); also caps the ingest runs.
@@ -243,6 +248,7 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
         metadata: { type: 'boolean' },
         'corpus-vectors': { type: 'string' },
         'query-vectors': { type: 'string' },
+        'random-vectors': { type: 'string' },
         tokenizer: { type: 'string' },
         'no-progress': { type: 'boolean' },
         quiet: { type: 'boolean' },
@@ -332,6 +338,8 @@ export function parseOptions(argv: readonly string[], now: Date = new Date()): B
     metadata: values['metadata'] === true,
     corpusVectors: text('corpus-vectors'),
     queryVectors: text('query-vectors'),
+    randomVectors:
+      text('random-vectors') === undefined ? undefined : positiveInteger('random-vectors', text('random-vectors')!),
     tokenizer: tokenizer as 'porter' | 'unicode61' | 'trigram' | undefined,
     progress: values['no-progress'] !== true && values['quiet'] !== true,
     quiet: values['quiet'] === true,

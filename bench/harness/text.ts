@@ -2,15 +2,21 @@
 // corpus into a collection with a full-text index (title + text of each document, as one text),
 // and reports nDCG@10, recall@100 and MRR@10 against the qrels, text-query QPS and p50/p99, the
 // ingest rate with text and the full-text index's size. With --corpus-vectors and --query-vectors
-// (fvecs in the files' order) it also measures vector-only search and each fusion. Uses QuiverDB's
-// public API, and SQLite's dbstat (read-only) for the index size; writes text.json and text.md.
+// (fvecs in the files' order) it also measures vector-only search and each fusion; with
+// --random-vectors <dim>, seeded random vectors stand in for a dataset without embeddings, for the
+// latencies only (their relevance is n/a). It also times reopening the collection (the in-memory
+// text index is rebuilt then) and the memory that takes. Uses QuiverDB's public API, and SQLite's
+// dbstat (read-only) for the index size; writes text.json and text.md.
 
 import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { QueryOptions } from '../../src/index.js';
 import { type BeirDataset, loadBeir } from '../datasets/beir.js';
+import { SeededRandom } from '../datasets/synthetic.js';
 import { readFvecs } from '../datasets/texmex.js';
 import { type MachineInfo, machineInfo } from './machine.js';
 import { folderBytes, now, percentile, secondsBetween } from './measure.js';
@@ -28,7 +34,10 @@ const K = 10;
 /** Weighted-fusion alphas measured beside RRF. */
 const ALPHAS = [0.3, 0.5, 0.7];
 
-/** One way of querying, measured for relevance and latency. */
+/** Seed of --random-vectors (corpus vectors first, then query vectors). */
+const RANDOM_VECTORS_SEED = 16;
+
+/** One way of querying, measured for relevance and latency (relevance NaN, null in JSON, when the vectors were random). */
 export interface TextModeResult extends RelevanceSummary {
   mode: string;
   qps: number;
@@ -48,12 +57,20 @@ export interface TextResults {
   ingestSeconds: number;
   /** Documents per second through upsert (with their text and, when given, their vectors). */
   ingestRate: number;
+  /** 'given' (fvecs files), 'random' (--random-vectors: latency only) or 'none'. */
+  vectors: 'given' | 'random' | 'none';
+  /** Seconds to open the database and the collection again after the load (the in-memory text index is built then). */
+  openSeconds: number;
+  /** Growth of the heap and array buffers over that open, after garbage collection (bytes). */
+  openMemoryBytes: number;
   /** Bytes of the FTS5 index's tables in quiver.sqlite, and of the whole database folder. */
   textIndexBytes: number;
   databaseBytes: number;
   modes: TextModeResult[];
   /** Hybrid (RRF) p50 over the sum of the vector-only and text-only p50s (when vectors were given). */
   hybridLatencyRatio?: number;
+  /** The same ratio of the p99s. */
+  hybridLatencyRatioP99?: number;
 }
 
 export type TextOptions = Pick<
@@ -62,8 +79,27 @@ export type TextOptions = Pick<
 > & {
   corpusVectors?: string | undefined;
   queryVectors?: string | undefined;
+  randomVectors?: number | undefined;
   tokenizer?: 'porter' | 'unicode61' | 'trigram' | undefined;
 };
+
+/** `rows` seeded gaussian vectors of `dim` numbers. */
+function randomVectors(rows: number, dim: number, random: SeededRandom): { dim: number; data: Float32Array } {
+  const data = new Float32Array(rows * dim);
+  for (let i = 0; i < data.length; i++) data[i] = random.gaussian();
+  return { dim, data };
+}
+
+/** The garbage collector, exposed for the memory measurement. */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+function heapBytes(): number {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
 
 function vectorsOf(path: string, rows: number, what: string): { dim: number; data: Float32Array } {
   const set = readFvecs(path);
@@ -86,10 +122,19 @@ export async function runText(
   if ((options.corpusVectors === undefined) !== (options.queryVectors === undefined)) {
     throw new Error('give --corpus-vectors and --query-vectors together');
   }
+  if (options.randomVectors !== undefined && options.corpusVectors !== undefined) {
+    throw new Error('give --random-vectors or --corpus-vectors and --query-vectors, not both');
+  }
+  const random = options.randomVectors === undefined ? undefined : new SeededRandom(RANDOM_VECTORS_SEED);
   const corpusVectors =
-    options.corpusVectors === undefined ? undefined : vectorsOf(options.corpusVectors, data.corpus.length, 'corpus');
+    options.corpusVectors !== undefined
+      ? vectorsOf(options.corpusVectors, data.corpus.length, 'corpus')
+      : random && randomVectors(data.corpus.length, options.randomVectors!, random);
   const queryVectors =
-    options.queryVectors === undefined ? undefined : vectorsOf(options.queryVectors, data.queryRows, 'queries file');
+    options.queryVectors !== undefined
+      ? vectorsOf(options.queryVectors, data.queryRows, 'queries file')
+      : random && randomVectors(data.queryRows, options.randomVectors!, random);
+  const vectorKind = random !== undefined ? 'random' : corpusVectors !== undefined ? 'given' : 'none';
   if (corpusVectors && queryVectors && corpusVectors.dim !== queryVectors.dim) {
     throw new Error(`corpus vectors have dim ${corpusVectors.dim}, query vectors ${queryVectors.dim}`);
   }
@@ -146,13 +191,17 @@ export async function runText(
     const results: TextModeResult[] = [];
     for (const { mode, options: optionsOf } of modes) {
       const answers = new Map<string, string[]>();
-      for (const query of queries) {
+      // Random vectors say nothing of relevance: only the text mode's is measured then.
+      const judged = vectorKind !== 'random' || mode === 'text (BM25)';
+      for (const query of judged ? queries : []) {
         answers.set(
           query.id,
           docs.query({ ...optionsOf(query), k: DEPTH, includeText: false }).map((hit) => hit.id),
         );
       }
-      const relevance = summarize(answers, qrels);
+      const relevance: RelevanceSummary = judged
+        ? summarize(answers, qrels)
+        : { queries: queries.length, ndcgAt10: Number.NaN, recallAt100: Number.NaN, mrrAt10: Number.NaN };
       for (let pass = 0; pass < options.warmup; pass++)
         for (const query of queries) docs.query({ ...optionsOf(query), k: K });
       const latencies: number[] = [];
@@ -181,6 +230,21 @@ export async function runText(
       );
     }
     db.close();
+    // Reopen: the collection's indexes are loaded (the vector index from its snapshot, the in-memory
+    // text index from the FTS5 table), timed, with the memory that takes.
+    const gc = collector();
+    gc();
+    const memoryBefore = heapBytes();
+    const openStarted = now();
+    const reopened = open(directory);
+    const collection = reopened.collection(COLLECTION);
+    const openSeconds = secondsBetween(openStarted, now());
+    gc();
+    const openMemoryBytes = heapBytes() - memoryBefore;
+    progress.log(
+      `reopened in ${openSeconds.toFixed(3)} s, ${(openMemoryBytes / 1048576).toFixed(1)} MiB more heap (${collection.count()} records)`,
+    );
+    reopened.close();
     const textIndexBytes = textIndexSize(join(directory, 'quiver.sqlite'));
     const byMode = new Map(results.map((result) => [result.mode, result]));
     const hybrid = byMode.get('hybrid RRF (k 60)');
@@ -195,12 +259,18 @@ export async function runText(
       passes: options.passes,
       ingestSeconds,
       ingestRate: data.corpus.length / ingestSeconds,
+      vectors: vectorKind,
+      openSeconds,
+      openMemoryBytes,
       textIndexBytes,
       databaseBytes: folderBytes(directory),
       modes: results,
       ...(hybrid === undefined
         ? {}
-        : { hybridLatencyRatio: hybrid.p50Ms / (byMode.get('vector')!.p50Ms + byMode.get('text (BM25)')!.p50Ms) }),
+        : {
+            hybridLatencyRatio: hybrid.p50Ms / (byMode.get('vector')!.p50Ms + byMode.get('text (BM25)')!.p50Ms),
+            hybridLatencyRatioP99: hybrid.p99Ms / (byMode.get('vector')!.p99Ms + byMode.get('text (BM25)')!.p99Ms),
+          }),
     };
     const outDir = resolve(options.out);
     mkdirSync(outDir, { recursive: true });
@@ -226,6 +296,11 @@ function textIndexSize(file: string): number {
   }
 }
 
+/** A relevance figure, or n/a when it was not measured. */
+function figure(value: number): string {
+  return Number.isNaN(value) ? 'n/a' : value.toFixed(4);
+}
+
 function renderText(results: TextResults): string {
   const lines = [
     `# Text retrieval: ${results.dataset}`,
@@ -234,15 +309,26 @@ function renderText(results: TextResults): string {
     '',
     `Ingest: ${results.ingestRate.toFixed(0)} documents/s (${results.ingestSeconds.toFixed(2)} s). Full-text index: ${(results.textIndexBytes / 1048576).toFixed(2)} MiB; database folder ${(results.databaseBytes / 1048576).toFixed(2)} MiB.`,
     '',
+    `Reopen (vector index and in-memory text index loaded): ${(results.openSeconds * 1000).toFixed(0)} ms, ${(results.openMemoryBytes / 1048576).toFixed(1)} MiB of heap.`,
+    '',
+    ...(results.vectors === 'random'
+      ? [
+          'Vectors: seeded random (--random-vectors), for latency only: relevance of vector and hybrid modes is n/a.',
+          '',
+        ]
+      : []),
     '| mode | nDCG@10 | recall@100 | MRR@10 | QPS | p50 ms | p99 ms |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.modes.map(
       (mode) =>
-        `| ${mode.mode} | ${mode.ndcgAt10.toFixed(4)} | ${mode.recallAt100.toFixed(4)} | ${mode.mrrAt10.toFixed(4)} | ${mode.qps.toFixed(0)} | ${mode.p50Ms.toFixed(3)} | ${mode.p99Ms.toFixed(3)} |`,
+        `| ${mode.mode} | ${figure(mode.ndcgAt10)} | ${figure(mode.recallAt100)} | ${figure(mode.mrrAt10)} | ${mode.qps.toFixed(0)} | ${mode.p50Ms.toFixed(3)} | ${mode.p99Ms.toFixed(3)} |`,
     ),
   ];
   if (results.hybridLatencyRatio !== undefined) {
-    lines.push('', `Hybrid (RRF) p50 / (vector p50 + text p50): ${results.hybridLatencyRatio.toFixed(2)}.`);
+    lines.push(
+      '',
+      `Hybrid (RRF) p50 / (vector p50 + text p50): ${results.hybridLatencyRatio.toFixed(2)}; the same of the p99s: ${results.hybridLatencyRatioP99!.toFixed(2)}.`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

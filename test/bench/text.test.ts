@@ -1,6 +1,6 @@
 // The text suite's pieces: relevance metrics against a hand-checked example (trec_eval's
 // definitions), the BEIR reader, and the suite end to end on a tiny BEIR folder with vectors.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBeir, parseQrels } from '../../bench/datasets/beir.js';
@@ -158,7 +158,60 @@ describe('the text suite', () => {
       }
       expect(results.textIndexBytes).toBeGreaterThan(0);
       expect(results.hybridLatencyRatio).toBeGreaterThan(0);
+      expect(results.vectors).toBe('given');
+      expect(results.openSeconds).toBeGreaterThan(0);
       expect(files).toHaveLength(2);
+    } finally {
+      folder.cleanup();
+    }
+  });
+
+  it('with random vectors measures latencies only: vector and hybrid relevance is n/a', async () => {
+    const folder = tempDirectory('quiver-beir-');
+    try {
+      writeTinyBeir(folder.path);
+      const { results, files } = await runText({
+        datasets: [folder.path],
+        out: join(folder.path, 'out'),
+        queries: undefined,
+        passes: 1,
+        warmup: 0,
+        progress: false,
+        quiet: true,
+        randomVectors: 3,
+      });
+      expect(results.vectors).toBe('random');
+      const [text, ...others] = results.modes;
+      expect(text).toMatchObject({ mode: 'text (BM25)', ndcgAt10: 1, recallAt100: 1, mrrAt10: 1 });
+      expect(others.map((mode) => mode.mode)).toEqual([
+        'vector',
+        'hybrid RRF (k 60)',
+        'hybrid weighted α 0.3',
+        'hybrid weighted α 0.5',
+        'hybrid weighted α 0.7',
+      ]);
+      for (const mode of others) {
+        expect(mode.ndcgAt10).toBeNaN();
+        expect(mode.p50Ms).toBeGreaterThan(0);
+      }
+      expect(results.hybridLatencyRatioP99).toBeGreaterThan(0);
+      const markdown = readFileSync(files[1]!, 'utf8');
+      expect(markdown).toContain('| vector | n/a | n/a | n/a |');
+      expect(JSON.parse(readFileSync(files[0]!, 'utf8')).modes[1].ndcgAt10).toBeNull();
+      await expect(
+        runText({
+          datasets: [folder.path],
+          out: join(folder.path, 'out'),
+          queries: undefined,
+          passes: 1,
+          warmup: 0,
+          progress: false,
+          quiet: true,
+          randomVectors: 3,
+          corpusVectors: 'x.fvecs',
+          queryVectors: 'y.fvecs',
+        }),
+      ).rejects.toThrow(/not both/);
     } finally {
       folder.cleanup();
     }
