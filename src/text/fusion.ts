@@ -41,28 +41,84 @@ export function fuse(
   text: readonly ScoredCandidate[],
   fusion: Fusion,
 ): FusedCandidate[] {
-  const byLabel = new Map<
-    number,
-    { label: number; vectorRank?: number; vectorDistance?: number; textRank?: number; textScore?: number }
-  >();
-  vector.forEach(({ label, distance }, i) => {
-    if (!byLabel.has(label)) byLabel.set(label, { label, vectorRank: i + 1, vectorDistance: distance });
-  });
-  text.forEach(({ label, score }, i) => {
+  // One shape for every entry (absent sides as NaN ranks): the scoring and the sort stay monomorphic.
+  const entries: Entry[] = [];
+  const byLabel = new Map<number, Entry>();
+  for (let i = 0; i < vector.length; i++) {
+    const { label, distance } = vector[i]!;
+    if (byLabel.has(label)) continue;
+    const entry: Entry = {
+      label,
+      score: 0,
+      best: i + 1,
+      vectorRank: i + 1,
+      vectorDistance: distance,
+      textRank: 0,
+      textScore: 0,
+    };
+    byLabel.set(label, entry);
+    entries.push(entry);
+  }
+  for (let i = 0; i < text.length; i++) {
+    const { label, score } = text[i]!;
     const entry = byLabel.get(label);
-    if (entry === undefined) byLabel.set(label, { label, textRank: i + 1, textScore: score });
-    else if (entry.textRank === undefined) Object.assign(entry, { textRank: i + 1, textScore: score });
-  });
+    if (entry === undefined) {
+      const added: Entry = {
+        label,
+        score: 0,
+        best: i + 1,
+        vectorRank: 0,
+        vectorDistance: 0,
+        textRank: i + 1,
+        textScore: score,
+      };
+      byLabel.set(label, added);
+      entries.push(added);
+    } else if (entry.textRank === 0) {
+      entry.textRank = i + 1;
+      entry.textScore = score;
+      if (i + 1 < entry.best) entry.best = i + 1;
+    }
+  }
   const scoreOf = fusion.method === 'rrf' ? rrfScore(fusion.k) : weightedScore(vector, text, fusion.alpha);
-  const fused: FusedCandidate[] = [...byLabel.values()].map((entry) => ({ ...entry, score: scoreOf(entry) }));
-  const bestRank = (candidate: FusedCandidate) =>
-    Math.min(candidate.vectorRank ?? Number.POSITIVE_INFINITY, candidate.textRank ?? Number.POSITIVE_INFINITY);
-  return fused.sort((a, b) => b.score - a.score || bestRank(a) - bestRank(b) || a.label - b.label);
+  for (const entry of entries) entry.score = scoreOf(entry);
+  entries.sort((a, b) => b.score - a.score || a.best - b.best || a.label - b.label);
+  return entries.map((entry) => {
+    const fused: {
+      label: number;
+      score: number;
+      vectorRank?: number;
+      vectorDistance?: number;
+      textRank?: number;
+      textScore?: number;
+    } = { label: entry.label, score: entry.score };
+    if (entry.vectorRank !== 0) {
+      fused.vectorRank = entry.vectorRank;
+      fused.vectorDistance = entry.vectorDistance;
+    }
+    if (entry.textRank !== 0) {
+      fused.textRank = entry.textRank;
+      fused.textScore = entry.textScore;
+    }
+    return fused;
+  });
 }
 
-function rrfScore(k: number): (entry: { vectorRank?: number; textRank?: number }) => number {
+/** A record being fused; a rank of 0 means the record is not in that list. */
+interface Entry {
+  readonly label: number;
+  score: number;
+  /** Its better rank over both lists. */
+  best: number;
+  readonly vectorRank: number;
+  readonly vectorDistance: number;
+  textRank: number;
+  textScore: number;
+}
+
+function rrfScore(k: number): (entry: Entry) => number {
   return ({ vectorRank, textRank }) =>
-    (vectorRank === undefined ? 0 : 1 / (k + vectorRank)) + (textRank === undefined ? 0 : 1 / (k + textRank));
+    (vectorRank === 0 ? 0 : 1 / (k + vectorRank)) + (textRank === 0 ? 0 : 1 / (k + textRank));
 }
 
 /**
@@ -74,13 +130,12 @@ function weightedScore(
   vector: readonly VectorCandidate[],
   text: readonly ScoredCandidate[],
   alpha: number,
-): (entry: { vectorDistance?: number; textScore?: number }) => number {
+): (entry: Entry) => number {
   const [nearest, farthest] = range(vector.map((candidate) => candidate.distance));
   const [lowest, highest] = range(text.map((candidate) => candidate.score));
-  return ({ vectorDistance, textScore }) => {
-    const v =
-      vectorDistance === undefined ? 0 : farthest === nearest ? 1 : (farthest - vectorDistance) / (farthest - nearest);
-    const t = textScore === undefined ? 0 : highest === lowest ? 1 : (textScore - lowest) / (highest - lowest);
+  return ({ vectorRank, vectorDistance, textRank, textScore }) => {
+    const v = vectorRank === 0 ? 0 : farthest === nearest ? 1 : (farthest - vectorDistance) / (farthest - nearest);
+    const t = textRank === 0 ? 0 : highest === lowest ? 1 : (textScore - lowest) / (highest - lowest);
     return alpha * v + (1 - alpha) * t;
   };
 }

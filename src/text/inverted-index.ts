@@ -20,9 +20,12 @@ class Postings {
   labels: Int32Array;
   frequencies: Int32Array;
   length = 0;
-  /** Largest frequency and shortest document ever posted here: with them, an upper bound of the term's BM25 part. */
-  maxFrequency = 0;
-  minDocumentLength = Number.MAX_SAFE_INTEGER;
+  /**
+   * The largest BM25 part (without idf) of any posting here, for the average length it was computed
+   * with (NaN: not computed since the postings or lengths changed).
+   */
+  largestPart = 0;
+  largestPartAverage = Number.NaN;
 
   constructor(capacity: number) {
     this.labels = new Int32Array(capacity);
@@ -239,12 +242,7 @@ export class InvertedIndex {
       offset += termsPerLabel[label]!;
     }
     for (let i = 0; i < owners.length; i++) buffer[next[owners.values[i]!]!++] = terms.values[i]!;
-    // Bounds once every new document's length is known.
-    for (let i = 0; i < owners.length; i++) {
-      const postings = this.#postings[terms.values[i]!]!;
-      postings.maxFrequency = Math.max(postings.maxFrequency, counts.values[i]!);
-      postings.minDocumentLength = Math.min(postings.minDocumentLength, this.#lengths[owners.values[i]!]!);
-    }
+    for (let i = 0; i < owners.length; i++) this.#postings[terms.values[i]!]!.largestPartAverage = Number.NaN;
     this.#documents += labels.length;
   }
 
@@ -252,7 +250,11 @@ export class InvertedIndex {
   remove(label: number): void {
     if (!this.has(label)) return;
     const terms = this.#documentTerms[label]!;
-    for (let i = 0; i < terms.length; i++) this.#postings[terms[i]!]!.remove(label);
+    for (let i = 0; i < terms.length; i++) {
+      const postings = this.#postings[terms[i]!]!;
+      postings.remove(label);
+      postings.largestPartAverage = Number.NaN;
+    }
     this.#tokens -= this.#lengths[label]!;
     this.#lengths[label] = -1;
     this.#documentTerms[label] = undefined;
@@ -264,6 +266,23 @@ export class InvertedIndex {
     const lengths = new Int32Array(Math.max(size, this.#lengths.length * 2)).fill(-1);
     lengths.set(this.#lengths);
     this.#lengths = lengths;
+  }
+
+  /**
+   * The largest BM25 part (without idf) among a term's postings: computed over them once, then kept
+   * until they, or FTS5's average length, change (a bound for MaxScore that is the term's own maximum).
+   */
+  #largestPart(postings: Postings, averageLength: number): number {
+    if (postings.largestPartAverage !== averageLength) {
+      let largest = 0;
+      for (let i = 0; i < postings.length; i++) {
+        const part = termPart(postings.frequencies[i]!, this.#lengths[postings.labels[i]!]!, averageLength);
+        if (part > largest) largest = part;
+      }
+      postings.largestPart = largest;
+      postings.largestPartAverage = averageLength;
+    }
+    return postings.largestPart;
   }
 
   /** FTS5's idf of a term held by `holding` of `rows` documents: ln((N − n + 0.5) / (n + 0.5)), at least 1e-6. */
@@ -308,8 +327,7 @@ export class InvertedIndex {
       if (postings === undefined || postings.length === 0) return;
       const idf = this.#idf(postings.length, totals.rows);
       idfs[phrase] = idf;
-      const bound =
-        idf * termPart(postings.maxFrequency, postings.minDocumentLength, averageLength) * (1 + PRUNE_SLACK);
+      const bound = idf * this.#largestPart(postings, averageLength) * (1 + PRUNE_SLACK);
       cursors.push({ phrase, postings, idf, bound, position: 0 });
     });
     if (cursors.length === 0) return { labels: [], scores: [] };
