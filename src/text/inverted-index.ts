@@ -94,10 +94,23 @@ class GrowingInts {
   }
 }
 
-/** The first position in labels[from, to) holding a label ≥ `label` (`to` when none). */
+/**
+ * The first position in labels[from, to) holding a label ≥ `label` (`to` when none): galloping
+ * from `from` (a cursor moves on by small steps), then a binary search.
+ */
 function lowerBound(labels: Int32Array, from: number, to: number, label: number): number {
+  if (from >= to || labels[from]! >= label) return from;
+  // labels[low] < label throughout; high is past it.
   let low = from;
-  let high = to;
+  let step = 1;
+  let high = from + 1;
+  while (high < to && labels[high]! < label) {
+    low = high;
+    step *= 2;
+    high = from + step;
+  }
+  if (high > to) high = to;
+  low++;
   while (low < high) {
     const middle = (low + high) >>> 1;
     if (labels[middle]! < label) low = middle + 1;
@@ -115,13 +128,12 @@ export interface ScoredLabels {
   readonly scores: number[];
 }
 
-/** One query term while searching: its postings, position, idf and upper bound. */
+/** One query term while searching: its postings, idf and upper bound. */
 interface Cursor {
   readonly phrase: number;
   readonly postings: Postings;
   readonly idf: number;
   readonly bound: number;
-  position: number;
 }
 
 export class InvertedIndex {
@@ -328,60 +340,77 @@ export class InvertedIndex {
       const idf = this.#idf(postings.length, totals.rows);
       idfs[phrase] = idf;
       const bound = idf * this.#largestPart(postings, averageLength) * (1 + PRUNE_SLACK);
-      cursors.push({ phrase, postings, idf, bound, position: 0 });
+      cursors.push({ phrase, postings, idf, bound });
     });
     if (cursors.length === 0) return { labels: [], scores: [] };
     cursors.sort((a, b) => a.bound - b.bound);
-    // boundsBelow[i]: the bounds of cursors[0..i] summed.
-    const boundsBelow = new Float64Array(cursors.length);
+    // The cursors as parallel arrays, by increasing bound; boundsBelow[i]: bounds of 0..i summed.
+    const count = cursors.length;
+    const postingLabels = cursors.map((cursor) => cursor.postings.labels);
+    const postingFrequencies = cursors.map((cursor) => cursor.postings.frequencies);
+    const ends = Int32Array.from(cursors, (cursor) => cursor.postings.length);
+    const phraseOf = Int32Array.from(cursors, (cursor) => cursor.phrase);
+    const idfOf = Float64Array.from(cursors, (cursor) => cursor.idf);
+    const positions = new Int32Array(count);
+    const boundsBelow = new Float64Array(count);
     let sum = 0;
-    cursors.forEach((cursor, i) => {
-      sum += cursor.bound;
+    for (let i = 0; i < count; i++) {
+      sum += cursors[i]!.bound;
       boundsBelow[i] = sum;
-    });
+    }
 
     const heap = new TopK(k);
     const frequencies = new Float64Array(phrases.length);
+    // The phrases given a frequency for the current document, to zero again after it.
+    const touched = new Int32Array(count);
+    let touchedCount = 0;
+    const lengthFactor = B / averageLength;
     // Cursors [0, firstEssential) are non-essential: they score documents, never find them.
     let firstEssential = 0;
-    const threshold = (): number => (heap.full ? heap.worstScore * (1 - PRUNE_SLACK) : -1);
+    // A document whose score bound is below floor cannot enter the top k (-1 until k are kept).
+    let floor = -1;
     for (;;) {
       let label = 0x7fffffff;
-      for (let i = firstEssential; i < cursors.length; i++) {
-        const cursor = cursors[i]!;
-        if (cursor.position < cursor.postings.length) label = Math.min(label, cursor.postings.labels[cursor.position]!);
+      for (let i = firstEssential; i < count; i++) {
+        const position = positions[i]!;
+        if (position < ends[i]!) {
+          const candidate = postingLabels[i]![position]!;
+          if (candidate < label) label = candidate;
+        }
       }
       if (label === 0x7fffffff) break;
       const length = this.#lengths[label]!;
+      const norm = K1 * (1 - B + lengthFactor * length);
       let partial = 0;
-      for (let i = firstEssential; i < cursors.length; i++) {
-        const cursor = cursors[i]!;
-        const postings = cursor.postings;
-        if (cursor.position < postings.length && postings.labels[cursor.position] === label) {
-          const frequency = postings.frequencies[cursor.position]!;
-          frequencies[cursor.phrase] = frequency;
-          partial += cursor.idf * termPart(frequency, length, averageLength);
-          cursor.position++;
+      for (let i = firstEssential; i < count; i++) {
+        const position = positions[i]!;
+        if (position < ends[i]! && postingLabels[i]![position] === label) {
+          const frequency = postingFrequencies[i]![position]!;
+          frequencies[phraseOf[i]!] = frequency;
+          touched[touchedCount++] = phraseOf[i]!;
+          partial += (idfOf[i]! * (frequency * (K1 + 1.0))) / (frequency + norm);
+          positions[i] = position + 1;
         }
       }
       let candidate = accept === undefined || accept(label);
-      const floor = threshold();
       for (let i = firstEssential - 1; candidate && i >= 0; i--) {
         if (partial + boundsBelow[i]! < floor) {
           candidate = false;
           break;
         }
-        const cursor = cursors[i]!;
-        const postings = cursor.postings;
-        cursor.position = lowerBound(postings.labels, cursor.position, postings.length, label);
-        if (cursor.position < postings.length && postings.labels[cursor.position] === label) {
-          const frequency = postings.frequencies[cursor.position]!;
-          frequencies[cursor.phrase] = frequency;
-          partial += cursor.idf * termPart(frequency, length, averageLength);
+        const labels = postingLabels[i]!;
+        const position = lowerBound(labels, positions[i]!, ends[i]!, label);
+        positions[i] = position;
+        if (position < ends[i]! && labels[position] === label) {
+          const frequency = postingFrequencies[i]![position]!;
+          frequencies[phraseOf[i]!] = frequency;
+          touched[touchedCount++] = phraseOf[i]!;
+          partial += (idfOf[i]! * (frequency * (K1 + 1.0))) / (frequency + norm);
         }
       }
       if (candidate && partial >= floor) {
-        // The exact score, in phrase order (fts5Bm25Function adds each phrase's part to the sum in turn).
+        // The exact score, with FTS5's arithmetic in FTS5's order (fts5Bm25Function adds each
+        // phrase's part to the sum in turn).
         let score = 0;
         for (let phrase = 0; phrase < phrases.length; phrase++) {
           const frequency = frequencies[phrase]!;
@@ -390,12 +419,12 @@ export class InvertedIndex {
               idfs[phrase]! * ((frequency * (K1 + 1.0)) / (frequency + K1 * (1 - B + (B * length) / averageLength)));
           }
         }
-        if (heap.offer(label, score)) {
-          const floorNow = threshold();
-          while (firstEssential < cursors.length && boundsBelow[firstEssential]! < floorNow) firstEssential++;
+        if (heap.offer(label, score) && heap.full) {
+          floor = heap.worstScore * (1 - PRUNE_SLACK);
+          while (firstEssential < count && boundsBelow[firstEssential]! < floor) firstEssential++;
         }
       }
-      frequencies.fill(0);
+      while (touchedCount > 0) frequencies[touched[--touchedCount]!] = 0;
     }
     return heap.sorted();
   }

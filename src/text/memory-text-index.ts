@@ -29,6 +29,8 @@ export class MemoryTextIndex {
   #pending: Change[] = [];
   /** Uncommitted changes of the write transaction under way. */
   #uncommitted: Change[] = [];
+  /** FTS5's totals (TextIndexTable.totals) as of the last read; undefined once a write may have changed them. */
+  #totals: { rows: number; tokens: number } | undefined;
   /** Each query word's one FTS5 term; null for a word FTS5 does not turn into exactly one term. */
   readonly #terms = new Map<string, string | null>();
 
@@ -49,6 +51,7 @@ export class MemoryTextIndex {
 
   /** Loads the index from the FTS5 table (one read transaction): its documents, terms and postings. */
   load(): void {
+    this.#totals = undefined;
     this.#index = undefined;
     this.#pending = [];
     this.#uncommitted = [];
@@ -62,6 +65,7 @@ export class MemoryTextIndex {
 
   /** Forgets the index; the next search loads it again. */
   drop(): void {
+    this.#totals = undefined;
     this.#index = undefined;
     this.#pending = [];
     this.#uncommitted = [];
@@ -74,6 +78,7 @@ export class MemoryTextIndex {
 
   /** Inside a write transaction: the record with `label` now has `text` (null: none, or deleted). */
   changed(label: number, text: string | null): void {
+    this.#totals = undefined;
     if (this.#index !== undefined) this.#uncommitted.push({ label, text });
   }
 
@@ -87,6 +92,7 @@ export class MemoryTextIndex {
 
   /** The write transaction rolled back: its changes never happened. */
   rolledBack(): void {
+    this.#totals = undefined;
     this.#uncommitted = [];
   }
 
@@ -95,12 +101,14 @@ export class MemoryTextIndex {
    * the log names, with their current text), or drops the index when the log no longer reaches back.
    */
   catchUp(): void {
+    this.#totals = undefined; // another connection committed: even a rebuild, which logs nothing, changes them
     if (this.#index !== undefined) this.#store.transaction(() => this.#follow());
   }
 
   #follow(): void {
     const seq = this.#store.lastSeq();
     if (seq === this.#appliedSeq) return;
+    this.#totals = undefined;
     const manifest = this.#store.manifest(this.#collectionId);
     if (manifest !== undefined && manifest.seq > this.#appliedSeq) {
       this.drop(); // a snapshot truncated the log past what was applied
@@ -135,7 +143,8 @@ export class MemoryTextIndex {
       for (const label of matching) bitmap[label] = 1;
       accept = (label) => bitmap[label] === 1;
     }
-    const found = index.search(terms, limit, this.#table.totals(), accept);
+    this.#totals ??= this.#table.totals();
+    const found = index.search(terms, limit, this.#totals, accept);
     return found.labels.map((label, i) => ({ label, score: found.scores[i]! }));
   }
 
