@@ -226,7 +226,7 @@ export async function runText(
       };
       results.push(result);
       progress.log(
-        `${mode}: nDCG@10 ${result.ndcgAt10.toFixed(4)}, recall@100 ${result.recallAt100.toFixed(4)}, MRR@10 ${result.mrrAt10.toFixed(4)}, p50 ${result.p50Ms.toFixed(3)} ms`,
+        `${mode}: nDCG@10 ${figure(result.ndcgAt10)}, recall@100 ${figure(result.recallAt100)}, MRR@10 ${figure(result.mrrAt10)}, p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms`,
       );
     }
     db.close();
