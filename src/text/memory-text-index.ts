@@ -9,8 +9,10 @@ import type { TextSettings } from './settings.js';
 
 /** Query words whose terms are remembered; the map is emptied when it grows past this. */
 const MAX_REMEMBERED_WORDS = 100_000;
-/** Changes waiting to be applied past which loading the index again is cheaper. */
+/** Changes waiting to be applied past which loading the index again is cheaper (at least this many). */
 const MIN_PENDING_LIMIT = 4096;
+/** UTF-16 code units of text the waiting changes may hold before the index is dropped instead. */
+const MAX_PENDING_TEXT = 32 * 1024 * 1024;
 
 /** A committed change waiting to be applied: a record's new text, or null when it has none now. */
 interface Change {
@@ -27,6 +29,8 @@ export class MemoryTextIndex {
   /** The log position the index reflects (readers follow the writer from there). */
   #appliedSeq = 0;
   #pending: Change[] = [];
+  /** Code units of text in #pending. */
+  #pendingText = 0;
   /** Uncommitted changes of the write transaction under way. */
   #uncommitted: Change[] = [];
   /** FTS5's totals (TextIndexTable.totals) as of the last read; undefined once a write may have changed them. */
@@ -54,6 +58,7 @@ export class MemoryTextIndex {
     this.#totals = undefined;
     this.#index = undefined;
     this.#pending = [];
+    this.#pendingText = 0;
     this.#uncommitted = [];
     const index = new InvertedIndex((value) => this.#table.naturalLog(value));
     this.#store.transaction(() => {
@@ -68,6 +73,7 @@ export class MemoryTextIndex {
     this.#totals = undefined;
     this.#index = undefined;
     this.#pending = [];
+    this.#pendingText = 0;
     this.#uncommitted = [];
   }
 
@@ -85,9 +91,12 @@ export class MemoryTextIndex {
   /** The write transaction committed: its changes apply at the next search. */
   committed(): void {
     if (this.#index === undefined) return;
-    for (const change of this.#uncommitted) this.#pending.push(change);
+    for (const change of this.#uncommitted) {
+      this.#pending.push(change);
+      this.#pendingText += change.text?.length ?? 0;
+    }
     this.#uncommitted = [];
-    if (this.#pending.length > this.#pendingLimit()) this.drop();
+    if (this.#pending.length > this.#pendingLimit() || this.#pendingText > MAX_PENDING_TEXT) this.drop();
   }
 
   /** The write transaction rolled back: its changes never happened. */
@@ -120,8 +129,13 @@ export class MemoryTextIndex {
       return;
     }
     const texts = this.#table.textsOf(labels);
-    for (const label of labels) this.#pending.push({ label, text: texts.get(label) ?? null });
+    for (const label of labels) {
+      const text = texts.get(label) ?? null;
+      this.#pending.push({ label, text });
+      this.#pendingText += text?.length ?? 0;
+    }
     this.#appliedSeq = seq;
+    if (this.#pendingText > MAX_PENDING_TEXT) this.drop();
   }
 
   #pendingLimit(): number {
@@ -155,6 +169,7 @@ export class MemoryTextIndex {
     if (this.#pending.length === 0) return index;
     const changes = this.#pending;
     this.#pending = [];
+    this.#pendingText = 0;
     try {
       const latest = new Map<number, string | null>();
       for (const { label, text } of changes) latest.set(label, text);
