@@ -258,3 +258,34 @@ describe('writes that do not commit', () => {
     db.close();
   });
 });
+
+describe("a damaged totals record (FTS5's row and token counts)", () => {
+  it.each([
+    ['cut short', "x'81'"],
+    ['not a blob', "'12'"],
+  ])('%s: the writer rebuilds the index with a warning and answers right; a reader reports CORRUPT', (_, block) => {
+    let db = open(directory.path);
+    db.collection('docs', { dim: 2, text: { tokenizer: 'unicode61' } }).upsert(
+      CORPUS.map((text, i) => ({ id: `d${i}`, vector: [i, 1], text })),
+    );
+    db.close();
+    const raw = new Database(join(directory.path, 'quiver.sqlite'));
+    raw.unsafeMode(true); // lets the test write FTS5 shadow tables
+    raw.exec(`UPDATE records_text_1_data SET block = ${block} WHERE id = 1`);
+    raw.close();
+    const reader = open(directory.path, { readOnly: true });
+    expect(() => reader.collection('docs').query({ text: 'cat' })).toThrow(
+      expect.objectContaining({ code: 'CORRUPT', message: expect.stringMatching(/open the database for writing/) }),
+    );
+    reader.close();
+    const warnings: string[] = [];
+    db = open(directory.path, { onWarning: (warning) => warnings.push(warning.code) });
+    const docs = db.collection('docs');
+    expect(docs.query({ text: 'the cat', k: 100 }).map((hit) => hit.id)).toEqual(
+      referenceBm25(CORPUS, 'the cat').map(({ index }) => `d${index}`),
+    );
+    expect(warnings).toEqual(['TEXT_INDEX_INVALID']);
+    expect(answer(docs, 'the cat', 100)).toEqual(fts5Answer(directory.path, 'docs', 'the cat', 100));
+    db.close();
+  });
+});
