@@ -119,6 +119,9 @@ function lowerBound(labels: Int32Array, from: number, to: number, label: number)
   return low;
 }
 
+/** Postings handed to {@link InvertedIndex.add} that do not fit the documents being added. */
+export class InconsistentPostings extends Error {}
+
 /** Receives one term's postings for the documents being added: labels ascending, `count` of them. */
 export type PostingsVisitor = (term: string, labels: Int32Array, frequencies: Int32Array, count: number) => void;
 
@@ -210,7 +213,7 @@ export class InvertedIndex {
     for (let i = 0; i < labels.length; i++) {
       const label = labels[i]!;
       if (this.#lengths[label]! >= 0 || adding[label] === 1)
-        throw new Error(`label ${label} is already in the text index`);
+        throw new InconsistentPostings(`label ${label} is already in the text index`);
       adding[label] = 1;
     }
     // Every (term, label, frequency) of the batch, in the order read (term after term).
@@ -227,7 +230,7 @@ export class InvertedIndex {
       for (let i = 0; i < count; i++) {
         const label = postingLabels[i]!;
         if (label > largest || adding[label] !== 1) {
-          throw new Error(`the postings of '${term}' name label ${label}, not one being added`);
+          throw new InconsistentPostings(`the postings of '${term}' name label ${label}, not one being added`);
         }
         terms.push(id);
         owners.push(label);

@@ -3,8 +3,8 @@
 // the log by readers, and dropped (to be loaded again) whenever it could be out of step. The FTS5
 // table stays the truth. SQL lives in storage/text-index.ts; imports no collection code.
 import type { CompiledWhere, Store } from '../storage/store.js';
-import type { TextCandidate, TextIndexTable } from '../storage/text-index.js';
-import { InvertedIndex } from './inverted-index.js';
+import { type TextCandidate, TextIndexDamaged, type TextIndexTable } from '../storage/text-index.js';
+import { InconsistentPostings, InvertedIndex } from './inverted-index.js';
 import type { TextSettings } from './settings.js';
 
 /** Query words whose terms are remembered; the map is emptied when it grows past this. */
@@ -61,10 +61,16 @@ export class MemoryTextIndex {
     this.#pendingText = 0;
     this.#uncommitted = [];
     const index = new InvertedIndex((value) => this.#table.naturalLog(value));
-    this.#store.transaction(() => {
-      this.#appliedSeq = this.#store.lastSeq();
-      index.add(this.#table.indexedLabels(), (visit) => this.#table.postings(visit));
-    });
+    try {
+      this.#store.transaction(() => {
+        this.#appliedSeq = this.#store.lastSeq();
+        index.add(this.#table.indexedLabels(), (visit) => this.#table.postings(visit));
+      });
+    } catch (error) {
+      // The FTS5 table's terms name documents it does not hold: damage, which a rebuild repairs.
+      if (error instanceof InconsistentPostings) throw new TextIndexDamaged(error.message, { cause: error });
+      throw error;
+    }
     this.#index = index;
   }
 
