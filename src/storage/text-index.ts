@@ -156,8 +156,9 @@ export class TextIndexTable {
       | undefined;
     if (block === undefined) return { rows: 0, tokens: 0 };
     if (!Buffer.isBuffer(block)) throw new TextIndexDamaged('its totals record is not a blob');
-    const rows = readVarint(block, 0);
-    const tokens = readVarint(block, rows.next);
+    // An empty table's record is empty; FTS5 reads numbers past the end of the record as 0.
+    const rows = block.length === 0 ? { value: 0, next: 0 } : readVarint(block, 0);
+    const tokens = rows.next >= block.length ? { value: 0 } : readVarint(block, rows.next);
     return { rows: rows.value, tokens: tokens.value };
   }
 

@@ -240,6 +240,26 @@ describe('random corpora (fixed seeds)', () => {
   });
 });
 
+describe('an empty collection', () => {
+  it('answers nothing, without a warning, before and after reopen and after its records went', () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: { code: string }) => warnings.push(warning.code);
+    let db = open(directory.path, { onWarning });
+    let docs = db.collection('docs', { dim: 2, text: true });
+    expect(docs.query({ text: 'red' })).toEqual([]);
+    db.close();
+    db = open(directory.path, { onWarning });
+    docs = db.collection('docs');
+    expect(docs.query({ text: 'red' })).toEqual([]);
+    docs.upsert([{ id: 'a', vector: [1, 0], text: 'red' }]);
+    expect(answer(docs, 'red', 10)).toEqual(fts5Answer(directory.path, 'docs', 'red', 10));
+    docs.delete('a');
+    expect(docs.query({ text: 'red' })).toEqual([]);
+    db.close();
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe('writes that do not commit', () => {
   it('a failed upsert leaves the in-memory index as the records are', () => {
     const db = open(directory.path);
