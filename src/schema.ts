@@ -1,57 +1,23 @@
 // Validation of every input that crosses the public API: zod schemas for option objects,
 // and hand-written loops for the hot parts of a batch (vectors, ids, metadata) so that a
-// 100k-record batch is checked in one pass. Imports only errors.ts and lazy-require.ts (zod loads
-// on the first validation, not at import).
+// 100k-record batch is checked in one pass. Imports only errors.ts, lazy-require.ts (zod loads on
+// the first validation, not at import) and the leaf modules it re-exports; the layers below the
+// collection import those leaves, never this module.
 import type { z } from 'zod';
+import { describe } from './describe.js';
 import { QuiverError } from './errors.js';
+import { indexOptionsSchema } from './index-options.js';
 import { type LazySchema, lazySchema, type SchemaOf } from './lazy-require.js';
+import { MAX_DIM, MAX_ID_BYTES, MAX_K, MAX_TEXT_BYTES } from './limits.js';
 
-/** The distance a collection ranks by. */
-export type Metric = 'l2' | 'cosine' | 'ip';
-
-/** Largest k a query may ask for. */
-export const MAX_K = 10_000;
-/** Longest id, in UTF-8 bytes. */
-export const MAX_ID_BYTES = 512;
-/** Largest dimension a collection may have. */
-export const MAX_DIM = 65_536;
-/** Longest text of a record or a query, in UTF-8 bytes (1 MiB): passages, not whole books. */
-export const MAX_TEXT_BYTES = 1_048_576;
+// The leaf modules' names, for the modules that take everything about input from here.
+export { describe } from './describe.js';
+export { indexOptionsSchema } from './index-options.js';
+export { MAX_DIM, MAX_ID_BYTES, MAX_K, MAX_TEXT_BYTES } from './limits.js';
+export type { Metric } from './metric.js';
+export { copyVector, toVector } from './vector-input.js';
 
 export const metricSchema = lazySchema((z) => z.enum(['l2', 'cosine', 'ip']));
-
-const hnswIndexSchema = lazySchema((z) =>
-  z.strictObject({
-    type: z.literal('hnsw'),
-    m: z.int().min(2).max(128).optional(),
-    efConstruction: z.int().min(1).max(4096).optional(),
-    ef: z.int().min(1).max(MAX_K).optional(),
-  }),
-);
-
-const flatIndexSchema = lazySchema((z) => z.strictObject({ type: z.literal('flat') }));
-
-const TARGET_RECALL_RANGE =
-  'targetRecall must be a number above 0 and at most 1 (the recall@10 that ivfpq calibrates nprobe and rerank for; default 0.95)';
-
-const ivfpqIndexSchema = lazySchema((z) =>
-  z.strictObject({
-    type: z.literal('ivfpq'),
-    nlist: z.int().min(1).max(65_535).optional(),
-    m: z.int().min(1).max(MAX_DIM).optional(),
-    nprobe: z.int().min(1).max(65_535).optional(),
-    rerank: z.int().min(1).max(MAX_K).optional(),
-    targetRecall: z
-      .number({ error: TARGET_RECALL_RANGE })
-      .gt(0, TARGET_RECALL_RANGE)
-      .max(1, TARGET_RECALL_RANGE)
-      .optional(),
-  }),
-);
-
-export const indexOptionsSchema = lazySchema((z) =>
-  z.discriminatedUnion('type', [hnswIndexSchema.schema, flatIndexSchema.schema, ivfpqIndexSchema.schema]),
-);
 
 export const collectionOptionsSchema = lazySchema((z) =>
   z.strictObject({
@@ -198,89 +164,6 @@ export function parseOrThrow<T>(schema: LazySchema<z.ZodType<T>>, input: unknown
   throw new QuiverError('INVALID_ARGUMENT', `${path}: ${message}`, { cause: result.error });
 }
 
-/**
- * Converts one vector to a Float32Array of length `dim`, rejecting wrong lengths and
- * non-finite numbers. `where` names the vector in messages ("vector 17", "query vector").
- * A Float32Array input is returned as is (never copied, never modified).
- */
-export function toVector(input: unknown, dim: number, where: string, collection: string): Float32Array {
-  let vector: Float32Array;
-  if (input instanceof Float32Array) {
-    vector = input;
-  } else if (Array.isArray(input)) {
-    vector = new Float32Array(input.length);
-    for (let i = 0; i < input.length; i++) {
-      const value: unknown = input[i];
-      if (typeof value !== 'number') {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `${where}[${i}] is ${describe(value)}; a vector holds numbers only (number[] or Float32Array)`,
-        );
-      }
-      vector[i] = value;
-    }
-  } else {
-    throw new QuiverError('INVALID_ARGUMENT', `${where} is ${describe(input)}; pass a number[] or a Float32Array`);
-  }
-  if (vector.length !== dim) {
-    throw new QuiverError(
-      'DIMENSION_MISMATCH',
-      `${where} has ${vector.length} numbers; collection '${collection}' has dim ${dim}`,
-    );
-  }
-  for (let i = 0; i < vector.length; i++) {
-    if (!Number.isFinite(vector[i])) {
-      throw new QuiverError(
-        'NOT_FINITE',
-        `${where}[${i}] is ${vector[i]}; every number must be finite (check the embedding for NaN or overflow)`,
-      );
-    }
-  }
-  return vector;
-}
-
-/**
- * Validates one vector as {@link toVector} does (same checks, same messages) and copies it into
- * `target` at `offset`, so that a batch's vectors land in one array without a per-vector allocation.
- */
-export function copyVector(
-  input: unknown,
-  target: Float32Array,
-  offset: number,
-  dim: number,
-  where: string,
-  collection: string,
-): void {
-  if (input instanceof Float32Array && input.length === dim) {
-    target.set(input, offset);
-  } else if (Array.isArray(input) && input.length === dim) {
-    for (let i = 0; i < dim; i++) {
-      const value: unknown = input[i];
-      if (typeof value !== 'number') {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `${where}[${i}] is ${describe(value)}; a vector holds numbers only (number[] or Float32Array)`,
-        );
-      }
-      target[offset + i] = value;
-    }
-  } else {
-    // Anything else is an error; toVector reports it exactly as for a single vector.
-    toVector(input, dim, where, collection);
-    throw new QuiverError('INTERNAL', `${where} passed toVector but not copyVector`);
-  }
-  for (let i = 0; i < dim; i++) {
-    const value = target[offset + i]!;
-    if (value - value !== 0) {
-      // NaN or ±Infinity (as float32: 1e39 becomes Infinity).
-      throw new QuiverError(
-        'NOT_FINITE',
-        `${where}[${i}] is ${value}; every number must be finite (check the embedding for NaN or overflow)`,
-      );
-    }
-  }
-}
-
 /** A UTF-16 surrogate not part of a pair (with the u flag, a pair is one code point and does not match). */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
@@ -399,20 +282,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
-}
-
-/** A short description of a value's type for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : `the number ${value}`;
-  if (typeof value === 'string') return value.length === 0 ? 'an empty string' : 'a string';
-  if (typeof value === 'object') {
-    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
-    return name && name !== 'Object' ? `a ${name}` : 'an object';
-  }
-  return `a ${typeof value}`;
 }
 
 /**

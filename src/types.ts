@@ -1,7 +1,7 @@
 // The public types: every interface a user touches, with the JSDoc they read in their editor.
 // Implementations live in db.ts and collection/collection.ts and keep their handles in #private fields.
 import type { RecordBatch, Table } from 'apache-arrow';
-import type { Metric } from './schema.js';
+import type { Metric } from './metric.js';
 import type { TextSettings, Tokenizer } from './text/settings.js';
 
 export type { Metric, TextSettings, Tokenizer };

@@ -3,7 +3,7 @@
 // Used for small collections, as ground truth, for selective filters, and as the fallback when an
 // approximate search comes back short. Holds vectors in one growable Float32Array indexed by label.
 import { nativeKernels } from '../native.js';
-import type { Metric } from '../schema.js';
+import type { Metric } from '../metric.js';
 import type {
   AllowedLabels,
   AnnIndex,

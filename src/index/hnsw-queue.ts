@@ -1,7 +1,7 @@
 // The changes an HNSW graph has not received yet while queued inserts run off the event loop: the
 // latest committed vector (or deletion) per label, with exact search over those vectors, so that
 // a search of graph + queue answers from the committed state. Knows nothing of the graph itself.
-import type { Metric } from '../schema.js';
+import type { Metric } from '../metric.js';
 import { exactAmong } from './flat.js';
 import type { Neighbours } from './types.js';
 import { normalized } from './vector-math.js';

@@ -11,7 +11,7 @@ import {
   NO_LABEL,
   type NativeHnswGraph,
 } from '../native.js';
-import type { Metric } from '../schema.js';
+import type { Metric } from '../metric.js';
 import { EXACT_MATCH_LIMIT, EXACT_SELECTIVITY_LIMIT, EXACT_WORK_LIMIT, MAX_FILTERED_EF } from './filtered-limits.js';
 import { InsertQueue, mergeNeighbours } from './hnsw-queue.js';
 import type {

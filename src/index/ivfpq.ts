@@ -8,7 +8,7 @@ import { type Codebook, type CodebookCalibration, readCodebook, writeCodebook } 
 import { trainKMeans } from '../quant/kmeans.js';
 import { type ProductQuantizer, trainProductQuantizer } from '../quant/pq.js';
 import { SeededRandom } from '../quant/random.js';
-import type { Metric } from '../schema.js';
+import type { Metric } from '../metric.js';
 import { exactAmong, FlatIndex } from './flat.js';
 import { calibrateIvfPq, MAX_CALIBRATED_RERANK } from './ivfpq-calibration.js';
 import { type IvfCodesChunk, readIvfCodes, writeIvfCodes } from './ivfpq-codes-format.js';

@@ -2,7 +2,7 @@
 // factory, and how its state outlives the process. Adding a kind is one folder plus one line in
 // KINDS. Must not import src/storage/ (the derived index turns `persistence` into files and rows).
 import { QuiverError } from '../errors.js';
-import type { Metric } from '../schema.js';
+import type { Metric } from '../metric.js';
 import { FlatIndex } from './flat.js';
 import { HnswIndex } from './hnsw.js';
 import { defaultPqM, type FetchVectors, IvfPqIndex } from './ivfpq.js';

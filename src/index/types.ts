@@ -2,7 +2,7 @@
 // labels and vectors only: never ids, metadata or SQLite (they must not import src/storage/).
 // A kind is registered once, in registry.ts; nothing outside src/index/ asks which kind it holds.
 import type { CodebookCalibration } from '../quant/codebook-format.js';
-import type { Metric } from '../schema.js';
+import type { Metric } from '../metric.js';
 
 /**
  * Raw distances follow hnswlib's conventions, the same for every index kind:

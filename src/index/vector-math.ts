@@ -1,6 +1,6 @@
 // Small vector helpers shared by the exact paths: normalisation and raw distances in
 // hnswlib's conventions (l2 squared, ip and cosine as 1 - dot).
-import type { Metric } from '../schema.js';
+import type { Metric } from '../metric.js';
 
 /** Euclidean norm, accumulated in float64. */
 export function norm(vector: Float32Array): number {

@@ -35,7 +35,7 @@ import { type FileHandle, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../quant/crc32.js';
 import { QuiverError } from '../errors.js';
-import type { Metric } from '../schema.js';
+import type { Metric } from '../metric.js';
 import { runAsync, runSync, type Steps, step } from '../steps.js';
 import { crashPoint } from './crash-point.js';
 

@@ -3,10 +3,12 @@
 // compiled filters. Knows nothing of ANN indexes. Layout: see migrations/0001-initial.ts.
 import type Database from 'better-sqlite3';
 import { QuiverError, toQuiverError } from '../errors.js';
+import { indexOptionsSchema } from '../index-options.js';
+import { MAX_DIM } from '../limits.js';
+import type { Metric } from '../metric.js';
 import { openSqlite } from '../native-loader.js';
 import { crc32 } from '../quant/crc32.js';
 import { type IndexParams, indexKind } from '../index/registry.js';
-import { indexOptionsSchema, MAX_DIM, type Metric } from '../schema.js';
 import { parseTextSettings, type TextSettings, textSettingsJson } from '../text/settings.js';
 import { ChangeStore } from './change-store.js';
 import { migrations, upgrades } from './migrations/index.js';

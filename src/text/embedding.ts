@@ -1,9 +1,10 @@
 // The embedding hook: texts → vectors through the app's function, in batches with a bounded
 // number of calls at once, every returned vector checked (length, finiteness) before any write.
-// Imports errors.ts and schema.ts only.
+// Imports errors.ts, describe.ts, vector-input.ts and types only.
+import { describe } from '../describe.js';
 import { QuiverError } from '../errors.js';
-import { copyVector, describe } from '../schema.js';
 import type { EmbedFunction } from '../types.js';
+import { copyVector } from '../vector-input.js';
 
 /** Texts per embed call and calls at once, unless the collection was opened with others. */
 export const DEFAULT_EMBED_BATCH_SIZE = 32;
