@@ -1,20 +1,11 @@
 // Synchronous on-first-use loading of the heavy dependencies (Apache Arrow, zod), so that
 // `import { open } from 'quiverdb'` costs only QuiverDB's own code. Works in the ESM and the CJS
 // build and in a bundle; reads `import.meta` only where `require` does not exist (ESM).
-// Imports only node built-ins and types.
-import { createRequire } from 'node:module';
+// Imports only require-from-here.ts, node built-ins and types.
 import { fileURLToPath } from 'node:url';
 import type * as ArrowModule from 'apache-arrow';
 import type * as ZodModule from 'zod';
-
-let localRequire: NodeJS.Require | undefined;
-
-/** `require` of this module: one made from `import.meta.url` in ESM, the real one in CJS (whose `import.meta` is empty). */
-export function requireFromHere(): NodeJS.Require {
-  const url: unknown = import.meta.url;
-  localRequire ??= typeof url === 'string' ? createRequire(url) : require;
-  return localRequire;
-}
+import { requireFromHere } from './require-from-here.js';
 
 /**
  * Loads a package synchronously. From ESM it loads the package's ESM entry (require of an ES

@@ -1,13 +1,13 @@
 // Finds and loads the two native binaries QuiverDB runs on: its own addon (quiver_native, a Node-API
 // module: one binary per platform serves every Node ≥ 20 and every Electron) and better-sqlite3's.
 // The addon is looked for as an override (the `addonPath` open() option or QUIVERDB_NATIVE_PATH),
-// else a prebuild, build/Release, build/Debug. Imports only errors.ts, lazy-require.ts and node built-ins.
+// else a prebuild, build/Release, build/Debug. Imports only errors.ts, require-from-here.ts and node built-ins.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
 import { QuiverError } from './errors.js';
-import { requireFromHere } from './lazy-require.js';
+import { requireFromHere } from './require-from-here.js';
 
 /** Environment variable naming QuiverDB's addon (a .node file, or a folder holding quiverdb's files). */
 export const NATIVE_PATH_VARIABLE = 'QUIVERDB_NATIVE_PATH';

@@ -2,7 +2,6 @@
 // tsx). The harness is not part of the npm package (see docs/cli.md). Imports node built-ins only.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,12 +22,8 @@ export function findCheckout(from = dirname(fileURLToPath(import.meta.url))): st
   let directory = from;
   for (;;) {
     if (existsSync(join(directory, 'bench', 'run.ts')) && existsSync(join(directory, 'package.json'))) {
-      try {
-        createRequire(join(directory, 'package.json')).resolve('tsx');
-        return directory;
-      } catch {
-        return undefined;
-      }
+      // tsx is a development dependency: npm install in the checkout puts it in its node_modules.
+      return existsSync(join(directory, 'node_modules', 'tsx', 'package.json')) ? directory : undefined;
     }
     const parent = dirname(directory);
     if (parent === directory) return undefined;
