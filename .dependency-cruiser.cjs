@@ -1,8 +1,13 @@
 /**
- * The architecture of DESIGN.md as rules: arrows point one way, no cycles, and only
- * src/native-loader.ts loads the addon.
+ * The architecture of DESIGN.md and docs/architecture.md as rules: arrows point one way, no cycles,
+ * the layers below the collection never reach up, and only src/native-loader.ts loads native code.
+ * test/dependency-rules.test.ts runs each rule on a deliberately wrong tree and sees it fire.
  * @type {import('dependency-cruiser').IConfiguration}
  */
+
+// The collection: src/collection.ts or the folder src/collection/, with its index cache and planner.
+const COLLECTION = '^src/(collection(\\.ts$|/)|derived-index\\.ts$|filtered-search\\.ts$)';
+
 module.exports = {
   forbidden: [
     { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true } },
@@ -13,10 +18,42 @@ module.exports = {
       to: { path: '^src/storage/' },
     },
     {
-      name: 'only-native-loader-ts-loads-the-addon',
+      name: 'lower-layers-never-import-the-collection-database-or-schema',
+      comment:
+        'index/, quant/, filter/, storage/ and text/ sit below the collection: shared types and limits come from leaf modules (metric.ts, limits.ts, index-options.ts, vector-input.ts), never from the public validation (schema.ts), the collection or the database.',
       severity: 'error',
-      from: { pathNot: '^src/native-loader\\.ts$' },
-      to: { path: '\\.node$' },
+      from: { path: '^src/(index|quant|filter|storage|text)/' },
+      to: { path: '^src/(collection(\\.ts$|/)|derived-index\\.ts$|filtered-search\\.ts$|db\\.ts$|schema\\.ts$)' },
+    },
+    {
+      name: 'the-collection-never-imports-the-database',
+      comment: 'The database owns its collections; a collection gets what it needs from the database as arguments.',
+      severity: 'error',
+      from: { path: COLLECTION },
+      to: { path: '^src/db\\.ts$' },
+    },
+    {
+      name: 'only-native-loader-ts-loads-the-addon',
+      comment:
+        'A .node file, or a package whose job is to find one (node-gyp-build, bindings), is loaded by src/native-loader.ts alone.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/native-loader\\.ts$' },
+      to: { path: ['\\.node$', '(^|/)node_modules/(node-gyp-build|bindings)/', '^(node-gyp-build|bindings)$'] },
+    },
+    {
+      name: 'only-the-loaders-make-a-require',
+      comment:
+        'native-loader.ts loads .node files by computed paths, which no import shows: it does so with the require of require-from-here.ts, the one module that imports node:module. Only it and lazy-require.ts (packages on first use) may use that require, so no other module can load native code.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(require-from-here|lazy-require|native-loader)\\.ts$' },
+      to: { path: '^src/require-from-here\\.ts$' },
+    },
+    {
+      name: 'only-require-from-here-ts-imports-node-module',
+      comment: 'node:module makes a require (createRequire) that loads any path, .node files included.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/require-from-here\\.ts$' },
+      to: { path: '^module$', dependencyTypes: ['core'] },
     },
     {
       name: 'only-native-loader-ts-loads-better-sqlite3',
