@@ -19,6 +19,32 @@ const workerImportsEntry: Plugin = {
   },
 };
 
+/**
+ * The published build has no crash points: src/storage/crash-point.ts (the crash tests' fault
+ * injection, read from QUIVERDB_CRASH_AT) is replaced by a function that does nothing, and every
+ * call of it is dropped (see dropCrashPointCalls). Tests run the sources, where the points stay;
+ * test/published-build.test.ts checks the build has none.
+ */
+const crashPointsCompiledOut: Plugin = {
+  name: 'crash-points-compiled-out',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]storage[\\/]crash-point\.ts$/ }, () => ({
+      contents: 'export function crashPoint(_name: string): void {}\n',
+      loader: 'ts',
+    }));
+  },
+};
+
+/**
+ * Marks calls of crashPoint as free of side effects; esbuild removes such a call whose result is
+ * unused when it simplifies syntax (minifySyntax: constant folding and shorter statements, names
+ * and whitespace kept, so stack traces stay readable).
+ */
+function dropCrashPointCalls(options: { pure?: string[]; minifySyntax?: boolean }): void {
+  options.pure = [...(options.pure ?? []), 'crashPoint'];
+  options.minifySyntax = true;
+}
+
 export const cliConfig = {
   entry: { cli: 'src/cli/main.ts' },
   format: ['esm' as const],
@@ -28,6 +54,8 @@ export const cliConfig = {
   target: 'node20',
   platform: 'node' as const,
   banner: { js: '#!/usr/bin/env node' },
+  esbuildPlugins: [crashPointsCompiledOut],
+  esbuildOptions: dropCrashPointCalls,
 };
 
 export default defineConfig([
@@ -42,7 +70,7 @@ export default defineConfig([
       replication: 'src/replication/index.ts',
     },
     format: ['esm', 'cjs'],
-    esbuildPlugins: [workerImportsEntry],
+    esbuildPlugins: [workerImportsEntry, crashPointsCompiledOut],
     // QUIVERDB_NO_DTS=1 skips the declarations (the slow part) for tests that only run the JavaScript.
     dts: process.env.QUIVERDB_NO_DTS !== '1',
     sourcemap: true,
@@ -55,6 +83,7 @@ export default defineConfig([
     // The CJS build's `import.meta` is an empty object on purpose: every read of it is guarded.
     esbuildOptions(options) {
       options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
+      dropCrashPointCalls(options);
     },
   },
   cliConfig,
