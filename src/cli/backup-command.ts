@@ -2,8 +2,9 @@
 // src/changes/backup.ts) and its restoration into a new directory, checked by opening it.
 import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DatabaseImpl, SQLITE_FILE } from '../db.js';
+import { SQLITE_FILE } from '../db.js';
 import { QuiverError } from '../errors.js';
+import { open } from '../index.js';
 import { formatBytes, type Output } from './output.js';
 import { type Parsed, parse, positionals } from './usage.js';
 
@@ -39,7 +40,7 @@ export const restoreArguments = backupArguments;
 
 export async function runBackup(parsed: Parsed, output: Output): Promise<number> {
   const [database, target] = positionals(parsed, ['DB', 'DEST']) as [string, string];
-  const db = new DatabaseImpl(database, { readOnly: true });
+  const db = open(database, { readOnly: true });
   try {
     const started = performance.now();
     const result = await db.backup(target);
@@ -65,7 +66,7 @@ export async function runRestore(parsed: Parsed, output: Output): Promise<number
     throw new QuiverError('INVALID_ARGUMENT', `${destination} is not empty; restore into a new or empty directory`);
   }
   cpSync(source, destination, { recursive: true });
-  const db = new DatabaseImpl(destination, { onWarning: output.warning });
+  const db = open(destination, { onWarning: output.warning });
   try {
     const collections = db.listCollections().map(({ name, count }) => ({ name, count }));
     const changeSeq = db.changeSeq();

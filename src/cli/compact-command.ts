@@ -2,7 +2,7 @@
 // rewrites the SQLite file without free pages. Imports src/db.ts and the CLI's modules.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseImpl } from '../db.js';
+import { open } from '../index.js';
 import { formatBytes, type Output } from './output.js';
 import { type Parsed, parse, positionals } from './usage.js';
 
@@ -35,12 +35,12 @@ export function directoryBytes(directory: string): number {
 
 export async function runCompact(parsed: Parsed, output: Output): Promise<number> {
   const [database] = positionals(parsed, ['DB']) as [string];
-  const db = new DatabaseImpl(database, { readOnly: true });
+  const db = open(database, { readOnly: true });
   const path = db.path;
   db.close();
   const before = directoryBytes(path);
   const started = performance.now();
-  const writer = new DatabaseImpl(path, { onWarning: output.warning });
+  const writer = open(path, { onWarning: output.warning });
   const collections = writer.listCollections().map(({ name, count }) => ({ name, count }));
   try {
     writer.compact();

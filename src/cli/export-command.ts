@@ -1,7 +1,7 @@
 // `quiver export DB COLLECTION FILE`: the collection (or the records a filter keeps) as an Arrow
 // IPC file or stream, written atomically, through a read-only open. Imports src/db.ts and the CLI's modules.
 import { parseFilter } from '../filter/index.js';
-import { DatabaseImpl } from '../db.js';
+import { open } from '../index.js';
 import { formatBytes, formatCount, type Output } from './output.js';
 import {
   asUsage,
@@ -49,7 +49,7 @@ export async function runExport(parsed: Parsed, output: Output): Promise<number>
     ?.split(',')
     .map((column) => column.trim());
   const batchSize = integerOption(parsed, 'batch-size', 1, 1_000_000);
-  const db = new DatabaseImpl(database, { readOnly: true, onWarning: output.warning });
+  const db = open(database, { readOnly: true, onWarning: output.warning });
   try {
     const collection = db.collection(name);
     const bar = output.progress('exporting', filter === undefined ? collection.count() : undefined);

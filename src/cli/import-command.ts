@@ -4,9 +4,9 @@
 import { INDEX_TYPES, type IndexType, indexKind } from '../index/registry.js';
 import { arrow } from '../lazy-require.js';
 import { type AnnouncedSettings, readIpcSchema, readSettings } from '../arrow/index.js';
-import { DatabaseImpl } from '../db.js';
 import { QuiverError, toQuiverError } from '../errors.js';
 import { parseFieldPath } from '../filter/index.js';
+import { open } from '../index.js';
 import { MAX_DIM, type Metric } from '../schema.js';
 import type { Collection, CollectionOptions, IndexOptions } from '../types.js';
 import { formatCount, type Output } from './output.js';
@@ -211,10 +211,10 @@ export async function runImport(parsed: Parsed, output: Output): Promise<number>
   const texmexFile = texmex === undefined ? undefined : texmexShape(file, texmex);
   const announced: AnnouncedSettings = texmexFile ?? (await arrowSettings(file, vectorColumn ?? 'vector'));
 
-  const db = new DatabaseImpl(database, { durability, onWarning: output.warning });
+  const db = open(database, { durability, onWarning: output.warning });
   let closed = false;
   try {
-    const stored = db.store.findCollection(name);
+    const stored = db.listCollections().find((info) => info.name === name);
     const exists = stored !== undefined;
     let collection: Collection;
     if (exists) {

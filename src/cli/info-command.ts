@@ -3,12 +3,14 @@
 import { indexKind } from '../index/registry.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseImpl, SQLITE_FILE } from '../db.js';
+import { SQLITE_FILE } from '../db.js';
 import { isQuiverError } from '../errors.js';
+import { open } from '../index.js';
 import { type CodebookCalibration, readCodebook } from '../quant/codebook-format.js';
 import type { IndexParams, Store } from '../storage/store.js';
 import { directoryBytes } from './compact-command.js';
 import { formatBytes, formatCount, type Output } from './output.js';
+import { storeOf } from './store-of.js';
 import { type Parsed, parse, positionals } from './usage.js';
 
 export const INFO_HELP = `Usage: quiver info DB [options]
@@ -72,9 +74,9 @@ function describeRetention(retention: { rows?: number; ageMs?: number }): string
 
 export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
   const [database] = positionals(parsed, ['DB']) as [string];
-  const db = new DatabaseImpl(database, { readOnly: true });
+  const db = open(database, { readOnly: true });
   try {
-    const store = db.store;
+    const store = storeOf(db);
     const collections = store.listCollections().map((row) => {
       const manifest = store.manifest(row.id);
       const snapshotPath = manifest?.file ? join(db.path, manifest.file) : undefined;

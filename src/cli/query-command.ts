@@ -1,8 +1,8 @@
 // `quiver query DB COLLECTION`: the k nearest records to a vector given as JSON or to a stored
 // record (--like ID), the best BM25 matches of a text (--text), or both fused, through a read-only open. Imports src/db.ts and the CLI's modules.
-import { DatabaseImpl } from '../db.js';
 import { QuiverError } from '../errors.js';
 import { parseFilter } from '../filter/index.js';
+import { open } from '../index.js';
 import type { QueryHit, QueryOptions } from '../types.js';
 import type { Output } from './output.js';
 import {
@@ -66,7 +66,7 @@ export async function runQuery(parsed: Parsed, output: Output): Promise<number> 
   const ef = integerOption(parsed, 'ef', 1, 10_000);
   const filter = jsonOption(parsed, 'filter');
   if (filter !== undefined) asUsage(() => parseFilter(filter));
-  const db = new DatabaseImpl(database, { readOnly: true, onWarning: output.warning });
+  const db = open(database, { readOnly: true, onWarning: output.warning });
   try {
     const collection = db.collection(name);
     let query: Float32Array | number[] | undefined;

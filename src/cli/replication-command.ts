@@ -1,7 +1,7 @@
 // `quiver publish DB` and `quiver replicate DIR`: a publisher or a read replica (quiverdb/replication)
 // run as a process until SIGINT/SIGTERM (or --until SEQ), with a progress line a second.
-import { DatabaseImpl } from '../db.js';
 import { isQuiverError } from '../errors.js';
+import { type Database, open } from '../index.js';
 import type { StreamOptions, StreamTls } from '../replication/nats.js';
 import type { Output } from './output.js';
 import { integerOption, type Parsed, parse, positionals, stringOption, UsageError } from './usage.js';
@@ -138,13 +138,13 @@ export async function runPublish(parsed: Parsed, output: Output): Promise<number
   const replicas = integerOption(parsed, 'replicas', 1, 5);
   const until = integerOption(parsed, 'until', 0, Number.MAX_SAFE_INTEGER);
   const { publish } = await import('../replication/index.js');
-  let db: DatabaseImpl;
+  let db: Database;
   try {
-    db = new DatabaseImpl(database, { onWarning: output.warning });
+    db = open(database, { onWarning: output.warning });
   } catch (error) {
     // The app holds the writer lock: publish beside it through a read-only open.
     if (!isQuiverError(error, 'LOCKED')) throw error;
-    db = new DatabaseImpl(database, { readOnly: true, onWarning: output.warning });
+    db = open(database, { readOnly: true, onWarning: output.warning });
   }
   try {
     let failure: Error | undefined;

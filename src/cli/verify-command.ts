@@ -5,12 +5,13 @@
 import { indexKind } from '../index/registry.js';
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DatabaseImpl } from '../db.js';
 import { QuiverError } from '../errors.js';
+import { type Database, open } from '../index.js';
 import { readSnapshot, temporaryGraphPath } from '../storage/snapshot-file.js';
 import type { CollectionRow, Store } from '../storage/store.js';
 import { inspectRecord } from '../storage/stored-record.js';
 import { formatCount, type Output } from './output.js';
+import { storeOf } from './store-of.js';
 import { type Parsed, parse, positionals } from './usage.js';
 
 export const VERIFY_HELP = `Usage: quiver verify DB [options]
@@ -49,9 +50,9 @@ const EXAMPLES_PER_KIND = 5;
 export async function runVerify(parsed: Parsed, output: Output): Promise<number> {
   const [database] = positionals(parsed, ['DB']) as [string];
   const findings: Finding[] = [];
-  let db: DatabaseImpl;
+  let db: Database;
   try {
-    db = new DatabaseImpl(database, { readOnly: true });
+    db = open(database, { readOnly: true });
   } catch (error) {
     if (error instanceof QuiverError && (error.code === 'CORRUPT' || error.code === 'FORMAT_TOO_NEW')) {
       findings.push({ severity: 'damage', check: 'sqlite', message: error.message });
@@ -61,7 +62,7 @@ export async function runVerify(parsed: Parsed, output: Output): Promise<number>
   }
   const summaries: { name: string; records: number }[] = [];
   try {
-    const store = db.store;
+    const store = storeOf(db);
     const problems = store.integrityCheck().filter((line) => line !== 'ok');
     for (const problem of problems) findings.push({ severity: 'damage', check: 'sqlite', message: problem });
     for (const id of store.orphanLogCollections()) {
