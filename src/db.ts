@@ -9,8 +9,8 @@ import { type IndexEvents, SnapshotReplaced } from './collection/derived-index.j
 import { QuiverError, toQuiverError } from './errors.js';
 import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
 import { indexKind } from './index/registry.js';
-import { defaultThreadCount } from './native.js';
 import { useNativePaths } from './native-loader.js';
+import { defaultThreadCount } from './native/threads.js';
 import {
   collectionNameSchema,
   collectionOptionsSchema,

@@ -13,7 +13,7 @@ import {
   type KernelMetric,
   type KMeansAssignArguments,
   type NativeKernels,
-} from './native.js';
+} from './native/kernels.js';
 
 /** Distance between row `aRow` of `a` and row `bRow` of `b`, rounded to float32 like the native result. */
 function distance(

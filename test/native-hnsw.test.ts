@@ -1,4 +1,4 @@
-// The native HNSW graph of src/native.ts: shape checks, padding, the allow-list bitset against an
+// The native HNSW graph of src/native/hnsw-graph.ts: shape checks, padding, the allow-list bitset against an
 // exact filtered k-NN in TypeScript, save/load, and searches running while inserts run on other
 // native threads. Parity with hnswlib-node lives in test/index/hnsw*.test.ts.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isQuiverError } from '../src/errors.js';
 import { normalized } from '../src/index/vector-math.js';
-import { createHnswGraph, type HnswSearchLoop, type HnswSpace, NO_LABEL, type NativeHnswGraph } from '../src/native.js';
+import {
+  createHnswGraph,
+  type HnswSearchLoop,
+  type HnswSpace,
+  NO_LABEL,
+  type NativeHnswGraph,
+} from '../src/native/hnsw-graph.js';
 import { random } from './helpers/random.js';
 
 const SPACES: readonly HnswSpace[] = ['l2', 'ip', 'cosine'];

@@ -3,7 +3,7 @@
 // they may differ by the float32 worst-case rounding bound (dim + 8) · 2⁻²³ · Σ|terms| (see tolerance()).
 import { describe, expect, it } from 'vitest';
 import { isQuiverError } from '../src/errors.js';
-import { type KernelMetric, type NativeKernels, nativeKernels } from '../src/native.js';
+import { type KernelMetric, type NativeKernels, nativeKernels } from '../src/native/kernels.js';
 import { referenceKernels } from '../src/native-reference.js';
 import { SeededRandom } from '../src/quant/random.js';
 

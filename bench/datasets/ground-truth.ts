@@ -1,5 +1,5 @@
 // Exact top-k ground truth by blocked brute force, with an on-disk cache keyed by a hash of the inputs.
-// Imports node built-ins, the TEXMEX writer, the error type and src/native.ts's batched distance
+// Imports node built-ins, the TEXMEX writer, the error type and src/native/kernels.ts's batched distance
 // kernel (used when the addon loads) — never QuiverDB's engine (db, collections, indexes).
 // Cache layout: <cacheDir>/ground-truth/<sha256>.ivecs (ids, k per row) and <sha256>.dist.fvecs.
 
@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuiverError } from '../../src/errors.js';
-import { loadNativeAddon, nativeKernels } from '../../src/native.js';
+import { loadNativeAddon } from '../../src/native/addon.js';
+import { nativeKernels } from '../../src/native/kernels.js';
 import type { Metric, VectorSet } from './dataset.js';
 import { readFvecs, readIvecs, writeFvecs, writeIvecs } from './texmex.js';
 
@@ -107,7 +108,7 @@ export const typescriptDistanceKernel: BatchDistanceKernel = (
 let nativeScratch = new Float32Array(0);
 
 /**
- * The native batched kernel (`nativeKernels.distances` of src/native.ts) behind the
+ * The native batched kernel (`nativeKernels.distances` of src/native/kernels.ts) behind the
  * {@link BatchDistanceKernel} signature. It accumulates in float32, like hnswlib; the float32
  * distances are widened into `out`. {@link computeGroundTruth} rescores its candidates in float64,
  * so the ground truth does not depend on which kernel found them.

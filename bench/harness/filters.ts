@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Filter, QueryPlan } from '../../src/index.js';
-import { nativeKernels } from '../../src/native.js';
+import { nativeKernels } from '../../src/native/kernels.js';
 import { loadDataset } from '../datasets/load.js';
 import { type MachineInfo, machineInfo } from './machine.js';
 import { median, now, percentile, secondsBetween } from './measure.js';

@@ -3,7 +3,7 @@
 // bench/micro/exact-scan.bench.ts`. Prints a tinybench table and the speed ratios
 // (QUIVERDB_PORTABLE_KERNELS=1 measures the portable kernel).
 import { Bench } from 'tinybench';
-import { type KernelMetric, type NativeKernels, nativeKernels } from '../../src/native.js';
+import { type KernelMetric, type NativeKernels, nativeKernels } from '../../src/native/kernels.js';
 import { referenceKernels } from '../../src/native-reference.js';
 import { SeededRandom } from '../../src/quant/random.js';
 import { plainTopK } from '../contestants/plain-js.js';

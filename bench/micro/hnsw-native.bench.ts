@@ -7,7 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { HnswIndex } from '../../src/index/hnsw.js';
-import { nativeKernels } from '../../src/native.js';
+import { nativeKernels } from '../../src/native/kernels.js';
 import type { Metric } from '../../src/schema.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
 import { readFvecs } from '../datasets/texmex.js';

@@ -2,7 +2,7 @@
 // on native threads when the caller passes them (the answer is the same for any thread count).
 // Used for small collections, as ground truth, for selective filters, and as the fallback when an
 // approximate search comes back short. Holds vectors in one growable Float32Array indexed by label.
-import { nativeKernels } from '../native.js';
+import { nativeKernels } from '../native/kernels.js';
 import type { Metric } from '../metric.js';
 import type {
   AllowedLabels,

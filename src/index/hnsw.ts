@@ -1,17 +1,17 @@
-// The HNSW index: QuiverDB's native hnswlib graph (src/native.ts) plus the bookkeeping hnswlib
+// The HNSW index: QuiverDB's native hnswlib graph (src/native/hnsw-graph.ts) plus the bookkeeping hnswlib
 // leaves to its caller — which labels are live or deleted, capacity growth, and ef per query.
 // Deleted labels stay in the graph marked deleted; upserting such a label again reuses its slot
 // (hnswlib updates the point and unmarks it), so the graph does not grow under churn.
 import { QuiverError } from '../errors.js';
+import type { Metric } from '../metric.js';
 import {
   checkHnswAddArguments,
   createHnswGraph,
-  defaultThreadCount,
   type HnswKernels,
   NO_LABEL,
   type NativeHnswGraph,
-} from '../native.js';
-import type { Metric } from '../metric.js';
+} from '../native/hnsw-graph.js';
+import { defaultThreadCount } from '../native/threads.js';
 import { EXACT_MATCH_LIMIT, EXACT_SELECTIVITY_LIMIT, EXACT_WORK_LIMIT, MAX_FILTERED_EF } from './filtered-limits.js';
 import { InsertQueue, mergeNeighbours } from './hnsw-queue.js';
 import type {
@@ -80,7 +80,7 @@ export class HnswIndex implements AnnIndex {
 
   /**
    * `kernels` 'hnswlib' makes the graph bit-identical to hnswlib-node's (hnswlib's kernels, and its
-   * search loop with them: see {@link HnswKernels} and HnswSearchLoop in native.ts).
+   * search loop with them: see {@link HnswKernels} and HnswSearchLoop in native/hnsw-graph.ts).
    */
   constructor(metric: Metric, dim: number, params: HnswParams, initialCapacity = 1024, kernels: HnswKernels = 'simd') {
     this.metric = metric;

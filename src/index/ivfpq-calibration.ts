@@ -3,7 +3,7 @@
 // reaches a target. Plain TypeScript over the kernels' answers; must not import src/storage/.
 import type { CodebookCalibration } from '../quant/codebook-format.js';
 import type { ProductQuantizer } from '../quant/pq.js';
-import { ADC_TABLE_WIDTH, type KernelMetric, nativeKernels } from '../native.js';
+import { ADC_TABLE_WIDTH, type KernelMetric, nativeKernels } from '../native/kernels.js';
 
 /** The depth the target is stated at: recall@10. */
 export const CALIBRATION_K = 10;

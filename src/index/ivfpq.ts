@@ -3,7 +3,7 @@
 // records in SQLite). Holds no full vector once trained; until then it is exact over a buffer.
 // Training calibrates nprobe and rerank (ivfpq-calibration.ts). Must not import src/storage/.
 import { QuiverError } from '../errors.js';
-import { nativeKernels } from '../native.js';
+import { nativeKernels } from '../native/kernels.js';
 import { type Codebook, type CodebookCalibration, readCodebook, writeCodebook } from '../quant/codebook-format.js';
 import { trainKMeans } from '../quant/kmeans.js';
 import { type ProductQuantizer, trainProductQuantizer } from '../quant/pq.js';

@@ -2,7 +2,7 @@
 // kernel, empty clusters repaired by splitting the largest one, sampling of large training sets.
 // Used for PQ codebooks and IVF coarse centroids. Must not import src/storage/.
 import { QuiverError } from '../errors.js';
-import { nativeKernels } from '../native.js';
+import { nativeKernels } from '../native/kernels.js';
 import { SeededRandom } from './random.js';
 
 /** Tuning of {@link trainKMeans}; every field has a default. */

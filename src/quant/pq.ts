@@ -2,7 +2,7 @@
 // look-up tables in the kernels' distance conventions (l2 squared, ip = 1 - dot). Dimensions not
 // divisible by m give uneven sub-spaces: the first dim % m are one wider. Must not import src/storage/.
 import { QuiverError } from '../errors.js';
-import { ADC_TABLE_WIDTH, type KernelMetric, nativeKernels } from '../native.js';
+import { ADC_TABLE_WIDTH, type KernelMetric, nativeKernels } from '../native/kernels.js';
 import { checkTrainingSet, sampleRows, trainKMeans } from './kmeans.js';
 import { SeededRandom } from './random.js';
 

@@ -18,7 +18,7 @@ import {
 } from '../../bench/datasets/ground-truth.js';
 import { SeededRandom } from '../../bench/datasets/synthetic.js';
 import { readFvecs, readIvecs } from '../../bench/datasets/texmex.js';
-import { loadNativeAddon } from '../../src/native.js';
+import { loadNativeAddon } from '../../src/native/addon.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'quiverdb-ground-truth-test-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
 import { HnswIndex } from '../../src/index/hnsw.js';
 import type { BatchNeighbours } from '../../src/index/types.js';
-import { NO_LABEL } from '../../src/native.js';
+import { NO_LABEL } from '../../src/native/hnsw-graph.js';
 import { loadFixture } from '../helpers/fixtures.js';
 import { randomVectors } from '../helpers/random.js';
 

@@ -9,7 +9,7 @@ import { generateSynthetic } from '../../bench/datasets/synthetic.js';
 import { isQuiverError } from '../../src/errors.js';
 import { defaultPqM, type IvfPqParams, IvfPqIndex, trainingThreshold } from '../../src/index/ivfpq.js';
 import { writeIvfCodes } from '../../src/index/ivfpq-codes-format.js';
-import { nativeKernels } from '../../src/native.js';
+import { nativeKernels } from '../../src/native/kernels.js';
 import { SeededRandom } from '../../src/quant/random.js';
 import { loadFixture } from '../helpers/fixtures.js';
 

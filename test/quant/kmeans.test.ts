@@ -2,7 +2,7 @@
 // empty (including when started from identical centroids), samples large sets, rejects bad input.
 import { describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
-import { nativeKernels } from '../../src/native.js';
+import { nativeKernels } from '../../src/native/kernels.js';
 import { refineKMeans, trainKMeans } from '../../src/quant/kmeans.js';
 import { SeededRandom } from '../../src/quant/random.js';
 

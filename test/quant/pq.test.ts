@@ -2,7 +2,7 @@
 // that sum to the exact distance to the decoded vector, tiny training sets, determinism, bad input.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
-import { type KernelMetric, nativeKernels } from '../../src/native.js';
+import { type KernelMetric, nativeKernels } from '../../src/native/kernels.js';
 import { referenceKernels } from '../../src/native-reference.js';
 import { ProductQuantizer, subspaceOffsets, trainProductQuantizer } from '../../src/quant/pq.js';
 import { SeededRandom } from '../../src/quant/random.js';

@@ -1,0 +1,134 @@
+// The loaded quiver_native addon (native-loader.ts finds the file) as a typed object, and the one
+// place where what an addon call throws or rejects becomes NATIVE_ERROR. What the .node file
+// exports is described here; kernels.ts and hnsw-graph.ts wrap it. Imports only errors.ts and
+// native-loader.ts.
+import { QuiverError } from '../errors.js';
+import { loadQuiverAddon } from '../native-loader.js';
+
+/** What the .node file exports; positional arguments, metric as 0 (l2) or 1 (ip), null for no candidates. */
+export interface NativeAddon {
+  distances(metric: number, queries: Float32Array, base: Float32Array, dim: number, out: Float32Array): void;
+  exactTopK(
+    metric: number,
+    queries: Float32Array,
+    base: Float32Array,
+    dim: number,
+    k: number,
+    candidates: Int32Array | null,
+    labels: Int32Array,
+    distances: Float32Array,
+    threads: number,
+  ): void;
+  kmeansAssign(
+    metric: number,
+    points: Float32Array,
+    centroids: Float32Array,
+    dim: number,
+    assignments: Int32Array,
+    distances: Float32Array,
+  ): void;
+  adcTopK(
+    tables: Float32Array,
+    codes: Uint8Array,
+    m: number,
+    k: number,
+    candidates: Int32Array | null,
+    labels: Int32Array,
+    distances: Float32Array,
+  ): void;
+  /** The HNSW graph class (native/hnsw-binding.h); space 0 l2, 1 ip, 2 cosine. */
+  HnswGraph: AddonHnswGraphClass;
+}
+
+/**
+ * The addon's HnswGraph class:
+ * `new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim, kernels 0 simd | 1 hnswlib, loop 0 sorted | 1 hnswlib)`.
+ */
+export type AddonHnswGraphClass = new (space: number, dim: number, kernels: number, loop: number) => AddonHnswGraph;
+
+/** The addon's HnswGraph object: positional arguments, checked again natively. */
+export interface AddonHnswGraph {
+  init(maxElements: number, m: number, efConstruction: number, seed: number): void;
+  resize(maxElements: number): void;
+  addBatch(vectors: Float32Array, labels: Uint32Array, threads: number): void;
+  addBatchAsync(vectors: Float32Array, labels: Uint32Array, threads: number): Promise<void>;
+  markDelete(label: number): void;
+  searchBatch(
+    queries: Float32Array,
+    k: number,
+    ef: number,
+    threads: number,
+    allow: Uint8Array | Uint32Array | null,
+    labels: Uint32Array,
+    distances: Float32Array,
+  ): void;
+  searchBatchAsync(
+    queries: Float32Array,
+    k: number,
+    ef: number,
+    threads: number,
+    allow: Uint8Array | Uint32Array | null,
+    labels: Uint32Array,
+    distances: Float32Array,
+  ): Promise<void>;
+  save(path: string): void;
+  load(path: string): void;
+  loadAsync(path: string): Promise<void>;
+  exactAmong(
+    query: Float32Array,
+    labels: Uint32Array,
+    k: number,
+    outLabels: Uint32Array,
+    outDistances: Float32Array,
+    threads: number,
+  ): void;
+  readVectors(labels: Uint32Array, out: Float32Array): void;
+  labels(): Uint32Array;
+  currentCount(): number;
+  maxElements(): number;
+  dispose(): void;
+}
+
+let loadedAddon: NativeAddon | undefined;
+
+/**
+ * Loads the addon once and returns it. Called lazily by every kernel, so importing QuiverDB works
+ * without it; call it at start-up to fail early.
+ * @throws QuiverError NATIVE_ERROR when no prebuild, build/Release or build/Debug binary (or the
+ *   override) loads; the message lists where it looked and the command that fixes it.
+ */
+export function loadNativeAddon(): void {
+  addon();
+}
+
+function addon(): NativeAddon {
+  loadedAddon ??= loadQuiverAddon() as NativeAddon;
+  return loadedAddon;
+}
+
+/** Runs one addon call and converts whatever it throws into NATIVE_ERROR, in this one place. */
+export function callAddon(kernel: string, call: (native: NativeAddon) => void): void {
+  const native = addon();
+  try {
+    call(native);
+  } catch (error) {
+    throw nativeError(kernel, error);
+  }
+}
+
+/** Awaits an addon promise, converting its rejection into NATIVE_ERROR like callAddon does. */
+export async function awaitAddon(kernel: string, pending: Promise<void>): Promise<void> {
+  try {
+    await pending;
+  } catch (error) {
+    throw nativeError(kernel, error);
+  }
+}
+
+function nativeError(kernel: string, error: unknown): QuiverError {
+  return new QuiverError(
+    'NATIVE_ERROR',
+    `${kernel}: the native addon failed (${error instanceof Error ? error.message : String(error)})`,
+    { cause: error },
+  );
+}
