@@ -92,7 +92,7 @@ bool LinksValid(const LinkHeader* links, std::size_t most, std::size_t count) {
 
 // hnswlib's own loader first walks the file to check its length with a seek and two position
 // queries per element, each of which drops the stream's buffer: for 100,000 elements of 128 floats
-// that walk re-reads most of the file in small pieces and took 0.7 s of a 0.75 s load. This reader
+// that walk re-reads most of the file in small pieces, most of the time of a load. This reader
 // checks as it goes, in one pass.
 std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path) {
   GraphFileReader file(path);

@@ -18,8 +18,8 @@ namespace {
 // distance computation, every cache line of each.
 constexpr std::size_t kPrefetchNeighbours = 4;
 
-// This thread's buffer of fresh neighbours, out of line (compiler.h; SortedSearch's loop made 24
-// __tls_get_addr calls before).
+// This thread's buffer of fresh neighbours, out of line (compiler.h), so that SortedSearch's loop
+// takes its address once per search rather than at each use.
 QUIVER_NOINLINE std::vector<NodeId>& ThreadFresh() {
   thread_local std::vector<NodeId> fresh;
   return fresh;
