@@ -20,9 +20,9 @@ module.exports = {
     {
       name: 'lower-layers-never-import-the-collection-database-or-schema',
       comment:
-        'index/, quant/, filter/, storage/ and text/ sit below the collection: shared types and limits come from leaf modules (metric.ts, limits.ts, index-options.ts, vector-input.ts), never from the public validation (schema.ts), the collection or the database.',
+        'index/, quant/, filter/, storage/, text/ and native/ sit below the collection: shared types and limits come from leaf modules (metric.ts, limits.ts, index-options.ts, vector-input.ts), never from the public validation (schema.ts), the collection or the database.',
       severity: 'error',
-      from: { path: '^src/(index|quant|filter|storage|text)/' },
+      from: { path: '^src/(index|quant|filter|storage|text|native)/' },
       to: { path: '^src/(collection(\\.ts$|/)|derived-index\\.ts$|filtered-search\\.ts$|db\\.ts$|schema\\.ts$)' },
     },
     {

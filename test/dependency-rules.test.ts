@@ -48,6 +48,12 @@ const WRONG: ReadonlyArray<{ file: string; imports: string; rule: string; to: st
     to: 'src/schema.ts',
   },
   {
+    file: 'src/native/kernels.ts',
+    imports: "import { open } from '../collection.js';",
+    rule: 'lower-layers-never-import-the-collection-database-or-schema',
+    to: 'src/collection.ts',
+  },
+  {
     file: 'src/collection/write.ts',
     imports: "import { DatabaseImpl } from '../db.js';",
     rule: 'the-collection-never-imports-the-database',
