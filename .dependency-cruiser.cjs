@@ -5,8 +5,8 @@
  * @type {import('dependency-cruiser').IConfiguration}
  */
 
-// The collection: src/collection.ts or the folder src/collection/, with its index cache and planner.
-const COLLECTION = '^src/(collection(\\.ts$|/)|derived-index\\.ts$|filtered-search\\.ts$)';
+// The collection: the folder src/collection/ (or a file src/collection.ts), with the planner.
+const COLLECTION = '^src/(collection(\\.ts$|/)|filtered-search\\.ts$)';
 
 module.exports = {
   forbidden: [
@@ -23,7 +23,7 @@ module.exports = {
         'index/, quant/, filter/, storage/, text/ and native/ sit below the collection: shared types and limits come from leaf modules (metric.ts, limits.ts, index-options.ts, vector-input.ts), never from the public validation (schema.ts), the collection or the database.',
       severity: 'error',
       from: { path: '^src/(index|quant|filter|storage|text|native)/' },
-      to: { path: '^src/(collection(\\.ts$|/)|derived-index\\.ts$|filtered-search\\.ts$|db\\.ts$|schema\\.ts$)' },
+      to: { path: [COLLECTION, '^src/(db|schema)\\.ts$'] },
     },
     {
       name: 'the-collection-never-imports-the-database',
