@@ -305,6 +305,27 @@ export interface ArrowExportResult {
   bytes: number;
 }
 
+/** Which records `update` changes: those of these ids (ids that do not exist are skipped), or every record a filter matches. */
+export type UpdateSelection = { ids: readonly Id[] } | { filter: Filter };
+
+/** What `update` sets: metadata, text, or both; at least one. */
+export interface UpdateChanges {
+  /**
+   * With `merge: true` (the default) these keys are merged into the stored metadata at the top
+   * level: a key given replaces the stored value whole (nested objects are not merged), a key given
+   * as `null` is removed, keys not given are kept. With `merge: false` this object replaces the
+   * metadata whole (and `null` is stored as a value).
+   */
+  metadata?: MetadataInput;
+  /** The new text (indexed when the collection has `text`); `null` removes it; absent: unchanged. */
+  text?: string | null;
+}
+
+export interface UpdateOptions {
+  /** true (default): merge metadata keys into the stored ones; false: replace the metadata whole. */
+  merge?: boolean;
+}
+
 /** A stored record. `vector` is a copy of the float32 values as given (not normalised). */
 export interface QuiverRecord {
   id: string;
@@ -641,6 +662,21 @@ export interface Collection {
    * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, READ_ONLY, CLOSED, IO_ERROR
    */
   delete(options: { filter: Filter }): number;
+
+  /**
+   * Changes the metadata and/or text of existing records without touching their vectors: one
+   * transaction, no index work, each record's checksum recomputed, the full-text index updated when
+   * the text changes, and one 'update' change per record in the change log (carrying the record's
+   * whole metadata and text afterwards). Returns how many records were updated. The whole call is
+   * validated first: bad input writes nothing. See {@link UpdateChanges} for the merge rules.
+   * @example
+   * docs.update({ ids: ['a', 'b'] }, { metadata: { reviewed: true, draft: null } }); // 2; 'draft' removed
+   * docs.update({ filter: { lang: 'en' } }, { metadata: { lang: 'en-GB' } });
+   * docs.update({ ids: ['a'] }, { metadata: { lang: 'fr' }, text: 'Bonjour' }, { merge: false });
+   * @throws {QuiverError} INVALID_ARGUMENT, INVALID_ID, INVALID_METADATA, INVALID_FILTER, READ_ONLY,
+   *   CLOSED, CORRUPT (a damaged record: nothing is written), IO_ERROR
+   */
+  update(selection: UpdateSelection, changes: UpdateChanges, options?: UpdateOptions): number;
 
   /**
    * A query with `explain: true`: the hits together with the plan that produced them — the

@@ -3,7 +3,7 @@
 // (watch), keeps the named consumers' cursors and trims the log to the retention rules.
 // Must not import src/collection/ or db.ts. Layout of its tables: storage/migrations/0007-changes.ts.
 import { isQuiverError, QuiverError, toQuiverError } from '../errors.js';
-import type { ChangeRow, ChangeStore, UpsertChangeRows } from '../storage/change-store.js';
+import type { ChangeRow, ChangeStore, UpdateChangeRow, UpsertChangeRows } from '../storage/change-store.js';
 import type {
   Change,
   ChangeConsumerInfo,
@@ -30,6 +30,8 @@ const CONSUMER_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 export interface ChangeRecorder {
   upserts(collection: string, batch: UpsertChangeRows): void;
   deletes(collection: string, collectionId: number, labels: readonly number[]): void;
+  /** Records whose metadata or text changed in place (vectors untouched). */
+  updates(collection: string, rows: readonly UpdateChangeRow[]): void;
   /** After the write's transaction committed: wakes watchers and trims now and then. */
   committed(): void;
 }
@@ -68,6 +70,10 @@ export class ChangeFeed implements ChangeRecorder {
   deletes(collection: string, collectionId: number, labels: readonly number[]): void {
     if (this.#recording && labels.length > 0)
       this.#store.appendDeletesOfLabels(collection, collectionId, labels, Date.now());
+  }
+
+  updates(collection: string, rows: readonly UpdateChangeRow[]): void {
+    if (this.#recording && rows.length > 0) this.#store.appendUpdates(collection, rows, Date.now());
   }
 
   /** A collection created (settings: dim, metric, index, indexes), given new field indexes, or dropped. */

@@ -12,6 +12,7 @@ import {
 } from '../arrow/index.js';
 import type { ChangeRecorder } from '../changes/change-feed.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
+import { applyUpdate, prepareUpdate } from './update.js';
 import { LabelAllocator } from './labels.js';
 import { type PreparedBatch, prepareBatch } from './write.js';
 import { isQuiverError, QuiverError, toQuiverError } from '../errors.js';
@@ -71,6 +72,9 @@ import type {
   RerankFunction,
   TextQueryPlan,
   TextRecord,
+  UpdateChanges,
+  UpdateOptions,
+  UpdateSelection,
   UpsertRecord,
   UpsertResult,
 } from '../types.js';
@@ -495,6 +499,30 @@ export class CollectionImpl implements Collection {
     }
     this.#maybeSnapshot(derived);
     return removed.length;
+  }
+
+  update(selection: UpdateSelection, changes: UpdateChanges, options?: UpdateOptions): number {
+    this.#writable();
+    const update = prepareUpdate(selection, changes, options, (filter) => this.#selection({ filter }, 'update').where);
+    const target = {
+      store: this.#host.store,
+      collectionId: this.#collectionId,
+      name: this.name,
+      dim: this.dim,
+      feed: this.#host.feed,
+      textSearch: this.#textSearch,
+    };
+    let updated: number;
+    try {
+      updated = this.#host.store.transaction(() => applyUpdate(target, update));
+    } catch (error) {
+      throw toQuiverError(error, `updating collection '${this.name}'`);
+    }
+    if (updated > 0) {
+      this.#host.feed.committed();
+      this.#matchCache.clear();
+    }
+    return updated;
   }
 
   query(options: QueryOptions & { text: string; explain: true }): ExplainedTextQuery;

@@ -20,6 +20,7 @@ import type {
   CollectionInfo,
   CollectionOptions,
   Database,
+  Metadata,
   OpenOptions,
   UpsertRecord,
   WatchOptions,
@@ -395,6 +396,13 @@ class ReplicaImpl implements Replica {
         }
         inner.collection(first.collection).delete(ids);
         return end;
+      }
+      case 'update': {
+        // The change carries the record's whole metadata and text after the update (no text: none).
+        const changes: { metadata?: Metadata; text: string | null } = { text: first.text ?? null };
+        if (first.metadata !== undefined) changes.metadata = first.metadata;
+        inner.collection(first.collection).update({ ids: [first.id!] }, changes, { merge: false });
+        return start + 1;
       }
       case 'create': {
         const settings = first.settings!;

@@ -47,6 +47,13 @@ export interface UpsertChangeRows {
   readonly texts?: readonly (string | null)[] | undefined;
 }
 
+/** An updated record as the change log keeps it: its metadata JSON and its text (null: none) after the update. */
+export interface UpdateChangeRow {
+  readonly id: string;
+  readonly metadata: string;
+  readonly text: string | null;
+}
+
 export class ChangeStore {
   readonly #db: Database.Database;
   readonly #file: string;
@@ -92,6 +99,14 @@ export class ChangeStore {
         statement.run(params);
       }
     }
+  }
+
+  /** Appends one update change per row, in order: the record's whole metadata and text after the update. */
+  appendUpdates(collection: string, rows: readonly UpdateChangeRow[], committedAt: number): void {
+    const statement = this.#statement(
+      "INSERT INTO changes(collection, op, id, metadata, text, committed_at) VALUES (?, 'update', ?, ?, ?, ?)",
+    );
+    for (const row of rows) statement.run(collection, row.id, row.metadata, row.text, committedAt);
   }
 
   /** Inserts changes of another database with their own seqs (a replica mirrors its source's log). */

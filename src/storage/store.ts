@@ -310,6 +310,17 @@ export class Store {
     ).run(blob, metadata, text, recordChecksum({ label, id, vector: blob, metadata, text }), collectionId, label);
   }
 
+  /**
+   * Replaces the metadata and text of a stored record, keeping its vector, and recomputes its
+   * checksum over the stored vector bytes (an update that leaves the index alone).
+   */
+  rewriteFields(collectionId: number, record: StoredRecord, metadata: string, text: string | null): void {
+    const checksum = recordChecksum({ label: record.label, id: record.id, vector: record.vector, metadata, text });
+    this.#statement(
+      'UPDATE records SET metadata = ?, text = ?, checksum = ? WHERE collection_id = ? AND label = ?',
+    ).run(metadata, text, checksum, collectionId, record.label);
+  }
+
   deleteRecord(collectionId: number, label: number): void {
     this.#statement('DELETE FROM records WHERE collection_id = ? AND label = ?').run(collectionId, label);
   }
