@@ -27,6 +27,7 @@ import {
   runPublish,
   runReplicate,
 } from './replication-command.js';
+import { runUpdate, UPDATE_HELP, updateArguments } from './update-command.js';
 import { type Parsed, UsageError } from './usage.js';
 import { runVerify, VERIFY_HELP, verifyArguments } from './verify-command.js';
 
@@ -38,6 +39,7 @@ Commands:
   import DB COLLECTION FILE   upsert vectors from .arrow/.arrows/.fvecs/.bvecs (creates what is missing)
   export DB COLLECTION FILE   write a collection to an Arrow IPC file (.arrow) or stream (.arrows)
   query DB COLLECTION         the k nearest records to --vector JSON or --like ID
+  update DB COLLECTION        change records' metadata and/or text in place (--ids or --filter)
   info DB                     collections, counts, index settings, sizes, snapshot seq, log length
   verify DB                   check snapshots, the log and every record; exit 1 on damage
   compact DB                  rebuild indexes without deleted records and vacuum the SQLite file
@@ -61,6 +63,7 @@ const COMMANDS: Record<string, Command> = {
   import: { help: IMPORT_HELP, parse: importArguments, run: runImport },
   export: { help: EXPORT_HELP, parse: exportArguments, run: runExport },
   query: { help: QUERY_HELP, parse: queryArguments, run: runQuery },
+  update: { help: UPDATE_HELP, parse: updateArguments, run: runUpdate },
   info: { help: INFO_HELP, parse: infoArguments, run: runInfo },
   verify: { help: VERIFY_HELP, parse: verifyArguments, run: runVerify },
   compact: { help: COMPACT_HELP, parse: compactArguments, run: runCompact },
