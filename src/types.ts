@@ -305,6 +305,32 @@ export interface ArrowExportResult {
   bytes: number;
 }
 
+/** `get({ filter, limit, offset })`: matching records in id order. */
+export interface GetOptions {
+  /** Only records whose metadata matches (see docs/filters.md); default: every record. */
+  filter?: Filter | undefined;
+  /** At most this many records (default: all). */
+  limit?: number | undefined;
+  /** Records to skip first (default 0). */
+  offset?: number | undefined;
+}
+
+/** `page({ filter, limit, after })`: one page of the keyset cursor. */
+export interface PageOptions {
+  filter?: Filter | undefined;
+  /** Records per page: 1 to 10,000 (default 100). */
+  limit?: number | undefined;
+  /** The `next` of the previous page; undefined for the first page. */
+  after?: Id | undefined;
+}
+
+/** One page of `page()`. */
+export interface RecordPage {
+  records: QuiverRecord[];
+  /** Give this as `after` for the next page; undefined when this page is the last. */
+  next: string | undefined;
+}
+
 /** Which records `update` changes: those of these ids (ids that do not exist are skipped), or every record a filter matches. */
 export type UpdateSelection = { ids: readonly Id[] } | { filter: Filter };
 
@@ -639,13 +665,34 @@ export interface Collection {
   get(id: Id): QuiverRecord | undefined;
   get(ids: readonly Id[]): QuiverRecord[];
   /**
-   * Reads the records whose metadata matches a filter, in storage order, at most `limit` of them
-   * (default: all).
+   * Reads the records whose metadata matches a filter (default: every record) in id order — the
+   * byte order of the ids' UTF-8 — skipping the first `offset` (default 0) and returning at most
+   * `limit` (default: all). For paging through a collection that changes meanwhile, `page` is stable
+   * where an offset is not.
    * @example
    * const english = docs.get({ filter: { lang: 'en' }, limit: 100 });
+   * const third = docs.get({ limit: 20, offset: 40 }); // records 41 to 60 by id
    * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
-  get(options: { filter: Filter; limit?: number }): QuiverRecord[];
+  get(options: GetOptions): QuiverRecord[];
+
+  /**
+   * One page of records in id order (as `get`), for paging through a collection that may change
+   * meanwhile: pass the `next` of one page as `after` of the following call; `next` is undefined on
+   * the last page. Each page starts after the last id of the one before, so a record that exists
+   * throughout is returned exactly once, whatever is inserted or deleted between calls (records
+   * inserted meanwhile appear when their id comes after the cursor). At most `limit` records a page
+   * (default 100, at most 10,000).
+   * @example
+   * let after: string | undefined;
+   * do {
+   *   const { records, next } = docs.page({ filter: { lang: 'en' }, limit: 500, after });
+   *   for (const record of records) console.log(record.id);
+   *   after = next;
+   * } while (after !== undefined);
+   * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, INVALID_ID, CLOSED, CORRUPT, IO_ERROR
+   */
+  page(options?: PageOptions): RecordPage;
 
   /**
    * Deletes records by id; ids that do not exist are ignored. Returns how many were deleted.

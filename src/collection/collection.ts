@@ -11,6 +11,7 @@ import {
   upsertArrow,
 } from '../arrow/index.js';
 import type { ChangeRecorder } from '../changes/change-feed.js';
+import { parsePage, parseRange, readPage, readRange } from './pagination.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { applyUpdate, prepareUpdate } from './update.js';
 import { LabelAllocator } from './labels.js';
@@ -57,6 +58,7 @@ import type {
   ExplainedQuery,
   ExplainedTextQuery,
   Filter,
+  GetOptions,
   Id,
   IndexSettings,
   Metadata,
@@ -67,8 +69,10 @@ import type {
   QueryIdsBatchOptions,
   QueryIdsOptions,
   QueryOptions,
+  PageOptions,
   QueryPlan,
   QuiverRecord,
+  RecordPage,
   RerankFunction,
   TextQueryPlan,
   TextRecord,
@@ -418,25 +422,17 @@ export class CollectionImpl implements Collection {
 
   get(id: Id): QuiverRecord | undefined;
   get(ids: readonly Id[]): QuiverRecord[];
-  get(options: { filter: Filter; limit?: number }): QuiverRecord[];
-  get(idOrIds: Id | readonly Id[] | { filter: Filter; limit?: number }): QuiverRecord | undefined | QuiverRecord[] {
+  get(options: GetOptions): QuiverRecord[];
+  get(idOrIds: Id | readonly Id[] | GetOptions): QuiverRecord | undefined | QuiverRecord[] {
     return this.#host.read(() => this.#get(idOrIds));
   }
 
-  #get(idOrIds: Id | readonly Id[] | { filter: Filter; limit?: number }): QuiverRecord | undefined | QuiverRecord[] {
+  #get(idOrIds: Id | readonly Id[] | GetOptions): QuiverRecord | undefined | QuiverRecord[] {
     this.#readable();
     const store = this.#host.store;
-    if (isSelection(idOrIds)) {
-      const { where, limit } = this.#selection(idOrIds, 'get');
-      const found: QuiverRecord[] = [];
-      let after = -1;
-      while (found.length < limit) {
-        const page = store.recordsAfterLabel(this.#collectionId, after, Math.min(1000, limit - found.length), where);
-        for (const row of page) found.push(this.#record(row));
-        if (page.length === 0) break;
-        after = page[page.length - 1]!.label;
-      }
-      return found;
+    if (idOrIds !== null && typeof idOrIds === 'object' && !Array.isArray(idOrIds)) {
+      const range = parseRange(idOrIds, (filter) => this.#where(filter));
+      return readRange(store, this.#collectionId, range, (row) => this.#record(row));
     }
     const read = (id: string): QuiverRecord | undefined => {
       const row = store.recordById(this.#collectionId, id);
@@ -450,6 +446,14 @@ export class CollectionImpl implements Collection {
       if (record !== undefined) found.push(record);
     }
     return found;
+  }
+
+  page(options?: PageOptions): RecordPage {
+    return this.#host.read(() => {
+      this.#readable();
+      const request = parsePage(options, (filter) => this.#where(filter));
+      return readPage(this.#host.store, this.#collectionId, request, (row) => this.#record(row));
+    });
   }
 
   delete(idOrIds: Id | readonly Id[] | { filter: Filter }): number {

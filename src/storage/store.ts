@@ -519,6 +519,25 @@ export class Store {
     return statement.all(collectionId, afterLabel, ...(where?.params ?? []), limit) as StoredRecord[];
   }
 
+  /**
+   * Up to `limit` records with ids above `afterId` (from the first when undefined), in id order
+   * (SQLite's BINARY collation: the byte order of their UTF-8), matching `where` when given, after
+   * skipping `offset` of them. Served by the (collection_id, id) unique index.
+   */
+  recordsAfterId(
+    collectionId: number,
+    afterId: string | undefined,
+    limit: number,
+    offset: number,
+    where?: { readonly sql: string; readonly params: readonly unknown[] },
+  ): StoredRecord[] {
+    const filter = where === undefined ? '' : ` AND (${where.sql})`;
+    const sql = `SELECT ${RECORD_COLUMNS} FROM records WHERE collection_id = ? AND id > ?${filter} ORDER BY id LIMIT ? OFFSET ?`;
+    const statement = where === undefined ? this.#statement(sql) : this.#db.prepare(sql);
+    // Ids are never empty, so every id sorts after ''.
+    return statement.all(collectionId, afterId ?? '', ...(where?.params ?? []), limit, offset) as StoredRecord[];
+  }
+
   /** Streams every record of a collection with its rowid, in rowid order (for verification: trusts no index). */
   *scanRecords(collectionId: number): Generator<StoredRecord & { readonly rowid: number }> {
     const statement = this.#db.prepare(
