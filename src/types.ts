@@ -285,6 +285,11 @@ export interface ArrowExportOptions {
   /** Only records whose metadata matches this filter (see docs/filters.md); default: all. */
   filter?: Filter;
   /**
+   * 'storage' (default): the order records are stored in (fastest); 'id': id order, as `get` and
+   * `page` return records (the byte order of the ids' UTF-8).
+   */
+  order?: 'storage' | 'id';
+  /**
    * The columns to write, in order: 'id', 'vector', 'text' and metadata keys (default: id, vector,
    * text when any record has one, then every metadata key in order of first appearance).
    */

@@ -1,5 +1,6 @@
 // Collection → Arrow: a first pass over the matching records' metadata picks one Arrow type per
-// metadata key; a second pass builds record batches of `batchSize` records in label order.
+// metadata key; a second pass builds record batches of `batchSize` records in storage (label) order,
+// or in id order when asked.
 // Imports apache-arrow, src/errors, src/filter, src/schema, src/types and ./ siblings; never src/collection/.
 import type { Data, DataType, Field, FixedSizeList, RecordBatch, Schema, Table } from 'apache-arrow';
 import { QuiverError } from '../errors.js';
@@ -37,15 +38,24 @@ export interface ArrowExportSource {
   /** Every stored setting, written into the schema metadata so that `quiver import` can restore them. */
   readonly settings: ExportedSettings;
   /**
-   * Up to `limit` records with labels above `afterLabel`, in label order, matching `where` when
+   * Up to `limit` records after `after` (the last record of the previous page; undefined: from the
+   * start) in `order` — 'storage': by label, 'id': by id as `get` orders them — matching `where` when
    * given (a compiled filter over the `metadata` column), each checked against its record checksum.
    */
-  readPage(afterLabel: number, limit: number, where: CompiledFilter | undefined): readonly ArrowExportRecord[];
+  readPage(
+    after: ArrowExportRecord | undefined,
+    limit: number,
+    where: CompiledFilter | undefined,
+    order: ExportOrder,
+  ): readonly ArrowExportRecord[];
 }
 
 const DEFAULT_BATCH_SIZE = 4096;
 const MAX_BATCH_SIZE = 1_000_000;
-const OPTION_KEYS = new Set(['filter', 'columns', 'batchSize', 'onProgress']);
+const OPTION_KEYS = new Set(['filter', 'order', 'columns', 'batchSize', 'onProgress']);
+
+/** The order records are exported in. */
+export type ExportOrder = 'storage' | 'id';
 
 type Kind = 'number' | 'boolean' | 'string';
 type ColumnType = { kind: Kind; list: boolean } | { kind: 'json' };
@@ -91,7 +101,11 @@ function merge(current: Kind | 'mixed' | undefined, next: Kind): Kind | 'mixed' 
   return current === undefined || current === next ? next : 'mixed';
 }
 
-function checkOptions(options: ArrowExportOptions): { batchSize: number; where: CompiledFilter | undefined } {
+function checkOptions(options: ArrowExportOptions): {
+  batchSize: number;
+  where: CompiledFilter | undefined;
+  order: ExportOrder;
+} {
   if (options === null || typeof options !== 'object') {
     throw new QuiverError('INVALID_ARGUMENT', `export options are ${describe(options)}; pass an object or nothing`);
   }
@@ -124,21 +138,26 @@ function checkOptions(options: ArrowExportOptions): { batchSize: number; where: 
   }
   const filter = options.filter;
   const where = filter === undefined ? undefined : compileFilter(parseFilter(filter), { metadataColumn: 'metadata' });
-  return { batchSize, where };
+  const order = options.order ?? 'storage';
+  if (order !== 'storage' && order !== 'id') {
+    throw new QuiverError('INVALID_ARGUMENT', `options.order is ${describe(order)}; give 'storage' or 'id'`);
+  }
+  return { batchSize, where, order };
 }
 
-/** Pages through every matching record in label order. */
+/** Pages through every matching record in `order`. */
 function* pages(
   source: ArrowExportSource,
   batchSize: number,
   where: CompiledFilter | undefined,
+  order: ExportOrder,
 ): Generator<readonly ArrowExportRecord[]> {
-  let after = -1;
+  let after: ArrowExportRecord | undefined;
   for (;;) {
-    const page = source.readPage(after, batchSize, where);
+    const page = source.readPage(after, batchSize, where, order);
     if (page.length === 0) return;
     yield page;
-    after = page[page.length - 1]!.label;
+    after = page[page.length - 1]!;
     if (page.length < batchSize) return;
   }
 }
@@ -158,11 +177,12 @@ function summarize(
   source: ArrowExportSource,
   batchSize: number,
   where: CompiledFilter | undefined,
+  order: ExportOrder,
 ): { total: number; texts: number; keys: Map<string, KeySummary> } {
   const keys = new Map<string, KeySummary>();
   let total = 0;
   let texts = 0;
-  for (const page of pages(source, batchSize, where)) {
+  for (const page of pages(source, batchSize, where, order)) {
     for (const record of page) {
       total++;
       if (record.text !== null && record.text !== undefined) texts++;
@@ -222,9 +242,9 @@ function arrowTypeOf(type: ColumnType): DataType {
 
 /** Plans an export: options checked, the first pass done, the schema fixed. */
 export function planExport(source: ArrowExportSource, options: ArrowExportOptions = {}): ExportPlan {
-  const { batchSize, where } = checkOptions(options);
+  const { batchSize, where, order } = checkOptions(options);
   const { Field, FixedSizeList, Float32, Schema, Utf8 } = arrow();
-  const { total, texts, keys } = summarize(source, batchSize, where);
+  const { total, texts, keys } = summarize(source, batchSize, where, order);
   // The text column comes by default when any exported record has text.
   const names = options.columns ?? [
     DEFAULT_ID_COLUMN,
@@ -276,7 +296,7 @@ export function planExport(source: ArrowExportSource, options: ArrowExportOption
     *batches() {
       let rows = 0;
       let count = 0;
-      for (const page of pages(source, batchSize, where)) {
+      for (const page of pages(source, batchSize, where, order)) {
         const batch = batchOf(schema, outputs, page, source.dim);
         rows += batch.numRows;
         count++;

@@ -979,9 +979,13 @@ export class CollectionImpl implements Collection {
       dim: this.dim,
       metric: this.metric,
       settings: { dim: this.dim, metric: this.metric, index: this.index, indexes, text: this.text },
-      readPage: (afterLabel, limit, where) => {
+      readPage: (after, limit, where, order) => {
         this.#readable();
-        const rows = this.#host.store.recordsAfterLabel(this.#collectionId, afterLabel, limit, where);
+        const store = this.#host.store;
+        const rows =
+          order === 'id'
+            ? store.recordsAfterId(this.#collectionId, after?.id, limit, 0, where)
+            : store.recordsAfterLabel(this.#collectionId, after?.label ?? -1, limit, where);
         // Each record is checked (checksum, vector, metadata, text) before it is exported.
         for (const row of rows) checkedRecord(row, this.dim, this.name);
         return rows;

@@ -3,7 +3,7 @@
 // that returns every record present throughout exactly once while the collection changes between
 // pages, bad options rejected, and a reader's page from one committed state.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Collection, type Database, open, QuiverError, type QuiverRecord } from '../../src/index.js';
+import { type Collection, type Database, type Filter, open, QuiverError, type QuiverRecord } from '../../src/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 import { random } from '../helpers/random.js';
 
@@ -80,7 +80,7 @@ describe('get with a range', () => {
 
 describe('page', () => {
   /** Every page from the start: the ids of each. */
-  function allPages(collection: Collection, limit: number, filter?: object): string[][] {
+  function allPages(collection: Collection, limit: number, filter?: Filter): string[][] {
     const pages: string[][] = [];
     let after: string | undefined;
     do {
