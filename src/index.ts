@@ -62,6 +62,8 @@ export type {
   UpdateChanges,
   UpdateOptions,
   UpdateSelection,
+  UpsertOptions,
+  UpsertProgress,
   UpsertRecord,
   UpsertResult,
   VectorInput,

@@ -235,6 +235,25 @@ export interface TextRecord {
   vector?: undefined;
 }
 
+/** Options of `upsert` and `upsertAsync`. */
+export interface UpsertOptions {
+  /**
+   * Called as the batch goes in: phase 'embed' as `upsertAsync` computes vectors from text (texts
+   * done of total), 'write' once the batch is committed (done = total = its records), then 'index'
+   * as the index takes it (records done of total, starting at 0). Called synchronously; a throw
+   * does not stop the work: the batch is committed and indexed whole, then the call fails with
+   * HOOK_FAILED.
+   */
+  onProgress?: (progress: UpsertProgress) => void;
+}
+
+/** Progress of `upsert` and `upsertAsync`. */
+export interface UpsertProgress {
+  phase: 'embed' | 'write' | 'index';
+  done: number;
+  total: number;
+}
+
 export interface UpsertResult {
   /** Records that did not exist before. */
   inserted: number;
@@ -624,11 +643,12 @@ export interface Collection {
    * A record's `text` is stored in the same transaction (and indexed, when the collection has `text`).
    * @example
    * docs.upsert([{ id: 'a', vector: [0.1, 0.2, 0.3], text: 'How to reset the device', metadata: { lang: 'en' } }]);
+   * docs.upsert(manyRecords, { onProgress: ({ phase, done, total }) => console.log(phase, done, total) });
    * @throws {QuiverError} INVALID_ARGUMENT (also a record without a vector: use `embed` and
    *   `upsertAsync`; a text over 1 MiB), DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
-   *   READ_ONLY, CLOSED, IO_ERROR
+   *   READ_ONLY, CLOSED, IO_ERROR; HOOK_FAILED when `onProgress` threw (the batch is committed and indexed)
    */
-  upsert(records: readonly UpsertRecord[]): UpsertResult;
+  upsert(records: readonly UpsertRecord[], options?: UpsertOptions): UpsertResult;
 
   /**
    * `upsert` with the HNSW graph insert off the event loop, for bulk loads in an Electron main
@@ -651,13 +671,15 @@ export interface Collection {
    * @example
    * const { inserted } = await docs.upsertAsync(records); // the event loop stays free meanwhile
    * await notes.upsertAsync([{ id: 'n1', text: 'Buy milk' }]); // vector from the collection's embed
+   * await docs.upsertAsync(records, { onProgress: ({ phase, done, total }) => bar.update(done, total) });
    * @throws {QuiverError} INVALID_ARGUMENT, DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
    *   READ_ONLY, CLOSED (also when the collection closes before the graph holds the batch), IO_ERROR,
    *   as a rejected promise; nothing is written when the batch is invalid. From `embed`: a wrong
    *   length is DIMENSION_MISMATCH, NaN or ±Infinity NOT_FINITE (both name the record); a rejection,
-   *   a throw or a wrong number of vectors is HOOK_FAILED (the app's error as `cause`)
+   *   a throw or a wrong number of vectors is HOOK_FAILED (the app's error as `cause`). HOOK_FAILED also
+   *   when `onProgress` threw (after the batch is committed and indexed)
    */
-  upsertAsync(records: readonly (UpsertRecord | TextRecord)[]): Promise<UpsertResult>;
+  upsertAsync(records: readonly (UpsertRecord | TextRecord)[], options?: UpsertOptions): Promise<UpsertResult>;
 
   /**
    * Reads records by id. One id gives the record or undefined; an array gives the records

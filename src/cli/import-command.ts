@@ -261,7 +261,16 @@ export async function runImport(parsed: Parsed, output: Output): Promise<number>
         for (const { firstRow, vectors } of texmexBatches(file, texmexFile, batchSize)) {
           let written: { inserted: number; updated: number };
           try {
-            written = collection.upsert(vectors.map((vector, i) => ({ id: String(firstRow + i), vector })));
+            // The bar moves as the index takes the batch, not only between batches.
+            const before = counts.rows;
+            written = collection.upsert(
+              vectors.map((vector, i) => ({ id: String(firstRow + i), vector })),
+              {
+                onProgress: ({ phase, done }) => {
+                  if (phase === 'index') bar.update(before + done);
+                },
+              },
+            );
           } catch (error) {
             const converted = toQuiverError(error, `importing ${file}`);
             throw new QuiverError(

@@ -12,6 +12,7 @@ import {
 } from '../arrow/index.js';
 import type { ChangeRecorder } from '../changes/change-feed.js';
 import { parsePage, parseRange, readPage, readRange } from './pagination.js';
+import { applyInChunks, ProgressReporter, progressOption, queueInChunks } from './upsert-progress.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { applyUpdate, prepareUpdate } from './update.js';
 import { LabelAllocator } from './labels.js';
@@ -79,6 +80,7 @@ import type {
   UpdateChanges,
   UpdateOptions,
   UpdateSelection,
+  UpsertOptions,
   UpsertRecord,
   UpsertResult,
 } from '../types.js';
@@ -236,26 +238,44 @@ export class CollectionImpl implements Collection {
     }
   }
 
-  upsert(records: readonly UpsertRecord[]): UpsertResult {
-    return this.#upsert(records, this.#applyNow);
+  upsert(records: readonly UpsertRecord[], options?: UpsertOptions): UpsertResult {
+    const onProgress = progressOption(options, 'upsert');
+    if (onProgress === undefined) return this.#upsert(records, this.#applyNow);
+    const reporter = new ProgressReporter(onProgress);
+    const result = this.#upsert(records, (derived, applied, seq) => {
+      reporter.report('write', applied.length, applied.length);
+      applyInChunks(applied, (chunk) => derived.applyCommitted(chunk, seq, this.#host.threads), reporter);
+    });
+    reporter.check('the batch is committed and indexed');
+    return result;
   }
 
   /** The index takes a committed batch before the call returns. */
   readonly #applyNow: ApplyCommitted = (derived, applied, seq) =>
     derived.applyCommitted(applied, seq, this.#host.threads);
 
-  async upsertAsync(records: readonly (UpsertRecord | TextRecord)[]): Promise<UpsertResult> {
+  async upsertAsync(records: readonly (UpsertRecord | TextRecord)[], options?: UpsertOptions): Promise<UpsertResult> {
+    const onProgress = progressOption(options, 'upsertAsync');
+    const reporter = onProgress === undefined ? undefined : new ProgressReporter(onProgress);
     // Committed synchronously, as by upsert, unless some records need their vectors from embed first.
     const missing = this.#missingVectors(records);
     const embedded =
-      missing.length === 0 ? (records as readonly UpsertRecord[]) : await this.#embedMissing(records, missing);
+      missing.length === 0
+        ? (records as readonly UpsertRecord[])
+        : await this.#embedMissing(records, missing, reporter);
     let indexed: Promise<void> = Promise.resolve();
     let derived: DerivedIndex | undefined;
     let result: UpsertResult;
     try {
       result = this.#upsert(embedded, (target, applied, seq) => {
         derived = target;
-        indexed = target.applyCommittedAsync(applied, seq, this.#host.threads);
+        const threads = this.#host.threads;
+        if (reporter === undefined) {
+          indexed = target.applyCommittedAsync(applied, seq, threads);
+          return;
+        }
+        reporter.report('write', applied.length, applied.length);
+        indexed = queueInChunks(applied, (chunk) => target.applyCommittedAsync(chunk, seq, threads), reporter);
       });
     } catch (error) {
       // Failed after the commit (an automatic snapshot): the queued insert goes on regardless.
@@ -275,6 +295,7 @@ export class CollectionImpl implements Collection {
       throw error;
     }
     if (derived !== undefined && this.#derived === derived) this.#maybeSnapshot(derived);
+    reporter?.check('the batch is committed and indexed');
     return result;
   }
 
@@ -298,6 +319,7 @@ export class CollectionImpl implements Collection {
   async #embedMissing(
     records: readonly (UpsertRecord | TextRecord)[],
     missing: readonly number[],
+    reporter: ProgressReporter | undefined,
   ): Promise<readonly UpsertRecord[]> {
     this.#writable();
     const embed = this.#embed;
@@ -320,7 +342,12 @@ export class CollectionImpl implements Collection {
     );
     const texts = missing.map((i) => records[i]!.text!);
     const names = missing.map((i) => `record ${i} (id '${String(records[i]!.id)}')`);
-    const vectors = await embedTexts(embed!, texts, names, this.dim, this.name);
+    let embeddedCount = 0;
+    reporter?.report('embed', 0, texts.length);
+    const vectors = await embedTexts(embed!, texts, names, this.dim, this.name, (count) => {
+      embeddedCount += count;
+      reporter?.report('embed', embeddedCount, texts.length);
+    });
     const copy = [...records] as UpsertRecord[];
     missing.forEach((i, row) => {
       copy[i] = { ...records[i]!, vector: vectors.subarray(row * this.dim, (row + 1) * this.dim) };

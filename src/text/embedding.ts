@@ -20,7 +20,8 @@ export interface EmbedSettings {
  * The vectors of `texts`, row after row in one Float32Array of texts.length × dim numbers.
  * `names[i]` names text i in messages ("record 3 (id 'n1')"). A vector of the wrong length is
  * DIMENSION_MISMATCH, a non-finite number NOT_FINITE; a throw or rejection of the app's function
- * is HOOK_FAILED with it as `cause`. Stops starting batches at the first failure.
+ * is HOOK_FAILED with it as `cause`. Stops starting batches at the first failure. `onEmbedded`
+ * hears the number of texts of each batch once its vectors are in.
  */
 export async function embedTexts(
   settings: EmbedSettings,
@@ -28,6 +29,7 @@ export async function embedTexts(
   names: readonly string[],
   dim: number,
   collection: string,
+  onEmbedded?: (count: number) => void,
 ): Promise<Float32Array> {
   const vectors = new Float32Array(texts.length * dim);
   const batches = Math.ceil(texts.length / settings.batchSize);
@@ -40,6 +42,7 @@ export async function embedTexts(
       const end = Math.min(texts.length, start + settings.batchSize);
       try {
         await embedBatch(settings.embed, texts, names, start, end, vectors, dim, collection);
+        onEmbedded?.(end - start);
       } catch (error) {
         failed = true;
         throw error;
