@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFvecs, readIvecs } from '../bench/datasets/texmex.js';
-import { open } from '../src/index.js';
+import { type Collection, open } from '../src/index.js';
 
 const fixture = join(import.meta.dirname, '..', 'test', 'fixtures', 'siftsmall');
 const base = readFvecs(join(fixture, 'base.fvecs'));
@@ -17,7 +17,7 @@ const directory = mkdtempSync(join(tmpdir(), 'quiver-demo-'));
 const milliseconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
 /** Runs every query, returning recall@10 (ids in `deleted` removed from the truth) and latencies. */
-function measure(collection: ReturnType<ReturnType<typeof open>['collection']>, deleted: Set<string>) {
+function measure(collection: Collection, deleted: Set<string>) {
   // A warm-up pass first, so the figures show steady-state latency rather than JIT compilation.
   for (let q = 0; q < Math.min(20, queries.count); q++) collection.query({ vector: row(queries.data, queries.dim, q) });
   const latencies: number[] = [];

@@ -33,6 +33,8 @@ import type {
   CollectionOptions,
   Database,
   EmbedFunction,
+  Metadata,
+  Metric,
   OpenOptions,
   QuiverWarning,
   WatchOptions,
@@ -171,6 +173,10 @@ export class DatabaseImpl implements Database {
     store.vacuum();
   }
 
+  collection<M extends object = Metadata, K extends Metric = Metric>(
+    name: string,
+    options?: CollectionOptions,
+  ): Collection<M, K>;
   collection(name: string, options?: CollectionOptions): Collection {
     return this.read(() => this.#collection(name, options));
   }
@@ -263,6 +269,10 @@ export class DatabaseImpl implements Database {
     }
   }
 
+  collectionAsync<M extends object = Metadata, K extends Metric = Metric>(
+    name: string,
+    options?: CollectionOptions,
+  ): Promise<Collection<M, K>>;
   async collectionAsync(name: string, options?: CollectionOptions): Promise<Collection> {
     const store = this.store;
     parseOrThrow(collectionNameSchema, name, 'collection name');

@@ -210,12 +210,12 @@ export interface OpenOptions {
   sqliteAddonPath?: string;
 }
 
-/** One record to insert or replace. */
-export interface UpsertRecord {
+/** One record to insert or replace (`I`: its metadata type; see {@link MetadataInputOf}). */
+export interface UpsertRecord<I = MetadataInput> {
   id: Id;
   vector: VectorInput;
   /** Defaults to `{}`. Replaces the previous metadata whole on upsert. */
-  metadata?: MetadataInput | undefined;
+  metadata?: I | undefined;
   /**
    * The record's text (at most 1 MiB of UTF-8), stored with it and returned by `get` and queries;
    * indexed for full-text search when the collection has `text`. Replaced whole on upsert (a
@@ -228,10 +228,10 @@ export interface UpsertRecord {
  * A record for `upsertAsync` on a collection opened with `embed`: its vector is computed from its
  * text by the embedding function.
  */
-export interface TextRecord {
+export interface TextRecord<I = MetadataInput> {
   id: Id;
   text: string;
-  metadata?: MetadataInput | undefined;
+  metadata?: I | undefined;
   vector?: undefined;
 }
 
@@ -330,9 +330,9 @@ export interface ArrowExportResult {
 }
 
 /** `get({ filter, limit, offset })`: matching records in id order. */
-export interface GetOptions {
+export interface GetOptions<F = Filter> {
   /** Only records whose metadata matches (see docs/filters.md); default: every record. */
-  filter?: Filter | undefined;
+  filter?: F | undefined;
   /** At most this many records (default: all). */
   limit?: number | undefined;
   /** Records to skip first (default 0). */
@@ -340,8 +340,8 @@ export interface GetOptions {
 }
 
 /** `page({ filter, limit, after })`: one page of the keyset cursor. */
-export interface PageOptions {
-  filter?: Filter | undefined;
+export interface PageOptions<F = Filter> {
+  filter?: F | undefined;
   /** Records per page: 1 to 10,000 (default 100). */
   limit?: number | undefined;
   /** The `next` of the previous page; undefined for the first page. */
@@ -349,24 +349,24 @@ export interface PageOptions {
 }
 
 /** One page of `page()`. */
-export interface RecordPage {
-  records: QuiverRecord[];
+export interface RecordPage<M = Metadata> {
+  records: QuiverRecord<M>[];
   /** Give this as `after` for the next page; undefined when this page is the last. */
   next: string | undefined;
 }
 
 /** Which records `update` changes: those of these ids (ids that do not exist are skipped), or every record a filter matches. */
-export type UpdateSelection = { ids: readonly Id[] } | { filter: Filter };
+export type UpdateSelection<F = Filter> = { ids: readonly Id[] } | { filter: F };
 
 /** What `update` sets: metadata, text, or both; at least one. */
-export interface UpdateChanges {
+export interface UpdateChanges<I = MetadataInput> {
   /**
    * With `merge: true` (the default) these keys are merged into the stored metadata at the top
    * level: a key given replaces the stored value whole (nested objects are not merged), a key given
    * as `null` is removed, keys not given are kept. With `merge: false` this object replaces the
    * metadata whole (and `null` is stored as a value).
    */
-  metadata?: MetadataInput;
+  metadata?: I;
   /** The new text (indexed when the collection has `text`); `null` removes it; absent: unchanged. */
   text?: string | null;
 }
@@ -377,10 +377,10 @@ export interface UpdateOptions {
 }
 
 /** A stored record. `vector` is a copy of the float32 values as given (not normalised). */
-export interface QuiverRecord {
+export interface QuiverRecord<M = Metadata> {
   id: string;
   vector: Float32Array;
-  metadata: Metadata;
+  metadata: M;
   /** The record's text, when it has one. */
   text?: string;
 }
@@ -391,7 +391,42 @@ export interface QuiverRecord {
  * objects, stepping into arrays of objects (a path matches when any value it reaches does); an
  * array field matches `$eq`/`$in` when any element does. See docs/filters.md.
  */
-export type Filter = { readonly [field: string]: unknown };
+export type Filter<M = Metadata> = IsUntyped<M> extends true ? { readonly [field: string]: unknown } : TypedFilter<M>;
+
+/** True for metadata types that name no keys: `Metadata` (an index signature), `object`, `{}`. */
+export type IsUntyped<M> = string extends keyof M ? true : [keyof M] extends [never] ? true : false;
+
+/**
+ * The filter of a collection typed `M` (`db.collection<M>(…)`): M's top-level keys with values of
+ * their type or operator objects, `$and` / `$or` / `$not`, and dotted paths into nested objects
+ * (checked when the query runs, not by the compiler).
+ */
+export type TypedFilter<M> = { [P in keyof M & string]?: FieldCondition<Exclude<M[P], undefined>> } & {
+  $and?: readonly TypedFilter<M>[];
+  $or?: readonly TypedFilter<M>[];
+  $not?: TypedFilter<M>;
+} & { readonly [path: `${string}.${string}`]: unknown };
+
+/** A field's value type, or its elements' type for an array field (which matches when any element does). */
+type FilterValue<V> = V extends readonly (infer E)[] ? E : V;
+
+/** What a filter may say of one field whose values have type `V`: a value (equality) or operators. */
+export type FieldCondition<V> = FilterValue<V> | FieldOperators<FilterValue<V>>;
+
+/** The operators of one field; several in one object must all hold. */
+export interface FieldOperators<V> {
+  $eq?: V;
+  $ne?: V;
+  $gt?: V;
+  $gte?: V;
+  $lt?: V;
+  $lte?: V;
+  $in?: readonly V[];
+  $nin?: readonly V[];
+  /** true: the field is present (null included); false: it is absent. */
+  $exists?: boolean;
+  $not?: FieldCondition<V>;
+}
 
 /** How a hybrid query (vector and text) merges its two candidate lists; see docs/text-search.md. */
 export type FusionOptions =
@@ -408,7 +443,7 @@ export type FusionOptions =
       alpha?: number;
     };
 
-export interface QueryOptions {
+export interface QueryOptions<F = Filter> {
   /** The query vector. At least one of `vector` and `text` is needed. */
   vector?: VectorInput;
   /**
@@ -424,7 +459,7 @@ export interface QueryOptions {
   /** Return each hit's text (default true; false skips reading it). */
   includeText?: boolean;
   /** Only records whose metadata matches (see {@link Filter}). Still returns min(k, matches) hits. */
-  filter?: Filter;
+  filter?: F;
   /** Return `{ hits, plan }` with how the query was answered, instead of the hits alone. */
   explain?: boolean;
   /** Number of neighbours (1 to 10,000, default 10). Fewer come back when the collection holds fewer. */
@@ -480,13 +515,13 @@ export type QueryIdsBatchOptions = Omit<
  * 'l2' the Euclidean distance; 'cosine' 1 − cosine similarity; 'ip' 1 − dot product.
  * `score` is the similarity for 'cosine' and 'ip' (1 − distance), absent for 'l2'.
  */
-export interface QueryHit {
+export interface QueryHit<M = Metadata> {
   id: string;
   /** Vector queries: the distance. Text and hybrid queries: −score (still smaller is better). */
   distance: number;
   /** Vector queries: the similarity (cosine, ip). Text queries: the BM25 score. Hybrid: the fused score. */
   score?: number;
-  metadata: Metadata;
+  metadata: M;
   /** The record's text, when it has one (unless the query said `includeText: false`). */
   text?: string;
   vector?: Float32Array;
@@ -544,8 +579,8 @@ export interface QueryPlan {
 }
 
 /** A query's hits with the plan that produced them (`query({ ..., explain: true })`). */
-export interface ExplainedQuery {
-  hits: QueryHit[];
+export interface ExplainedQuery<H = QueryHit> {
+  hits: H[];
   plan: QueryPlan;
 }
 
@@ -584,8 +619,8 @@ export interface TextQueryPlan {
 }
 
 /** A text or hybrid query's hits with the plan that produced them. */
-export interface ExplainedTextQuery {
-  hits: QueryHit[];
+export interface ExplainedTextQuery<H = QueryHit> {
+  hits: H[];
   plan: TextQueryPlan;
 }
 
@@ -593,7 +628,7 @@ export interface ExplainedTextQuery {
 export type RerankFunction = (query: string, hits: QueryHit[]) => Promise<readonly number[]> | readonly number[];
 
 /** Options of `queryAsync`: those of `query`, and a rerank hook. */
-export interface QueryAsyncOptions extends Omit<QueryOptions, 'rerank' | 'explain'> {
+export interface QueryAsyncOptions<F = Filter> extends Omit<QueryOptions<F>, 'rerank' | 'explain'> {
   /**
    * A number: ivfpq's exact re-rank depth, as in `query`. An object: retrieve `candidates` hits
    * (default max(k, 50)), score them with `score(text, hits)` and return the k best by that score.
@@ -603,8 +638,8 @@ export interface QueryAsyncOptions extends Omit<QueryOptions, 'rerank' | 'explai
 }
 
 /** Options of `queryIds`: a vector query without the options about what each hit carries. */
-export type QueryIdsOptions = Omit<
-  QueryOptions,
+export type QueryIdsOptions<F = Filter> = Omit<
+  QueryOptions<F>,
   'includeVectors' | 'explain' | 'text' | 'fusion' | 'candidates' | 'includeText' | 'vector'
 > & { vector: VectorInput };
 
@@ -628,11 +663,31 @@ export interface CollectionInfo {
   count: number;
 }
 
-/** A named set of vectors with metadata, all of one dimension and metric. */
-export interface Collection {
+/** Metadata as upsert takes it in a collection typed `M`; untyped collections take any {@link MetadataInput}. */
+export type MetadataInputOf<M> = IsUntyped<M> extends true ? MetadataInput : M;
+
+/** Metadata as `update` merges it into a collection typed `M`: some of M's keys, null removing one. */
+export type MetadataPatch<M> = IsUntyped<M> extends true ? MetadataInput : { [P in keyof M]?: M[P] | null | undefined };
+
+/** `score` is always there in the hits of 'cosine' and 'ip' collections (and of text queries). */
+export type ScoreOf<K extends Metric> = [K] extends ['cosine' | 'ip'] ? { score: number } : unknown;
+
+/** A query hit of a collection typed `M` with metric `K`. */
+export type HitOf<M, K extends Metric> = QueryHit<M> & ScoreOf<K>;
+
+/** A `queryIds` hit of a collection with metric `K`. */
+export type IdHitOf<K extends Metric> = QueryIdHit & ScoreOf<K>;
+
+/**
+ * A named set of vectors with metadata, all of one dimension and metric. `M` types the metadata
+ * (upsert takes it, get and queries return it, filters know its keys) and `K` the metric (hits of
+ * 'cosine' and 'ip' collections have a `score`): see `db.collection<M, K>()`. Neither is checked
+ * against the stored records: they are what the app promises to write.
+ */
+export interface Collection<M extends object = Metadata, K extends Metric = Metric> {
   readonly name: string;
   readonly dim: number;
-  readonly metric: Metric;
+  readonly metric: K;
   readonly index: IndexSettings;
   /** The full-text settings; undefined when the collection keeps no full-text index. */
   readonly text: TextSettings | undefined;
@@ -648,7 +703,7 @@ export interface Collection {
    *   `upsertAsync`; a text over 1 MiB), DIMENSION_MISMATCH, NOT_FINITE, INVALID_ID, INVALID_METADATA,
    *   READ_ONLY, CLOSED, IO_ERROR; HOOK_FAILED when `onProgress` threw (the batch is committed and indexed)
    */
-  upsert(records: readonly UpsertRecord[], options?: UpsertOptions): UpsertResult;
+  upsert(records: readonly UpsertRecord<MetadataInputOf<M>>[], options?: UpsertOptions): UpsertResult;
 
   /**
    * `upsert` with the HNSW graph insert off the event loop, for bulk loads in an Electron main
@@ -679,7 +734,10 @@ export interface Collection {
    *   a throw or a wrong number of vectors is HOOK_FAILED (the app's error as `cause`). HOOK_FAILED also
    *   when `onProgress` threw (after the batch is committed and indexed)
    */
-  upsertAsync(records: readonly (UpsertRecord | TextRecord)[], options?: UpsertOptions): Promise<UpsertResult>;
+  upsertAsync(
+    records: readonly (UpsertRecord<MetadataInputOf<M>> | TextRecord<MetadataInputOf<M>>)[],
+    options?: UpsertOptions,
+  ): Promise<UpsertResult>;
 
   /**
    * Reads records by id. One id gives the record or undefined; an array gives the records
@@ -689,8 +747,8 @@ export interface Collection {
    * const some = docs.get(['a', 'b']);  // QuiverRecord[]
    * @throws {QuiverError} INVALID_ID, INVALID_ARGUMENT, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
-  get(id: Id): QuiverRecord | undefined;
-  get(ids: readonly Id[]): QuiverRecord[];
+  get(id: Id): QuiverRecord<M> | undefined;
+  get(ids: readonly Id[]): QuiverRecord<M>[];
   /**
    * Reads the records whose metadata matches a filter (default: every record) in id order — the
    * byte order of the ids' UTF-8 — skipping the first `offset` (default 0) and returning at most
@@ -701,7 +759,7 @@ export interface Collection {
    * const third = docs.get({ limit: 20, offset: 40 }); // records 41 to 60 by id
    * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
-  get(options: GetOptions): QuiverRecord[];
+  get(options: GetOptions<Filter<M>>): QuiverRecord<M>[];
 
   /**
    * One page of records in id order (as `get`), for paging through a collection that may change
@@ -719,7 +777,7 @@ export interface Collection {
    * } while (after !== undefined);
    * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, INVALID_ID, CLOSED, CORRUPT, IO_ERROR
    */
-  page(options?: PageOptions): RecordPage;
+  page(options?: PageOptions<Filter<M>>): RecordPage<M>;
 
   /**
    * Deletes records by id; ids that do not exist are ignored. Returns how many were deleted.
@@ -735,7 +793,7 @@ export interface Collection {
    * docs.delete({ filter: { year: { $lt: 2000 } } }); // 12
    * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, READ_ONLY, CLOSED, IO_ERROR
    */
-  delete(options: { filter: Filter }): number;
+  delete(options: { filter: Filter<M> }): number;
 
   /**
    * Changes the metadata and/or text of existing records without touching their vectors: one
@@ -750,7 +808,16 @@ export interface Collection {
    * @throws {QuiverError} INVALID_ARGUMENT, INVALID_ID, INVALID_METADATA, INVALID_FILTER, READ_ONLY,
    *   CLOSED, CORRUPT (a damaged record: nothing is written), IO_ERROR
    */
-  update(selection: UpdateSelection, changes: UpdateChanges, options?: UpdateOptions): number;
+  update(
+    selection: UpdateSelection<Filter<M>>,
+    changes: UpdateChanges<MetadataInputOf<M>>,
+    options: UpdateOptions & { merge: false },
+  ): number;
+  update(
+    selection: UpdateSelection<Filter<M>>,
+    changes: UpdateChanges<MetadataPatch<M>>,
+    options?: UpdateOptions & { merge?: true },
+  ): number;
 
   /**
    * A query with `explain: true`: the hits together with the plan that produced them — the
@@ -761,14 +828,14 @@ export interface Collection {
    * console.log(plan.strategy, plan.matches, plan.candidatesScored);
    * @throws {QuiverError} as for query
    */
-  query(options: QueryOptions & { text: string; explain: true }): ExplainedTextQuery;
+  query(options: QueryOptions<Filter<M>> & { text: string; explain: true }): ExplainedTextQuery<HitOf<M, K>>;
   /**
    * A vector query with `explain: true` (see above).
    * @example
    * const { plan } = docs.query({ vector: q, explain: true });
    * @throws {QuiverError} as for query
    */
-  query(options: QueryOptions & { explain: true }): ExplainedQuery;
+  query(options: QueryOptions<Filter<M>> & { explain: true }): ExplainedQuery<HitOf<M, K>>;
 
   /**
    * The k best records, best first: nearest to `vector`; or best BM25 matches of `text` (the
@@ -785,7 +852,7 @@ export interface Collection {
    *   `text`; a rerank hook, which needs queryAsync), DIMENSION_MISMATCH, NOT_FINITE, INVALID_FILTER,
    *   CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
-  query(options: QueryOptions): QueryHit[];
+  query(options: QueryOptions<Filter<M>>): HitOf<M, K>[];
 
   /**
    * `query` for apps that compute vectors with the collection's `embed`: a `text` without a
@@ -804,7 +871,7 @@ export interface Collection {
    *   the query text) or HOOK_FAILED with its error as `cause`; from `score` a rejection, a throw,
    *   a wrong count or a non-finite score is HOOK_FAILED; INVALID_ARGUMENT for a rerank hook without text
    */
-  queryAsync(options: QueryAsyncOptions): Promise<QueryHit[]>;
+  queryAsync(options: QueryAsyncOptions<Filter<M>>): Promise<HitOf<M, K>[]>;
 
   /**
    * `query` returning only ids and distances: no record is read from SQLite per hit, so it is the
@@ -814,7 +881,7 @@ export interface Collection {
    * const nearest = docs.queryIds({ vector: q, k: 10 }); // [{ id: 'a', distance: 0.12 }, ...]
    * @throws {QuiverError} as for query
    */
-  queryIds(options: QueryIdsOptions): QueryIdHit[];
+  queryIds(options: QueryIdsOptions<Filter<M>>): IdHitOf<K>[];
 
   /**
    * The k nearest records of each of several vectors: `result[i]` is what `query` returns for
@@ -829,7 +896,7 @@ export interface Collection {
    *   Float32Array whose length is not a multiple of dim), INVALID_FILTER, DIMENSION_MISMATCH,
    *   NOT_FINITE, CLOSED
    */
-  queryBatch(options: QueryBatchOptions): QueryHit[][];
+  queryBatch(options: QueryBatchOptions): HitOf<M, K>[][];
 
   /**
    * `queryBatch` with the graph search off the event loop, on native threads; the records are
@@ -840,7 +907,7 @@ export interface Collection {
    * const answers = await docs.queryBatchAsync({ vectors: questions, k: 10 });
    * @throws {QuiverError} the codes of `queryBatch`, as a rejected promise
    */
-  queryBatchAsync(options: QueryBatchOptions): Promise<QueryHit[][]>;
+  queryBatchAsync(options: QueryBatchOptions): Promise<HitOf<M, K>[][]>;
 
   /**
    * `queryBatch` returning only ids and distances, as `queryIds` does for one query: no record is
@@ -849,7 +916,7 @@ export interface Collection {
    * const answers = docs.queryIdsBatch({ vectors: matrix, k: 10 }); // [[{ id, distance }, ...], ...]
    * @throws {QuiverError} the codes of `queryBatch`
    */
-  queryIdsBatch(options: QueryIdsBatchOptions): QueryIdHit[][];
+  queryIdsBatch(options: QueryIdsBatchOptions): IdHitOf<K>[][];
 
   /**
    * `queryIdsBatch` with the graph search off the event loop; recomputed from the new state should
@@ -858,7 +925,7 @@ export interface Collection {
    * const answers = await docs.queryIdsBatchAsync({ vectors: questions, k: 10 });
    * @throws {QuiverError} the codes of `queryBatch`, as a rejected promise
    */
-  queryIdsBatchAsync(options: QueryIdsBatchOptions): Promise<QueryIdHit[][]>;
+  queryIdsBatchAsync(options: QueryIdsBatchOptions): Promise<IdHitOf<K>[][]>;
 
   /**
    * Number of records in the collection.
@@ -873,7 +940,7 @@ export interface Collection {
    * docs.count({ filter: { lang: 'en' } }); // 412
    * @throws {QuiverError} INVALID_FILTER, INVALID_ARGUMENT, CLOSED, CORRUPT (a damaged record or SQLite page), IO_ERROR
    */
-  count(options: { filter: Filter }): number;
+  count(options: { filter: Filter<M> }): number;
 
   /**
    * Writes the index to disk now (atomically) and truncates the log it covers, so the next open
@@ -954,7 +1021,10 @@ export interface Database {
    * @throws {QuiverError} NOT_FOUND (no such collection and no options), SETTINGS_MISMATCH,
    *   INVALID_ARGUMENT, READ_ONLY, CLOSED
    */
-  collection(name: string, options?: CollectionOptions): Collection;
+  collection<M extends object = Metadata, K extends Metric = Metric>(
+    name: string,
+    options?: CollectionOptions & { metric?: K },
+  ): Collection<M, K>;
 
   /**
    * `collection` with the long work of opening an existing collection off the event loop, for
@@ -974,7 +1044,10 @@ export interface Database {
    *   SETTINGS_MISMATCH, INVALID_ARGUMENT, READ_ONLY, CLOSED (also when the database closes while it
    *   opens), IO_ERROR, as a rejected promise
    */
-  collectionAsync(name: string, options?: CollectionOptions): Promise<Collection>;
+  collectionAsync<M extends object = Metadata, K extends Metric = Metric>(
+    name: string,
+    options?: CollectionOptions & { metric?: K },
+  ): Promise<Collection<M, K>>;
 
   /**
    * Every collection with its settings and record count, by name.

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { open, type QuiverProgress, type QuiverWarning } from '../src/index.js';
+import { type Collection, open, type QuiverProgress, type QuiverWarning } from '../src/index.js';
 import { loadFixture, meanRecall, tempDirectory } from './helpers/fixtures.js';
 
 const fixture = loadFixture('siftsmall');
@@ -28,7 +28,7 @@ function database() {
 }
 
 /** siftsmall with metadata { group: row % 4 }, in batches of 1,000. */
-function loadSift(collection: ReturnType<ReturnType<typeof open>['collection']>) {
+function loadSift(collection: Collection) {
   for (let start = 0; start < fixture.base.length; start += 1000) {
     collection.upsert(
       fixture.base.slice(start, start + 1000).map((vector, i) => ({

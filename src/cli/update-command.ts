@@ -75,7 +75,10 @@ export async function runUpdate(parsed: Parsed, output: Output): Promise<number>
   const db = new DatabaseImpl(database, { onWarning: output.warning });
   try {
     const collection = db.collection(name);
-    const updated = collection.update(selection, changes, { merge: parsed.values['replace'] !== true });
+    const updated =
+      parsed.values['replace'] === true
+        ? collection.update(selection, changes, { merge: false })
+        : collection.update(selection, changes);
     output.result({ collection: name, updated }, () => [`updated ${updated} records of ${name}`]);
     return 0;
   } finally {

@@ -21,6 +21,7 @@ import type {
   CollectionOptions,
   Database,
   Metadata,
+  Metric,
   OpenOptions,
   UpsertRecord,
   WatchOptions,
@@ -482,11 +483,19 @@ class ReplicaImpl implements Replica {
     }
   }
 
+  collection<M extends object = Metadata, K extends Metric = Metric>(
+    name: string,
+    options?: CollectionOptions,
+  ): Collection<M, K>;
   collection(name: string, options?: CollectionOptions): Collection {
     this.#checkReadable(name, options);
     return this.#wrap(this.#inner.collection(name, options));
   }
 
+  collectionAsync<M extends object = Metadata, K extends Metric = Metric>(
+    name: string,
+    options?: CollectionOptions,
+  ): Promise<Collection<M, K>>;
   async collectionAsync(name: string, options?: CollectionOptions): Promise<Collection> {
     this.#checkReadable(name, options);
     return this.#wrap(await this.#inner.collectionAsync(name, options));

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { QuiverError } from '../errors.js';
-import type { Collection, Database, OpenOptions } from '../types.js';
+import type { Collection, CollectionOptions, Database, Metadata, Metric, OpenOptions } from '../types.js';
 import {
   decodeValue,
   deserializeError,
@@ -20,11 +20,12 @@ import {
 } from './protocol.js';
 
 /** What a value returned in the worker becomes on the calling thread. */
-export type Remote<T> = T extends Collection
-  ? WorkerCollection
-  : T extends AsyncIterable<infer U>
-    ? AsyncIterableIterator<Remote<U>>
-    : T;
+export type Remote<T> =
+  T extends Collection<infer M, infer K>
+    ? WorkerCollection<M, K>
+    : T extends AsyncIterable<infer U>
+      ? AsyncIterableIterator<Remote<U>>
+      : T;
 
 /** A method as called through the worker: same arguments, a promise of the (remote) result. Keeps up to 4 overloads. */
 export type Promisified<F> = F extends {
@@ -52,13 +53,22 @@ type FieldNames<T> = { [K in keyof T]: T[K] extends Method ? never : K }[keyof T
 export type InWorker<T> = { readonly [K in FieldNames<T>]: T[K] } & { [K in MethodNames<T>]: Promisified<T[K]> };
 
 /** A collection living in the worker: the methods of {@link Collection}, each returning a promise. */
-export type WorkerCollection = InWorker<Collection>;
+export type WorkerCollection<M extends object = Metadata, K extends Metric = Metric> = InWorker<Collection<M, K>>;
 
 /**
  * A database living in a worker: the methods of {@link Database}, each returning a promise;
  * `collection()` resolves to a {@link WorkerCollection}. `close()` closes the database and ends the worker.
  */
-export type WorkerDatabase = InWorker<Database>;
+export type WorkerDatabase = Omit<InWorker<Database>, 'collection' | 'collectionAsync'> & {
+  collection<M extends object = Metadata, K extends Metric = Metric>(
+    name: string,
+    options?: CollectionOptions & { metric?: K },
+  ): Promise<WorkerCollection<M, K>>;
+  collectionAsync<M extends object = Metadata, K extends Metric = Metric>(
+    name: string,
+    options?: CollectionOptions & { metric?: K },
+  ): Promise<WorkerCollection<M, K>>;
+};
 
 /** {@link OpenOptions}, plus how arguments travel to the worker. */
 export interface WorkerOpenOptions extends OpenOptions {
