@@ -170,6 +170,30 @@ describe('update', () => {
     expect(docs.get('a')!.metadata).toEqual({ lang: 'en', year: 2020, tags: ['x'] });
   });
 
+  it('rolls back whole when SQLite fails midway (SQLITE_FULL is IO_ERROR), leaving no change behind', () => {
+    const before = observable(docs);
+    const probe = new Sqlite(':memory:');
+    const prototype = Object.getPrototypeOf(probe.prepare('SELECT 1')) as { run: (...args: unknown[]) => unknown };
+    probe.close();
+    const run = prototype.run;
+    let rewrites = 0;
+    prototype.run = function (this: { source: string }, ...args: unknown[]) {
+      // The second record's rewrite fails: the first one's must not survive.
+      if (this.source.startsWith('UPDATE records SET metadata') && ++rewrites === 2) {
+        throw new Sqlite.SqliteError('injected SQLITE_FULL', 'SQLITE_FULL');
+      }
+      return run.apply(this, args);
+    };
+    try {
+      expect(codeOf(() => docs.update({ ids: ['a', 'b', 'c'] }, { metadata: { n: 1 }, text: 'x' }))).toBe('IO_ERROR');
+    } finally {
+      prototype.run = run;
+    }
+    expect(rewrites).toBe(2);
+    expect(observable(docs)).toEqual(before);
+    expect(docs.query({ text: 'apples' }).map((hit) => hit.id)).toEqual(['a']);
+  });
+
   it('raises CLOSED after the database is closed', () => {
     db.close();
     expect(codeOf(() => docs.update({ ids: ['a'] }, { metadata: {} }))).toBe('CLOSED');
