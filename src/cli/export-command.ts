@@ -5,6 +5,7 @@ import { open } from '../index.js';
 import { formatBytes, formatCount, type Output } from './output.js';
 import {
   asUsage,
+  choiceOption,
   integerOption,
   jsonOption,
   type Options,
@@ -24,6 +25,7 @@ renamed, so FILE is never half-written. Opens the database read-only: safe besid
 Options:
   --filter JSON       only records whose metadata matches the filter, e.g. '{"lang":"en"}'
   --columns A,B,...   the columns to write, in order (id, vector and metadata keys)
+  --order ORDER       storage (default: the order records are stored in) or id (id order)
   --batch-size N      records per record batch (default 4096)
   --json              print the result as JSON
   -q, --quiet         no progress bar
@@ -34,6 +36,7 @@ Exit status: 0 ok, 1 the export failed, 2 bad usage (including a malformed filte
 const OPTIONS = {
   filter: { type: 'string' },
   columns: { type: 'string' },
+  order: { type: 'string' },
   'batch-size': { type: 'string' },
 } as const satisfies Options;
 
@@ -49,6 +52,7 @@ export async function runExport(parsed: Parsed, output: Output): Promise<number>
     ?.split(',')
     .map((column) => column.trim());
   const batchSize = integerOption(parsed, 'batch-size', 1, 1_000_000);
+  const order = choiceOption(parsed, 'order', ['storage', 'id'] as const);
   const db = open(database, { readOnly: true, onWarning: output.warning });
   try {
     const collection = db.collection(name);
@@ -60,6 +64,7 @@ export async function runExport(parsed: Parsed, output: Output): Promise<number>
         ...(filter === undefined ? {} : { filter: filter as Record<string, unknown> }),
         ...(columns === undefined ? {} : { columns }),
         ...(batchSize === undefined ? {} : { batchSize }),
+        ...(order === undefined ? {} : { order }),
         onProgress: ({ rows }) => bar.update(rows),
       });
     } finally {
