@@ -1205,9 +1205,10 @@ export interface CollectionSettingsChange {
 
 /**
  * One committed change, as it was committed at its seq. Ops: 'upsert' (id, vector, metadata, and
- * text when records carry text), 'delete' (id), 'update' (id and the new metadata and/or text),
- * 'create' (settings), 'index' (settings.indexes: metadata fields declared later, or settings.text:
- * a full-text index declared later), 'drop'.
+ * text when records carry text), 'delete' (id), 'update' (id, and the record's whole metadata and
+ * its text, absent when it has none, after the update), 'create' (settings), 'index'
+ * (settings.indexes: metadata fields declared later, or settings.text: a full-text index declared
+ * later), 'drop'.
  */
 export interface Change {
   /** Position in the database's change log: rising, without gaps, in commit order. */
