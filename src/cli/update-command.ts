@@ -1,8 +1,8 @@
 // `quiver update DB COLLECTION (--ids … | --filter JSON) (--metadata JSON | --text WORDS | --no-text)`:
 // changes the metadata and/or text of existing records in place through Collection.update (vectors
-// untouched). Imports src/db.ts and the CLI's modules.
-import { DatabaseImpl } from '../db.js';
+// untouched). Opens the database with open(), the public entry.
 import { parseFilter } from '../filter/index.js';
+import { open } from '../index.js';
 import type { UpdateChanges, UpdateSelection } from '../types.js';
 import type { Output } from './output.js';
 import {
@@ -72,7 +72,7 @@ export async function runUpdate(parsed: Parsed, output: Output): Promise<number>
   if (metadata !== undefined) changes.metadata = metadata as UpdateChanges['metadata'] & object;
   if (text !== undefined) changes.text = text;
   if (noText) changes.text = null;
-  const db = new DatabaseImpl(database, { onWarning: output.warning });
+  const db = open(database, { onWarning: output.warning });
   try {
     const collection = db.collection(name);
     const updated =

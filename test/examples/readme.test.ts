@@ -160,6 +160,32 @@ const BLOCKS: Record<string, BlockSetup> = {
       expect(docs.count()).toBe(3); // 'c' (1999) deleted
       db.close();`,
   },
+  'update-paging': {
+    before: `${OPEN_DB}
+      const records = [
+        { id: 'a', vector: [1, 0, 0], metadata: { lang: 'en', year: 2019 } },
+        { id: 'b', vector: [0, 1, 0], metadata: { lang: 'en', year: 2022 } },
+        ...Array.from({ length: 60 }, (_, i) => ({
+          id: 'c' + String(i).padStart(2, '0'),
+          vector: [1, 1, i],
+          metadata: { lang: 'en', year: 2000 + i },
+        })),
+      ];
+      const logged = [];
+      const seen = [];`,
+    replace: {
+      'console.log(phase, done, total)': 'logged.push(`${phase} ${done} ${total}`)',
+      'console.log(record.id, record.metadata.year)': 'seen.push(`${record.id} ${record.metadata.year}`)',
+    },
+    after: `
+      expect(logged).toEqual(['write 62 62', 'index 0 62', 'index 62 62']);
+      expect(docs.get('c05').metadata).toEqual({ lang: 'en', year: 2005, reviewed: true });
+      expect(docs.get('a').metadata).toEqual({ lang: 'de', year: 2021 });
+      expect(third.map((record) => record.id)).toEqual(Array.from({ length: 20 }, (_, i) => 'c' + (39 + i)));
+      expect(seen).toHaveLength(62);
+      expect(seen[0]).toBe('a 2021');
+      db.close();`,
+  },
   'rag-text': {
     before: `${OPEN_DB}
       const { standInEmbedding } = globalThis.readme;
@@ -305,47 +331,4 @@ describe('README.md ```ts blocks', () => {
       30_000,
     );
   }
-});
-
-it('the "Update, paging, typed collections, progress" example works as written', () => {
-  const db = open(directory.path);
-  interface Doc {
-    lang: string;
-    year: number;
-    reviewed?: boolean;
-  }
-  const records = [
-    { id: 'a', vector: [1, 0, 0], metadata: { lang: 'en', year: 2019 } },
-    { id: 'b', vector: [0, 1, 0], metadata: { lang: 'en', year: 2022 } },
-  ];
-  records.push(
-    ...Array.from({ length: 60 }, (_, i) => ({
-      id: `c${String(i).padStart(2, '0')}`,
-      vector: [1, 1, i],
-      metadata: { lang: 'en', year: 2000 + i },
-    })),
-  );
-  const docs = db.collection<Doc, 'cosine'>('docs', { dim: 3, metric: 'cosine' });
-  const logged: string[] = [];
-  docs.upsert(records, { onProgress: ({ phase, done, total }) => logged.push(`${phase} ${done} ${total}`) });
-  expect(logged).toEqual(['write 62 62', 'index 0 62', 'index 62 62']);
-
-  expect(docs.update({ filter: { year: { $lt: 2020 } } }, { metadata: { reviewed: true } })).toBe(21);
-  expect(docs.get('c05')!.metadata).toEqual({ lang: 'en', year: 2005, reviewed: true });
-  expect(docs.update({ ids: ['a'] }, { metadata: { lang: 'de', year: 2021 } }, { merge: false })).toBe(1);
-  expect(docs.get('a')!.metadata).toEqual({ lang: 'de', year: 2021 });
-  expect(docs.update({ ids: ['b'] }, { text: null })).toBe(1);
-
-  const third = docs.get({ filter: { lang: 'en' }, limit: 20, offset: 40 });
-  expect(third.map((record) => record.id)).toEqual(Array.from({ length: 20 }, (_, i) => `c${39 + i}`));
-  const seen: string[] = [];
-  let after: string | undefined;
-  do {
-    const { records: page, next } = docs.page({ limit: 500, after });
-    for (const record of page) seen.push(`${record.id} ${record.metadata.year}`);
-    after = next;
-  } while (after !== undefined);
-  expect(seen).toHaveLength(62);
-  expect(seen[0]).toBe('a 2021');
-  db.close();
 });
