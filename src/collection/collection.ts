@@ -547,8 +547,10 @@ export class CollectionImpl implements Collection {
     try {
       updated = this.#host.store.transaction(() => applyUpdate(target, update));
     } catch (error) {
+      target.textSearch?.rolledBack();
       throw toQuiverError(error, `updating collection '${this.name}'`);
     }
+    target.textSearch?.committed();
     if (updated > 0) {
       this.#host.feed.committed();
       this.#matchCache.clear();

@@ -154,6 +154,13 @@ export class ChangeStore {
     return (this.#statement('SELECT min(seq) FROM changes').pluck().get() as number | null) ?? undefined;
   }
 
+  /** The ids of `collection`'s 'update' changes after `after` (each once). */
+  idsUpdatedAfter(collection: string, after: number): string[] {
+    return this.#statement("SELECT DISTINCT id FROM changes WHERE seq > ? AND collection = ? AND op = 'update'")
+      .pluck()
+      .all(after, collection) as string[];
+  }
+
   /** Up to `limit` changes after `after`, in seq order. */
   read(after: number, limit: number): ChangeRow[] {
     return this.#statement('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as ChangeRow[];

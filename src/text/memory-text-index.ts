@@ -24,10 +24,16 @@ export class MemoryTextIndex {
   readonly #store: Store;
   readonly #table: TextIndexTable;
   readonly #collectionId: number;
+  readonly #name: string;
   readonly #settings: TextSettings;
   #index: InvertedIndex | undefined;
   /** The log position the index reflects (readers follow the writer from there). */
   #appliedSeq = 0;
+  /**
+   * The change-feed position the index reflects: `update()` changes text without a log row, so a
+   * reader learns of it from the feed's 'update' changes.
+   */
+  #appliedChangeSeq = 0;
   #pending: Change[] = [];
   /** Code units of text in #pending. */
   #pendingText = 0;
@@ -38,10 +44,11 @@ export class MemoryTextIndex {
   /** Each query word's one FTS5 term; null for a word FTS5 does not turn into exactly one term. */
   readonly #terms = new Map<string, string | null>();
 
-  constructor(store: Store, table: TextIndexTable, collectionId: number, settings: TextSettings) {
+  constructor(store: Store, table: TextIndexTable, collectionId: number, name: string, settings: TextSettings) {
     this.#store = store;
     this.#table = table;
     this.#collectionId = collectionId;
+    this.#name = name;
     this.#settings = settings;
   }
 
@@ -64,6 +71,7 @@ export class MemoryTextIndex {
     try {
       this.#store.transaction(() => {
         this.#appliedSeq = this.#store.lastSeq();
+        this.#appliedChangeSeq = this.#store.changes.lastSeq();
         index.add(this.#table.indexedLabels(), (visit) => this.#table.postings(visit));
       });
     } catch (error) {
@@ -121,6 +129,7 @@ export class MemoryTextIndex {
   }
 
   #follow(): void {
+    if (!this.#followUpdates()) return;
     const seq = this.#store.lastSeq();
     if (seq === this.#appliedSeq) return;
     this.#totals = undefined;
@@ -142,6 +151,33 @@ export class MemoryTextIndex {
     }
     this.#appliedSeq = seq;
     if (this.#pendingText > MAX_PENDING_TEXT) this.drop();
+  }
+
+  /**
+   * Queues the records whose text `update()` may have changed since the index was loaded (the
+   * feed's 'update' changes of this collection). Drops the index, and returns false, when the
+   * feed was trimmed past what this reader saw: which records changed is then unknown.
+   */
+  #followUpdates(): boolean {
+    const changes = this.#store.changes;
+    const last = changes.lastSeq();
+    if (last === this.#appliedChangeSeq) return true;
+    const first = changes.firstSeq();
+    if (first === undefined || first > this.#appliedChangeSeq + 1) {
+      this.drop();
+      return false;
+    }
+    const ids = changes.idsUpdatedAfter(this.#name, this.#appliedChangeSeq);
+    this.#appliedChangeSeq = last;
+    if (ids.length === 0) return true;
+    const labels = [...this.#store.labelsOfIds(this.#collectionId, ids).values()];
+    const texts = this.#table.textsOf(labels);
+    for (const label of labels) {
+      const text = texts.get(label) ?? null;
+      this.#pending.push({ label, text });
+      this.#pendingText += text?.length ?? 0;
+    }
+    return true;
   }
 
   #pendingLimit(): number {

@@ -45,7 +45,7 @@ export class TextSearch {
     this.#readOnly = readOnly;
     this.#table = store.textIndex(collectionId);
     this.#memory = MemoryTextIndex.serves(settings)
-      ? new MemoryTextIndex(store, this.#table, collectionId, settings)
+      ? new MemoryTextIndex(store, this.#table, collectionId, name, settings)
       : undefined;
   }
 

@@ -134,6 +134,23 @@ describe('update', () => {
     }
   });
 
+  it('changes text that a reader beside the writer finds by its new words', () => {
+    const reader = open(directory.path, { readOnly: true });
+    try {
+      const read = reader.collection('docs');
+      expect(read.query({ text: 'apples' }).map((hit) => hit.id)).toEqual(['a']); // loads the reader's text index
+      docs.update({ ids: ['a'] }, { text: 'blue plums' });
+      docs.update({ ids: ['c'] }, { text: 'yellow apples' });
+      expect(read.query({ text: 'apples' }).map((hit) => hit.id)).toEqual(['c']);
+      expect(read.query({ text: 'plums' }).map((hit) => hit.id)).toEqual(['a']);
+      docs.update({ ids: ['c'] }, { text: null });
+      expect(read.query({ text: 'apples' })).toEqual([]);
+      expect(read.query({ text: 'apples' })).toEqual(docs.query({ text: 'apples' }));
+    } finally {
+      reader.close();
+    }
+  });
+
   it('rejects bad input with a QuiverError and writes nothing', () => {
     const before = observable(docs);
     const cases: [() => unknown, string][] = [
