@@ -9,6 +9,7 @@ import { QuiverError } from '../errors.js';
 import { type Database, open } from '../index.js';
 import { readSnapshot, temporaryGraphPath } from '../storage/snapshot-file.js';
 import type { CollectionRow, Store } from '../storage/store.js';
+import { recordKey } from '../storage/record-key.js';
 import { inspectRecord } from '../storage/stored-record.js';
 import { formatCount, type Output } from './output.js';
 import { storeOf } from './store-of.js';
@@ -19,8 +20,9 @@ export const VERIFY_HELP = `Usage: quiver verify DB [options]
 Checks the database directory DB without changing it (read-only): SQLite's own integrity_check; every
 index snapshot (magic, version, checksums, length, parameters) against its manifest, the records
 and the log; the log (it names existing collections, and its last word on each label agrees with
-the records); and every record (its checksum over label, id, vector and metadata; a vector of dim × 4 bytes of
-finite float32; metadata a JSON object; a label in range; unique labels and ids). Lists each problem found.
+the records); and every record (its checksum over label, id, vector and metadata, and its head checksum
+over all but the vector; a vector of dim × 4 bytes of finite float32; metadata a JSON object; a label in
+range; unique labels and ids; stored under the key its label gives). Lists each problem found.
 
 Options:
   --json        print the report as JSON
@@ -127,6 +129,10 @@ function verifyRecords(store: Store, row: CollectionRow, findings: Finding[], ou
     ids.add(record.id);
     const inspected = inspectRecord(record, row.dim);
     if ('damage' in inspected) add(inspected.kind, `${where} ${inspected.damage}`);
+    else if (record.rowid !== recordKey(row.id, record.label)) {
+      // Queries read a hit by this key: a record under another one is not found by its label.
+      add('key', `${where} is stored under rowid ${record.rowid}; its label needs ${recordKey(row.id, record.label)}`);
+    }
     if (++done % 10_000 === 0) bar.update(done);
   }
   bar.stop();

@@ -38,6 +38,7 @@ import {
   toVector,
 } from '../schema.js';
 import type { Metric } from '../schema.js';
+import { HitIds, type HitSource, hydrateHits } from '../query-hits.js';
 import { crashPoint } from '../storage/crash-point.js';
 import { compileFilter, parseFilter } from '../filter/index.js';
 import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from '../filtered-search.js';
@@ -155,8 +156,9 @@ export class CollectionImpl implements Collection {
   #labels: LabelAllocator;
   /** Labels matched by recent filters, most recent last; emptied by every write. */
   readonly #matchCache = new Map<string, Matches>();
-  /** Ids by label for queryIds, built on first use (undefined until then, and after a reload). */
-  #ids: (string | undefined)[] | undefined;
+  /** Where hits are read from, and the ids of labels remembered after their first read (queryIds). */
+  readonly #hitSource: HitSource;
+  readonly #hitIds: HitIds;
   /** Collection size when SQLite's statistics were last refreshed from this object. */
   #analyzedSize = 0;
   /** The full-text index, when the collection keeps one. */
@@ -172,6 +174,8 @@ export class CollectionImpl implements Collection {
     this.dim = row.dim;
     this.metric = row.metric;
     this.index = row.index;
+    this.#hitSource = { store: host.store, collectionId: row.id, name: row.name, dim: row.dim, metric: row.metric };
+    this.#hitIds = new HitIds(this.#hitSource);
     this.#labels = new LabelAllocator(host.store.labels(row.id), host.store.lastSeq(), row.name);
     this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
@@ -442,7 +446,7 @@ export class CollectionImpl implements Collection {
     const applied = labels.map((label, row) => ({ label, vector: vectors.subarray(row * dim, (row + 1) * dim) }));
     apply(derived, applied, seq);
     this.#matchCache.clear();
-    if (this.#ids !== undefined) for (let row = 0; row < ids.length; row++) this.#ids[labels[row]!] = ids[row];
+    for (let row = 0; row < ids.length; row++) this.#hitIds.remember(labels[row]!, ids[row]!);
     this.#maybeSnapshot(derived);
     return { inserted, updated: ids.length - inserted };
   }
@@ -526,7 +530,7 @@ export class CollectionImpl implements Collection {
     this.#matchCache.clear();
     for (const { label } of removed) {
       this.#labels.release(label);
-      if (this.#ids !== undefined) this.#ids[label] = undefined;
+      this.#hitIds.forget(label);
     }
     this.#maybeSnapshot(derived);
     return removed.length;
@@ -708,8 +712,7 @@ export class CollectionImpl implements Collection {
     );
     const plan: TextQueryPlan = { strategy: 'hybrid', words, fusion, candidates, text: [] };
     if (explain) {
-      const ids = this.#idTable();
-      const idOf = (label: number): string => ids[label] ?? String(label);
+      const idOf = (label: number): string => this.#hitIds.idsOf([label])[0]!;
       plan.text = textSide.map(({ label, score }, i) => ({ id: idOf(label), rank: i + 1, score }));
       plan.vector = {
         candidates: vectorCandidates.map(({ label, distance }, i) => ({ id: idOf(label), rank: i + 1, distance })),
@@ -730,15 +733,12 @@ export class CollectionImpl implements Collection {
     return this.#host.read(() => this.#idHits(this.#search(parsed).neighbours));
   }
 
-  /** Hits with ids and distances only, from the in-memory id table (no SQLite read). */
+  /** Hits with ids and distances only (ids remembered, or point reads of those not yet seen). */
   #idHits(neighbours: Neighbours): QueryIdHit[] {
-    const ids = this.#idTable();
+    const ids = this.#hitIds.idsOf(neighbours.labels);
     const hits: QueryIdHit[] = [];
     for (let i = 0; i < neighbours.labels.length; i++) {
-      const id = ids[neighbours.labels[i]!];
-      if (id === undefined) {
-        throw new QuiverError('INTERNAL', `label ${neighbours.labels[i]} of collection '${this.name}' has no record`);
-      }
+      const id = ids[i]!;
       const raw = neighbours.distances[i]!;
       hits.push(
         this.metric === 'l2' ? { id, distance: Math.sqrt(Math.max(0, raw)) } : { id, distance: raw, score: 1 - raw },
@@ -766,16 +766,6 @@ export class CollectionImpl implements Collection {
     }
     this.#matchCache.set(key, matches);
     return matches;
-  }
-
-  /** The ids of the live records by label, read once and then kept up to date by every write. */
-  #idTable(): (string | undefined)[] {
-    if (this.#ids === undefined) {
-      const ids: (string | undefined)[] = [];
-      for (const { label, id } of this.#host.store.idsByLabel(this.#collectionId)) ids[label] = id;
-      this.#ids = ids;
-    }
-    return this.#ids;
   }
 
   /** Validated query options → the neighbours (raw distances) and the plan that found them. */
@@ -1033,7 +1023,7 @@ export class CollectionImpl implements Collection {
    */
   catchUp(): boolean {
     if (this.#derived === undefined) return false;
-    this.#ids = undefined; // another connection wrote: read the ids again on next use
+    this.#hitIds.clear(); // another connection wrote: read the ids again as hits need them
     this.#matchCache.clear();
     if (this.#derived.catchUp()) {
       this.#textSearch?.catchUp();
@@ -1228,25 +1218,6 @@ export class CollectionImpl implements Collection {
 
   /** The hits' records, each checked (checksum over its text too) before it is returned. */
   #hydrate(neighbours: Neighbours, includeVectors: boolean, includeText = true): QueryHit[] {
-    const rows = this.#host.store.recordsByLabels(this.#collectionId, neighbours.labels);
-    const byLabel = new Map(rows.map((row) => [row.label, row]));
-    const hits: QueryHit[] = [];
-    for (let i = 0; i < neighbours.labels.length; i++) {
-      const row = byLabel.get(neighbours.labels[i]!);
-      if (row === undefined) {
-        throw new QuiverError('INTERNAL', `label ${neighbours.labels[i]} of collection '${this.name}' has no record`);
-      }
-      const raw = neighbours.distances[i]!;
-      const record = checkedRecord(row, this.dim, this.name);
-      const metadata = record.metadata as Metadata;
-      const hit: QueryHit =
-        this.metric === 'l2'
-          ? { id: row.id, distance: Math.sqrt(Math.max(0, raw)), metadata }
-          : { id: row.id, distance: raw, score: 1 - raw, metadata };
-      if (includeText && record.text !== undefined) hit.text = record.text;
-      if (includeVectors) hit.vector = record.vector;
-      hits.push(hit);
-    }
-    return hits;
+    return hydrateHits(this.#hitSource, neighbours, includeVectors, includeText);
   }
 }

@@ -1,7 +1,10 @@
-// The per-record checksum stored in records.checksum: a CRC-32 over a record's label, id, vector,
-// metadata and optional text, written in the transaction that writes the record and verified on every
-// read of it and by `quiver verify`. Imports only the project's CRC-32. The bytes it covers, in order
-// (lengths little-endian uint32; text absent and text null are the same):
+// The two per-record checksums, written in the transaction that writes the record. records.checksum is a
+// CRC-32 over a record's label, id, vector, metadata and optional text, verified on every read that
+// returns the vector and by `quiver verify`. records.head_checksum (migration 9) is the same CRC-32 over
+// the same bytes without the vector's two rows, verified on every read (a query hit without its vector
+// is checked by it alone, so hydrating hits never reads the vector). Imports only the project's CRC-32.
+// The bytes the full checksum covers, in order (lengths little-endian uint32; text absent and text null
+// are the same):
 // | bytes | field                                              |
 // |-------|----------------------------------------------------|
 // | 4     | label                                              |
@@ -16,16 +19,20 @@
 // | t     | text, UTF-8 (only with text)                       |
 import { crc32 } from '../quant/crc32.js';
 
-/** What the checksum covers of one record, as stored in SQLite. */
-export interface ChecksummedRecord {
+/** What the head checksum covers of one record (everything but the vector), as stored in SQLite. */
+export interface ChecksummedHead {
   readonly label: number;
   readonly id: string;
-  /** The stored BLOB: dim float32 numbers, little-endian. */
-  readonly vector: Uint8Array;
   /** The stored JSON text. */
   readonly metadata: string;
   /** The record's text, when it has one. */
   readonly text?: string | null | undefined;
+}
+
+/** What the checksum covers of one record, as stored in SQLite. */
+export interface ChecksummedRecord extends ChecksummedHead {
+  /** The stored BLOB: dim float32 numbers, little-endian. */
+  readonly vector: Uint8Array;
 }
 
 const word = Buffer.alloc(4);
@@ -50,7 +57,24 @@ export function recordChecksum(record: ChecksummedRecord): number {
   let crc = crcOfWord(record.label, 0);
   crc = crcOfPiece(Buffer.from(record.id, 'utf8'), crc);
   crc = crcOfPiece(record.vector, crc);
-  crc = crcOfPiece(Buffer.from(record.metadata, 'utf8'), crc);
+  return crcOfTail(record, crc);
+}
+
+/**
+ * The head checksum of a record: the bytes of {@link recordChecksum} without the vector's length and
+ * bytes (label, id, metadata, text).
+ * @example
+ * const head = recordHeadChecksum({ label: 0, id: 'a', metadata: '{}' });
+ */
+export function recordHeadChecksum(record: ChecksummedHead): number {
+  let crc = crcOfWord(record.label, 0);
+  crc = crcOfPiece(Buffer.from(record.id, 'utf8'), crc);
+  return crcOfTail(record, crc);
+}
+
+/** Continues a checksum over the metadata and the text. */
+function crcOfTail(record: ChecksummedHead, previous: number): number {
+  let crc = crcOfPiece(Buffer.from(record.metadata, 'utf8'), previous);
   const text = record.text;
   flag[0] = text === undefined || text === null ? 0 : 1;
   crc = crc32(flag, crc);

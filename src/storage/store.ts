@@ -12,11 +12,12 @@ import { type IndexParams, indexKind } from '../index/registry.js';
 import { parseTextSettings, type TextSettings, textSettingsJson } from '../text/settings.js';
 import { ChangeStore } from './change-store.js';
 import { migrations, upgrades } from './migrations/index.js';
-import { recordChecksum } from './record-checksum.js';
-import type { StoredRecord } from './stored-record.js';
+import { recordChecksum, recordHeadChecksum } from './record-checksum.js';
+import { MAX_KEYED_COLLECTION_ID, recordKey } from './record-key.js';
+import type { StoredHead, StoredRecord } from './stored-record.js';
 import { TextIndexTable, textTableName } from './text-index.js';
 
-export type { StoredRecord } from './stored-record.js';
+export type { StoredHead, StoredRecord } from './stored-record.js';
 
 /** The on-disk format this code writes. Bump it, with a named upgrade, when the layout changes. */
 export const FORMAT_VERSION = 1;
@@ -38,7 +39,7 @@ export interface CollectionRow {
   readonly textSettings: TextSettings | undefined;
 }
 
-/** Most labels bound in one IN list by recordsByLabels (SQLite allows 32,766 parameters). */
+/** Most keys bound in one IN list by recordsByLabels (SQLite allows 32,766 parameters). */
 const MAX_IN_LIST = 512;
 
 interface CollectionSqlRow {
@@ -53,8 +54,11 @@ interface CollectionSqlRow {
   text_settings: string | null;
 }
 
-/** The columns every record read selects: all that the record checksum covers, and the checksum. */
-const RECORD_COLUMNS = 'id, label, metadata, text, vector, checksum';
+/** The columns a read without the vector selects: all that the head checksum covers, and it (a StoredHead). */
+const HEAD_COLUMNS = 'id, label, metadata, text, head_checksum AS headChecksum';
+
+/** The columns every record read selects: all that the record checksums cover, and both checksums. */
+const RECORD_COLUMNS = `${HEAD_COLUMNS}, vector, checksum`;
 
 /** Rows of a batch to insert: see {@link Store.insertRecords}. */
 export interface RecordBatchRows {
@@ -78,14 +82,16 @@ export interface RecordBatchRows {
  */
 const INSERT_SIZES = [256, 64, 16, 4, 1] as const;
 
-/** Parameters per inserted row: collection_id, id, label, vector, metadata, text, checksum. */
-const INSERT_COLUMNS = 7;
+/** Parameters per inserted row: key, collection_id, id, label, vector, metadata, text, checksum, head_checksum. */
+const INSERT_COLUMNS = 9;
 
 /** The INSERT statement of each size in INSERT_SIZES. */
 const INSERT_SQL = new Map<number, string>(
   INSERT_SIZES.map((rows) => [
     rows,
-    `INSERT INTO records(collection_id, id, label, vector, metadata, text, checksum) VALUES ${Array(rows)
+    `INSERT INTO records(key, collection_id, id, label, vector, metadata, text, checksum, head_checksum) VALUES ${Array(
+      rows,
+    )
       .fill(`(${'?, '.repeat(INSERT_COLUMNS - 1)}?)`)
       .join(', ')}`,
   ]),
@@ -213,6 +219,13 @@ export class Store {
 
   createCollection(name: string, dim: number, metric: Metric, index: IndexParams): CollectionRow {
     const { type, ...params } = index;
+    const next = this.#statement('SELECT coalesce(max(id), 0) + 1 FROM collections').pluck().get() as number;
+    if (next > MAX_KEYED_COLLECTION_ID) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `this database has used collection ids up to ${next - 1}; record keys allow ${MAX_KEYED_COLLECTION_ID}. Copy the collections into a new database`,
+      );
+    }
     const createdAt = Date.now();
     const result = this.#statement(
       'INSERT INTO collections(name, dim, metric, index_type, index_params, created_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -282,20 +295,22 @@ export class Store {
           const vector = bytes.subarray(row * width, (row + 1) * width);
           const json = typeof metadata === 'string' ? metadata : metadata[row]!;
           const text = texts === undefined ? null : (texts[row] ?? null);
-          params[base] = collectionId;
-          params[base + 1] = id;
-          params[base + 2] = label;
-          params[base + 3] = vector;
-          params[base + 4] = json;
-          params[base + 5] = text;
-          params[base + 6] = recordChecksum({ label, id, vector, metadata: json, text });
+          params[base] = recordKey(collectionId, label);
+          params[base + 1] = collectionId;
+          params[base + 2] = id;
+          params[base + 3] = label;
+          params[base + 4] = vector;
+          params[base + 5] = json;
+          params[base + 6] = text;
+          params[base + 7] = recordChecksum({ label, id, vector, metadata: json, text });
+          params[base + 8] = recordHeadChecksum({ label, id, metadata: json, text });
         }
         statement.run(params);
       }
     }
   }
 
-  /** Replaces the vector, metadata and text of the record `id` under `label` (and its checksum). */
+  /** Replaces the vector, metadata and text of the record `id` under `label` (and its checksums). */
   updateRecord(
     collectionId: number,
     label: number,
@@ -306,8 +321,15 @@ export class Store {
   ): void {
     const blob = blobOf(vector);
     this.#statement(
-      'UPDATE records SET vector = ?, metadata = ?, text = ?, checksum = ? WHERE collection_id = ? AND label = ?',
-    ).run(blob, metadata, text, recordChecksum({ label, id, vector: blob, metadata, text }), collectionId, label);
+      'UPDATE records SET vector = ?, metadata = ?, text = ?, checksum = ?, head_checksum = ? WHERE key = ?',
+    ).run(
+      blob,
+      metadata,
+      text,
+      recordChecksum({ label, id, vector: blob, metadata, text }),
+      recordHeadChecksum({ label, id, metadata, text }),
+      recordKey(collectionId, label),
+    );
   }
 
   /**
@@ -322,7 +344,7 @@ export class Store {
   }
 
   deleteRecord(collectionId: number, label: number): void {
-    this.#statement('DELETE FROM records WHERE collection_id = ? AND label = ?').run(collectionId, label);
+    this.#statement('DELETE FROM records WHERE key = ?').run(recordKey(collectionId, label));
   }
 
   /** Appends one log row per label, in order, in one statement; returns the last seq. */
@@ -357,35 +379,50 @@ export class Store {
   }
 
   /**
-   * The records under `labels` (any order; missing labels are absent). Labels go in as bound
-   * parameters of an IN list whose size is the next power of two (padded with -1, which no record
-   * has), so a handful of cached statements serve every k: an IN list of k parameters is a third
-   * cheaper than expanding a JSON array in SQL, which matters on the per-query path. More than
+   * The records under `labels`, in the order of `labels` (undefined where a label has no record), with
+   * their vectors, or without them (`withVectors` false: the vector's pages are never read). Each is a
+   * point read of its key (record-key.ts) in the rowid b-tree, so a row is found under the label its
+   * key says even when its label column was damaged (the record checks catch that). Keys go in as bound
+   * parameters of an IN list whose size is the next power of two (padded with -1, which no record has),
+   * so a handful of cached statements serve every k: one statement per call, and bound parameters are a
+   * third cheaper than expanding a JSON array in SQL, which matters on the per-query path. More than
    * MAX_IN_LIST labels are read in chunks inside one read transaction.
    */
-  recordsByLabels(collectionId: number, labels: readonly number[]): StoredRecord[] {
-    if (labels.length <= MAX_IN_LIST) return this.#recordsInList(collectionId, labels, 0, labels.length);
-    return this.#db.transaction(() => {
-      const found: StoredRecord[] = [];
-      for (let start = 0; start < labels.length; start += MAX_IN_LIST) {
-        const end = Math.min(labels.length, start + MAX_IN_LIST);
-        for (const row of this.#recordsInList(collectionId, labels, start, end)) found.push(row);
-      }
-      return found;
-    })();
+  recordsByLabels(collectionId: number, labels: readonly number[], withVectors: true): (StoredRecord | undefined)[];
+  recordsByLabels(collectionId: number, labels: readonly number[], withVectors: boolean): (StoredHead | undefined)[];
+  recordsByLabels(collectionId: number, labels: readonly number[], withVectors: boolean): (StoredHead | undefined)[] {
+    const columns = withVectors ? RECORD_COLUMNS : HEAD_COLUMNS;
+    const rows =
+      labels.length <= MAX_IN_LIST
+        ? this.#keysInList(collectionId, labels, 0, labels.length, columns)
+        : this.#db.transaction(() => {
+            const found: (StoredHead & { key: number })[] = [];
+            for (let start = 0; start < labels.length; start += MAX_IN_LIST) {
+              const end = Math.min(labels.length, start + MAX_IN_LIST);
+              for (const row of this.#keysInList(collectionId, labels, start, end, columns)) found.push(row);
+            }
+            return found;
+          })();
+    const byKey = new Map<number, StoredHead>();
+    for (const row of rows) byKey.set(row.key, row);
+    return labels.map((label) => byKey.get(recordKey(collectionId, label)));
   }
 
-  #recordsInList(collectionId: number, labels: readonly number[], start: number, end: number): StoredRecord[] {
+  #keysInList(
+    collectionId: number,
+    labels: readonly number[],
+    start: number,
+    end: number,
+    columns: string,
+  ): (StoredHead & { key: number })[] {
     let size = 1;
     while (size < end - start) size *= 2;
     const list = '?,'.repeat(size - 1);
-    const statement = this.#statement(
-      `SELECT ${RECORD_COLUMNS} FROM records WHERE collection_id = ? AND label IN (${list}?)`,
-    );
-    const parameters: number[] = [collectionId];
-    for (let i = start; i < end; i++) parameters.push(labels[i]!);
-    for (let i = end - start; i < size; i++) parameters.push(-1);
-    return statement.all(parameters) as StoredRecord[];
+    const statement = this.#statement(`SELECT key, ${columns} FROM records WHERE key IN (${list}?)`);
+    const parameters: number[] = new Array(size);
+    for (let i = start; i < end; i++) parameters[i - start] = recordKey(collectionId, labels[i]!);
+    for (let i = end - start; i < size; i++) parameters[i] = -1;
+    return statement.all(parameters) as (StoredHead & { key: number })[];
   }
 
   recordById(collectionId: number, id: string): StoredRecord | undefined {
@@ -541,7 +578,7 @@ export class Store {
   /** Streams every record of a collection with its rowid, in rowid order (for verification: trusts no index). */
   *scanRecords(collectionId: number): Generator<StoredRecord & { readonly rowid: number }> {
     const statement = this.#db.prepare(
-      `SELECT rowid, ${RECORD_COLUMNS} FROM records NOT INDEXED WHERE collection_id = ? ORDER BY rowid`,
+      `SELECT rowid AS rowid, ${RECORD_COLUMNS} FROM records NOT INDEXED WHERE collection_id = ? ORDER BY rowid`,
     );
     yield* statement.iterate(collectionId) as IterableIterator<StoredRecord & { rowid: number }>;
   }
@@ -638,14 +675,6 @@ export class Store {
     return [...own]
       .filter((field) => !others.has(field))
       .flatMap((field) => [`${fieldIndexPrefix(field)}_value`, `${fieldIndexPrefix(field)}_type`]);
-  }
-
-  /** (label, id) of every record of a collection. */
-  idsByLabel(collectionId: number): { label: number; id: string }[] {
-    return this.#statement('SELECT label, id FROM records WHERE collection_id = ?').all(collectionId) as {
-      label: number;
-      id: string;
-    }[];
   }
 
   /** Labels of a collection's records whose metadata matches a compiled filter, ascending. */

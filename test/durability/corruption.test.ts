@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { open } from '../../src/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
+import { recordsAsSchema8 } from '../helpers/schema-8.js';
 
 const READER = join(import.meta.dirname, 'damaged-reader.ts');
 const DIM = 4;
@@ -126,6 +127,47 @@ describe('damaged values read back from SQLite', () => {
     expectCorrupt(read(path, 'get', 'r3'), '"r3"', 'no checksum');
   });
 
+  it('a query hit is checked without its vector: metadata changed to other valid JSON fails the head checksum', () => {
+    const path = build();
+    damage(path, `UPDATE records SET metadata = '{"n":33}' WHERE id = 'r3'`);
+    expectCorrupt(read(path, 'query', '[3, 1, 2, 3]'), '"r3"', 'head checksum');
+    expectCorrupt(read(path, 'query-ids', '[3, 1, 2, 3]'), '"r3"', 'head checksum');
+    expect(read(path, 'query', '[15, 1, 2, 3]')).toEqual({ ok: true, result: 5 });
+  });
+
+  it('a record without a head checksum is CORRUPT for query, queryIds and get', () => {
+    const path = build();
+    damage(path, "UPDATE records SET head_checksum = NULL WHERE id = 'r3'");
+    expectCorrupt(read(path, 'query', '[3, 1, 2, 3]'), '"r3"', 'no head checksum');
+    expectCorrupt(read(path, 'query-ids', '[3, 1, 2, 3]'), '"r3"', 'no head checksum');
+    expectCorrupt(read(path, 'get', 'r3'), '"r3"', 'no head checksum');
+    expect(read(path, 'verify').result).toEqual({
+      status: 1,
+      findings: [expect.stringMatching(/^record record 'r3' .* has no head checksum/)],
+    });
+  });
+
+  it('a damaged vector is CORRUPT wherever the vector is returned; hits without vectors never read it', () => {
+    const path = build();
+    const nan = Buffer.from(new Float32Array([Number.NaN, 1, 2, 3]).buffer);
+    damage(path, "UPDATE records SET vector = ? WHERE id = 'r3'", nan);
+    expectCorrupt(read(path, 'query-vectors', '[3, 1, 2, 3]'), '"r3"', 'NaN');
+    expectCorrupt(read(path, 'get', 'r3'), '"r3"', 'NaN');
+    // The index holds the vector as written; the hit's id, metadata and distance are right.
+    expect(read(path, 'query', '[3, 1, 2, 3]')).toEqual({ ok: true, result: 5 });
+  });
+
+  it('a record moved off the key its label gives is CORRUPT for the queries that reach it', () => {
+    const path = build();
+    damage(path, "UPDATE records SET key = key + 1000 WHERE id = 'r3'");
+    expectCorrupt(read(path, 'query', '[3, 1, 2, 3]'), "collection 'c'", 'label 3', 'key');
+    expectCorrupt(read(path, 'query-ids', '[3, 1, 2, 3]'), "collection 'c'", 'label 3', 'key');
+    expect(read(path, 'verify').result).toEqual({
+      status: 1,
+      findings: [expect.stringMatching(/^record record 'r3' .* is stored under rowid \d+; its label needs \d+/)],
+    });
+  });
+
   it('index_params that are not JSON, or not valid parameters, are CORRUPT on open and on listCollections', () => {
     const path = build();
     damage(path, "UPDATE collections SET index_params = '{\"m\":16,' WHERE name = 'c'");
@@ -195,8 +237,9 @@ describe('a damaged text', () => {
 });
 
 describe('the record checksum migration (6)', () => {
-  /** Removes what migrations 7 (the change log) and 8 (records_with_text) add, so the file is as an older QuiverDB left it. */
+  /** Removes what migrations 9 (keyed records), 8 (records_with_text) and 7 (the change log) add, so the file is as an older QuiverDB left it. */
   function dropChangeLog(sqlite: Database.Database): void {
+    recordsAsSchema8(sqlite);
     sqlite.exec('DROP INDEX records_with_text');
     sqlite.exec("DROP TABLE changes; DROP TABLE change_consumers; DELETE FROM meta WHERE key = 'database_id'");
   }

@@ -30,7 +30,11 @@ try {
     else if (action === 'get') result = collection.get(argument!)?.id;
     else if (action === 'get-all') result = collection.get({ filter: {} }).length;
     else if (action === 'query') result = collection.query({ vector: JSON.parse(argument!) as number[], k: 5 }).length;
-    else if (action === 'text-query') result = collection.query({ text: argument!, k: 5 }).length;
+    else if (action === 'query-ids')
+      result = collection.queryIds({ vector: JSON.parse(argument!) as number[], k: 5 }).length;
+    else if (action === 'query-vectors') {
+      result = collection.query({ vector: JSON.parse(argument!) as number[], k: 5, includeVectors: true }).length;
+    } else if (action === 'text-query') result = collection.query({ text: argument!, k: 5 }).length;
     else if (action === 'hybrid-query') {
       result = collection.query({ vector: [3, 1, 2, 3], text: argument!, k: 5 }).length;
     } else throw new Error(`unknown action ${action}`);
