@@ -77,6 +77,7 @@ function buildRows(runs: RunResult[]): string[][] {
       build ? formatBytes(build.diskBytes) : '–',
       build ? fixed(build.closeSeconds, 3) : '–',
       build ? fixed(build.openSeconds, 3) : '–',
+      build ? fixed(build.firstQueryMilliseconds, 2) : '–',
       build ? fixed(build.recallAfterReopen, 4) : '–',
       run.error ? `error: ${run.error.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|')}` : '',
     ];
@@ -109,6 +110,7 @@ function datasetSection(result: DatasetResult, svgName: string): string {
         'disk',
         'close s',
         'open s',
+        'first query ms',
         `recall@${result.primaryDepth} after reopen`,
         '',
       ],
