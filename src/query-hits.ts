@@ -1,18 +1,12 @@
-// Query hits from an index's neighbours: `query`'s hits with their records read by key and checked
-// (records.head_checksum alone unless the vectors are returned), and `queryIds`' ids from a memo filled
-// by the same point reads. Reads through the store; knows nothing of indexes beyond their neighbours.
+// Query hits from an index's neighbours: record heads (id, metadata, text) remembered by label after a
+// point read by key checked against records.head_checksum, for `query` and `queryIds`; hits with vectors
+// read whole and checked by both checksums. Reads through the store; knows nothing of indexes.
 import { QuiverError } from './errors.js';
 import type { Neighbours } from './index/types.js';
 import type { Metric } from './schema.js';
-import type { Store, StoredRecord } from './storage/store.js';
+import type { Store } from './storage/store.js';
 import { checkedHead, checkedRecord } from './storage/stored-record.js';
 import type { Metadata, QueryHit } from './types.js';
-
-/**
- * Most ids the memo keeps (about 100 bytes each with a short id): past it the oldest are forgotten, so
- * a large collection queried all over costs a bounded amount of memory, and a reread where it is evicted.
- */
-const MEMO_CAPACITY = 2 ** 20;
 
 /** Where a collection's hits come from. */
 export interface HitSource {
@@ -25,89 +19,137 @@ export interface HitSource {
 }
 
 /**
- * The ids of labels, remembered after their first point read (nothing is read up front, so the first
- * query after open costs k point reads, not a scan of the collection). Writes on this connection keep it
- * current; `clear()` after another connection wrote.
+ * Bytes of strings the memo keeps at most (UTF-16, two bytes a character, plus HEAD_OVERHEAD per entry):
+ * past it the oldest entries are forgotten, so a collection queried all over costs a bounded amount of
+ * memory, and a reread where an entry was evicted.
  */
-export class HitIds {
+const MEMO_BYTES = 32 * 2 ** 20;
+
+/** Bytes an entry costs beside its strings (the Map slot, the object and its fields), roughly. */
+const HEAD_OVERHEAD = 96;
+
+/** A record's head as stored, after it passed its checks (metadata is the JSON text of an object). */
+export interface RememberedHead {
+  readonly id: string;
+  readonly metadata: string;
+  readonly text: string | null;
+}
+
+/**
+ * The heads (id, metadata JSON text, text) of records by label, remembered after their first point read
+ * and check: nothing is read up front, so the first query after open costs k point reads, not a scan of
+ * the collection, and a repeated hit costs no SQLite read. Metadata is kept as text and parsed for each
+ * hit, so no caller shares an object. Writes on this connection forget what they change; `clear()` after
+ * another connection wrote.
+ */
+export class HitHeads {
   readonly #source: HitSource;
-  readonly #ids = new Map<number, string>();
+  readonly #heads = new Map<number, RememberedHead>();
+  #bytes = 0;
 
   constructor(source: HitSource) {
     this.#source = source;
   }
 
-  /** The ids of `labels`, in order; those not remembered are read in one statement and checked. */
-  idsOf(labels: readonly number[]): string[] {
-    const ids: string[] = new Array(labels.length);
+  /** The heads of `labels`, in order; those not remembered are read in one statement and checked. */
+  headsOf(labels: readonly number[]): RememberedHead[] {
+    const heads: RememberedHead[] = new Array(labels.length);
     const missing: number[] = [];
     for (let i = 0; i < labels.length; i++) {
-      const id = this.#ids.get(labels[i]!);
-      if (id === undefined) missing.push(labels[i]!);
-      else ids[i] = id;
+      const head = this.#heads.get(labels[i]!);
+      if (head === undefined) missing.push(labels[i]!);
+      else heads[i] = head;
     }
-    if (missing.length === 0) return ids;
+    if (missing.length === 0) return heads;
     const { store, collectionId, name } = this.#source;
     const rows = store.recordsByLabels(collectionId, missing, false);
+    const read = new Map<number, RememberedHead>();
     rows.forEach((row, i) => {
       const label = missing[i]!;
       if (row === undefined) throw noRecord(label, name);
-      const head = checkedHead(row, name);
-      if (head.label !== label) throw misplaced(head.id, head.label, label, name);
-      this.remember(label, head.id);
+      const checked = checkedHead(row, name);
+      if (checked.label !== label) throw misplaced(checked.id, checked.label, label, name);
+      const head: RememberedHead = { id: row.id, metadata: row.metadata, text: row.text };
+      read.set(label, head);
+      this.#remember(label, head);
     });
-    for (let i = 0; i < labels.length; i++) ids[i] ??= this.#ids.get(labels[i]!)!;
-    return ids;
+    for (let i = 0; i < labels.length; i++) heads[i] ??= read.get(labels[i]!)!;
+    return heads;
   }
 
-  /** Records that `label` now holds `id` (after a committed upsert). */
-  remember(label: number, id: string): void {
-    if (this.#ids.size >= MEMO_CAPACITY && !this.#ids.has(label)) {
-      this.#ids.delete(this.#ids.keys().next().value!);
+  #remember(label: number, head: RememberedHead): void {
+    this.forget(label);
+    this.#heads.set(label, head);
+    this.#bytes += bytesOf(head);
+    while (this.#bytes > MEMO_BYTES) {
+      const [oldest, evicted] = this.#heads.entries().next().value!;
+      this.#heads.delete(oldest);
+      this.#bytes -= bytesOf(evicted);
     }
-    this.#ids.set(label, id);
   }
 
-  /** Forgets `label` (after a committed delete). */
+  /** Forgets `label` (after a committed upsert or delete of it). */
   forget(label: number): void {
-    this.#ids.delete(label);
+    const head = this.#heads.get(label);
+    if (head === undefined) return;
+    this.#heads.delete(label);
+    this.#bytes -= bytesOf(head);
   }
 
-  /** Forgets every id (another connection wrote). */
+  /** Forgets every head (another connection wrote). */
   clear(): void {
-    this.#ids.clear();
+    this.#heads.clear();
+    this.#bytes = 0;
   }
 }
 
+function bytesOf(head: RememberedHead): number {
+  return HEAD_OVERHEAD + 2 * (head.id.length + head.metadata.length + (head.text?.length ?? 0));
+}
+
 /**
- * The hits of `neighbours` with their records: one statement reads them all by key, each is checked
- * (with its vector only when `includeVectors`: the head checksum covers the rest) before it is returned.
+ * The hits of `neighbours` with their records. Without vectors, from the remembered heads (each read
+ * and checked against its head checksum once); with them, all read by key in one statement and checked
+ * whole (both checksums) before they are returned.
  */
 export function hydrateHits(
   source: HitSource,
+  heads: HitHeads,
   neighbours: Neighbours,
   includeVectors: boolean,
   includeText: boolean,
 ): QueryHit[] {
-  const { store, collectionId, name, dim, metric } = source;
-  const rows = store.recordsByLabels(collectionId, neighbours.labels, includeVectors);
-  const hits: QueryHit[] = new Array(rows.length);
+  const { labels, distances } = neighbours;
+  const l2 = source.metric === 'l2';
+  const hits: QueryHit[] = new Array(labels.length);
+  if (!includeVectors) {
+    const found = heads.headsOf(labels);
+    for (let i = 0; i < labels.length; i++) {
+      const head = found[i]!;
+      const raw = distances[i]!;
+      const metadata = JSON.parse(head.metadata) as Metadata;
+      const hit: QueryHit = l2
+        ? { id: head.id, distance: Math.sqrt(Math.max(0, raw)), metadata }
+        : { id: head.id, distance: raw, score: 1 - raw, metadata };
+      if (includeText && head.text !== null) hit.text = head.text;
+      hits[i] = hit;
+    }
+    return hits;
+  }
+  const { store, collectionId, name, dim } = source;
+  const rows = store.recordsByLabels(collectionId, labels, true);
   for (let i = 0; i < rows.length; i++) {
-    const label = neighbours.labels[i]!;
+    const label = labels[i]!;
     const row = rows[i];
     if (row === undefined) throw noRecord(label, name);
-    // With includeVectors the rows were read with their vectors and checksums (recordsByLabels).
-    const full = includeVectors ? checkedRecord(row as StoredRecord, dim, name) : undefined;
-    const record = full ?? checkedHead(row, name);
+    const record = checkedRecord(row, dim, name);
     if (record.label !== label) throw misplaced(record.id, record.label, label, name);
-    const raw = neighbours.distances[i]!;
+    const raw = distances[i]!;
     const metadata = record.metadata as Metadata;
-    const hit: QueryHit =
-      metric === 'l2'
-        ? { id: record.id, distance: Math.sqrt(Math.max(0, raw)), metadata }
-        : { id: record.id, distance: raw, score: 1 - raw, metadata };
+    const hit: QueryHit = l2
+      ? { id: record.id, distance: Math.sqrt(Math.max(0, raw)), metadata, vector: record.vector }
+      : { id: record.id, distance: raw, score: 1 - raw, metadata, vector: record.vector };
     if (includeText && record.text !== undefined) hit.text = record.text;
-    if (full !== undefined) hit.vector = full.vector;
     hits[i] = hit;
   }
   return hits;

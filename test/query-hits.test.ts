@@ -98,6 +98,17 @@ describe('query hits equal get of the same ids', () => {
     db.close();
   });
 
+  it("a hit's metadata is its own object: changing it changes neither the record nor the next hit", () => {
+    const db = open(directory());
+    const c = db.collection('c', { dim: 2, index: { type: 'flat' } });
+    c.upsert([{ id: 'a', vector: [0, 0], metadata: { tags: ['x'] } }]);
+    const [first] = c.query({ vector: [0, 0], k: 1 });
+    (first!.metadata.tags as string[]).push('changed');
+    expect(c.query({ vector: [0, 0], k: 1 })[0]!.metadata).toEqual({ tags: ['x'] });
+    expect(c.get('a')!.metadata).toEqual({ tags: ['x'] });
+    db.close();
+  });
+
   it('a reader sees the ids another connection wrote since its last query', () => {
     const path = directory();
     const writer = open(path);

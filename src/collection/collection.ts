@@ -38,7 +38,8 @@ import {
   toVector,
 } from '../schema.js';
 import type { Metric } from '../schema.js';
-import { HitIds, type HitSource, hydrateHits } from '../query-hits.js';
+import { HitHeads, type HitSource, hydrateHits } from '../query-hits.js';
+import { fastQueryIdsOptions, fastQueryOptions } from '../query-options.js';
 import { crashPoint } from '../storage/crash-point.js';
 import { compileFilter, parseFilter } from '../filter/index.js';
 import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from '../filtered-search.js';
@@ -156,9 +157,9 @@ export class CollectionImpl implements Collection {
   #labels: LabelAllocator;
   /** Labels matched by recent filters, most recent last; emptied by every write. */
   readonly #matchCache = new Map<string, Matches>();
-  /** Where hits are read from, and the ids of labels remembered after their first read (queryIds). */
+  /** Where hits are read from, and the record heads remembered after their first read. */
   readonly #hitSource: HitSource;
-  readonly #hitIds: HitIds;
+  readonly #hitHeads: HitHeads;
   /** Collection size when SQLite's statistics were last refreshed from this object. */
   #analyzedSize = 0;
   /** The full-text index, when the collection keeps one. */
@@ -175,7 +176,7 @@ export class CollectionImpl implements Collection {
     this.metric = row.metric;
     this.index = row.index;
     this.#hitSource = { store: host.store, collectionId: row.id, name: row.name, dim: row.dim, metric: row.metric };
-    this.#hitIds = new HitIds(this.#hitSource);
+    this.#hitHeads = new HitHeads(this.#hitSource);
     this.#labels = new LabelAllocator(host.store.labels(row.id), host.store.lastSeq(), row.name);
     this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
@@ -446,7 +447,7 @@ export class CollectionImpl implements Collection {
     const applied = labels.map((label, row) => ({ label, vector: vectors.subarray(row * dim, (row + 1) * dim) }));
     apply(derived, applied, seq);
     this.#matchCache.clear();
-    for (let row = 0; row < ids.length; row++) this.#hitIds.remember(labels[row]!, ids[row]!);
+    for (const label of labels) this.#hitHeads.forget(label);
     this.#maybeSnapshot(derived);
     return { inserted, updated: ids.length - inserted };
   }
@@ -530,7 +531,7 @@ export class CollectionImpl implements Collection {
     this.#matchCache.clear();
     for (const { label } of removed) {
       this.#labels.release(label);
-      this.#hitIds.forget(label);
+      this.#hitHeads.forget(label);
     }
     this.#maybeSnapshot(derived);
     return removed.length;
@@ -566,7 +567,7 @@ export class CollectionImpl implements Collection {
   query(options: QueryOptions & { explain: true }): ExplainedQuery;
   query(options: QueryOptions): QueryHit[];
   query(options: QueryOptions): QueryHit[] | ExplainedQuery | ExplainedTextQuery {
-    const parsed = parseOrThrow(querySchema, options, 'query');
+    const parsed = fastQueryOptions(options) ?? parseOrThrow(querySchema, options, 'query');
     // For a reader, one read transaction holds the catch-up, the index and FTS5 searches and the record reads.
     return this.#host.read(() => {
       if (parsed.text !== undefined) {
@@ -712,7 +713,7 @@ export class CollectionImpl implements Collection {
     );
     const plan: TextQueryPlan = { strategy: 'hybrid', words, fusion, candidates, text: [] };
     if (explain) {
-      const idOf = (label: number): string => this.#hitIds.idsOf([label])[0]!;
+      const idOf = (label: number): string => this.#hitHeads.headsOf([label])[0]!.id;
       plan.text = textSide.map(({ label, score }, i) => ({ id: idOf(label), rank: i + 1, score }));
       plan.vector = {
         candidates: vectorCandidates.map(({ label, distance }, i) => ({ id: idOf(label), rank: i + 1, distance })),
@@ -729,16 +730,16 @@ export class CollectionImpl implements Collection {
   }
 
   queryIds(options: QueryIdsOptions): QueryIdHit[] {
-    const parsed = parseOrThrow(queryIdsSchema, options, 'queryIds');
+    const parsed = fastQueryIdsOptions(options) ?? parseOrThrow(queryIdsSchema, options, 'queryIds');
     return this.#host.read(() => this.#idHits(this.#search(parsed).neighbours));
   }
 
-  /** Hits with ids and distances only (ids remembered, or point reads of those not yet seen). */
+  /** Hits with ids and distances only (heads remembered, or point reads of those not yet seen). */
   #idHits(neighbours: Neighbours): QueryIdHit[] {
-    const ids = this.#hitIds.idsOf(neighbours.labels);
+    const heads = this.#hitHeads.headsOf(neighbours.labels);
     const hits: QueryIdHit[] = [];
     for (let i = 0; i < neighbours.labels.length; i++) {
-      const id = ids[i]!;
+      const id = heads[i]!.id;
       const raw = neighbours.distances[i]!;
       hits.push(
         this.metric === 'l2' ? { id, distance: Math.sqrt(Math.max(0, raw)) } : { id, distance: raw, score: 1 - raw },
@@ -1023,7 +1024,7 @@ export class CollectionImpl implements Collection {
    */
   catchUp(): boolean {
     if (this.#derived === undefined) return false;
-    this.#hitIds.clear(); // another connection wrote: read the ids again as hits need them
+    this.#hitHeads.clear(); // another connection wrote: read the heads again as hits need them
     this.#matchCache.clear();
     if (this.#derived.catchUp()) {
       this.#textSearch?.catchUp();
@@ -1218,6 +1219,6 @@ export class CollectionImpl implements Collection {
 
   /** The hits' records, each checked (checksum over its text too) before it is returned. */
   #hydrate(neighbours: Neighbours, includeVectors: boolean, includeText = true): QueryHit[] {
-    return hydrateHits(this.#hitSource, neighbours, includeVectors, includeText);
+    return hydrateHits(this.#hitSource, this.#hitHeads, neighbours, includeVectors, includeText);
   }
 }

@@ -193,6 +193,7 @@ describe('ratios', () => {
       closeSeconds: 0,
       diskBytes: 0,
       openSeconds: 0,
+      firstQueryMilliseconds: 0,
       recallAfterReopen: 1,
     },
   });
