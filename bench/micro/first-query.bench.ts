@@ -1,0 +1,64 @@
+// Micro-benchmark: the first queries after open, which must not wait for anything built per collection
+// on first use. Builds an hnsw collection of N synthetic 128-d vectors (m 8, efConstruction 40: the
+// graph's quality does not matter here, only what the first query reads), then opens it again and
+// again, timing the open, the first queryIds and the first query (other hits) of each open.
+// Run by hand: `npx tsx bench/micro/first-query.bench.ts [N=100000] [--opens 7]`. Prints a table.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open, type UpsertRecord } from '../../src/index.js';
+import { generateSynthetic } from '../datasets/synthetic.js';
+import { machineLine } from './micro-report.js';
+
+const args = process.argv.slice(2);
+const count = args[0] !== undefined && !args[0].startsWith('--') ? Number(args[0]) : 100_000;
+const opensAt = args.indexOf('--opens');
+const OPENS = opensAt === -1 ? 7 : Number(args[opensAt + 1]);
+const DIM = 128;
+
+const data = generateSynthetic({ n: count, dim: DIM, queries: 2 * OPENS, seed: 7 });
+const folder = mkdtempSync(join(tmpdir(), 'quiverdb-micro-first-'));
+const path = join(folder, 'db');
+const built = open(path, { durability: 'normal' });
+const collection = built.collection('bench', { dim: DIM, index: { type: 'hnsw', m: 8, efConstruction: 40 } });
+const buildStart = process.hrtime.bigint();
+for (let start = 0; start < count; start += 10_000) {
+  const records: UpsertRecord[] = [];
+  for (let row = start; row < Math.min(count, start + 10_000); row++) {
+    records.push({ id: `doc-${row}`, vector: data.base.subarray(row * DIM, (row + 1) * DIM), metadata: { row } });
+  }
+  collection.upsert(records);
+}
+const buildSeconds = Number(process.hrtime.bigint() - buildStart) / 1e9;
+built.close();
+
+const milliseconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
+const figures: { open: number; queryIds: number; query: number }[] = [];
+for (let round = 0; round < OPENS; round++) {
+  let start = process.hrtime.bigint();
+  const database = open(path);
+  const reopened = database.collection('bench');
+  const openMs = milliseconds(start);
+  const query = (q: number) => data.queries.subarray(q * DIM, (q + 1) * DIM);
+  start = process.hrtime.bigint();
+  reopened.queryIds({ vector: query(2 * round), k: 10 });
+  const idsMs = milliseconds(start);
+  start = process.hrtime.bigint();
+  reopened.query({ vector: query(2 * round + 1), k: 10 });
+  const queryMs = milliseconds(start);
+  database.close();
+  figures.push({ open: openMs, queryIds: idsMs, query: queryMs });
+}
+rmSync(folder, { recursive: true, force: true });
+
+const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const spread = (pick: (figure: (typeof figures)[number]) => number): string => {
+  const values = figures.map(pick);
+  return `${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
+};
+console.log(`### first queries after open, ${count.toLocaleString('en-US')} × ${DIM} hnsw\n`);
+console.log(`${machineLine()} (after the run)\n`);
+console.log(`Built in ${buildSeconds.toFixed(1)} s; ${OPENS} opens, median (min–max) in ms:\n`);
+console.log('| open | first queryIds | first query (other hits, with metadata) |');
+console.log('|---|---|---|');
+console.log(`| ${spread((f) => f.open)} | ${spread((f) => f.queryIds)} | ${spread((f) => f.query)} |`);
