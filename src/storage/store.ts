@@ -709,11 +709,15 @@ export class Store {
       .map((row) => (row as { detail: string }).detail);
   }
 
-  /** Labels and stored vectors of the records under `labels` (any order; missing ones absent). One statement. */
+  /**
+   * Labels and stored vectors of the records under `labels` (any order; missing ones absent). One
+   * statement, a point read of each record's key (record-key.ts).
+   */
   vectorsByLabels(collectionId: number, labels: readonly number[]): { label: number; vector: Buffer }[] {
-    return this.#statement(
-      'SELECT label, vector FROM records WHERE collection_id = ? AND label IN (SELECT value FROM json_each(?))',
-    ).all(collectionId, JSON.stringify(labels)) as { label: number; vector: Buffer }[];
+    const keys = labels.map((label) => recordKey(collectionId, label));
+    return this.#statement('SELECT label, vector FROM records WHERE key IN (SELECT value FROM json_each(?))').all(
+      JSON.stringify(keys),
+    ) as { label: number; vector: Buffer }[];
   }
 
   /** The persisted IVF-PQ state of a collection (codebook, the seq and params it covers, code chunks in order). */
