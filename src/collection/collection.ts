@@ -441,13 +441,13 @@ export class CollectionImpl implements Collection {
     }
     textSearch?.committed();
     this.#labels.commit();
+    for (const label of labels) this.#hitHeads.forget(label); // before anything after the commit can throw
     this.#host.feed.committed();
     crashPoint('upsert-after-commit');
     // Committed: the index follows.
     const applied = labels.map((label, row) => ({ label, vector: vectors.subarray(row * dim, (row + 1) * dim) }));
     apply(derived, applied, seq);
     this.#matchCache.clear();
-    for (const label of labels) this.#hitHeads.forget(label);
     this.#maybeSnapshot(derived);
     return { inserted, updated: ids.length - inserted };
   }
@@ -526,12 +526,12 @@ export class CollectionImpl implements Collection {
     }
     this.#textSearch?.committed();
     if (removed.length === 0) return 0;
+    for (const { label } of removed) this.#hitHeads.forget(label); // before anything after the commit can throw
     this.#host.feed.committed();
     derived.applyCommitted(removed, seq);
     this.#matchCache.clear();
     for (const { label } of removed) {
       this.#labels.release(label);
-      this.#hitHeads.forget(label);
     }
     this.#maybeSnapshot(derived);
     return removed.length;
