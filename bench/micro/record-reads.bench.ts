@@ -1,7 +1,7 @@
 // Micro-benchmark: reading 10 random records' heads from SQLite in the layouts the query path could use
 // (better-sqlite3 alone, no QuiverDB code): the schema-7 table (IN list over the (collection_id, label)
 // index, text and checksum after the vector) against records keyed by collection and label with the
-// vector last (migration 8), by IN list, by raw rows, by one statement per hit, and ids only.
+// vector last (migration 9), by IN list, by raw rows, by one statement per hit, and ids only.
 // Run by hand: `npx tsx bench/micro/record-reads.bench.ts [N=100000] [--cache-kib K] [--mmap BYTES]`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,11 +70,11 @@ const cases: [string, (labels: number[]) => unknown][] = [];
 const oldAll = before.prepare(
   `SELECT id, label, metadata, text, vector, checksum FROM records WHERE collection_id = 1 AND label IN (${list})`,
 );
-cases.push(['schema 7: IN over the (collection_id, label) index, every column', (l) => oldAll.all(padded(l, byLabel))]);
+cases.push(['schema 8: IN over the (collection_id, label) index, every column', (l) => oldAll.all(padded(l, byLabel))]);
 const oldHead = before.prepare(
   `SELECT id, label, metadata, text, checksum FROM records WHERE collection_id = 1 AND label IN (${list})`,
 );
-cases.push(['schema 7: the same without the vector', (l) => oldHead.all(padded(l, byLabel))]);
+cases.push(['schema 8: the same without the vector', (l) => oldHead.all(padded(l, byLabel))]);
 const newIndex = after.prepare(
   `SELECT id, label, metadata, text, head_checksum FROM records WHERE collection_id = 1 AND label IN (${list})`,
 );
