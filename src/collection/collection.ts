@@ -548,19 +548,20 @@ export class CollectionImpl implements Collection {
       feed: this.#host.feed,
       textSearch: this.#textSearch,
     };
-    let updated: number;
+    let updated: readonly number[];
     try {
       updated = this.#host.store.transaction(() => applyUpdate(target, update));
     } catch (error) {
       target.textSearch?.rolledBack();
       throw toQuiverError(error, `updating collection '${this.name}'`);
     }
+    for (const label of updated) this.#hitHeads.forget(label); // before anything after the commit can throw
     target.textSearch?.committed();
-    if (updated > 0) {
+    if (updated.length > 0) {
       this.#host.feed.committed();
       this.#matchCache.clear();
     }
-    return updated;
+    return updated.length;
   }
 
   query(options: QueryOptions & { text: string; explain: true }): ExplainedTextQuery;

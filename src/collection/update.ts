@@ -130,21 +130,21 @@ export function mergedMetadataJson(
 /**
  * Applies a prepared update; call inside the write's transaction. Each record is read and checked
  * (a damaged one is CORRUPT, and the transaction rolls back), rewritten with its new checksum, its
- * text re-indexed when the text changes, and logged as an 'update' change. Returns how many
- * records were updated.
+ * text re-indexed when the text changes, and logged as an 'update' change. Returns the labels of
+ * the records updated.
  */
-export function applyUpdate(target: UpdateTarget, update: PreparedUpdate): number {
+export function applyUpdate(target: UpdateTarget, update: PreparedUpdate): readonly number[] {
   const { store, collectionId, name, dim } = target;
   const labels =
     update.ids !== undefined
       ? [...store.labelsOfIds(collectionId, update.ids).values()]
       : Array.from(store.labelsMatching(collectionId, update.where!));
-  if (labels.length === 0) return 0;
-  const byLabel = new Map(store.recordsByLabels(collectionId, labels).map((row) => [row.label, row]));
+  if (labels.length === 0) return labels;
+  const rows = store.recordsByLabels(collectionId, labels, true);
   const replaced = update.metadata === undefined || update.merge ? undefined : JSON.stringify(update.metadata);
   const changes: UpdateChangeRow[] = [];
-  for (const label of labels) {
-    const row = byLabel.get(label);
+  for (const [index, label] of labels.entries()) {
+    const row = rows[index];
     if (row === undefined) {
       throw new QuiverError('INTERNAL', `label ${label} of collection '${name}' has no record`);
     }
@@ -157,5 +157,5 @@ export function applyUpdate(target: UpdateTarget, update: PreparedUpdate): numbe
     changes.push({ id: record.id, metadata, text });
   }
   target.feed.updates(name, changes);
-  return changes.length;
+  return labels;
 }

@@ -337,10 +337,14 @@ export class Store {
    * checksum over the stored vector bytes (an update that leaves the index alone).
    */
   rewriteFields(collectionId: number, record: StoredRecord, metadata: string, text: string | null): void {
-    const checksum = recordChecksum({ label: record.label, id: record.id, vector: record.vector, metadata, text });
-    this.#statement(
-      'UPDATE records SET metadata = ?, text = ?, checksum = ? WHERE collection_id = ? AND label = ?',
-    ).run(metadata, text, checksum, collectionId, record.label);
+    const { label, id, vector } = record;
+    this.#statement('UPDATE records SET metadata = ?, text = ?, checksum = ?, head_checksum = ? WHERE key = ?').run(
+      metadata,
+      text,
+      recordChecksum({ label, id, vector, metadata, text }),
+      recordHeadChecksum({ label, id, metadata, text }),
+      recordKey(collectionId, label),
+    );
   }
 
   deleteRecord(collectionId: number, label: number): void {

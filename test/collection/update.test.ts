@@ -69,6 +69,7 @@ describe('update', () => {
 
   it('selects by filter, and filters see the new metadata at once', () => {
     expect(docs.count({ filter: { lang: 'en' } })).toBe(2); // fills the filter's cache
+    expect(docs.query({ vector: [1, 0.1, 0], k: 3 })[0]!.metadata).toMatchObject({ lang: 'en' }); // remembers the hits
     expect(docs.update({ filter: { lang: 'en' } }, { metadata: { lang: 'en-GB' } })).toBe(2);
     expect(docs.count({ filter: { lang: 'en' } })).toBe(0);
     expect(docs.get({ filter: { lang: 'en-GB' } }).map((record) => record.id)).toEqual(['a', 'b']);

@@ -271,7 +271,7 @@ describe('the record checksum migration (6)', () => {
     expect(db.collection('c').get({ filter: {} })).toHaveLength(20);
     expect(db.collection('c').query({ vector: [5, 1, 2, 3], k: 1 })[0]).toMatchObject({ id: 'r5', distance: 0 });
     db.close();
-    expect(schemaVersion(path)).toEqual({ version: 8, missing: 0 });
+    expect(schemaVersion(path)).toEqual({ version: 9, missing: 0 });
   });
 
   it('opens a database of schema 5 (text, no checksums): the checksums computed cover the texts', () => {
@@ -304,7 +304,7 @@ describe('the record checksum migration (6)', () => {
     expect(docs.get('r5')).toEqual({ id: 'r5', vector: new Float32Array([5, 1, 2, 3]), metadata: { n: 5 } });
     expect(docs.query({ text: 'topic6', k: 3 }).map((hit) => hit.id)).toEqual(['r6']);
     reopened.close();
-    expect(schemaVersion(path)).toEqual({ version: 8, missing: 0 });
+    expect(schemaVersion(path)).toEqual({ version: 9, missing: 0 });
     // The computed checksum covers the text: changing it afterwards is caught.
     damage(path, "UPDATE records SET text = 'passage 4 about topic5' WHERE id = 'r4'");
     expectCorrupt(read(path, 'get', 'r4'), '"r4"', 'checksum');

@@ -88,7 +88,7 @@ describe('migration 9: records keyed by collection and label', () => {
       .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL")
       .pluck()
       .get();
-    expect(fieldIndexes).toBe(2); // the value and type indexes of 'tag'
+    expect(fieldIndexes).toBe(3); // the value and type indexes of 'tag', and records_with_text (migration 8)
     const columns = sqlite.prepare("SELECT name FROM pragma_table_info('records')").pluck().all();
     expect(columns.at(-1)).toBe('vector');
     sqlite.close();
