@@ -16,6 +16,20 @@ import { applyInChunks, ProgressReporter, progressOption, queueInChunks } from '
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { applyUpdate, prepareUpdate } from './update.js';
 import { LabelAllocator } from './labels.js';
+import {
+  answerQuery,
+  answerQueryAsync,
+  answerQueryIds,
+  COMPILE,
+  DEFAULT_K,
+  exactFromStore,
+  filteredContext,
+  hydrate,
+  idHits,
+  textQuery,
+  whereOf,
+} from './query.js';
+import type { CollectionState } from './state.js';
 import { type PreparedBatch, prepareBatch } from './write.js';
 import { isQuiverError, QuiverError, toQuiverError } from '../errors.js';
 import { batchRow } from '../index/hnsw.js';
@@ -23,14 +37,10 @@ import { indexKind } from '../index/registry.js';
 import type { AnnIndex, BatchNeighbours, Neighbours } from '../index/types.js';
 import { norm } from '../index/vector-math.js';
 import {
-  describe,
   filterSelectionSchema,
   parseOrThrow,
   queryBatchSchema,
   queryIdsBatchSchema,
-  queryIdsSchema,
-  queryAsyncSchema,
-  querySchema,
   textQueryBatchSchema,
   toId,
   toText,
@@ -38,11 +48,10 @@ import {
   toVector,
 } from '../schema.js';
 import type { Metric } from '../schema.js';
-import { HitHeads, type HitSource, hydrateHits } from '../query-hits.js';
-import { fastQueryIdsOptions, fastQueryOptions } from '../query-options.js';
+import { HitHeads, type HitSource } from '../query-hits.js';
 import { crashPoint } from '../storage/crash-point.js';
 import { compileFilter, parseFilter } from '../filter/index.js';
-import { exactOverRows, type FilteredSearchContext, Matches, searchFiltered } from '../filtered-search.js';
+import { Matches, searchFiltered } from '../filtered-search.js';
 import type { CollectionRow, CompiledWhere, Store, StoredRecord } from '../storage/store.js';
 import { checkedRecord } from '../storage/stored-record.js';
 import {
@@ -51,8 +60,6 @@ import {
   type EmbedSettings,
   embedTexts,
 } from '../text/embedding.js';
-import { DEFAULT_ALPHA, DEFAULT_RRF_K, type Fusion, fuse } from '../text/fusion.js';
-import { queryWords } from '../text/query-words.js';
 import type { TextSettings } from '../text/settings.js';
 import { TextSearch } from '../text/text-search.js';
 import type {
@@ -73,11 +80,8 @@ import type {
   QueryIdsOptions,
   QueryOptions,
   PageOptions,
-  QueryPlan,
   QuiverRecord,
   RecordPage,
-  RerankFunction,
-  TextQueryPlan,
   TextRecord,
   UpdateChanges,
   UpdateOptions,
@@ -94,18 +98,13 @@ import type {
   ArrowSource,
 } from '../types.js';
 
-const DEFAULT_K = 10;
 /** Filters whose matching labels a collection remembers between writes. */
 const MATCH_CACHE_SIZE = 32;
-/** Filters compile against the records table's JSON column. */
-const COMPILE = { metadataColumn: 'metadata' } as const;
 
 /** True for the `{ filter, ... }` form of get / delete (as opposed to ids). */
 function isSelection(value: unknown): value is { filter: Filter; limit?: number } {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && 'filter' in value;
 }
-/** Candidates each side of a hybrid query contributes, at least (and at least k). */
-const DEFAULT_HYBRID_CANDIDATES = 50;
 
 /** The options schema of a batch method: queryBatch's, or queryIdsBatch's (no includeVectors). */
 type BatchSchema = typeof queryBatchSchema | typeof queryIdsBatchSchema;
@@ -152,6 +151,8 @@ export class CollectionImpl implements Collection {
   readonly metric: Metric;
   readonly index: IndexSettings;
   readonly #host: CollectionHost;
+  /** This collection as its query paths and Arrow glue see it (state.ts). */
+  readonly #state: CollectionState;
   readonly #collectionId: number;
   #derived: DerivedIndex | undefined;
   #labels: LabelAllocator;
@@ -177,6 +178,28 @@ export class CollectionImpl implements Collection {
     this.index = row.index;
     this.#hitSource = { store: host.store, collectionId: row.id, name: row.name, dim: row.dim, metric: row.metric };
     this.#hitHeads = new HitHeads(this.#hitSource);
+    const collection = this;
+    this.#state = {
+      name: row.name,
+      dim: row.dim,
+      metric: row.metric,
+      index: row.index,
+      collectionId: row.id,
+      store: host.store,
+      threads: host.threads,
+      get textSearch() {
+        return collection.#textSearch;
+      },
+      get embed() {
+        return collection.#embed;
+      },
+      read: (body) => host.read(body),
+      readable: () => this.#readable(),
+      writable: () => this.#writable(),
+      matches: (where) => this.#matches(where),
+      hitSource: this.#hitSource,
+      hitHeads: this.#hitHeads,
+    };
     this.#labels = new LabelAllocator(host.store.labels(row.id), host.store.lastSeq(), row.name);
     this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
@@ -463,7 +486,7 @@ export class CollectionImpl implements Collection {
     this.#readable();
     const store = this.#host.store;
     if (idOrIds !== null && typeof idOrIds === 'object' && !Array.isArray(idOrIds)) {
-      const range = parseRange(idOrIds, (filter) => this.#where(filter));
+      const range = parseRange(idOrIds, (filter) => whereOf(filter));
       return readRange(store, this.#collectionId, range, (row) => this.#record(row));
     }
     const read = (id: string): QuiverRecord | undefined => {
@@ -483,7 +506,7 @@ export class CollectionImpl implements Collection {
   page(options?: PageOptions): RecordPage {
     return this.#host.read(() => {
       this.#readable();
-      const request = parsePage(options, (filter) => this.#where(filter));
+      const request = parsePage(options, (filter) => whereOf(filter));
       return readPage(this.#host.store, this.#collectionId, request, (row) => this.#record(row));
     });
   }
@@ -568,192 +591,15 @@ export class CollectionImpl implements Collection {
   query(options: QueryOptions & { explain: true }): ExplainedQuery;
   query(options: QueryOptions): QueryHit[];
   query(options: QueryOptions): QueryHit[] | ExplainedQuery | ExplainedTextQuery {
-    const parsed = fastQueryOptions(options) ?? parseOrThrow(querySchema, options, 'query');
-    // For a reader, one read transaction holds the catch-up, the index and FTS5 searches and the record reads.
-    return this.#host.read(() => {
-      if (parsed.text !== undefined) {
-        const answer = this.#textQuery(parsed, parsed.explain === true);
-        return parsed.explain === true ? answer : answer.hits;
-      }
-      if (parsed.vector === undefined) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `query.vector is undefined and so is query.text; give a vector, a text, or both (collection '${this.name}')`,
-        );
-      }
-      const { neighbours, plan } = this.#search({ ...parsed, vector: parsed.vector });
-      const hits = this.#hydrate(neighbours, parsed.includeVectors === true, parsed.includeText !== false);
-      return parsed.explain === true ? { hits, plan } : hits;
-    });
+    return answerQuery(this.#state, options);
   }
 
-  async queryAsync(options: QueryAsyncOptions): Promise<QueryHit[]> {
-    const parsed = parseOrThrow(queryAsyncSchema, options, 'queryAsync');
-    this.#readable();
-    const { rerank, ...rest } = parsed;
-    const hook = typeof rerank === 'object' ? rerank : undefined;
-    const query: QueryOptions = { ...(rest as QueryOptions), ...(typeof rerank === 'number' ? { rerank } : {}) };
-    const text = query.text;
-    if (hook !== undefined && text === undefined) {
-      throw new QuiverError('INVALID_ARGUMENT', 'queryAsync.rerank scores hits against the query text; give text too');
-    }
-    if (query.vector === undefined && text !== undefined && this.#embed !== undefined) {
-      toText(text, 'queryAsync.text');
-      query.vector = await embedTexts(this.#embed, [text], ['the query text'], this.dim, this.name);
-      // Without a text index, the embedded text is a vector query.
-      if (this.#textSearch === undefined) delete query.text;
-    }
-    if (hook === undefined) return this.query(query);
-    const k = query.k ?? DEFAULT_K;
-    const hits = this.query({ ...query, k: Math.max(k, hook.candidates ?? Math.max(k, DEFAULT_HYBRID_CANDIDATES)) });
-    if (hits.length === 0) return hits;
-    let scores: unknown;
-    try {
-      scores = await (hook.score as RerankFunction)(
-        text!,
-        hits.map((hit) => ({ ...hit })),
-      );
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new QuiverError('HOOK_FAILED', `the rerank function failed (${detail})`, { cause: error });
-    }
-    if (!Array.isArray(scores) || scores.length !== hits.length) {
-      throw new QuiverError(
-        'HOOK_FAILED',
-        `the rerank function returned ${Array.isArray(scores) ? `${scores.length} scores` : describe(scores)} for ${hits.length} hits; it must return one number per hit, in order`,
-      );
-    }
-    scores.forEach((score, i) => {
-      if (typeof score !== 'number' || !Number.isFinite(score)) {
-        throw new QuiverError(
-          'HOOK_FAILED',
-          `the rerank function's score ${i} is ${describe(score)}; scores must be finite numbers`,
-        );
-      }
-      hits[i]!.rerankScore = score;
-    });
-    // Stable: equal rerank scores keep the retrieval order.
-    return hits
-      .map((hit, i) => ({ hit, i }))
-      .sort((a, b) => b.hit.rerankScore! - a.hit.rerankScore! || a.i - b.i)
-      .slice(0, k)
-      .map(({ hit }) => hit);
-  }
-
-  /** A text query (BM25), or with a vector a hybrid one: each side's candidates, fused. */
-  #textQuery(
-    parsed: {
-      vector?: unknown;
-      text?: string | undefined;
-      k?: number | undefined;
-      ef?: number | undefined;
-      nprobe?: number | undefined;
-      rerank?: number | undefined;
-      filter?: unknown;
-      includeVectors?: boolean | undefined;
-      includeText?: boolean | undefined;
-      fusion?:
-        | { method: 'rrf'; k?: number | undefined }
-        | { method: 'weighted'; alpha?: number | undefined }
-        | undefined;
-      candidates?: number | undefined;
-    },
-    explain: boolean,
-  ): ExplainedTextQuery {
-    this.#readable();
-    const textSearch = this.#textSearch;
-    if (textSearch === undefined) {
-      throw new QuiverError(
-        'INVALID_ARGUMENT',
-        `collection '${this.name}' keeps no text index; open it with { text: true } (or tokenizer options) to build one`,
-      );
-    }
-    const words = queryWords(toText(parsed.text, 'query.text'), 'query.text');
-    const k = parsed.k ?? DEFAULT_K;
-    const where = this.#where(parsed.filter);
-    const includeVectors = parsed.includeVectors === true;
-    const includeText = parsed.includeText !== false;
-    if (parsed.vector === undefined) {
-      if (parsed.fusion !== undefined || parsed.candidates !== undefined) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          'query.fusion and query.candidates are for hybrid queries (vector and text)',
-        );
-      }
-      const found = textSearch.search(words, k, where);
-      const hits = this.#scoredHits(
-        found.map((candidate) => candidate.label),
-        found.map((candidate) => candidate.score),
-        includeVectors,
-        includeText,
-      );
-      const plan: TextQueryPlan = { strategy: 'text', words, candidates: k, text: [] };
-      if (explain) plan.text = hits.map((hit, i) => ({ id: hit.id, rank: i + 1, score: found[i]!.score }));
-      return { hits, plan };
-    }
-    // At least k from the vector side alone keeps min(k, matches) hits under any filter.
-    const candidates = Math.max(k, parsed.candidates ?? DEFAULT_HYBRID_CANDIDATES);
-    const fusion: Fusion =
-      parsed.fusion?.method === 'weighted'
-        ? { method: 'weighted', alpha: parsed.fusion.alpha ?? DEFAULT_ALPHA }
-        : { method: 'rrf', k: parsed.fusion?.k ?? DEFAULT_RRF_K };
-    const { vector, ef, nprobe, rerank, filter } = parsed;
-    const vectorSide = this.#search({ vector, k: candidates, ef, nprobe, rerank, filter, explain });
-    const textSide = textSearch.search(words, candidates, where);
-    const vectorCandidates = vectorSide.neighbours.labels.map((label, i) => ({
-      label,
-      distance: this.#distanceOf(vectorSide.neighbours.distances[i]!),
-    }));
-    const fused = fuse(vectorCandidates, textSide, fusion);
-    const top = fused.slice(0, k);
-    const hits = this.#scoredHits(
-      top.map((candidate) => candidate.label),
-      top.map((candidate) => candidate.score),
-      includeVectors,
-      includeText,
-    );
-    const plan: TextQueryPlan = { strategy: 'hybrid', words, fusion, candidates, text: [] };
-    if (explain) {
-      const idOf = (label: number): string => this.#hitHeads.headsOf([label])[0]!.id;
-      plan.text = textSide.map(({ label, score }, i) => ({ id: idOf(label), rank: i + 1, score }));
-      plan.vector = {
-        candidates: vectorCandidates.map(({ label, distance }, i) => ({ id: idOf(label), rank: i + 1, distance })),
-        plan: vectorSide.plan,
-      };
-      plan.fused = fused.map(({ label, ...rest }) => ({ id: idOf(label), ...rest }));
-    }
-    return { hits, plan };
-  }
-
-  /** A raw index distance in the collection's metric (l2 indexes keep squared distances). */
-  #distanceOf(raw: number): number {
-    return this.metric === 'l2' ? Math.sqrt(Math.max(0, raw)) : raw;
+  queryAsync(options: QueryAsyncOptions): Promise<QueryHit[]> {
+    return answerQueryAsync(this.#state, options);
   }
 
   queryIds(options: QueryIdsOptions): QueryIdHit[] {
-    const parsed = fastQueryIdsOptions(options) ?? parseOrThrow(queryIdsSchema, options, 'queryIds');
-    return this.#host.read(() => this.#idHits(this.#search(parsed).neighbours));
-  }
-
-  /** Hits with ids and distances only (heads remembered, or point reads of those not yet seen). */
-  #idHits(neighbours: Neighbours): QueryIdHit[] {
-    const heads = this.#hitHeads.headsOf(neighbours.labels);
-    const hits: QueryIdHit[] = [];
-    for (let i = 0; i < neighbours.labels.length; i++) {
-      const id = heads[i]!.id;
-      const raw = neighbours.distances[i]!;
-      hits.push(
-        this.metric === 'l2' ? { id, distance: Math.sqrt(Math.max(0, raw)) } : { id, distance: raw, score: 1 - raw },
-      );
-    }
-    return hits;
-  }
-
-  /** A query's filter compiled to SQL; undefined for no filter or one that matches everything (`{}`). */
-  #where(filter: unknown): CompiledWhere | undefined {
-    if (filter === undefined) return undefined;
-    const node = parseFilter(filter);
-    return node.kind === 'and' && node.children.length === 0 ? undefined : compileFilter(node, COMPILE);
+    return answerQueryIds(this.#state, options);
   }
 
   /** The labels a filter matches: from the cache until the next write, else one SQL scan. */
@@ -770,94 +616,29 @@ export class CollectionImpl implements Collection {
     return matches;
   }
 
-  /** Validated query options → the neighbours (raw distances) and the plan that found them. */
-  #search(parsed: {
-    vector: unknown;
-    k?: number | undefined;
-    ef?: number | undefined;
-    nprobe?: number | undefined;
-    rerank?: number | undefined;
-    filter?: unknown;
-    explain?: boolean | undefined;
-  }): { neighbours: Neighbours; plan: QueryPlan } {
-    const ann = this.#readable().ann;
-    const where = this.#where(parsed.filter);
-    const vector = toVector(parsed.vector, this.dim, 'query vector', this.name);
-    if (this.metric === 'cosine' && norm(vector) === 0) {
-      throw new QuiverError('INVALID_ARGUMENT', 'query vector is all zeros; cosine distance needs a non-zero vector');
-    }
-    const explain = parsed.explain === true;
-    const requested = parsed.k ?? DEFAULT_K;
-    const ef = parsed.ef ?? indexKind(this.index).defaultEf(this.index) ?? requested;
-    let neighbours: Neighbours;
-    let plan: QueryPlan;
-    if (where !== undefined) {
-      ({ neighbours, plan } = searchFiltered(
-        this.#filteredContext(ann),
-        vector,
-        requested,
-        ef,
-        where,
-        this.#matches(where),
-        explain,
-        {
-          nprobe: parsed.nprobe,
-          rerank: parsed.rerank,
-        },
-      ));
-    } else {
-      const k = Math.min(requested, ann.size);
-      const found = ann.searchPlanned(
-        vector,
-        k,
-        { ef, nprobe: parsed.nprobe, rerank: parsed.rerank },
-        this.#host.threads,
-      );
-      const { strategy, ef: searchEf, candidatesScored, ...fields } = found.plan;
-      plan = {
-        strategy: strategy ?? 'exact',
-        matches: ann.size,
-        total: ann.size,
-        selectivity: ann.size === 0 ? 0 : 1,
-        ...(searchEf === undefined ? {} : { ef: searchEf }),
-        candidatesScored: candidatesScored ?? 0,
-        fallback: false,
-        labelScan: [],
-      };
-      Object.assign(plan, fields);
-      neighbours = found.neighbours;
-      if (neighbours.labels.length < k) {
-        // An approximate search can come back short when many nodes are deleted or the graph is
-        // poorly connected; the exact answer from the stored vectors is always complete.
-        neighbours = this.#exactFromStore(vector, k);
-        plan.fallback = true;
-        plan.candidatesScored = ann.size;
-      }
-    }
-    return { neighbours, plan };
-  }
-
   queryBatch(options: QueryBatchOptions): QueryHit[][] {
     if (options !== null && typeof options === 'object' && 'texts' in options) return this.#textBatch(options);
     const includeVectors = (options as { includeVectors?: unknown } | undefined)?.includeVectors === true;
     return this.#batch(options, queryBatchSchema, 'queryBatch', (neighbours) =>
-      this.#hydrate(neighbours, includeVectors),
+      hydrate(this.#state, neighbours, includeVectors),
     );
   }
 
   queryIdsBatch(options: QueryIdsBatchOptions): QueryIdHit[][] {
-    return this.#batch(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) => this.#idHits(neighbours));
+    return this.#batch(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) => idHits(this.#state, neighbours));
   }
 
   queryBatchAsync(options: QueryBatchOptions): Promise<QueryHit[][]> {
     const includeVectors = (options as { includeVectors?: unknown } | undefined)?.includeVectors === true;
     return this.#batchAsync(options, queryBatchSchema, 'queryBatch', (neighbours) =>
-      this.#hydrate(neighbours, includeVectors),
+      hydrate(this.#state, neighbours, includeVectors),
     );
   }
 
   queryIdsBatchAsync(options: QueryIdsBatchOptions): Promise<QueryIdHit[][]> {
-    return this.#batchAsync(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) => this.#idHits(neighbours));
+    return this.#batchAsync(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) =>
+      idHits(this.#state, neighbours),
+    );
   }
 
   /** queryBatch with texts: the whole batch validated first, then each query answered as `query`. */
@@ -881,7 +662,7 @@ export class CollectionImpl implements Collection {
       }
       vectorOf = (row) => vectors[row];
     }
-    this.#where(rest.filter);
+    whereOf(rest.filter);
     const queries = texts.map((text, row) => {
       toText(text, `queryBatch.texts[${row}]`);
       const vector = vectorOf?.(row);
@@ -889,7 +670,7 @@ export class CollectionImpl implements Collection {
       return { ...rest, text, ...(vector === undefined ? {} : { vector }) };
     });
     // For a reader, the whole batch is answered from one read transaction, as #batch does.
-    return this.#host.read(() => queries.map((query) => this.#textQuery(query, false).hits));
+    return this.#host.read(() => queries.map((query) => textQuery(this.#state, query, false).hits));
   }
 
   /** A batch of queries answered at once: `hitsOf` turns each query's neighbours into its hits. */
@@ -1090,7 +871,7 @@ export class CollectionImpl implements Collection {
   /** Validates a whole queryBatch call; `k` comes back capped at the index size (0 when empty). */
   #prepareQueryBatch(options: unknown, schema: BatchSchema, method: string, size: number): PreparedQueryBatch {
     const parsed = parseOrThrow(schema, options, method);
-    const where = this.#where(parsed.filter);
+    const where = whereOf(parsed.filter);
     const dim = this.dim;
     let count: number;
     let rowOf: (row: number) => unknown;
@@ -1127,18 +908,6 @@ export class CollectionImpl implements Collection {
     return { queries, count, requested, k, ef, where };
   }
 
-  /** What the filter planner needs of this collection to search `ann`. */
-  #filteredContext(ann: AnnIndex): FilteredSearchContext {
-    return {
-      store: this.#host.store,
-      collectionId: this.#collectionId,
-      ann,
-      metric: this.metric,
-      dim: this.dim,
-      threads: this.#host.threads,
-    };
-  }
-
   /** A filtered batch: each query planned and searched exactly as query() with the same filter. */
   #answerFilteredBatch<T>(
     ann: AnnIndex,
@@ -1146,7 +915,7 @@ export class CollectionImpl implements Collection {
     where: CompiledWhere,
     hitsOf: (neighbours: Neighbours) => T[],
   ): T[][] {
-    const context = this.#filteredContext(ann);
+    const context = filteredContext(this.#state, ann);
     const answers: T[][] = [];
     for (let row = 0; row < batch.count; row++) {
       const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
@@ -1185,14 +954,10 @@ export class CollectionImpl implements Collection {
       const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
       let neighbours = found === undefined ? ann.search(query, batch.k, batch.ef) : batchRow(found, row);
       // Short, as in query(): the exact answer from the stored vectors is always complete.
-      if (neighbours.labels.length < batch.k) neighbours = this.#exactFromStore(query, batch.k);
+      if (neighbours.labels.length < batch.k) neighbours = exactFromStore(this.#state, query, batch.k);
       answers.push(hitsOf(neighbours));
     }
     return answers;
-  }
-
-  #exactFromStore(query: Float32Array, k: number): Neighbours {
-    return exactOverRows(this, query, k, this.#host.store.vectors(this.#collectionId));
   }
 
   /** A stored record as `get` returns it, after every check of {@link checkedRecord}. */
@@ -1201,25 +966,5 @@ export class CollectionImpl implements Collection {
     const record: QuiverRecord = { id: checked.id, vector: checked.vector, metadata: checked.metadata as Metadata };
     if (checked.text !== undefined) record.text = checked.text;
     return record;
-  }
-
-  /** Hits of a text or hybrid query: distance −score, score the BM25 or fused score. */
-  #scoredHits(
-    labels: readonly number[],
-    scores: readonly number[],
-    includeVectors: boolean,
-    includeText: boolean,
-  ): QueryHit[] {
-    const hits = this.#hydrate({ labels: [...labels], distances: [...scores] }, includeVectors, includeText);
-    hits.forEach((hit, i) => {
-      hit.distance = -scores[i]!;
-      hit.score = scores[i]!;
-    });
-    return hits;
-  }
-
-  /** The hits' records, each checked (checksum over its text too) before it is returned. */
-  #hydrate(neighbours: Neighbours, includeVectors: boolean, includeText = true): QueryHit[] {
-    return hydrateHits(this.#hitSource, this.#hitHeads, neighbours, includeVectors, includeText);
   }
 }
