@@ -16,42 +16,23 @@ import { applyInChunks, ProgressReporter, progressOption, queueInChunks } from '
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { applyUpdate, prepareUpdate } from './update.js';
 import { LabelAllocator } from './labels.js';
+
 import {
-  answerQuery,
-  answerQueryAsync,
-  answerQueryIds,
-  COMPILE,
-  DEFAULT_K,
-  exactFromStore,
-  filteredContext,
-  hydrate,
-  idHits,
-  textQuery,
-  whereOf,
-} from './query.js';
+  answerQueryBatch,
+  answerQueryBatchAsync,
+  answerQueryIdsBatch,
+  answerQueryIdsBatchAsync,
+} from './batch-query.js';
+import { answerQuery, answerQueryAsync, answerQueryIds, COMPILE, whereOf } from './query.js';
 import type { CollectionState } from './state.js';
 import { type PreparedBatch, prepareBatch } from './write.js';
 import { isQuiverError, QuiverError, toQuiverError } from '../errors.js';
-import { batchRow } from '../index/hnsw.js';
-import { indexKind } from '../index/registry.js';
-import type { AnnIndex, BatchNeighbours, Neighbours } from '../index/types.js';
-import { norm } from '../index/vector-math.js';
-import {
-  filterSelectionSchema,
-  parseOrThrow,
-  queryBatchSchema,
-  queryIdsBatchSchema,
-  textQueryBatchSchema,
-  toId,
-  toText,
-  toMetadataJson,
-  toVector,
-} from '../schema.js';
+import { filterSelectionSchema, parseOrThrow, toId, toMetadataJson } from '../schema.js';
 import type { Metric } from '../schema.js';
 import { HitHeads, type HitSource } from '../query-hits.js';
 import { crashPoint } from '../storage/crash-point.js';
 import { compileFilter, parseFilter } from '../filter/index.js';
-import { Matches, searchFiltered } from '../filtered-search.js';
+import { Matches } from '../filtered-search.js';
 import type { CollectionRow, CompiledWhere, Store, StoredRecord } from '../storage/store.js';
 import { checkedRecord } from '../storage/stored-record.js';
 import {
@@ -106,9 +87,6 @@ function isSelection(value: unknown): value is { filter: Filter; limit?: number 
   return value !== null && typeof value === 'object' && !Array.isArray(value) && 'filter' in value;
 }
 
-/** The options schema of a batch method: queryBatch's, or queryIdsBatch's (no includeVectors). */
-type BatchSchema = typeof queryBatchSchema | typeof queryIdsBatchSchema;
-
 /** The metadata of records given none. */
 const EMPTY_METADATA = '{}';
 
@@ -117,17 +95,6 @@ type CommittedChanges = { label: number; vector: Float32Array }[];
 
 /** How a committed batch reaches the index: at once (upsert) or queued on the threads (upsertAsync). */
 type ApplyCommitted = (derived: DerivedIndex, applied: CommittedChanges, seq: number) => void;
-
-/** A validated queryBatch: `count` query rows of `dim` numbers in `queries`. */
-interface PreparedQueryBatch {
-  readonly queries: Float32Array;
-  readonly count: number;
-  /** k as asked; `k` is it capped at the index size. */
-  readonly requested: number;
-  readonly k: number;
-  readonly ef: number;
-  readonly where: CompiledWhere | undefined;
-}
 
 export interface CollectionHost {
   readonly store: Store;
@@ -617,104 +584,19 @@ export class CollectionImpl implements Collection {
   }
 
   queryBatch(options: QueryBatchOptions): QueryHit[][] {
-    if (options !== null && typeof options === 'object' && 'texts' in options) return this.#textBatch(options);
-    const includeVectors = (options as { includeVectors?: unknown } | undefined)?.includeVectors === true;
-    return this.#batch(options, queryBatchSchema, 'queryBatch', (neighbours) =>
-      hydrate(this.#state, neighbours, includeVectors),
-    );
+    return answerQueryBatch(this.#state, options);
   }
 
   queryIdsBatch(options: QueryIdsBatchOptions): QueryIdHit[][] {
-    return this.#batch(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) => idHits(this.#state, neighbours));
+    return answerQueryIdsBatch(this.#state, options);
   }
 
   queryBatchAsync(options: QueryBatchOptions): Promise<QueryHit[][]> {
-    const includeVectors = (options as { includeVectors?: unknown } | undefined)?.includeVectors === true;
-    return this.#batchAsync(options, queryBatchSchema, 'queryBatch', (neighbours) =>
-      hydrate(this.#state, neighbours, includeVectors),
-    );
+    return answerQueryBatchAsync(this.#state, options);
   }
 
   queryIdsBatchAsync(options: QueryIdsBatchOptions): Promise<QueryIdHit[][]> {
-    return this.#batchAsync(options, queryIdsBatchSchema, 'queryIdsBatch', (neighbours) =>
-      idHits(this.#state, neighbours),
-    );
-  }
-
-  /** queryBatch with texts: the whole batch validated first, then each query answered as `query`. */
-  #textBatch(options: unknown): QueryHit[][] {
-    const { texts, vectors, ...rest } = parseOrThrow(textQueryBatchSchema, options, 'queryBatch');
-    let vectorOf: ((row: number) => unknown) | undefined;
-    if (vectors instanceof Float32Array) {
-      if (vectors.length !== texts.length * this.dim) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `queryBatch.vectors holds ${vectors.length} numbers; ${texts.length} texts need ${texts.length} rows of dim ${this.dim}`,
-        );
-      }
-      vectorOf = (row) => vectors.subarray(row * this.dim, (row + 1) * this.dim);
-    } else if (vectors !== undefined) {
-      if (vectors.length !== texts.length) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `queryBatch has ${vectors.length} vectors and ${texts.length} texts; give one vector per text, or texts alone`,
-        );
-      }
-      vectorOf = (row) => vectors[row];
-    }
-    whereOf(rest.filter);
-    const queries = texts.map((text, row) => {
-      toText(text, `queryBatch.texts[${row}]`);
-      const vector = vectorOf?.(row);
-      if (vector !== undefined) toVector(vector, this.dim, `queryBatch.vectors[${row}]`, this.name);
-      return { ...rest, text, ...(vector === undefined ? {} : { vector }) };
-    });
-    // For a reader, the whole batch is answered from one read transaction, as #batch does.
-    return this.#host.read(() => queries.map((query) => textQuery(this.#state, query, false).hits));
-  }
-
-  /** A batch of queries answered at once: `hitsOf` turns each query's neighbours into its hits. */
-  #batch<T>(options: unknown, schema: BatchSchema, method: string, hitsOf: (neighbours: Neighbours) => T[]): T[][] {
-    return this.#host.read(() => {
-      const ann = this.#readable().ann;
-      const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
-      if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
-      return this.#answerBatch(ann, batch, this.#searchBatch(ann, batch), hitsOf);
-    });
-  }
-
-  /** {@link #batch} with the graph search off the event loop. */
-  async #batchAsync<T>(
-    options: unknown,
-    schema: BatchSchema,
-    method: string,
-    hitsOf: (neighbours: Neighbours) => T[],
-  ): Promise<T[][]> {
-    const ann = this.#readable().ann;
-    const batch = this.#prepareQueryBatch(options, schema, method, ann.size);
-    if (batch.where !== undefined) return this.#answerFilteredBatch(ann, batch, batch.where, hitsOf);
-    // Indexes without an asynchronous search answer as #batch does.
-    if (ann.searchBatchAsync === undefined || batch.k === 0) {
-      return this.#answerBatch(ann, batch, this.#searchBatch(ann, batch), hitsOf);
-    }
-    const seq = this.#host.store.lastSeq();
-    let found: BatchNeighbours;
-    try {
-      found = await ann.searchBatchAsync(batch.queries, batch.k, batch.ef, this.#host.threads);
-    } catch (error) {
-      // A close, compaction or reload disposed the graph under the search: CLOSED, or start over.
-      if (this.#readable().ann !== ann) return this.#batch(options, schema, method, hitsOf);
-      throw error;
-    }
-    // The labels are only valid for the state the search saw; if a write or a reload came in
-    // meanwhile, answer again from the current state (synchronously, so nothing can interleave; for
-    // a reader, in one read transaction that also holds the record reads).
-    return this.#host.read(() => {
-      if (this.#readable().ann !== ann || this.#host.store.lastSeq() !== seq) {
-        return this.#batch(options, schema, method, hitsOf);
-      }
-      return this.#answerBatch(ann, batch, found, hitsOf);
-    });
+    return answerQueryIdsBatchAsync(this.#state, options);
   }
 
   count(options?: { filter: Filter }): number {
@@ -866,98 +748,6 @@ export class CollectionImpl implements Collection {
       this.#host.store.analyze();
       this.#analyzedSize = derived.ann.size;
     }
-  }
-
-  /** Validates a whole queryBatch call; `k` comes back capped at the index size (0 when empty). */
-  #prepareQueryBatch(options: unknown, schema: BatchSchema, method: string, size: number): PreparedQueryBatch {
-    const parsed = parseOrThrow(schema, options, method);
-    const where = whereOf(parsed.filter);
-    const dim = this.dim;
-    let count: number;
-    let rowOf: (row: number) => unknown;
-    if (parsed.vectors instanceof Float32Array) {
-      const flat = parsed.vectors;
-      if (flat.length % dim !== 0) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `${method}.vectors is a Float32Array of ${flat.length} numbers, not whole rows of dim ${dim} (collection '${this.name}')`,
-        );
-      }
-      count = flat.length / dim;
-      rowOf = (row) => flat.subarray(row * dim, (row + 1) * dim);
-    } else {
-      const list = parsed.vectors;
-      count = list.length;
-      rowOf = (row) => list[row];
-    }
-    // Copied, so that the caller may reuse its arrays while an async search runs.
-    const queries = new Float32Array(count * dim);
-    for (let row = 0; row < count; row++) {
-      const vector = toVector(rowOf(row), dim, `${method}.vectors[${row}]`, this.name);
-      if (this.metric === 'cosine' && norm(vector) === 0) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `${method}.vectors[${row}] is all zeros; cosine distance needs a non-zero vector`,
-        );
-      }
-      queries.set(vector, row * dim);
-    }
-    const requested = parsed.k ?? DEFAULT_K;
-    const k = Math.min(requested, size);
-    const ef = parsed.ef ?? indexKind(this.index).defaultEf(this.index) ?? requested;
-    return { queries, count, requested, k, ef, where };
-  }
-
-  /** A filtered batch: each query planned and searched exactly as query() with the same filter. */
-  #answerFilteredBatch<T>(
-    ann: AnnIndex,
-    batch: PreparedQueryBatch,
-    where: CompiledWhere,
-    hitsOf: (neighbours: Neighbours) => T[],
-  ): T[][] {
-    const context = filteredContext(this.#state, ann);
-    const answers: T[][] = [];
-    for (let row = 0; row < batch.count; row++) {
-      const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
-      const { neighbours } = searchFiltered(
-        context,
-        query,
-        batch.requested,
-        batch.ef,
-        where,
-        this.#matches(where),
-        false,
-      );
-      answers.push(hitsOf(neighbours));
-    }
-    return answers;
-  }
-
-  /** The whole batch in one native call on the database's threads, where the index has one. */
-  #searchBatch(ann: AnnIndex, batch: PreparedQueryBatch): BatchNeighbours | undefined {
-    return batch.k > 0 ? ann.searchBatch?.(batch.queries, batch.k, batch.ef, this.#host.threads) : undefined;
-  }
-
-  /** Hits per query from a batch answer (or, without one, from `ann.search`), as `query` gives them. */
-  #answerBatch<T>(
-    ann: AnnIndex,
-    batch: PreparedQueryBatch,
-    found: BatchNeighbours | undefined,
-    hitsOf: (neighbours: Neighbours) => T[],
-  ): T[][] {
-    const answers: T[][] = [];
-    for (let row = 0; row < batch.count; row++) {
-      if (batch.k === 0) {
-        answers.push([]);
-        continue;
-      }
-      const query = batch.queries.subarray(row * this.dim, (row + 1) * this.dim);
-      let neighbours = found === undefined ? ann.search(query, batch.k, batch.ef) : batchRow(found, row);
-      // Short, as in query(): the exact answer from the stored vectors is always complete.
-      if (neighbours.labels.length < batch.k) neighbours = exactFromStore(this.#state, query, batch.k);
-      answers.push(hitsOf(neighbours));
-    }
-    return answers;
   }
 
   /** A stored record as `get` returns it, after every check of {@link checkedRecord}. */
