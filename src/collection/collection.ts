@@ -2,21 +2,14 @@
 // transaction), then updates the in-memory index, and answers queries from the index with
 // records read back from the store. Never touches the file system directly.
 import type { RecordBatch, Table } from 'apache-arrow';
-import {
-  type ArrowExportSource,
-  arrowTable,
-  type ColumnBatch,
-  exportArrowFile,
-  recordBatches,
-  upsertArrow,
-} from '../arrow/index.js';
+import type { ColumnBatch } from '../arrow/index.js';
 import type { ChangeRecorder } from '../changes/change-feed.js';
 import { parsePage, parseRange, readPage, readRange } from './pagination.js';
 import { applyInChunks, ProgressReporter, progressOption, queueInChunks } from './upsert-progress.js';
+import { arrowBatches, arrowTableOf, columnBatch, exportArrowTo, importArrow } from './arrow.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { applyUpdate, prepareUpdate } from './update.js';
 import { LabelAllocator } from './labels.js';
-
 import {
   answerQueryBatch,
   answerQueryBatchAsync,
@@ -27,7 +20,7 @@ import { answerQuery, answerQueryAsync, answerQueryIds, COMPILE, whereOf } from 
 import type { CollectionState } from './state.js';
 import { type PreparedBatch, prepareBatch } from './write.js';
 import { isQuiverError, QuiverError, toQuiverError } from '../errors.js';
-import { filterSelectionSchema, parseOrThrow, toId, toMetadataJson } from '../schema.js';
+import { filterSelectionSchema, parseOrThrow, toId } from '../schema.js';
 import type { Metric } from '../schema.js';
 import { HitHeads, type HitSource } from '../query-hits.js';
 import { crashPoint } from '../storage/crash-point.js';
@@ -86,9 +79,6 @@ const MATCH_CACHE_SIZE = 32;
 function isSelection(value: unknown): value is { filter: Filter; limit?: number } {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && 'filter' in value;
 }
-
-/** The metadata of records given none. */
-const EMPTY_METADATA = '{}';
 
 /** A committed batch's changes for the index (see DerivedIndex.applyCommitted). */
 type CommittedChanges = { label: number; vector: Float32Array }[];
@@ -356,31 +346,10 @@ export class CollectionImpl implements Collection {
     return this.#write(derived, prepareBatch(records, this), apply);
   }
 
-  /**
-   * One Arrow record batch as one upsert. Its ids (unique, valid), vectors (`dim` finite numbers
-   * each, non-zero under cosine) and metadata given as JSON text were checked by the Arrow reader;
-   * metadata objects are checked here as upsert checks them. Messages name "record i" of the
-   * batch, which the reader turns into its row.
-   */
+  /** One Arrow record batch as one upsert (see columnBatch). */
   #upsertColumns(batch: ColumnBatch): UpsertResult {
     const derived = this.#writable();
-    if (batch.vectors.length !== batch.ids.length * this.dim) {
-      throw new QuiverError(
-        'INTERNAL',
-        `an Arrow batch of ${batch.ids.length} ids came with ${batch.vectors.length} numbers (dim ${this.dim})`,
-      );
-    }
-    const metadata =
-      batch.metadata === undefined
-        ? EMPTY_METADATA
-        : 'json' in batch.metadata
-          ? batch.metadata.json
-          : batch.metadata.objects.map((value, row) => toMetadataJson(value, `record ${row}.metadata`));
-    return this.#write(
-      derived,
-      { ids: batch.ids, vectors: batch.vectors, metadata, texts: batch.texts },
-      this.#applyNow,
-    );
+    return this.#write(derived, columnBatch(this.#state, batch), this.#applyNow);
   }
 
   /** Commits a validated batch (records and log in one transaction), then hands it to `apply` for the index. */
@@ -627,54 +596,20 @@ export class CollectionImpl implements Collection {
     this.#writable().compact();
   }
 
-  async upsertArrow(source: ArrowSource, options?: ArrowImportOptions): Promise<ArrowImportResult> {
-    this.#writable();
-    const target = {
-      name: this.name,
-      dim: this.dim,
-      metric: this.metric,
-      upsertColumns: (batch: ColumnBatch) => this.#upsertColumns(batch),
-    };
-    return upsertArrow(target, source, options);
+  upsertArrow(source: ArrowSource, options?: ArrowImportOptions): Promise<ArrowImportResult> {
+    return importArrow(this.#state, (batch) => this.#upsertColumns(batch), source, options);
   }
 
   toArrow(options?: ArrowExportOptions): AsyncIterableIterator<RecordBatch> {
-    this.#readable();
-    return recordBatches(this.#arrowSource(), options);
+    return arrowBatches(this.#state, options);
   }
 
   toArrowTable(options?: ArrowExportOptions): Table {
-    return this.#host.read(() => {
-      this.#readable();
-      return arrowTable(this.#arrowSource(), options);
-    });
+    return arrowTableOf(this.#state, options);
   }
 
-  async exportArrow(path: string, options?: ArrowExportOptions): Promise<ArrowExportResult> {
-    this.#readable();
-    return exportArrowFile(this.#arrowSource(), path, options);
-  }
-
-  /** The store's records of this collection, page by page, for the Arrow export. */
-  #arrowSource(): ArrowExportSource {
-    const indexes = this.#host.store.findCollection(this.name)?.indexedFields ?? [];
-    return {
-      name: this.name,
-      dim: this.dim,
-      metric: this.metric,
-      settings: { dim: this.dim, metric: this.metric, index: this.index, indexes, text: this.text },
-      readPage: (after, limit, where, order) => {
-        this.#readable();
-        const store = this.#host.store;
-        const rows =
-          order === 'id'
-            ? store.recordsAfterId(this.#collectionId, after?.id, limit, 0, where)
-            : store.recordsAfterLabel(this.#collectionId, after?.label ?? -1, limit, where);
-        // Each record is checked (checksum, vector, metadata, text) before it is exported.
-        for (const row of rows) checkedRecord(row, this.dim, this.name);
-        return rows;
-      },
-    };
+  exportArrow(path: string, options?: ArrowExportOptions): Promise<ArrowExportResult> {
+    return exportArrowTo(this.#state, path, options);
   }
 
   /** Number of log rows written since the last snapshot (what a reopen would replay). */
