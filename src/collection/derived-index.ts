@@ -5,7 +5,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isQuiverError, QuiverError } from '../errors.js';
-import { type IndexKind, indexKind } from '../index/registry.js';
 import type { AnnIndex } from '../index/types.js';
 import { finish, runAsync, runSync, type Started, type Steps, settle, start, step } from '../steps.js';
 import { crashPoint } from '../storage/crash-point.js';
@@ -17,17 +16,13 @@ import {
   snapshotName,
   writeSnapshot,
 } from '../storage/snapshot-file.js';
-import { type CollectionRow, type ManifestRow, type Store, vectorOf } from '../storage/store.js';
-import type { QuiverProgress, QuiverWarning } from '../types.js';
+import type { CollectionRow, ManifestRow, Store } from '../storage/store.js';
+import { type IndexContext, type IndexEvents, indexContext } from './index-context.js';
 import { allUpserts, RecordBatch } from './record-batch.js';
 import { replacedUnderReader, SnapshotReplaced } from './snapshot-replaced.js';
 
 export { SnapshotReplaced };
-
-export interface IndexEvents {
-  readonly onWarning: (warning: QuiverWarning) => void;
-  readonly onProgress: (progress: QuiverProgress) => void;
-}
+export type { IndexEvents };
 
 /**
  * Records per batch during a rebuild or a replay: read from SQLite together, then inserted into
@@ -37,13 +32,7 @@ export interface IndexEvents {
 const RECORD_BATCH = 4096;
 
 export class DerivedIndex {
-  readonly #store: Store;
-  readonly #row: CollectionRow;
-  readonly #kind: IndexKind;
-  readonly #directory: string; // <database>/<collection>, where snapshots live
-  readonly #events: IndexEvents;
-  /** Native threads for batched inserts (rebuild, replay). */
-  readonly #threads: number;
+  readonly #context: IndexContext;
   #ann!: AnnIndex;
   /** Every oplog row up to this seq is reflected in #ann. */
   #appliedSeq = 0;
@@ -64,12 +53,7 @@ export class DerivedIndex {
     threads = 1,
     open: 'now' | 'later' = 'now',
   ) {
-    this.#store = store;
-    this.#row = row;
-    this.#kind = indexKind(row.index);
-    this.#directory = join(databasePath, row.name);
-    this.#events = events;
-    this.#threads = threads;
+    this.#context = indexContext(store, databasePath, row, events, threads);
     if (open === 'now') this.#ann = this.#open();
   }
 
@@ -126,10 +110,10 @@ export class DerivedIndex {
    * writer). Returns false when the collection no longer exists.
    */
   catchUp(): boolean {
-    return this.#store.transaction(() => {
-      const row = this.#store.findCollection(this.#row.name);
-      if (row === undefined || row.id !== this.#row.id) return false;
-      const manifest = this.#store.manifest(this.#row.id);
+    return this.#context.store.transaction(() => {
+      const row = this.#context.store.findCollection(this.#context.row.name);
+      if (row === undefined || row.id !== this.#context.row.id) return false;
+      const manifest = this.#context.store.manifest(this.#context.row.id);
       if (manifest !== undefined && manifest.seq > this.#appliedSeq) {
         // The writer snapshotted and truncated the log past what we applied: reload (the old index
         // stays until the new one is whole, so a failed reload leaves this object usable).
@@ -138,7 +122,7 @@ export class DerivedIndex {
         this.#ann = reloaded;
       } else {
         this.#replay(this.#ann, this.#appliedSeq);
-        this.#appliedSeq = this.#store.lastSeq();
+        this.#appliedSeq = this.#context.store.lastSeq();
       }
       return true;
     });
@@ -218,14 +202,14 @@ export class DerivedIndex {
 
   /** Rebuilds the index from the records after updating it failed (the records hold every commit). */
   #recover(error: unknown): void {
-    this.#events.onWarning({
+    this.#context.events.onWarning({
       code: 'INDEX_REBUILT',
-      collection: this.#row.name,
-      message: `updating the index of '${this.#row.name}' failed (${(error as Error).message}); rebuilt it from the records`,
+      collection: this.#context.row.name,
+      message: `updating the index of '${this.#context.row.name}' failed (${(error as Error).message}); rebuilt it from the records`,
       cause: error,
     });
     this.#ann.dispose();
-    this.#ann = this.#rebuild(this.#store.lastSeq());
+    this.#ann = this.#rebuild(this.#context.store.lastSeq());
   }
 
   /**
@@ -243,15 +227,16 @@ export class DerivedIndex {
       this.#snapshotDeferred ||= force;
       return false;
     }
-    const current = this.#logRows === 0 && !this.#snapshotWanted && this.#store.manifest(this.#row.id) !== undefined;
+    const current =
+      this.#logRows === 0 && !this.#snapshotWanted && this.#context.store.manifest(this.#context.row.id) !== undefined;
     if (!force && current) return false;
     const seq = this.#appliedSeq;
-    switch (this.#kind.persistence) {
+    switch (this.#context.kind.persistence) {
       case 'state':
         return this.#snapshotState(ann, seq);
       case 'none':
         // Nothing to keep: only a manifest row telling readers that the log before seq is gone.
-        this.#commitManifest({ file: '', seq, checksum: 0, params: JSON.stringify(this.#row.index) });
+        this.#commitManifest({ file: '', seq, checksum: 0, params: JSON.stringify(this.#context.row.index) });
         return false;
       case 'file':
         return this.#snapshotFile(ann, seq);
@@ -261,20 +246,23 @@ export class DerivedIndex {
   /** Writes a 'file' kind's graph, wrapped in a snapshot file, and records it in the manifest. */
   #snapshotFile(ann: AnnIndex, seq: number): boolean {
     const { writeGraph, liveLabels } = ann;
-    const fileHeader = this.#kind.fileHeader;
+    const fileHeader = this.#context.kind.fileHeader;
     if (writeGraph === undefined || liveLabels === undefined || fileHeader === undefined) {
-      throw new QuiverError('INTERNAL', `index kind '${this.#kind.type}' persists to a file but cannot write one`);
+      throw new QuiverError(
+        'INTERNAL',
+        `index kind '${this.#context.kind.type}' persists to a file but cannot write one`,
+      );
     }
-    mkdirSync(this.#directory, { recursive: true });
-    const name = snapshotName(seq, this.#store.manifest(this.#row.id)?.file);
-    const graphFile = join(this.#directory, `${name}.graph.tmp`);
+    mkdirSync(this.#context.directory, { recursive: true });
+    const name = snapshotName(seq, this.#context.store.manifest(this.#context.row.id)?.file);
+    const graphFile = join(this.#context.directory, `${name}.graph.tmp`);
     let written: { file: string; checksum: number };
     try {
       writeGraph.call(ann, graphFile);
       written = writeSnapshot(
-        this.#directory,
+        this.#context.directory,
         name,
-        { dim: ann.dim, metric: ann.metric, ...fileHeader(this.#row.index), seq },
+        { dim: ann.dim, metric: ann.metric, ...fileHeader(this.#context.row.index), seq },
         liveLabels.call(ann),
         graphFile,
       );
@@ -283,13 +271,13 @@ export class DerivedIndex {
     }
     crashPoint('snapshot-before-manifest');
     this.#commitManifest({
-      file: `${this.#row.name}/${written.file}`,
+      file: `${this.#context.row.name}/${written.file}`,
       seq,
       checksum: written.checksum,
-      params: JSON.stringify(this.#row.index),
+      params: JSON.stringify(this.#context.row.index),
     });
     crashPoint('snapshot-before-cleanup');
-    removeSnapshotsExcept(this.#directory, written.file);
+    removeSnapshotsExcept(this.#context.directory, written.file);
     return true;
   }
 
@@ -301,10 +289,10 @@ export class DerivedIndex {
    */
   #snapshotState(ann: AnnIndex, seq: number): boolean {
     const state = ann.exportState?.();
-    const params = JSON.stringify(this.#row.index);
-    this.#store.transaction(() => {
-      if (state === undefined) this.#store.removeIvfpqState(this.#row.id);
-      else this.#store.setIvfpqState(this.#row.id, seq, params, state.codebook, state.chunks);
+    const params = JSON.stringify(this.#context.row.index);
+    this.#context.store.transaction(() => {
+      if (state === undefined) this.#context.store.removeIvfpqState(this.#context.row.id);
+      else this.#context.store.setIvfpqState(this.#context.row.id, seq, params, state.codebook, state.chunks);
       crashPoint('snapshot-before-manifest');
       this.#commitManifest({ file: '', seq, checksum: 0, params });
     });
@@ -313,9 +301,9 @@ export class DerivedIndex {
 
   /** Records a snapshot in the manifest and drops the log rows it covers, in one transaction. */
   #commitManifest(manifest: ManifestRow): void {
-    this.#store.transaction(() => {
-      this.#store.setManifest(this.#row.id, manifest);
-      this.#store.truncateLog(this.#row.id, manifest.seq);
+    this.#context.store.transaction(() => {
+      this.#context.store.setManifest(this.#context.row.id, manifest);
+      this.#context.store.truncateLog(this.#context.row.id, manifest.seq);
     });
     this.#logRows = 0;
     this.#snapshotWanted = false;
@@ -323,7 +311,7 @@ export class DerivedIndex {
 
   /** Rebuilds the index from the live records, without tombstones, and snapshots it. */
   compact(): void {
-    const fresh = this.#rebuild(this.#store.lastSeq(), true);
+    const fresh = this.#rebuild(this.#context.store.lastSeq(), true);
     this.#ann.dispose();
     this.#ann = fresh;
     this.snapshot(true);
@@ -341,7 +329,7 @@ export class DerivedIndex {
 
   /** Opens the index at once, in one read transaction: {@link #openSteps} run synchronously. */
   #open(): AnnIndex {
-    return this.#store.transaction(() => runSync(this.#openSteps(() => {})));
+    return this.#context.store.transaction(() => runSync(this.#openSteps(() => {})));
   }
 
   /**
@@ -352,13 +340,13 @@ export class DerivedIndex {
    * SnapshotReplaced for a reader whose snapshot file the writer replaced meanwhile.
    */
   *#openSteps(assertOpen: () => void): Steps<AnnIndex> {
-    const row = this.#row;
-    const kind = this.#kind;
+    const row = this.#context.row;
+    const kind = this.#context.kind;
     for (;;) {
-      const begin = this.#store.transaction(() => ({
-        seq: this.#store.lastSeq(),
-        count: this.#store.count(row.id),
-        manifest: this.#store.manifest(row.id),
+      const begin = this.#context.store.transaction(() => ({
+        seq: this.#context.store.lastSeq(),
+        count: this.#context.store.count(row.id),
+        manifest: this.#context.store.manifest(row.id),
       }));
       const manifest = begin.manifest;
       if (manifest !== undefined && kind.persistence !== 'none') {
@@ -367,7 +355,12 @@ export class DerivedIndex {
           if (saved !== undefined) {
             try {
               assertOpen();
-              yield* this.#applySteps(saved, this.#store.labelsLoggedAfter(row.id, manifest.seq), 'replay', assertOpen);
+              yield* this.#applySteps(
+                saved,
+                this.#context.store.labelsLoggedAfter(row.id, manifest.seq),
+                'replay',
+                assertOpen,
+              );
               if (this.#finishOpen(saved, begin.seq, manifest.seq, true, assertOpen)) return saved;
             } catch (error) {
               saved.dispose();
@@ -378,8 +371,8 @@ export class DerivedIndex {
           }
         } catch (error) {
           if (isQuiverError(error, 'CLOSED') || isQuiverError(error, 'NOT_FOUND')) throw error;
-          if (replacedUnderReader(this.#store, manifest.file, error)) throw new SnapshotReplaced(manifest.file);
-          this.#events.onWarning({
+          if (replacedUnderReader(this.#context.store, manifest.file, error)) throw new SnapshotReplaced(manifest.file);
+          this.#context.events.onWarning({
             code: 'SNAPSHOT_INVALID',
             collection: row.name,
             message:
@@ -388,7 +381,7 @@ export class DerivedIndex {
           });
         }
       } else if (begin.count > 0 && kind.missingMessage !== undefined) {
-        this.#events.onWarning({
+        this.#context.events.onWarning({
           code: 'SNAPSHOT_MISSING',
           collection: row.name,
           message: kind.missingMessage(row.name, begin.count),
@@ -418,10 +411,10 @@ export class DerivedIndex {
    * snapshotted before training). Throws (CORRUPT, IO_ERROR) when the saved state is unusable.
    */
   *#loadSteps(manifest: ManifestRow, count: number): Steps<AnnIndex | undefined> {
-    const row = this.#row;
-    const kind = this.#kind;
+    const row = this.#context.row;
+    const kind = this.#context.kind;
     if (kind.persistence === 'file') return yield* this.#loadFileSteps(manifest);
-    const state = this.#store.ivfpqState(row.id);
+    const state = this.#context.store.ivfpqState(row.id);
     if (state === undefined || kind.fromState === undefined) return undefined;
     if (state.seq !== manifest.seq) {
       throw new QuiverError('CORRUPT', `they cover seq ${state.seq}; the manifest says ${manifest.seq}`);
@@ -432,16 +425,19 @@ export class DerivedIndex {
         `they were built with ${state.params}; the collection has ${JSON.stringify(row.index)}`,
       );
     }
-    this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count });
-    return kind.fromState(row.metric, row.dim, row.index, this.#hooks, state);
+    this.#context.events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count });
+    return kind.fromState(row.metric, row.dim, row.index, this.#context.hooks, state);
   }
 
   /** Reads and verifies the manifest's snapshot file, then loads the graph it holds. */
   *#loadFileSteps(manifest: ManifestRow): Steps<AnnIndex> {
-    const row = this.#row;
-    const { loadFile, loadFileAsync } = this.#kind;
+    const row = this.#context.row;
+    const { loadFile, loadFileAsync } = this.#context.kind;
     if (loadFile === undefined || loadFileAsync === undefined) {
-      throw new QuiverError('INTERNAL', `index kind '${this.#kind.type}' persists to a file but cannot load one`);
+      throw new QuiverError(
+        'INTERNAL',
+        `index kind '${this.#context.kind.type}' persists to a file but cannot load one`,
+      );
     }
     if (manifest.params !== JSON.stringify(row.index)) {
       throw new QuiverError(
@@ -449,7 +445,7 @@ export class DerivedIndex {
         `it was built with ${manifest.params}; the collection has ${JSON.stringify(row.index)}`,
       );
     }
-    const file = join(this.#directory, '..', manifest.file);
+    const file = join(this.#context.directory, '..', manifest.file);
     const graphFile = temporaryGraphPath(dirname(file));
     try {
       const snapshot = yield* readSnapshotSteps(file, graphFile);
@@ -470,7 +466,7 @@ export class DerivedIndex {
 
   /** Checks a verified snapshot file against the manifest and the collection; reports the load. */
   #verifySnapshot(manifest: ManifestRow, snapshot: SnapshotRead): void {
-    const row = this.#row;
+    const row = this.#context.row;
     const { header } = snapshot;
     if (snapshot.checksum !== manifest.checksum)
       throw new QuiverError('CORRUPT', 'its checksum differs from the manifest');
@@ -483,11 +479,16 @@ export class DerivedIndex {
         `it holds dim ${header.dim} ${header.metric}; the collection is dim ${row.dim} ${row.metric}`,
       );
     }
-    const expected = this.#kind.fileHeader?.(row.index);
+    const expected = this.#context.kind.fileHeader?.(row.index);
     if (expected === undefined || header.m !== expected.m || header.efConstruction !== expected.efConstruction) {
       throw new QuiverError('CORRUPT', 'its graph parameters differ from the collection');
     }
-    this.#events.onProgress({ collection: row.name, phase: 'load', done: 0, total: snapshot.liveLabels.length });
+    this.#context.events.onProgress({
+      collection: row.name,
+      phase: 'load',
+      done: 0,
+      total: snapshot.liveLabels.length,
+    });
   }
 
   /**
@@ -500,40 +501,30 @@ export class DerivedIndex {
    */
   #finishOpen(ann: AnnIndex, startSeq: number, logFrom: number, checkSize: boolean, assertOpen: () => void): boolean {
     assertOpen();
-    const row = this.#row;
-    return this.#store.transaction(() => {
-      const current = this.#store.findCollection(row.name);
+    const row = this.#context.row;
+    return this.#context.store.transaction(() => {
+      const current = this.#context.store.findCollection(row.name);
       if (current === undefined || current.id !== row.id) {
         throw new QuiverError('NOT_FOUND', `collection '${row.name}' was dropped while it was being opened`);
       }
-      const manifest = this.#store.manifest(row.id);
+      const manifest = this.#context.store.manifest(row.id);
       if (manifest !== undefined && manifest.seq > startSeq) return false;
       this.#replay(ann, startSeq);
-      const count = this.#store.count(row.id);
+      const count = this.#context.store.count(row.id);
       if (checkSize && ann.size !== count) {
         throw new QuiverError('CORRUPT', `it holds ${ann.size} live vectors after replay; the records hold ${count}`);
       }
-      this.#appliedSeq = this.#store.lastSeq();
-      this.#logRows = this.#store.logLength(row.id, logFrom);
+      this.#appliedSeq = this.#context.store.lastSeq();
+      this.#logRows = this.#context.store.logLength(row.id, logFrom);
       return true;
     });
   }
 
-  /** What an index needs from the collection (see IndexHooks). */
-  readonly #hooks = {
-    /** Reads full vectors for an IVF-PQ re-rank: one statement for all labels. */
-    fetchVectors: (labels: readonly number[]) =>
-      this.#store
-        .vectorsByLabels(this.#row.id, labels)
-        .map(({ label, vector }) => ({ label, vector: vectorOf(vector, this.#row.dim) })),
-    /** Reports an IVF-PQ index's training as progress. */
-    onTrain: (vectors: number) =>
-      this.#events.onProgress({ collection: this.#row.name, phase: 'train', done: 0, total: vectors }),
-  };
-
   /** Re-reads every label the log touches after `seq` and applies its current state, at once. */
   #replay(ann: AnnIndex, seq: number): void {
-    runSync(this.#applySteps(ann, this.#store.labelsLoggedAfter(this.#row.id, seq), 'replay', () => {}));
+    runSync(
+      this.#applySteps(ann, this.#context.store.labelsLoggedAfter(this.#context.row.id, seq), 'replay', () => {}),
+    );
   }
 
   /**
@@ -549,14 +540,14 @@ export class DerivedIndex {
     assertOpen: () => void,
   ): Steps<void> {
     const report = (done: number) =>
-      this.#events.onProgress({ collection: this.#row.name, phase, done, total: labels.length });
+      this.#context.events.onProgress({ collection: this.#context.row.name, phase, done, total: labels.length });
     let inserting: Started<void> | undefined;
     let done = 0;
     try {
       for (let first = 0; first < labels.length; first += RECORD_BATCH) {
         assertOpen();
         const chunk = labels.slice(first, first + RECORD_BATCH);
-        const batch = this.#batchOf(this.#store.vectorsByLabels(this.#row.id, chunk));
+        const batch = this.#batchOf(this.#context.store.vectorsByLabels(this.#context.row.id, chunk));
         if (inserting !== undefined) yield* finish(inserting);
         if (first > 0) report(done);
         const present = new Set(batch.labels.subarray(0, batch.count));
@@ -578,8 +569,9 @@ export class DerivedIndex {
    * compaction passes its crash point once half the records are read.
    */
   *#rebuildSteps(ann: AnnIndex, total: number, assertOpen: () => void, compacting: boolean): Steps<void> {
-    const row = this.#row;
-    const report = (done: number) => this.#events.onProgress({ collection: row.name, phase: 'rebuild', done, total });
+    const row = this.#context.row;
+    const report = (done: number) =>
+      this.#context.events.onProgress({ collection: row.name, phase: 'rebuild', done, total });
     let inserting: Started<void> | undefined;
     let reported = 0;
     let done = 0;
@@ -587,7 +579,7 @@ export class DerivedIndex {
     try {
       for (;;) {
         assertOpen();
-        const rows = this.#store.vectorsAfterLabel(row.id, after, RECORD_BATCH);
+        const rows = this.#context.store.vectorsAfterLabel(row.id, after, RECORD_BATCH);
         if (rows.length === 0) break;
         const batch = new RecordBatch(row.dim, rows.length);
         for (const { label, vector } of rows) {
@@ -615,27 +607,27 @@ export class DerivedIndex {
   /** Starts inserting a batch's records (distinct labels) into `ann`; see {@link finish}. */
   #startInsert(ann: AnnIndex, batch: RecordBatch): Steps<Started<void>> {
     const labels = batch.labels.subarray(0, batch.count);
-    const vectors = batch.vectors.subarray(0, batch.count * this.#row.dim);
+    const vectors = batch.vectors.subarray(0, batch.count * this.#context.row.dim);
     return start(
       () => {
-        if (batch.count > 0) ann.upsertBatch(labels, vectors, this.#threads);
+        if (batch.count > 0) ann.upsertBatch(labels, vectors, this.#context.threads);
       },
-      () => (batch.count > 0 ? ann.upsertBatchAsync(labels, vectors, this.#threads) : Promise.resolve()),
+      () => (batch.count > 0 ? ann.upsertBatchAsync(labels, vectors, this.#context.threads) : Promise.resolve()),
     );
   }
 
   /** Stored rows (label and float32 BLOB) checked into a batch to insert. */
   #batchOf(rows: readonly { label: number; vector: Uint8Array }[]): RecordBatch {
-    const batch = new RecordBatch(this.#row.dim, rows.length);
-    for (const { label, vector } of rows) batch.add(label, vector, this.#row.name);
+    const batch = new RecordBatch(this.#context.row.dim, rows.length);
+    for (const { label, vector } of rows) batch.add(label, vector, this.#context.row.name);
     return batch;
   }
 
   /** An empty index of the collection's kind, sized for `count` records. */
   #emptyIndex(count: number): AnnIndex {
-    const row = this.#row;
+    const row = this.#context.row;
     const capacity = Math.max(1024, Math.ceil(count * 1.25));
-    return this.#kind.create(row.metric, row.dim, row.index, capacity, this.#hooks);
+    return this.#context.kind.create(row.metric, row.dim, row.index, capacity, this.#context.hooks);
   }
 
   /**
@@ -643,8 +635,8 @@ export class DerivedIndex {
    * old one. A compaction passes its crash point once half the records are read.
    */
   #rebuild(seq: number, compacting = false): AnnIndex {
-    const row = this.#row;
-    const total = this.#store.count(row.id);
+    const row = this.#context.row;
+    const total = this.#context.store.count(row.id);
     const ann = this.#emptyIndex(total);
     try {
       runSync(this.#rebuildSteps(ann, total, () => {}, compacting));
@@ -653,14 +645,14 @@ export class DerivedIndex {
       throw error;
     }
     this.#appliedSeq = seq;
-    this.#logRows = this.#store.logLength(row.id, 0);
+    this.#logRows = this.#context.store.logLength(row.id, 0);
     return ann;
   }
 
   /** Removes snapshot files the manifest does not name (left by a crash mid-snapshot). */
   removeOrphanSnapshots(): void {
-    const manifest = this.#store.manifest(this.#row.id);
-    removeSnapshotsExcept(this.#directory, manifest?.file.split('/').pop());
+    const manifest = this.#context.store.manifest(this.#context.row.id);
+    removeSnapshotsExcept(this.#context.directory, manifest?.file.split('/').pop());
   }
 }
 
