@@ -1,23 +1,13 @@
 // The in-memory ANN index of one collection as a cache of the records: opened from the newest
 // verified snapshot plus a replay of the oplog after it, or rebuilt from the records; written
 // back as a snapshot; caught up with another process's commits. SQLite stays the truth.
-import { mkdirSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { isQuiverError, QuiverError } from '../errors.js';
 import type { AnnIndex } from '../index/types.js';
-import { finish, runAsync, runSync, type Started, type Steps, settle, start, step } from '../steps.js';
+import { finish, runAsync, runSync, type Started, type Steps, settle, start } from '../steps.js';
 import { crashPoint } from '../storage/crash-point.js';
-import {
-  readSnapshotSteps,
-  removeSnapshotsExcept,
-  temporaryGraphPath,
-  type SnapshotRead,
-  snapshotName,
-  writeSnapshot,
-} from '../storage/snapshot-file.js';
-import type { CollectionRow, ManifestRow, Store } from '../storage/store.js';
+import type { CollectionRow, Store } from '../storage/store.js';
 import { type IndexContext, type IndexEvents, indexContext } from './index-context.js';
+import { loadSteps, removeOrphanSnapshots, removeSnapshotFolder, saveIndex } from './persistence.js';
 import { allUpserts, RecordBatch } from './record-batch.js';
 import { replacedUnderReader, SnapshotReplaced } from './snapshot-replaced.js';
 
@@ -230,83 +220,11 @@ export class DerivedIndex {
     const current =
       this.#logRows === 0 && !this.#snapshotWanted && this.#context.store.manifest(this.#context.row.id) !== undefined;
     if (!force && current) return false;
-    const seq = this.#appliedSeq;
-    switch (this.#context.kind.persistence) {
-      case 'state':
-        return this.#snapshotState(ann, seq);
-      case 'none':
-        // Nothing to keep: only a manifest row telling readers that the log before seq is gone.
-        this.#commitManifest({ file: '', seq, checksum: 0, params: JSON.stringify(this.#context.row.index) });
-        return false;
-      case 'file':
-        return this.#snapshotFile(ann, seq);
-    }
-  }
-
-  /** Writes a 'file' kind's graph, wrapped in a snapshot file, and records it in the manifest. */
-  #snapshotFile(ann: AnnIndex, seq: number): boolean {
-    const { writeGraph, liveLabels } = ann;
-    const fileHeader = this.#context.kind.fileHeader;
-    if (writeGraph === undefined || liveLabels === undefined || fileHeader === undefined) {
-      throw new QuiverError(
-        'INTERNAL',
-        `index kind '${this.#context.kind.type}' persists to a file but cannot write one`,
-      );
-    }
-    mkdirSync(this.#context.directory, { recursive: true });
-    const name = snapshotName(seq, this.#context.store.manifest(this.#context.row.id)?.file);
-    const graphFile = join(this.#context.directory, `${name}.graph.tmp`);
-    let written: { file: string; checksum: number };
-    try {
-      writeGraph.call(ann, graphFile);
-      written = writeSnapshot(
-        this.#context.directory,
-        name,
-        { dim: ann.dim, metric: ann.metric, ...fileHeader(this.#context.row.index), seq },
-        liveLabels.call(ann),
-        graphFile,
-      );
-    } finally {
-      rmSync(graphFile, { force: true });
-    }
-    crashPoint('snapshot-before-manifest');
-    this.#commitManifest({
-      file: `${this.#context.row.name}/${written.file}`,
-      seq,
-      checksum: written.checksum,
-      params: JSON.stringify(this.#context.row.index),
+    // A snapshot commits its manifest row and drops the log rows it covers: none are left to replay.
+    return saveIndex(this.#context, ann, this.#appliedSeq, () => {
+      this.#logRows = 0;
+      this.#snapshotWanted = false;
     });
-    crashPoint('snapshot-before-cleanup');
-    removeSnapshotsExcept(this.#context.directory, written.file);
-    return true;
-  }
-
-  /**
-   * Writes a 'state' kind's state (an IVF-PQ codebook and codes) to SQLite with the seq it covers,
-   * in the same transaction as the manifest row and the log truncation. Before there is anything to
-   * keep (IVF-PQ before training) the index is rebuilt from the records, as for flat. Returns
-   * whether state was written.
-   */
-  #snapshotState(ann: AnnIndex, seq: number): boolean {
-    const state = ann.exportState?.();
-    const params = JSON.stringify(this.#context.row.index);
-    this.#context.store.transaction(() => {
-      if (state === undefined) this.#context.store.removeIvfpqState(this.#context.row.id);
-      else this.#context.store.setIvfpqState(this.#context.row.id, seq, params, state.codebook, state.chunks);
-      crashPoint('snapshot-before-manifest');
-      this.#commitManifest({ file: '', seq, checksum: 0, params });
-    });
-    return state !== undefined;
-  }
-
-  /** Records a snapshot in the manifest and drops the log rows it covers, in one transaction. */
-  #commitManifest(manifest: ManifestRow): void {
-    this.#context.store.transaction(() => {
-      this.#context.store.setManifest(this.#context.row.id, manifest);
-      this.#context.store.truncateLog(this.#context.row.id, manifest.seq);
-    });
-    this.#logRows = 0;
-    this.#snapshotWanted = false;
   }
 
   /** Rebuilds the index from the live records, without tombstones, and snapshots it. */
@@ -324,7 +242,7 @@ export class DerivedIndex {
 
   /** Removes the collection's snapshot folder (after the collection was dropped). */
   static removeFiles(databasePath: string, name: string): void {
-    rmSync(join(databasePath, name), { recursive: true, force: true });
+    removeSnapshotFolder(databasePath, name);
   }
 
   /** Opens the index at once, in one read transaction: {@link #openSteps} run synchronously. */
@@ -351,7 +269,7 @@ export class DerivedIndex {
       const manifest = begin.manifest;
       if (manifest !== undefined && kind.persistence !== 'none') {
         try {
-          const saved = yield* this.#loadSteps(manifest, begin.count);
+          const saved = yield* loadSteps(this.#context, manifest, begin.count);
           if (saved !== undefined) {
             try {
               assertOpen();
@@ -403,92 +321,6 @@ export class DerivedIndex {
       this.#snapshotWanted = ann.savable && ann.size > 0;
       return ann;
     }
-  }
-
-  /**
-   * The index from its saved state, before the log replay: a verified snapshot file ('file' kinds)
-   * or the state in SQLite ('state' kinds). Undefined when there is none to load (IVF-PQ
-   * snapshotted before training). Throws (CORRUPT, IO_ERROR) when the saved state is unusable.
-   */
-  *#loadSteps(manifest: ManifestRow, count: number): Steps<AnnIndex | undefined> {
-    const row = this.#context.row;
-    const kind = this.#context.kind;
-    if (kind.persistence === 'file') return yield* this.#loadFileSteps(manifest);
-    const state = this.#context.store.ivfpqState(row.id);
-    if (state === undefined || kind.fromState === undefined) return undefined;
-    if (state.seq !== manifest.seq) {
-      throw new QuiverError('CORRUPT', `they cover seq ${state.seq}; the manifest says ${manifest.seq}`);
-    }
-    if (state.params !== JSON.stringify(row.index)) {
-      throw new QuiverError(
-        'CORRUPT',
-        `they were built with ${state.params}; the collection has ${JSON.stringify(row.index)}`,
-      );
-    }
-    this.#context.events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count });
-    return kind.fromState(row.metric, row.dim, row.index, this.#context.hooks, state);
-  }
-
-  /** Reads and verifies the manifest's snapshot file, then loads the graph it holds. */
-  *#loadFileSteps(manifest: ManifestRow): Steps<AnnIndex> {
-    const row = this.#context.row;
-    const { loadFile, loadFileAsync } = this.#context.kind;
-    if (loadFile === undefined || loadFileAsync === undefined) {
-      throw new QuiverError(
-        'INTERNAL',
-        `index kind '${this.#context.kind.type}' persists to a file but cannot load one`,
-      );
-    }
-    if (manifest.params !== JSON.stringify(row.index)) {
-      throw new QuiverError(
-        'CORRUPT',
-        `it was built with ${manifest.params}; the collection has ${JSON.stringify(row.index)}`,
-      );
-    }
-    const file = join(this.#context.directory, '..', manifest.file);
-    const graphFile = temporaryGraphPath(dirname(file));
-    try {
-      const snapshot = yield* readSnapshotSteps(file, graphFile);
-      crashPoint('snapshot-load-copied');
-      this.#verifySnapshot(manifest, snapshot);
-      const loaded = { graphFile, liveLabels: snapshot.liveLabels };
-      return yield* step(
-        () => loadFile(loaded, row.metric, row.dim, row.index),
-        () => loadFileAsync(loaded, row.metric, row.dim, row.index),
-      );
-    } finally {
-      yield* step(
-        () => rmSync(graphFile, { force: true }),
-        () => rm(graphFile, { force: true }),
-      );
-    }
-  }
-
-  /** Checks a verified snapshot file against the manifest and the collection; reports the load. */
-  #verifySnapshot(manifest: ManifestRow, snapshot: SnapshotRead): void {
-    const row = this.#context.row;
-    const { header } = snapshot;
-    if (snapshot.checksum !== manifest.checksum)
-      throw new QuiverError('CORRUPT', 'its checksum differs from the manifest');
-    if (header.seq !== manifest.seq) {
-      throw new QuiverError('CORRUPT', `it covers seq ${header.seq}; the manifest says ${manifest.seq} (stale file)`);
-    }
-    if (header.dim !== row.dim || header.metric !== row.metric) {
-      throw new QuiverError(
-        'CORRUPT',
-        `it holds dim ${header.dim} ${header.metric}; the collection is dim ${row.dim} ${row.metric}`,
-      );
-    }
-    const expected = this.#context.kind.fileHeader?.(row.index);
-    if (expected === undefined || header.m !== expected.m || header.efConstruction !== expected.efConstruction) {
-      throw new QuiverError('CORRUPT', 'its graph parameters differ from the collection');
-    }
-    this.#context.events.onProgress({
-      collection: row.name,
-      phase: 'load',
-      done: 0,
-      total: snapshot.liveLabels.length,
-    });
   }
 
   /**
@@ -651,8 +483,7 @@ export class DerivedIndex {
 
   /** Removes snapshot files the manifest does not name (left by a crash mid-snapshot). */
   removeOrphanSnapshots(): void {
-    const manifest = this.#context.store.manifest(this.#context.row.id);
-    removeSnapshotsExcept(this.#context.directory, manifest?.file.split('/').pop());
+    removeOrphanSnapshots(this.#context);
   }
 }
 

@@ -1,0 +1,201 @@
+// How a collection's index is kept between opens, per its kind's persistence: a 'file' kind in a
+// snapshot file (written, then read back and verified), a 'state' kind in SQLite, a 'none' kind
+// only as a manifest row; the manifest commit with its log truncation; removing snapshot files.
+// Must not import the collection class, the derived index or the database.
+import { mkdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { QuiverError } from '../errors.js';
+import type { AnnIndex } from '../index/types.js';
+import { type Steps, step } from '../steps.js';
+import { crashPoint } from '../storage/crash-point.js';
+import {
+  readSnapshotSteps,
+  removeSnapshotsExcept,
+  temporaryGraphPath,
+  type SnapshotRead,
+  snapshotName,
+  writeSnapshot,
+} from '../storage/snapshot-file.js';
+import type { ManifestRow } from '../storage/store.js';
+import type { IndexContext } from './index-context.js';
+
+/**
+ * Saves `ann` (holding every change up to `seq`) as its kind persists (AnnIndex persistence): a
+ * 'file' kind to `<collection>/hnsw.<seq>[.<n>].bin`, a 'state' kind to SQLite, and records it in
+ * the manifest, then drops older snapshots and the log rows it covers; `committed` runs right after
+ * the manifest commit. A 'none' kind (flat) is rebuilt from the records on open: it records only
+ * the manifest row. Returns whether a snapshot was written.
+ */
+export function saveIndex(context: IndexContext, ann: AnnIndex, seq: number, committed: () => void): boolean {
+  switch (context.kind.persistence) {
+    case 'state':
+      return saveState(context, ann, seq, committed);
+    case 'none':
+      // Nothing to keep: only a manifest row telling readers that the log before seq is gone.
+      commitManifest(context, { file: '', seq, checksum: 0, params: JSON.stringify(context.row.index) }, committed);
+      return false;
+    case 'file':
+      return saveFile(context, ann, seq, committed);
+  }
+}
+
+/** Records a snapshot in the manifest and drops the log rows it covers, in one transaction. */
+function commitManifest(context: IndexContext, manifest: ManifestRow, committed: () => void): void {
+  context.store.transaction(() => {
+    context.store.setManifest(context.row.id, manifest);
+    context.store.truncateLog(context.row.id, manifest.seq);
+  });
+  committed();
+}
+
+/** Writes a 'file' kind's graph, wrapped in a snapshot file, and records it in the manifest. */
+function saveFile(context: IndexContext, ann: AnnIndex, seq: number, committed: () => void): boolean {
+  const { writeGraph, liveLabels } = ann;
+  const fileHeader = context.kind.fileHeader;
+  if (writeGraph === undefined || liveLabels === undefined || fileHeader === undefined) {
+    throw new QuiverError('INTERNAL', `index kind '${context.kind.type}' persists to a file but cannot write one`);
+  }
+  mkdirSync(context.directory, { recursive: true });
+  const name = snapshotName(seq, context.store.manifest(context.row.id)?.file);
+  const graphFile = join(context.directory, `${name}.graph.tmp`);
+  let written: { file: string; checksum: number };
+  try {
+    writeGraph.call(ann, graphFile);
+    written = writeSnapshot(
+      context.directory,
+      name,
+      { dim: ann.dim, metric: ann.metric, ...fileHeader(context.row.index), seq },
+      liveLabels.call(ann),
+      graphFile,
+    );
+  } finally {
+    rmSync(graphFile, { force: true });
+  }
+  crashPoint('snapshot-before-manifest');
+  commitManifest(
+    context,
+    {
+      file: `${context.row.name}/${written.file}`,
+      seq,
+      checksum: written.checksum,
+      params: JSON.stringify(context.row.index),
+    },
+    committed,
+  );
+  crashPoint('snapshot-before-cleanup');
+  removeSnapshotsExcept(context.directory, written.file);
+  return true;
+}
+
+/**
+ * Writes a 'state' kind's state (an IVF-PQ codebook and codes) to SQLite with the seq it covers,
+ * in the same transaction as the manifest row and the log truncation. Before there is anything to
+ * keep (IVF-PQ before training) the index is rebuilt from the records, as for flat. Returns
+ * whether state was written.
+ */
+function saveState(context: IndexContext, ann: AnnIndex, seq: number, committed: () => void): boolean {
+  const state = ann.exportState?.();
+  const params = JSON.stringify(context.row.index);
+  context.store.transaction(() => {
+    if (state === undefined) context.store.removeIvfpqState(context.row.id);
+    else context.store.setIvfpqState(context.row.id, seq, params, state.codebook, state.chunks);
+    crashPoint('snapshot-before-manifest');
+    commitManifest(context, { file: '', seq, checksum: 0, params }, committed);
+  });
+  return state !== undefined;
+}
+
+/**
+ * The index from its saved state, before the log replay: a verified snapshot file ('file' kinds)
+ * or the state in SQLite ('state' kinds). Undefined when there is none to load (IVF-PQ
+ * snapshotted before training). Throws (CORRUPT, IO_ERROR) when the saved state is unusable.
+ */
+export function* loadSteps(context: IndexContext, manifest: ManifestRow, count: number): Steps<AnnIndex | undefined> {
+  const row = context.row;
+  const kind = context.kind;
+  if (kind.persistence === 'file') return yield* loadFileSteps(context, manifest);
+  const state = context.store.ivfpqState(row.id);
+  if (state === undefined || kind.fromState === undefined) return undefined;
+  if (state.seq !== manifest.seq) {
+    throw new QuiverError('CORRUPT', `they cover seq ${state.seq}; the manifest says ${manifest.seq}`);
+  }
+  if (state.params !== JSON.stringify(row.index)) {
+    throw new QuiverError(
+      'CORRUPT',
+      `they were built with ${state.params}; the collection has ${JSON.stringify(row.index)}`,
+    );
+  }
+  context.events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count });
+  return kind.fromState(row.metric, row.dim, row.index, context.hooks, state);
+}
+
+/** Reads and verifies the manifest's snapshot file, then loads the graph it holds. */
+function* loadFileSteps(context: IndexContext, manifest: ManifestRow): Steps<AnnIndex> {
+  const row = context.row;
+  const { loadFile, loadFileAsync } = context.kind;
+  if (loadFile === undefined || loadFileAsync === undefined) {
+    throw new QuiverError('INTERNAL', `index kind '${context.kind.type}' persists to a file but cannot load one`);
+  }
+  if (manifest.params !== JSON.stringify(row.index)) {
+    throw new QuiverError(
+      'CORRUPT',
+      `it was built with ${manifest.params}; the collection has ${JSON.stringify(row.index)}`,
+    );
+  }
+  const file = join(context.directory, '..', manifest.file);
+  const graphFile = temporaryGraphPath(dirname(file));
+  try {
+    const snapshot = yield* readSnapshotSteps(file, graphFile);
+    crashPoint('snapshot-load-copied');
+    verifySnapshot(context, manifest, snapshot);
+    const loaded = { graphFile, liveLabels: snapshot.liveLabels };
+    return yield* step(
+      () => loadFile(loaded, row.metric, row.dim, row.index),
+      () => loadFileAsync(loaded, row.metric, row.dim, row.index),
+    );
+  } finally {
+    yield* step(
+      () => rmSync(graphFile, { force: true }),
+      () => rm(graphFile, { force: true }),
+    );
+  }
+}
+
+/** Checks a verified snapshot file against the manifest and the collection; reports the load. */
+function verifySnapshot(context: IndexContext, manifest: ManifestRow, snapshot: SnapshotRead): void {
+  const row = context.row;
+  const { header } = snapshot;
+  if (snapshot.checksum !== manifest.checksum)
+    throw new QuiverError('CORRUPT', 'its checksum differs from the manifest');
+  if (header.seq !== manifest.seq) {
+    throw new QuiverError('CORRUPT', `it covers seq ${header.seq}; the manifest says ${manifest.seq} (stale file)`);
+  }
+  if (header.dim !== row.dim || header.metric !== row.metric) {
+    throw new QuiverError(
+      'CORRUPT',
+      `it holds dim ${header.dim} ${header.metric}; the collection is dim ${row.dim} ${row.metric}`,
+    );
+  }
+  const expected = context.kind.fileHeader?.(row.index);
+  if (expected === undefined || header.m !== expected.m || header.efConstruction !== expected.efConstruction) {
+    throw new QuiverError('CORRUPT', 'its graph parameters differ from the collection');
+  }
+  context.events.onProgress({
+    collection: row.name,
+    phase: 'load',
+    done: 0,
+    total: snapshot.liveLabels.length,
+  });
+}
+
+/** Removes snapshot files the manifest does not name (left by a crash mid-snapshot). */
+export function removeOrphanSnapshots(context: IndexContext): void {
+  const manifest = context.store.manifest(context.row.id);
+  removeSnapshotsExcept(context.directory, manifest?.file.split('/').pop());
+}
+
+/** Removes a collection's snapshot folder (after the collection was dropped). */
+export function removeSnapshotFolder(databasePath: string, name: string): void {
+  rmSync(join(databasePath, name), { recursive: true, force: true });
+}
