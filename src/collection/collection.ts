@@ -1,6 +1,6 @@
 // A collection: validates batches, commits them to the store (records + oplog in one
-// transaction), then updates the in-memory index, and answers queries from the index with
-// records read back from the store. Never touches the file system directly.
+// transaction), then updates the in-memory index. Its queries (query.ts, batch-query.ts) and its
+// Arrow glue (arrow.ts) are functions of its state (state.ts). Never touches the file system directly.
 import type { RecordBatch, Table } from 'apache-arrow';
 import type { ColumnBatch } from '../arrow/index.js';
 import type { ChangeRecorder } from '../changes/change-feed.js';

@@ -1,6 +1,7 @@
 // The in-memory ANN index of one collection as a cache of the records: opened from the newest
-// verified snapshot plus a replay of the oplog after it, or rebuilt from the records; written
-// back as a snapshot; caught up with another process's commits. SQLite stays the truth.
+// verified snapshot plus a replay of the oplog after it, or rebuilt from the records (open-steps.ts);
+// written back as a snapshot (persistence.ts); caught up with another process's commits. SQLite
+// stays the truth.
 import type { AnnIndex } from '../index/types.js';
 import { runAsync, runSync } from '../steps.js';
 import type { CollectionRow, Store } from '../storage/store.js';
