@@ -6,6 +6,7 @@ import { arrow } from '../lazy-require.js';
 import { type AnnouncedSettings, readIpcSchema, readSettings } from '../arrow/index.js';
 import { QuiverError, toQuiverError } from '../errors.js';
 import { parseFieldPath } from '../filter/index.js';
+import { indexOptionsSchema } from '../index-options.js';
 import { open } from '../index.js';
 import { MAX_DIM, type Metric } from '../schema.js';
 import type { Collection, CollectionOptions, IndexOptions } from '../types.js';
@@ -151,10 +152,16 @@ function indexOptions(parsed: Parsed, announced: IndexOptions | undefined): Inde
       `--index ${kind} takes ${optionList(indexKind(kind).settingKeys)}; ${optionList(foreign)} does not apply to it`,
     );
   }
-  // Before the file is read (announced undefined), a bare --m may still be meant for the file's ivfpq.
-  const m = settings['m'];
-  if (kind === 'hnsw' && m !== undefined && (given === 'hnsw' || keys.length > 1 || announced !== undefined)) {
-    if (m < 2 || m > 128) throw new UsageError(`--m takes an integer from 2 to 128 for hnsw, got '${m}'`);
+  // The values against the kind's own limits. Before the file is read (announced undefined), a bare
+  // --m may still be meant for the file's ivfpq: it is checked once the file names its kind.
+  if (given === kind || keys.length > 1 || announced !== undefined) {
+    const checked = indexOptionsSchema.safeParse({ type: kind, ...settings });
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      const key = String(issue.path[0]);
+      const flag = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+      throw new UsageError(`--${flag} '${settings[key]}' does not suit --index ${kind}: ${issue.message}`);
+    }
   }
   const base = announced?.type === kind ? announced : { type: kind };
   return { ...base, ...settings } as IndexOptions;
