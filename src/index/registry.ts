@@ -7,21 +7,10 @@ import { FlatIndex } from './flat.js';
 import { HnswIndex } from './hnsw.js';
 import { defaultPqM, type FetchVectors, IvfPqIndex } from './ivfpq.js';
 import type { AnnIndex, Persistence } from './types.js';
+import type { IndexSettings } from '../types.js';
 
-/** Fixed parameters of a collection's index, as stored. */
-export type IndexParams =
-  | { type: 'hnsw'; m: number; efConstruction: number; ef: number }
-  | { type: 'flat' }
-  | {
-      type: 'ivfpq';
-      nlist: number;
-      m: number;
-      // Present when fixed at creation (always, for collections made before calibration).
-      nprobe?: number;
-      rerank?: number;
-      // Absent for collections made before calibration.
-      targetRecall?: number;
-    };
+/** Fixed parameters of a collection's index, as stored: the public IndexSettings, defaults filled in. */
+export type IndexParams = IndexSettings;
 
 export type IndexType = IndexParams['type'];
 
