@@ -84,12 +84,14 @@ const PULL_EXPIRES_MS = 30_000;
 const HEARTBEATS_LOST = 8;
 const STALL_CHECK_MS = 1_000;
 /**
- * While the server still holds messages for the replica (a backlog), what arrived waits up to this
- * long for more, so that a catch-up applies large transactions: one fsync per transaction, and
- * from 1,000 upserts of a collection the HNSW graph inserts on native threads, as for the writer's
- * own large batches. A replica that keeps up (nothing pending) applies at once.
+ * While the server still holds at least GATHER_BACKLOG messages for the replica (a catch-up), what
+ * arrived waits up to GATHER_MS for more, so that a catch-up applies large transactions: one fsync
+ * per transaction, and from 1,000 upserts of a collection the HNSW graph inserts on native threads,
+ * as for the writer's own large batches. A replica that keeps up — a smaller backlog, such as the
+ * rest of one commit still on its way — applies at once: waiting there only adds lag.
  */
 const GATHER_MS = 500;
+const GATHER_BACKLOG = 1_000;
 /** meta keys of a replica's database. */
 const SOURCE_KEY = 'replica_source';
 const STREAM_SEQ_KEY = 'replica_stream_seq';
@@ -309,7 +311,7 @@ class ReplicaImpl implements Replica {
     const max = this.#options.maxBatch ?? DEFAULT_MAX_BATCH;
     clearTimeout(this.#gatherTimer);
     const waited = performance.now() - this.#queuedAt;
-    if (this.#pending > 0 && this.#queue.length < max && waited < GATHER_MS) {
+    if (this.#pending >= GATHER_BACKLOG && this.#queue.length < max && waited < GATHER_MS) {
       // More is on its way: the next message schedules again, the timer makes sure of it.
       this.#gatherTimer = setTimeout(() => this.#schedule(), GATHER_MS - waited);
       return;
