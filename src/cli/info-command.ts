@@ -60,7 +60,8 @@ function describeCalibration(calibration: CodebookCalibration | null | 'damaged'
   if (calibration === 'damaged') return ', codebook damaged (rebuilt on the next open)';
   return (
     `, calibrated nprobe=${calibration.nprobe} rerank=${calibration.rerank} at ${formatCount(calibration.base)} vectors ` +
-    `(expected recall@10 ${calibration.expectedRecall.toFixed(3)} on ${calibration.queries} held-back queries)`
+    `(expected recall@10 ${calibration.expectedRecall.toFixed(3)} on ${calibration.queries} held-back queries), ` +
+    `rerank × (records ÷ ${formatCount(calibration.base)})^${calibration.growth.toFixed(2)} beyond`
   );
 }
 

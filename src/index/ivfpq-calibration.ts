@@ -3,12 +3,25 @@
 // reaches a target. Plain TypeScript over the kernels' answers; must not import src/storage/.
 import type { CodebookCalibration } from '../quant/codebook-format.js';
 import type { ProductQuantizer } from '../quant/pq.js';
+import { SeededRandom } from '../quant/random.js';
 import { ADC_TABLE_WIDTH, type KernelMetric, nativeKernels } from '../native/kernels.js';
 
 /** The depth the target is stated at: recall@10. */
 export const CALIBRATION_K = 10;
 /** Largest rerank a calibration chooses (the largest a query may ask for). */
 export const MAX_CALIBRATED_RERANK = 10_000;
+/**
+ * The growth of the needed rerank with the collection is measured between the base and a seeded
+ * 1-in-GROWTH_FRACTION subset of it. That exponent underestimates the growth beyond the base on
+ * every distribution measured (docs/ivfpq.md, "Calibration"), so the growth used is the measured
+ * one plus GROWTH_MARGIN, within [MIN_GROWTH, 1]: linear at most (the vectors an ADC scan ranks
+ * grow at most in proportion), at least a square root.
+ */
+export const GROWTH_FRACTION = 4;
+export const GROWTH_MARGIN = 0.5;
+export const MIN_GROWTH = 0.5;
+const GROWTH_SEED = 0x67726f77;
+
 /**
  * Cost model used to choose among the (nprobe, rerank) pairs that reach the target, in nanoseconds:
  * an ADC scan costs about one per code byte; a re-ranked candidate costs a SQLite point read plus
@@ -238,18 +251,59 @@ export function chooseSettings(
     expectedRecall: Math.fround(chosen.recall),
     base: error.base,
     queries: error.queries,
+    growth: 1,
   };
 }
 
-/** Measures the ranking error on the sample and chooses the settings (see {@link chooseSettings}). */
+/**
+ * Measures the ranking error on the sample and chooses the settings (see {@link chooseSettings}),
+ * then how the chosen rerank grows with the collection ({@link measureGrowth}).
+ */
 export function calibrateIvfPq(input: CalibrationInput): CodebookCalibration {
   const error = measureRankingError(input);
   const nlist = input.coarse.length / input.dim;
-  return chooseSettings(error, {
+  const chosen = chooseSettings(error, {
     dim: input.dim,
     m: input.pq.m,
     targetRecall: input.targetRecall,
     nprobe: input.nprobe === undefined ? undefined : Math.min(input.nprobe, nlist),
     rerank: input.rerank,
   });
+  // A rerank the user fixed is used as given, never scaled.
+  if (input.rerank !== undefined) return chosen;
+  return { ...chosen, growth: Math.fround(measureGrowth(input, chosen)) };
+}
+
+/**
+ * The exponent g with which a search scales the calibrated rerank — rerank(n) = rerank(base) ×
+ * (n ÷ base)^g: how the rerank that reaches the aimed recall grows from a seeded
+ * 1-in-{@link GROWTH_FRACTION} subset of the base to the base (the same sample queries, the chosen
+ * nprobe), plus {@link GROWTH_MARGIN}, within [{@link MIN_GROWTH}, 1]. 1 (in proportion, the safe
+ * side) when the subset is too small, when the subset's probed lists miss more neighbours than the
+ * aim allows, or when the chosen pair did not reach the aim.
+ */
+export function measureGrowth(input: CalibrationInput, chosen: CodebookCalibration): number {
+  const { dim, base } = input;
+  const baseCount = base.length / dim;
+  const subsetCount = Math.floor(baseCount / GROWTH_FRACTION);
+  const aim = aimedRecall(chosen.targetRecall, chosen.queries);
+  if (subsetCount < CALIBRATION_K * 4 || chosen.expectedRecall < aim) return 1;
+  // A seeded partial shuffle picks the subset's rows.
+  const rows = Int32Array.from({ length: baseCount }, (_, row) => row);
+  const random = new SeededRandom(GROWTH_SEED);
+  for (let at = 0; at < subsetCount; at++) {
+    const other = at + random.nextInt(baseCount - at);
+    const row = rows[other]!;
+    rows[other] = rows[at]!;
+    rows[at] = row;
+  }
+  const subset = new Float32Array(subsetCount * dim);
+  for (let at = 0; at < subsetCount; at++) subset.set(base.subarray(rows[at]! * dim, (rows[at]! + 1) * dim), at * dim);
+  const error = measureRankingError({ ...input, base: subset, nprobe: chosen.nprobe });
+  const step = error.nprobes.indexOf(chosen.nprobe);
+  const wanted = Math.ceil(aim * error.events - 1e-9);
+  const needed = wanted <= 0 ? CALIBRATION_K : error.needed[step]![wanted - 1]!;
+  if (!Number.isFinite(needed)) return 1;
+  const growth = Math.log(chosen.rerank / Math.max(CALIBRATION_K, needed)) / Math.log(baseCount / subsetCount);
+  return Number.isFinite(growth) ? Math.min(1, Math.max(MIN_GROWTH, growth + GROWTH_MARGIN)) : 1;
 }

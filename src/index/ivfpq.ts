@@ -675,10 +675,14 @@ export class IvfPqIndex implements AnnIndex {
   }
 }
 
-/** The calibrated rerank for an index of `size` vectors: proportional to size ÷ base, never below the calibrated one. */
+/**
+ * The calibrated rerank for an index of `size` vectors: rerank × (size ÷ base)^growth, never below
+ * the calibrated one, at most MAX_CALIBRATED_RERANK.
+ */
 function scaledRerank(calibration: CodebookCalibration, size: number): number {
-  const scaled = Math.ceil((calibration.rerank * Math.max(size, calibration.base)) / calibration.base);
-  return Math.min(MAX_CALIBRATED_RERANK, scaled);
+  const ratio = Math.max(size, calibration.base) / calibration.base;
+  const scaled = Math.ceil(calibration.rerank * ratio ** calibration.growth - 1e-9);
+  return Math.min(MAX_CALIBRATED_RERANK, Math.max(calibration.rerank, scaled));
 }
 
 /** Splits rows into a training set and `held` seeded sample rows (the queries), each row in one of them. */

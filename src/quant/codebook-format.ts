@@ -1,12 +1,13 @@
 // Reader and writer of the codebook file: a trained PQ plus the IVF coarse centroids (possibly none)
-// and, from version 2, the search settings calibrated with them. Little-endian; the CRC-32 covers
+// and, from version 2, the search settings calibrated with them (from version 3 with the measured
+// growth of the rerank with the collection's size). Little-endian; the CRC-32 covers
 // every byte before it. Must not import src/storage/. Every version keeps bytes 0–11 and the
 // trailing CRC-32, so old readers tell 'newer' from 'damaged'.
 //
 // | offset       | bytes   | type | field                                                  |
 // |--------------|---------|------|--------------------------------------------------------|
 // | 0            | 4       | u8×4 | magic "QVCB"                                           |
-// | 4            | 4       | u32  | format version (2; 1 is read, see upgradeCodebookV1)   |
+// | 4            | 4       | u32  | format version (3; 1 and 2 are read, see the upgrades) |
 // | 8            | 4       | u32  | total byte length L, checksum included                 |
 // | 12           | 4       | u32  | dim                                                    |
 // | 16           | 4       | u32  | m, sub-spaces (1..dim; widths as pq.subspaceOffsets)   |
@@ -15,15 +16,17 @@
 // | 28           | 4       | u32  | reserved, 0                                            |
 // | 32           | 4·C·dim | f32  | PQ centroids: sub-space j's C × width(j) block in turn |
 // | 32 + 4·C·dim | 4·N·dim | f32  | coarse centroids, N × dim, row-major                   |
-// | P = L − 28   | 4       | u32  | calibrated nprobe; 0 = no calibration (the rest is 0)  |
+// | P = L − 32   | 4       | u32  | calibrated nprobe; 0 = no calibration (the rest is 0)  |
 // | P + 4        | 4       | u32  | calibrated rerank, at `base` indexed vectors           |
 // | P + 8        | 4       | f32  | target recall@10 (0, 1]                                |
 // | P + 12       | 4       | f32  | expected recall@10 of the chosen nprobe and rerank     |
 // | P + 16       | 4       | u32  | base: vectors the sample queries were ranked among     |
 // | P + 20       | 4       | u32  | sample queries held back from training                 |
+// | P + 24       | 4       | f32  | growth: rerank scales as (size ÷ base)^growth, [0, 1]  |
 // | L − 4        | 4       | u32  | CRC-32 of bytes [0, L − 4)                             |
 //
-// Version 1 is the same without the 24 calibration bytes.
+// Version 2 is the same without the growth (4 bytes fewer; read as growth 1, upgradeCodebookV2);
+// version 1 without the whole calibration block.
 import { QuiverError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import { MAX_CENTROIDS_PER_SUBSPACE, ProductQuantizer } from './pq.js';
@@ -31,9 +34,11 @@ import { MAX_CENTROIDS_PER_SUBSPACE, ProductQuantizer } from './pq.js';
 /** "QVCB" */
 const MAGIC = [0x51, 0x56, 0x43, 0x42] as const;
 /** The format version this module writes and the newest it reads. */
-export const CODEBOOK_FORMAT_VERSION = 2;
+export const CODEBOOK_FORMAT_VERSION = 3;
 const HEADER_BYTES = 32;
-const CALIBRATION_BYTES = 24;
+const CALIBRATION_BYTES = 28;
+/** Version 2's calibration block: no growth. */
+const CALIBRATION_BYTES_V2 = 24;
 const CHECKSUM_BYTES = 4;
 
 /**
@@ -51,6 +56,11 @@ export interface CodebookCalibration {
   readonly base: number;
   /** Sample queries. */
   readonly queries: number;
+  /**
+   * How the needed rerank grows with the number of vectors ranked: at `size` vectors a search
+   * re-ranks rerank × (size ÷ base)^growth. Measured at calibration (ivfpq-calibration.ts), in [0, 1].
+   */
+  readonly growth: number;
 }
 
 /** What a codebook file holds. */
@@ -103,6 +113,7 @@ export function writeCodebook(codebook: Codebook): Uint8Array {
     view.setFloat32(offset + 12, calibration.expectedRecall, true);
     view.setUint32(offset + 16, calibration.base, true);
     view.setUint32(offset + 20, calibration.queries, true);
+    view.setFloat32(offset + 24, calibration.growth, true);
   }
   offset += CALIBRATION_BYTES;
   view.setUint32(offset, crc32(bytes.subarray(0, offset)), true);
@@ -144,7 +155,7 @@ export function readCodebook(bytes: Uint8Array): Codebook {
       `codebook format version ${version} is newer than the ${CODEBOOK_FORMAT_VERSION} this QuiverDB reads; upgrade QuiverDB`,
     );
   }
-  if (version !== 1 && version !== 2) throw corrupt(`format version ${version} does not exist`);
+  if (version < 1) throw corrupt(`format version ${version} does not exist`);
 
   const dim = view.getUint32(12, true);
   const m = view.getUint32(16, true);
@@ -156,7 +167,7 @@ export function readCodebook(bytes: Uint8Array): Codebook {
   }
   if (view.getUint32(28, true) !== 0) throw corrupt('the reserved header field is not 0');
   // Float64 arithmetic: these products cannot overflow before the comparison.
-  const calibrationBytes = version === 1 ? 0 : CALIBRATION_BYTES;
+  const calibrationBytes = version === 1 ? 0 : version === 2 ? CALIBRATION_BYTES_V2 : CALIBRATION_BYTES;
   const expected =
     HEADER_BYTES + 4 * centroidsPerSubspace * dim + 4 * coarseCount * dim + calibrationBytes + CHECKSUM_BYTES;
   if (expected !== length) throw corrupt(`sizes in the header need ${expected} bytes but the file has ${length}`);
@@ -174,7 +185,7 @@ export function readCodebook(bytes: Uint8Array): Codebook {
   if (version === 1) return upgradeCodebookV1({ pq, coarseCentroids });
   let calibration: CodebookCalibration | undefined;
   if (view.getUint32(offset, true) !== 0) {
-    calibration = {
+    const read = {
       nprobe: view.getUint32(offset, true),
       rerank: view.getUint32(offset + 4, true),
       targetRecall: view.getFloat32(offset + 8, true),
@@ -182,11 +193,12 @@ export function readCodebook(bytes: Uint8Array): Codebook {
       base: view.getUint32(offset + 16, true),
       queries: view.getUint32(offset + 20, true),
     };
+    calibration = version === 2 ? upgradeCodebookV2(read) : { ...read, growth: view.getFloat32(offset + 24, true) };
     checkCalibration(calibration, (reason) => corrupt(`its calibration is impossible: ${reason}`));
     if (calibration.nprobe > coarseCount) {
       throw corrupt(`its calibration probes ${calibration.nprobe} lists of ${coarseCount}`);
     }
-  } else if (bytes.subarray(offset, offset + CALIBRATION_BYTES).some((byte) => byte !== 0)) {
+  } else if (bytes.subarray(offset, offset + calibrationBytes).some((byte) => byte !== 0)) {
     throw corrupt('it has no calibration (nprobe 0) but the calibration fields are not 0');
   }
   return { pq, coarseCentroids, calibration };
@@ -199,6 +211,14 @@ export function readCodebook(bytes: Uint8Array): Codebook {
  */
 export function upgradeCodebookV1(codebook: { pq: ProductQuantizer; coarseCentroids: Float32Array }): Codebook {
   return { pq: codebook.pq, coarseCentroids: codebook.coarseCentroids, calibration: undefined };
+}
+
+/**
+ * The named upgrade of a version 2 calibration (written before the growth was measured): growth 1,
+ * the rerank scaled in proportion to the collection's size, as version 2 did.
+ */
+export function upgradeCodebookV2(calibration: Omit<CodebookCalibration, 'growth'>): CodebookCalibration {
+  return { ...calibration, growth: 1 };
 }
 
 function checkCalibration(calibration: CodebookCalibration, fail: (reason: string) => QuiverError): void {
@@ -216,6 +236,8 @@ function checkCalibration(calibration: CodebookCalibration, fail: (reason: strin
   if (!(targetRecall > 0 && targetRecall <= 1)) throw fail(`targetRecall must be in (0, 1], got ${targetRecall}`);
   if (!(expectedRecall >= 0 && expectedRecall <= 1))
     throw fail(`expectedRecall must be in [0, 1], got ${expectedRecall}`);
+  if (!(calibration.growth >= 0 && calibration.growth <= 1))
+    throw fail(`growth must be in [0, 1], got ${calibration.growth}`);
 }
 
 function corrupt(reason: string): QuiverError {

@@ -430,7 +430,8 @@ describe('info on ivfpq', () => {
     expect(human).toMatch(
       new RegExp(
         `trained: 10,000 records, dim 8, l2, ivfpq nlist=16 m=2 targetRecall=0.95, calibrated nprobe=${calibration.nprobe} ` +
-          `rerank=${calibration.rerank} at 9,784 vectors \\(expected recall@10 0\\.9\\d\\d on 200 held-back queries\\)`,
+          `rerank=${calibration.rerank} at 9,784 vectors \\(expected recall@10 0\\.9\\d\\d on 200 held-back queries\\), ` +
+          `rerank × \\(records ÷ 9,784\\)\\^${calibration.growth.toFixed(2)} beyond`,
       ),
     );
     expect(human).toMatch(

@@ -5,8 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   aimedRecall,
+  calibrateIvfPq,
   chooseSettings,
   expectedRecall,
+  measureGrowth,
   measureRankingError,
   nprobeLadder,
   type RankingError,
@@ -132,5 +134,42 @@ describe('nprobeLadder', () => {
     expect(nprobeLadder(1)).toEqual([1]);
     expect(nprobeLadder(10)).toEqual([1, 2, 3, 4, 6, 8, 10]);
     expect(nprobeLadder(256)).toEqual([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]);
+  });
+});
+
+describe('measureGrowth', () => {
+  function input(count: number, seed: number) {
+    const random = new SeededRandom(seed);
+    const dim = 8;
+    const base = Float32Array.from({ length: count * dim }, () => random.nextGaussian());
+    const queries = Float32Array.from({ length: 40 * dim }, () => random.nextGaussian());
+    const coarse = trainKMeans(base, dim, 8, { seed: 1, maxIterations: 5 }).centroids;
+    const pq = trainProductQuantizer(base, dim, { m: 2, seed: 2, maxIterations: 5 });
+    return { metric: 'l2' as const, dim, base, queries, coarse, pq, targetRecall: 0.9 };
+  }
+
+  it('is the measured exponent plus the margin within [0.5, 1], the same for the same input', () => {
+    const calibration = input(2_000, 11);
+    const error = measureRankingError(calibration);
+    const chosen = chooseSettings(error, { dim: 8, m: 2, targetRecall: 0.9 });
+    const growth = measureGrowth(calibration, chosen);
+    expect(growth).toBeGreaterThanOrEqual(0.5);
+    expect(growth).toBeLessThanOrEqual(1);
+    expect(measureGrowth(calibration, chosen)).toBe(growth);
+    // calibrateIvfPq is the choice with this growth (as the codebook stores it, float32).
+    expect(calibrateIvfPq(calibration)).toEqual({ ...chosen, growth: Math.fround(growth) });
+  });
+
+  it('is 1 (in proportion) when the subset is too small or the chosen pair missed the aim', () => {
+    const small = input(150, 12); // a 37-vector subset cannot rank 10 neighbours of every query safely
+    const chosen = chooseSettings(measureRankingError(small), { dim: 8, m: 2, targetRecall: 0.9 });
+    expect(measureGrowth(small, chosen)).toBe(1);
+    const large = input(2_000, 13);
+    const missed = chooseSettings(measureRankingError(large), { dim: 8, m: 2, targetRecall: 0.9 });
+    expect(measureGrowth(large, { ...missed, expectedRecall: 0.5 })).toBe(1);
+  });
+
+  it('is not measured when the user fixed the rerank (it is used as given)', () => {
+    expect(calibrateIvfPq({ ...input(2_000, 14), rerank: 50 }).growth).toBe(1);
   });
 });

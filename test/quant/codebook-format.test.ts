@@ -1,7 +1,8 @@
 // The codebook file: round trips (with and without a calibration), every truncation, every
 // single-bit flip, padding, inconsistent headers and impossible calibrations are refused as CORRUPT
 // (a newer version as FORMAT_TOO_NEW), never misread; a version 1 file (test/fixtures/codebook-v1)
-// still reads, without a calibration.
+// still reads, without a calibration, and a version 2 file (test/fixtures/codebook-v2) with its
+// calibration and a growth of 1.
 import { describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
 import { readFileSync } from 'node:fs';
@@ -41,6 +42,7 @@ const CALIBRATION: CodebookCalibration = {
   expectedRecall: 0.9625,
   base: 9784,
   queries: 200,
+  growth: 0.625,
 };
 
 /** Rewrites a header field and fixes the checksum, so only the structural checks can object. */
@@ -59,7 +61,7 @@ describe('codebook format', () => {
     const pq = trainProductQuantizer(vectors, 10, { m: 3, seed: 1, maxIterations: 5 });
     for (const coarseCentroids of [new Float32Array(0), vectors.subarray(0, 4 * 10)]) {
       const bytes = writeCodebook({ pq, coarseCentroids });
-      expect(bytes.length).toBe(32 + 4 * pq.centroids.length + 4 * coarseCentroids.length + 24 + 4);
+      expect(bytes.length).toBe(32 + 4 * pq.centroids.length + 4 * coarseCentroids.length + 28 + 4);
       const read = readCodebook(bytes);
       expect([read.pq.dim, read.pq.m, read.pq.centroidsPerSubspace]).toEqual([10, 3, 256]);
       expect(read.pq.offsets).toEqual(pq.offsets);
@@ -77,7 +79,7 @@ describe('codebook format', () => {
 
   it('refuses an impossible calibration as CORRUPT even when the checksum matches', () => {
     const bytes = writeCodebook({ ...smallCodebook(), calibration: CALIBRATION });
-    const at = bytes.length - 28;
+    const at = bytes.length - 32;
     expect(codeOf(() => readCodebook(withField(bytes, at, 3)))).toBe('CORRUPT'); // nprobe 3 of 2 lists
     expect(codeOf(() => readCodebook(withField(bytes, at + 4, 0)))).toBe('CORRUPT'); // rerank 0
     expect(codeOf(() => readCodebook(withField(bytes, at + 16, 0)))).toBe('CORRUPT'); // base 0
@@ -117,8 +119,41 @@ describe('codebook format', () => {
     expect([...read.pq.centroids]).toEqual(expected.centroids);
     expect([...read.coarseCentroids]).toEqual(expected.coarseCentroids);
     expect(read.calibration).toBeUndefined();
-    // A version 2 file relabelled as version 1 has 24 bytes too many for version 1.
+    // A version 3 file relabelled as version 1 has 28 bytes too many for version 1.
     expect(codeOf(() => readCodebook(withField(writeCodebook(smallCodebook()), 4, 1)))).toBe('CORRUPT');
+  });
+
+  it('reads the version 2 fixture (a calibration without growth) with growth 1', () => {
+    const directory = join(import.meta.dirname, '..', 'fixtures', 'codebook-v2');
+    const bytes = new Uint8Array(readFileSync(join(directory, 'codebook.qvcb')));
+    const expected = JSON.parse(readFileSync(join(directory, 'expected.json'), 'utf8')) as {
+      centroids: number[];
+      coarseCentroids: number[];
+      calibration: Omit<CodebookCalibration, 'growth'>;
+    };
+    expect(bytes[4]).toBe(2);
+    const read = readCodebook(bytes);
+    expect([...read.pq.centroids]).toEqual(expected.centroids);
+    expect([...read.coarseCentroids]).toEqual(expected.coarseCentroids);
+    expect(read.calibration).toEqual({ ...expected.calibration, growth: 1 });
+    // A version 3 file relabelled as version 2 has 4 bytes too many for version 2.
+    const calibrated = writeCodebook({ ...smallCodebook(), calibration: CALIBRATION });
+    expect(codeOf(() => readCodebook(withField(calibrated, 4, 2)))).toBe('CORRUPT');
+  });
+
+  it('refuses a growth outside [0, 1] when writing and when reading', () => {
+    for (const growth of [-0.5, 1.5, Number.NaN]) {
+      expect(codeOf(() => writeCodebook({ ...smallCodebook(), calibration: { ...CALIBRATION, growth } }))).toBe(
+        'INVALID_ARGUMENT',
+      );
+    }
+    const bytes = writeCodebook({ ...smallCodebook(), calibration: CALIBRATION });
+    const copy = bytes.slice();
+    const view = new DataView(copy.buffer);
+    view.setFloat32(copy.length - 8, 2, true);
+    view.setUint32(copy.length - 4, crc32(copy.subarray(0, copy.length - 4)), true);
+    expect(codeOf(() => readCodebook(copy))).toBe('CORRUPT');
+    expect(readCodebook(bytes).calibration?.growth).toBe(CALIBRATION.growth);
   });
 
   it('reads a codebook that sits at an offset inside a larger buffer', () => {
@@ -130,8 +165,8 @@ describe('codebook format', () => {
 
   it('starts with the magic and version, little-endian', () => {
     const bytes = writeCodebook(smallCodebook());
-    expect([...bytes.subarray(0, 8)]).toEqual([0x51, 0x56, 0x43, 0x42, 2, 0, 0, 0]);
-    expect(bytes.length).toBe(32 + 4 * 15 + 4 * 10 + 24 + 4);
+    expect([...bytes.subarray(0, 8)]).toEqual([0x51, 0x56, 0x43, 0x42, 3, 0, 0, 0]);
+    expect(bytes.length).toBe(32 + 4 * 15 + 4 * 10 + 28 + 4);
   });
 
   it('refuses every truncation and padding as CORRUPT', () => {
@@ -170,7 +205,7 @@ describe('codebook format', () => {
   });
 
   it('reports a newer format version as FORMAT_TOO_NEW', () => {
-    expect(codeOf(() => readCodebook(withField(writeCodebook(smallCodebook()), 4, 3)))).toBe('FORMAT_TOO_NEW');
+    expect(codeOf(() => readCodebook(withField(writeCodebook(smallCodebook()), 4, 4)))).toBe('FORMAT_TOO_NEW');
   });
 
   it('rejects coarse centroids of the wrong dim when writing', () => {
