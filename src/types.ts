@@ -534,7 +534,7 @@ export interface QueryHit<M = Metadata> {
 export interface IvfPqCalibration {
   /** Lists probed. */
   nprobe: number;
-  /** Candidates re-ranked at `base` vectors; queries use rerank × max(1, size ÷ base). */
+  /** Candidates re-ranked at `base` vectors; queries use rerank × (max(size, base) ÷ base)^growth. */
   rerank: number;
   targetRecall: number;
   /** recall@10 of these settings on the held-back sample (below the target when none reached it). */
@@ -543,6 +543,11 @@ export interface IvfPqCalibration {
   base: number;
   /** Sample queries, held back from training. */
   queries: number;
+  /**
+   * How the rerank grows with the collection, in [0.5, 1]: measured at training (1 = in proportion;
+   * 1 for codebooks written before it was measured). docs/ivfpq.md, "Calibration".
+   */
+  growth: number;
 }
 
 export interface QueryPlan {

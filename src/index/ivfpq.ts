@@ -184,8 +184,8 @@ export class IvfPqIndex implements AnnIndex {
 
   /**
    * The nprobe and rerank a search uses, and where each came from: the query's own, else the
-   * collection's fixed at creation, else the calibration's (rerank scaled by size ÷ the
-   * calibration's base: an ADC rank grows with the vectors ranked), else the fallback.
+   * collection's fixed at creation, else the calibration's (rerank scaled by (size ÷ the
+   * calibration's base)^growth: an ADC rank grows with the vectors ranked), else the fallback.
    */
   settings(options: IvfPqSearchOptions = {}): {
     nprobe: number;
