@@ -124,8 +124,39 @@ describe('native HNSW graph: shapes', () => {
     const shared = new Float32Array(20);
     expectInvalid(
       () => graph.searchBatch({ queries: shared.subarray(0, 4), k: 1, ef: 10, threads: 1, labels, distances: shared }),
-      /shares memory/,
+      /distances shares memory with queries/,
     );
+    // Every pair of an output and an input (or the other output) is checked.
+    const words = new Uint32Array(16);
+    const pairs: [Partial<{ labels: Uint32Array; distances: Float32Array; allow: Uint32Array }>, RegExp][] = [
+      [{ labels: words.subarray(0, 10), allow: words.subarray(8, 10) }, /labels shares memory with allow/],
+      [
+        { labels: words.subarray(0, 10), distances: new Float32Array(words.buffer, 24, 10) },
+        /labels shares memory with distances/,
+      ],
+      [
+        { distances: new Float32Array(words.buffer, 0, 10), allow: words.subarray(8, 16) },
+        /distances shares memory with allow/,
+      ],
+    ];
+    for (const [outputs, message] of pairs) {
+      expectInvalid(
+        () => graph.searchBatch({ queries: query, k: 1, ef: 10, threads: 1, labels, distances, ...outputs }),
+        message,
+      );
+    }
+    // Views of one buffer that do not overlap are fine.
+    expect(() =>
+      graph.searchBatch({
+        queries: query,
+        k: 1,
+        ef: 10,
+        threads: 1,
+        labels: words.subarray(0, 1),
+        distances: new Float32Array(words.buffer, 4, 1),
+        allow: words.subarray(2, 16),
+      }),
+    ).not.toThrow();
     expectInvalid(() => graph.markDelete(-1), /label must be/);
   });
 

@@ -53,6 +53,17 @@ export function checkOutput(
   }
 }
 
+/** Whether two non-empty views share a byte. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteLength > 0 &&
+    b.byteLength > 0 &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
 /** An output that shares memory with an input would be overwritten while it is still being read. */
 export function checkNoOverlap(
   kernel: string,
@@ -60,14 +71,19 @@ export function checkNoOverlap(
   output: ArrayBufferView,
   inputs: Record<string, ArrayBufferView>,
 ): void {
-  for (const [inputName, input] of Object.entries(inputs)) {
-    if (input.buffer !== output.buffer) continue;
-    const overlaps =
-      output.byteOffset < input.byteOffset + input.byteLength &&
-      input.byteOffset < output.byteOffset + output.byteLength;
-    if (overlaps && output.byteLength > 0 && input.byteLength > 0) {
-      throw invalid(kernel, `${outputName} shares memory with ${inputName}; pass a separate output buffer`);
-    }
+  for (const [inputName, input] of Object.entries(inputs)) checkApart(kernel, outputName, output, inputName, input);
+}
+
+/** {@link checkNoOverlap} for one input, without building a record: for the calls on a query's path. */
+export function checkApart(
+  kernel: string,
+  outputName: string,
+  output: ArrayBufferView,
+  inputName: string,
+  input: ArrayBufferView,
+): void {
+  if (sharesMemory(output, input)) {
+    throw invalid(kernel, `${outputName} shares memory with ${inputName}; pass a separate output buffer`);
   }
 }
 

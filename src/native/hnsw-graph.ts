@@ -3,7 +3,16 @@
 // INVALID_ARGUMENT, failures inside the addon as NATIVE_ERROR. Imports only this folder's addon.ts,
 // checks.ts and threads.ts.
 import { type AddonHnswGraph, awaitAddon, callAddon } from './addon.js';
-import { checkArray, checkCount, checkNoOverlap, checkOutput, checkRows, checkThreads, invalid } from './checks.js';
+import {
+  checkApart,
+  checkArray,
+  checkCount,
+  checkNoOverlap,
+  checkOutput,
+  checkRows,
+  checkThreads,
+  invalid,
+} from './checks.js';
 
 /** hnswlib's spaces: `cosine` is inner product over vectors the graph normalises on the way in. */
 export type HnswSpace = 'l2' | 'ip' | 'cosine';
@@ -164,15 +173,16 @@ export function checkHnswSearchArguments(dim: number, args: HnswSearchArguments)
   const queryCount = checkRows(kernel, 'queries', args.queries, dim, 'dim');
   checkOutput(kernel, 'labels', args.labels, queryCount * k, `${queryCount} queries × k ${k}`);
   checkOutput(kernel, 'distances', args.distances, queryCount * k, `${queryCount} queries × k ${k}`);
-  const inputs: Record<string, ArrayBufferView> = { queries: args.queries };
-  if (args.allow !== undefined) {
-    if (!(args.allow instanceof Uint8Array) && !(args.allow instanceof Uint32Array)) {
-      throw invalid(kernel, 'allow must be a Uint8Array or a Uint32Array bitset over labels');
-    }
-    inputs['allow'] = args.allow;
+  const { queries, allow, labels, distances } = args;
+  if (allow !== undefined && !(allow instanceof Uint8Array) && !(allow instanceof Uint32Array)) {
+    throw invalid(kernel, 'allow must be a Uint8Array or a Uint32Array bitset over labels');
   }
-  checkNoOverlap(kernel, 'labels', args.labels, { ...inputs, distances: args.distances });
-  checkNoOverlap(kernel, 'distances', args.distances, inputs);
+  // Pair by pair (no record of inputs per call: this runs on every query).
+  checkApart(kernel, 'labels', labels, 'queries', queries);
+  if (allow !== undefined) checkApart(kernel, 'labels', labels, 'allow', allow);
+  checkApart(kernel, 'labels', labels, 'distances', distances);
+  checkApart(kernel, 'distances', distances, 'queries', queries);
+  if (allow !== undefined) checkApart(kernel, 'distances', distances, 'allow', allow);
   return queryCount;
 }
 
