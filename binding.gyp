@@ -16,6 +16,7 @@
         "native/adc-scan.cc",
         "native/thread-pool.cc",
         "native/hnsw-space.cc",
+        "native/scalar-quantiser.cc",
         "native/hnsw-store.cc",
         "native/hnsw-search.cc",
         "native/hnsw-insert.cc",

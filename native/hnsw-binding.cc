@@ -13,6 +13,7 @@
 
 #include "hnsw-graph.h"
 #include "napi-args.h"
+#include "scalar-quantiser.h"
 
 namespace quiver {
 namespace {
@@ -102,9 +103,28 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
         !IntegerArgument(info, 2, "kernels", 0, 1, &kernels) || !IntegerArgument(info, 3, "loop", 0, 1, &loop)) {
       return;
     }
-    graph_ = std::make_shared<HnswGraph>(static_cast<HnswSpace>(static_cast<int>(space)), static_cast<std::size_t>(dim),
-                                         static_cast<HnswKernels>(static_cast<int>(kernels)),
-                                         static_cast<HnswSearchLoop>(static_cast<int>(loop)));
+    const auto space_kind = static_cast<HnswSpace>(static_cast<int>(space));
+    const auto kernel_kind = static_cast<HnswKernels>(static_cast<int>(kernels));
+    const auto loop_kind = static_cast<HnswSearchLoop>(static_cast<int>(loop));
+    if (info.Length() < 6) {
+      graph_ = std::make_shared<HnswGraph>(space_kind, static_cast<std::size_t>(dim), kernel_kind, loop_kind);
+      return;
+    }
+    // An int8 graph: the per-dimension ranges, lows then highs (scalar-quantiser.h).
+    const View<float> lows = TypedArrayArgument<float>(info, 4, napi_float32_array, "lows", "Float32Array");
+    if (!lows.ok) return;
+    const View<float> highs = TypedArrayArgument<float>(info, 5, napi_float32_array, "highs", "Float32Array");
+    if (!highs.ok) return;
+    if (lows.length != static_cast<std::size_t>(dim) || highs.length != lows.length) {
+      Fail(info.Env(), "lows and highs must hold dim numbers each", true);
+      return;
+    }
+    try {
+      auto quantiser = std::make_unique<const ScalarQuantiser>(lows.length, lows.data, highs.data);
+      graph_ = std::make_shared<HnswGraph>(space_kind, lows.length, kernel_kind, loop_kind, std::move(quantiser));
+    } catch (const std::exception& failure) {
+      Napi::Error::New(info.Env(), failure.what()).ThrowAsJavaScriptException();
+    }
   }
 
  private:

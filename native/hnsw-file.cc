@@ -94,9 +94,11 @@ bool LinksValid(const LinkHeader* links, std::size_t most, std::size_t count) {
 // queries per element, each of which drops the stream's buffer: for 100,000 elements of 128 floats
 // that walk re-reads most of the file in small pieces, most of the time of a load. This reader
 // checks as it goes, in one pass.
-std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path) {
+std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path,
+                                         std::size_t vector_bytes, const void* distance_params) {
   GraphFileReader file(path);
-  auto store = std::make_unique<HnswStore>(dim, distance);
+  auto store = vector_bytes == 0 ? std::make_unique<HnswStore>(dim, distance)
+                                 : std::make_unique<HnswStore>(dim, distance, vector_bytes, distance_params);
   const auto layer0_offset = file.Read<std::size_t>();
   const auto capacity = file.Read<std::size_t>();
   const auto count = file.Read<std::size_t>();

@@ -24,8 +24,10 @@ namespace quiver {
 // come as whole link lists, every link list is within its layer's degree and names elements of the
 // graph, the entry point is one, and the file ends where the last list does. Throws "cannot open"
 // for a missing file, "does not hold vectors of dim" for another dim, and "is corrupted or not an
-// HNSW graph: ..." for anything else.
-std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path);
+// HNSW graph: ..." for anything else. An int8 graph passes its `vector_bytes` and `distance_params`
+// (HnswStore's int8 constructor); 0 and null mean `dim` floats.
+std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path,
+                                         std::size_t vector_bytes = 0, const void* distance_params = nullptr);
 
 // Writes `store` to `path` (replacing it) in the same format. Throws when the file cannot be
 // written in full.

@@ -20,6 +20,7 @@
 #include "hnsw-insert.h"
 #include "hnsw-search.h"
 #include "hnsw-store.h"
+#include "scalar-quantiser.h"
 #include "thread-pool.h"
 #include "top-k.h"
 
@@ -40,16 +41,11 @@ void NormalizeInto(const float* vector, std::size_t dim, std::vector<float>& out
   }
 }
 
-// The vector the graph should see: the row itself, or for cosine its normalised copy in this
-// thread's buffer (valid until the next call on the same thread).
-const float* Prepared(HnswSpace space, const float* row, std::size_t dim) {
-  if (space != HnswSpace::kCosine) return row;
-  thread_local std::vector<float> buffer;
-  NormalizeInto(row, dim, buffer);
-  return buffer.data();
-}
-
-HnswDistance ChooseDistance(HnswSpace space, std::size_t dim, HnswKernels kernels) {
+HnswDistance ChooseDistance(HnswSpace space, std::size_t dim, HnswKernels kernels, bool int8) {
+  if (int8) {
+    const bool portable = kernels == HnswKernels::kHnswlib;
+    return space == HnswSpace::kL2 ? ChooseInt8L2Distance(portable) : ChooseInt8InnerProductDistance(portable);
+  }
   if (kernels == HnswKernels::kDispatched) {
     return space == HnswSpace::kL2 ? ChooseL2Distance() : ChooseInnerProductDistance();
   }
@@ -89,7 +85,7 @@ constexpr std::size_t kPrefetchRows = 4;
 
 // The k best of `count` labels by the graph's own distance to `query`, best first, ties to the
 // lower label, padded with kNoLabel / +infinity.
-void ScoreAmong(const HnswStore& store, const float* query, const std::uint32_t* labels, std::size_t count,
+void ScoreAmong(const HnswStore& store, const void* query, const std::uint32_t* labels, std::size_t count,
                 std::size_t k, std::uint32_t* out_labels, float* out_distances) {
   const std::size_t bytes = store.vector_bytes;
   LabelTopK heap(out_labels, out_distances, k);
@@ -116,7 +112,31 @@ void ScoreAmong(const HnswStore& store, const float* query, const std::uint32_t*
 }  // namespace
 
 HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, HnswSearchLoop loop)
-    : space_kind_(space), dim_(dim), loop_(loop), distance_(ChooseDistance(space, dim, kernels)) {}
+    : space_kind_(space), dim_(dim), loop_(loop), distance_(ChooseDistance(space, dim, kernels, false)) {}
+
+HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, HnswSearchLoop loop,
+                     std::unique_ptr<const ScalarQuantiser> quantiser)
+    : space_kind_(space),
+      dim_(dim),
+      loop_(loop),
+      distance_(ChooseDistance(space, dim, kernels, quantiser != nullptr)),
+      quantiser_(std::move(quantiser)) {
+  if (quantiser_ && quantiser_->dim() != dim) throw std::runtime_error("the int8 ranges are not of the graph's dim");
+}
+
+const void* HnswGraph::Prepared(const float* row) const {
+  const float* vector = row;
+  if (space_kind_ == HnswSpace::kCosine) {
+    thread_local std::vector<float> normalised;
+    NormalizeInto(row, dim_, normalised);
+    vector = normalised.data();
+  }
+  if (!quantiser_) return vector;
+  thread_local std::vector<char> codes;
+  codes.resize(quantiser_->code_bytes());
+  quantiser_->Encode(vector, codes.data());
+  return codes.data();
+}
 
 HnswGraph::~HnswGraph() = default;
 
@@ -126,14 +146,21 @@ HnswStore& HnswGraph::Open() const {
 }
 
 void HnswGraph::Init(std::size_t max_elements, std::size_t m, std::size_t ef_construction, std::size_t seed) {
-  auto fresh = std::make_unique<HnswStore>(dim_, distance_, max_elements, m, ef_construction, seed);
+  std::unique_ptr<HnswStore> fresh;
+  if (quantiser_) {
+    fresh = std::make_unique<HnswStore>(dim_, distance_, quantiser_->code_bytes(), quantiser_->params());
+    fresh->Init(max_elements, m, ef_construction, seed);
+  } else {
+    fresh = std::make_unique<HnswStore>(dim_, distance_, max_elements, m, ef_construction, seed);
+  }
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   store_.swap(fresh);
 }
 
 void HnswGraph::Load(const std::string& path) {
   // Read unlocked: the new graph is private until the swap.
-  auto loaded = ReadGraphFile(dim_, distance_, path);
+  auto loaded = quantiser_ ? ReadGraphFile(dim_, distance_, path, quantiser_->code_bytes(), quantiser_->params())
+                          : ReadGraphFile(dim_, distance_, path);
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   store_.swap(loaded);
 }
@@ -149,7 +176,6 @@ void HnswGraph::Resize(std::size_t max_elements) {
 }
 
 void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std::size_t count, std::size_t threads) {
-  const HnswSpace space = space_kind_;
   const std::size_t dim = dim_;
   for (std::size_t start = 0; start < count; start += kAddChunk) {
     const std::size_t end = std::min(count, start + kAddChunk);
@@ -171,7 +197,7 @@ void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std:
         loop_ == HnswSearchLoop::kSorted && store.deleted == 0 && store.capacity <= kSortedSearchMaxElements;
     RunAll(end - start, threads, [&](std::size_t item) {
       const std::size_t row = start + item;
-      InsertNode(store, Prepared(space, vectors + row * dim, dim), labels[row], sorted);
+      InsertNode(store, Prepared(vectors + row * dim), labels[row], sorted);
     });
   }
 }
@@ -184,13 +210,12 @@ void HnswGraph::MarkDelete(std::uint32_t label) {
 void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t k, std::size_t ef,
                             std::size_t threads, const AllowList& allow, std::uint32_t* labels,
                             float* distances) const {
-  const HnswSpace space = space_kind_;
   const std::size_t dim = dim_;
   std::shared_lock<std::shared_mutex> shared(lock_);
   const HnswStore& store = Open();
   const AllowList* filter = allow.elements != nullptr ? &allow : nullptr;
   RunAll(count, threads, [&](std::size_t query) {
-    SearchOne(store, loop_, Prepared(space, queries + query * dim, dim), k, ef, filter, labels + query * k,
+    SearchOne(store, loop_, Prepared(queries + query * dim), k, ef, filter, labels + query * k,
               distances + query * k);
   });
 }
@@ -200,7 +225,7 @@ void HnswGraph::ExactAmong(const float* query, const std::uint32_t* labels, std:
   std::shared_lock<std::shared_mutex> shared(lock_);
   const HnswStore& store = Open();
   // The calling thread's buffer: valid for this whole call, and only read by the helpers.
-  const float* prepared = Prepared(space_kind_, query, dim_);
+  const void* prepared = Prepared(query);
   const std::size_t worker_count = std::min({threads, std::max<std::size_t>(1, count * dim_ / kExactPartWork),
                                              std::max<std::size_t>(1, count / kExactPartLabels)});
   if (worker_count <= 1) {
@@ -235,6 +260,10 @@ void HnswGraph::ReadVectors(const std::uint32_t* labels, std::size_t count, floa
   for (std::size_t i = 0; i < count; i++) {
     const auto found = store.label_lookup.find(labels[i]);
     if (found == store.label_lookup.end()) throw std::runtime_error("label " + std::to_string(labels[i]) + " is not in the graph");
+    if (quantiser_) {
+      quantiser_->Decode(store.Vector(found->second), out + i * dim_);
+      continue;
+    }
     const float* data = reinterpret_cast<const float*>(store.Vector(found->second));
     std::copy(data, data + dim_, out + i * dim_);
   }

@@ -15,6 +15,7 @@
 namespace quiver {
 
 class HnswStore;
+class ScalarQuantiser;
 
 // The spaces of hnswlib-node: `cosine` is inner product over vectors normalised on the way in.
 enum class HnswSpace { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
@@ -58,6 +59,10 @@ class HnswGraph {
  public:
   HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels = HnswKernels::kDispatched,
             HnswSearchLoop loop = HnswSearchLoop::kSorted);
+  // An int8 graph: vectors are stored (and queries scored) as the codes of `quantiser`
+  // (scalar-quantiser.h), with its AVX2 kernels (kDispatched) or its portable ones (kHnswlib).
+  HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, HnswSearchLoop loop,
+            std::unique_ptr<const ScalarQuantiser> quantiser);
   ~HnswGraph();
   HnswGraph(const HnswGraph&) = delete;
   HnswGraph& operator=(const HnswGraph&) = delete;
@@ -96,7 +101,7 @@ class HnswGraph {
   void ExactAmong(const float* query, const std::uint32_t* labels, std::size_t count, std::size_t k,
                   std::size_t threads, std::uint32_t* out_labels, float* out_distances) const;
   // Copies the stored vectors of `count` labels into out[i * dim ...] (cosine graphs store them
-  // normalised). Throws when a label is not in the graph.
+  // normalised; an int8 graph's are decoded). Throws when a label is not in the graph.
   void ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const;
   // Every label in the graph, deleted ones included, ascending.
   std::vector<std::uint32_t> Labels() const;
@@ -107,11 +112,15 @@ class HnswGraph {
 
  private:
   HnswStore& Open() const;  // throws when not initialised or disposed
+  // The vector the store sees for a row: itself, normalised for cosine, or its int8 codes (in a
+  // thread-local buffer valid until the next call on the same thread).
+  const void* Prepared(const float* row) const;
 
   const HnswSpace space_kind_;
   const std::size_t dim_;
   const HnswSearchLoop loop_;
   const HnswDistance distance_;
+  const std::unique_ptr<const ScalarQuantiser> quantiser_;  // null for float vectors
   mutable std::shared_mutex lock_;
   std::unique_ptr<HnswStore> store_;  // guarded by lock_
 };

@@ -137,7 +137,7 @@ void RelinkUpdated(HnswStore& store, const void* vector, NodeId entry, NodeId no
 // Replaces the vector of `node` and re-links its neighbourhood, layer by layer: each of its
 // neighbours gets its list re-chosen by the heuristic among the efConstruction nearest of the node,
 // its neighbours and theirs; then the node's own links are found afresh (RelinkUpdated).
-void UpdateNode(HnswStore& store, const float* vector, NodeId node) {
+void UpdateNode(HnswStore& store, const void* vector, NodeId node) {
   std::memcpy(store.Element(node) + store.vector_offset, vector, store.vector_bytes);
   const int top = store.top_layer;
   const NodeId entry = store.entry;
@@ -182,7 +182,7 @@ void UpdateNode(HnswStore& store, const float* vector, NodeId node) {
 
 }  // namespace
 
-void InsertNode(HnswStore& store, const float* vector, StoredLabel label, bool sorted) {
+void InsertNode(HnswStore& store, const void* vector, StoredLabel label, bool sorted) {
   std::lock_guard<std::mutex> label_guard(store.LabelLock(label));
   NodeId node;
   {

@@ -12,12 +12,12 @@
 
 namespace quiver {
 
-// Inserts `vector` (dim floats, already normalised for cosine) under `label`, or, when the label is
+// Inserts `vector` (store.vector_bytes: dim floats, normalised for cosine, or int8 codes) under `label`, or, when the label is
 // in the graph, replaces its vector (undeleting it) and repairs the links around it, as hnswlib's
 // addPoint(vector, label) on a graph without replaceable deleted slots. With `sorted` the
 // neighbours of a new node are found by SortedSearch (hnsw-search.h), which needs a graph with no
 // deleted node; else by the two-heap search. Throws when the graph is full.
-void InsertNode(HnswStore& store, const float* vector, StoredLabel label, bool sorted);
+void InsertNode(HnswStore& store, const void* vector, StoredLabel label, bool sorted);
 
 // Marks `label` deleted: searches skip it, its links stay. Throws when the label is not in the
 // graph or already deleted.

@@ -187,7 +187,7 @@ ScoredQueue SearchForLinks(const HnswStore& store, NodeId entry, const void* que
   return TwoHeapSearch<false>(store, entry, query, layer, store.ef_construction, nullptr, true);
 }
 
-void SearchOne(const HnswStore& store, HnswSearchLoop loop, const float* query, std::size_t k, std::size_t ef,
+void SearchOne(const HnswStore& store, HnswSearchLoop loop, const void* query, std::size_t k, std::size_t ef,
                const AllowList* allow, std::uint32_t* labels, float* distances) {
   std::size_t found = 0;
   if (store.count != 0) {

@@ -118,7 +118,7 @@ ScoredQueue SearchForLinks(const HnswStore& store, NodeId entry, const void* que
 // kSorted and nothing is deleted or filtered, else by the two-heap search of hnswlib's
 // searchBaseLayerST (live, allowed nodes only), with effort max(ef, k); the best k into labels /
 // distances ordered by (distance, label), padded with kNoLabel / +infinity.
-void SearchOne(const HnswStore& store, HnswSearchLoop loop, const float* query, std::size_t k, std::size_t ef,
+void SearchOne(const HnswStore& store, HnswSearchLoop loop, const void* query, std::size_t k, std::size_t ef,
                const AllowList* allow, std::uint32_t* labels, float* distances);
 
 }  // namespace quiver

@@ -40,11 +40,27 @@ void VisitedPool::Return(std::unique_ptr<Marks> marks) {
 }
 
 HnswStore::HnswStore(std::size_t dim_in, HnswDistance distance_in)
-    : dim(dim_in), distance(distance_in), vector_bytes(dim_in * sizeof(float)), label_locks(kLabelLocks) {}
+    : dim(dim_in),
+      distance(distance_in),
+      vector_bytes(dim_in * sizeof(float)),
+      distance_params(&dim),
+      label_locks(kLabelLocks) {}
+
+HnswStore::HnswStore(std::size_t dim_in, HnswDistance distance_in, std::size_t vector_bytes_in,
+                     const void* distance_params_in)
+    : dim(dim_in),
+      distance(distance_in),
+      vector_bytes(vector_bytes_in),
+      distance_params(distance_params_in),
+      label_locks(kLabelLocks) {}
 
 HnswStore::HnswStore(std::size_t dim_in, HnswDistance distance_in, std::size_t capacity_in, std::size_t m_in,
                      std::size_t ef_construction_in, std::size_t seed)
     : HnswStore(dim_in, distance_in) {
+  Init(capacity_in, m_in, ef_construction_in, seed);
+}
+
+void HnswStore::Init(std::size_t capacity_in, std::size_t m_in, std::size_t ef_construction_in, std::size_t seed) {
   m = std::min<std::size_t>(m_in, 10000);
   if (m < 2) throw std::runtime_error("M must be at least 2, got " + std::to_string(m_in));
   ef_construction = std::max(ef_construction_in, m);

@@ -3,7 +3,8 @@
 // and a graph built here is byte-for-byte the one hnswlib-node builds from the same inserts:
 //   elements: `capacity` blocks of element_bytes, each [layer-0 link list][vector][label], where a
 //             link list is a 32-bit header (bits 0-15 the count, bit 16 the deleted mark) and then
-//             `max_links0` node ids (32-bit), the vector `dim` floats and the label a size_t;
+//             `max_links0` node ids (32-bit), the vector `dim` floats (an int8 graph: its codes,
+//             scalar-quantiser.h) and the label a size_t;
 //   upper:    per node of level L > 0, one block of L link lists of `max_links` ids (layers 1..L).
 // Knows nothing of searching or linking (hnsw-search.h, hnsw-insert.h) nor of the file (hnsw-file.h).
 #pragma once
@@ -82,6 +83,10 @@ class HnswStore {
   // A store with no memory yet, for ReadGraphFile to fill (the layout fields from the file, then
   // Allocate).
   HnswStore(std::size_t dim, HnswDistance distance);
+  // An int8 graph: vectors of `vector_bytes` bytes, scored by `distance` with `distance_params`
+  // (owned by the caller, outliving the store) in place of the dim. `Init` then sizes it.
+  HnswStore(std::size_t dim, HnswDistance distance, std::size_t vector_bytes, const void* distance_params);
+  void Init(std::size_t capacity, std::size_t m, std::size_t ef_construction, std::size_t seed);
   ~HnswStore();
   HnswStore(const HnswStore&) = delete;
   HnswStore& operator=(const HnswStore&) = delete;
@@ -126,13 +131,14 @@ class HnswStore {
     byte = deleted ? static_cast<unsigned char>(byte | 1u) : static_cast<unsigned char>(byte & ~1u);
   }
 
-  float Distance(const void* a, const void* b) const { return distance(a, b, &dim); }
+  float Distance(const void* a, const void* b) const { return distance(a, b, distance_params); }
   std::mutex& LabelLock(StoredLabel label) const { return label_locks[label & (kLabelLocks - 1)]; }
 
   // Layout (fixed for a graph; from the file for a loaded one).
   std::size_t dim;
   const HnswDistance distance;
   std::size_t vector_bytes;
+  const void* distance_params;  // &dim for float vectors
   std::size_t m = 0;
   std::size_t max_links = 0;   // ids per upper-layer list (M)
   std::size_t max_links0 = 0;  // ids per layer-0 list (2M)

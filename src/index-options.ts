@@ -10,6 +10,8 @@ const hnswIndexSchema = lazySchema((z) =>
     m: z.int().min(2).max(128).optional(),
     efConstruction: z.int().min(1).max(4096).optional(),
     ef: z.int().min(1).max(MAX_K).optional(),
+    vectors: z.enum(['float32', 'int8']).optional(),
+    rerank: z.int().min(1).max(MAX_K).optional(),
   }),
 );
 

@@ -58,6 +58,14 @@ export type IndexOptions =
       efConstruction?: number;
       /** Default search effort per query (default 64); a query's `ef` overrides it. Always at least k. */
       ef?: number;
+      /**
+       * What the graph holds per vector (default 'float32'). 'int8': 8-bit codes (per-dimension
+       * ranges learned from the data), about a quarter of the memory, each query's best `rerank`
+       * candidates rescored with the float vectors from the records (see README, "int8 vectors").
+       */
+      vectors?: 'float32' | 'int8';
+      /** int8 only: candidates rescored with the float vectors per query (default 40); a query's `rerank` overrides it. */
+      rerank?: number;
     }
   | {
       /** Exact search: every vector is scored. Best for up to tens of thousands of vectors. */
@@ -92,7 +100,8 @@ export type IndexOptions =
 
 /** The index settings a collection was created with, all defaults filled in. */
 export type IndexSettings =
-  | { type: 'hnsw'; m: number; efConstruction: number; ef: number }
+  | { type: 'hnsw'; m: number; efConstruction: number; ef: number; vectors: 'float32' }
+  | { type: 'hnsw'; m: number; efConstruction: number; ef: number; vectors: 'int8'; rerank: number }
   | { type: 'flat' }
   | {
       type: 'ivfpq';

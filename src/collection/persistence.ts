@@ -151,8 +151,8 @@ function* loadFileSteps(context: IndexContext, manifest: ManifestRow): Steps<Ann
     verifySnapshot(context, manifest, snapshot);
     const loaded = { graphFile, liveLabels: snapshot.liveLabels };
     return yield* step(
-      () => loadFile(loaded, row.metric, row.dim, row.index),
-      () => loadFileAsync(loaded, row.metric, row.dim, row.index),
+      () => loadFile(loaded, row.metric, row.dim, row.index, context.hooks),
+      () => loadFileAsync(loaded, row.metric, row.dim, row.index, context.hooks),
     );
   } finally {
     yield* step(

@@ -8,6 +8,7 @@ import {
   checkHnswAddArguments,
   createHnswGraph,
   type HnswKernels,
+  type Int8Ranges,
   NO_LABEL,
   type NativeHnswGraph,
 } from '../native/hnsw-graph.js';
@@ -82,12 +83,20 @@ export class HnswIndex implements AnnIndex {
    * `kernels` 'hnswlib' makes the graph bit-identical to hnswlib-node's (hnswlib's kernels, and its
    * search loop with them: see {@link HnswKernels} and HnswSearchLoop in native/hnsw-graph.ts).
    */
-  constructor(metric: Metric, dim: number, params: HnswParams, initialCapacity = 1024, kernels: HnswKernels = 'simd') {
+  constructor(
+    metric: Metric,
+    dim: number,
+    params: HnswParams,
+    initialCapacity = 1024,
+    kernels: HnswKernels = 'simd',
+    ranges?: Int8Ranges,
+  ) {
     this.metric = metric;
     this.dim = dim;
     this.params = params;
     this.#capacity = Math.max(16, initialCapacity);
-    this.#graph = createHnswGraph(metric, dim, kernels);
+    // With `ranges`: an int8 graph (its vectors and queries as 8-bit codes; see hnsw-int8.ts).
+    this.#graph = createHnswGraph(metric, dim, kernels, kernels === 'simd' ? 'sorted' : 'hnswlib', ranges);
     this.#graph.init({
       maxElements: this.#capacity,
       m: params.m,
@@ -110,8 +119,9 @@ export class HnswIndex implements AnnIndex {
     params: HnswParams,
     liveLabels: Uint32Array,
     kernels: HnswKernels = 'simd',
+    ranges?: Int8Ranges,
   ): HnswIndex {
-    const index = new HnswIndex(metric, dim, params, 16, kernels);
+    const index = new HnswIndex(metric, dim, params, 16, kernels, ranges);
     try {
       index.#open().load(graphFile);
     } catch (error) {
@@ -130,8 +140,9 @@ export class HnswIndex implements AnnIndex {
     params: HnswParams,
     liveLabels: Uint32Array,
     kernels: HnswKernels = 'simd',
+    ranges?: Int8Ranges,
   ): Promise<HnswIndex> {
-    const index = new HnswIndex(metric, dim, params, 16, kernels);
+    const index = new HnswIndex(metric, dim, params, 16, kernels, ranges);
     try {
       await index.#open().loadAsync(graphFile);
     } catch (error) {

@@ -5,6 +5,7 @@ import { QuiverError } from '../errors.js';
 import type { Metric } from '../metric.js';
 import { FlatIndex } from './flat.js';
 import { HnswIndex } from './hnsw.js';
+import { DEFAULT_INT8_RERANK, Int8HnswIndex } from './hnsw-int8.js';
 import { defaultPqM, type FetchVectors, IvfPqIndex } from './ivfpq.js';
 import type { AnnIndex, Persistence } from './types.js';
 import type { IndexSettings } from '../types.js';
@@ -17,7 +18,7 @@ export type IndexType = IndexParams['type'];
 /** Index options as a caller or a stored row gives them: the type and any numeric settings. */
 export type IndexOptionValues = { readonly type: string } & { readonly [key: string]: unknown };
 
-/** What an index needs from its collection: full vectors for an IVF-PQ re-rank, and a training report. */
+/** What an index needs from its collection: full vectors for a re-rank (IVF-PQ, int8 HNSW), and a training report. */
 export interface IndexHooks {
   readonly fetchVectors: FetchVectors;
   readonly onTrain: (vectors: number) => void;
@@ -55,9 +56,9 @@ export interface IndexKind<P extends IndexParams = IndexParams> {
   /** An empty index sized for `capacity` vectors. */
   create(metric: Metric, dim: number, params: P, capacity: number, hooks: IndexHooks): AnnIndex;
   /** 'file' kinds: the graph of a verified snapshot file, at once. */
-  loadFile?(loaded: LoadedFile, metric: Metric, dim: number, params: P): AnnIndex;
+  loadFile?(loaded: LoadedFile, metric: Metric, dim: number, params: P, hooks: IndexHooks): AnnIndex;
   /** 'file' kinds: {@link loadFile} off the event loop. */
-  loadFileAsync?(loaded: LoadedFile, metric: Metric, dim: number, params: P): Promise<AnnIndex>;
+  loadFileAsync?(loaded: LoadedFile, metric: Metric, dim: number, params: P, hooks: IndexHooks): Promise<AnnIndex>;
   /** 'file' kinds: the header fields a snapshot file records and a load checks. */
   fileHeader?(params: P): { m: number; efConstruction: number };
   /** 'state' kinds: the index from its saved state (the caller replays the log after it). */
@@ -71,23 +72,57 @@ export interface IndexKind<P extends IndexParams = IndexParams> {
 const number = (options: IndexOptionValues | undefined, key: string): number | undefined =>
   options?.[key] as number | undefined;
 
-const hnsw: IndexKind<Extract<IndexParams, { type: 'hnsw' }>> = {
+type HnswStored = Extract<IndexParams, { type: 'hnsw' }>;
+
+/** The vectors and rerank of hnsw parameters: rerank only for int8 vectors (the float graph rescores nothing). */
+function hnswVectors(options: IndexOptionValues | undefined): Pick<HnswStored, 'vectors'> & { rerank?: number } {
+  const vectors = options?.vectors ?? 'float32';
+  const rerank = number(options, 'rerank');
+  if (vectors === 'float32') {
+    if (rerank !== undefined) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `options.index.rerank is ${rerank}; it applies to an hnsw index with vectors 'int8' only`,
+      );
+    }
+    return { vectors };
+  }
+  if (vectors !== 'int8') {
+    throw new QuiverError('INVALID_ARGUMENT', `options.index.vectors must be 'float32' or 'int8', got ${String(vectors)}`);
+  }
+  // Why 40: docs/architecture.md, "int8 HNSW".
+  return { vectors, rerank: rerank ?? DEFAULT_INT8_RERANK };
+}
+
+const hnsw: IndexKind<HnswStored> = {
   type: 'hnsw',
   persistence: 'file',
-  settingKeys: ['m', 'efConstruction', 'ef'],
-  paramsOf: (options) => ({
-    type: 'hnsw',
-    m: number(options, 'm') ?? 16,
-    efConstruction: number(options, 'efConstruction') ?? 200,
-    ef: number(options, 'ef') ?? 64,
-  }),
+  settingKeys: ['m', 'efConstruction', 'ef', 'vectors', 'rerank'],
+  paramsOf: (options) =>
+    ({
+      type: 'hnsw',
+      m: number(options, 'm') ?? 16,
+      efConstruction: number(options, 'efConstruction') ?? 200,
+      ef: number(options, 'ef') ?? 64,
+      ...hnswVectors(options),
+    }) as HnswStored,
   storedParams: (options, dim) => hnsw.paramsOf(options, dim),
-  describe: (params) => `hnsw m=${params.m} efConstruction=${params.efConstruction} ef=${params.ef}`,
+  describe: (params) =>
+    `hnsw m=${params.m} efConstruction=${params.efConstruction} ef=${params.ef}` +
+    (params.vectors === 'int8' ? ` vectors=int8 rerank=${params.rerank}` : ''),
   defaultEf: (params) => params.ef,
-  create: (metric, dim, params, capacity) => new HnswIndex(metric, dim, params, capacity),
-  loadFile: (loaded, metric, dim, params) => HnswIndex.load(loaded.graphFile, metric, dim, params, loaded.liveLabels),
-  loadFileAsync: (loaded, metric, dim, params) =>
-    HnswIndex.loadAsync(loaded.graphFile, metric, dim, params, loaded.liveLabels),
+  create: (metric, dim, params, capacity, hooks) =>
+    params.vectors === 'int8'
+      ? new Int8HnswIndex(metric, dim, params, capacity, hooks.fetchVectors)
+      : new HnswIndex(metric, dim, params, capacity),
+  loadFile: (loaded, metric, dim, params, hooks) =>
+    params.vectors === 'int8'
+      ? Int8HnswIndex.load(loaded.graphFile, metric, dim, params, loaded.liveLabels, hooks.fetchVectors)
+      : HnswIndex.load(loaded.graphFile, metric, dim, params, loaded.liveLabels),
+  loadFileAsync: (loaded, metric, dim, params, hooks) =>
+    params.vectors === 'int8'
+      ? Int8HnswIndex.loadAsync(loaded.graphFile, metric, dim, params, loaded.liveLabels, hooks.fetchVectors)
+      : HnswIndex.loadAsync(loaded.graphFile, metric, dim, params, loaded.liveLabels),
   fileHeader: (params) => ({ m: params.m, efConstruction: params.efConstruction }),
   missingMessage: (collection, count) =>
     `collection '${collection}' has no index snapshot; rebuilding it from its ${count} records`,

@@ -42,9 +42,17 @@ export interface NativeAddon {
 
 /**
  * The addon's HnswGraph class:
- * `new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim, kernels 0 simd | 1 hnswlib, loop 0 sorted | 1 hnswlib)`.
+ * `new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim, kernels 0 simd | 1 hnswlib, loop 0 sorted | 1 hnswlib)`,
+ * and for an int8 graph two more: the per-dimension range lows and highs (dim float32 each).
  */
-export type AddonHnswGraphClass = new (space: number, dim: number, kernels: number, loop: number) => AddonHnswGraph;
+export type AddonHnswGraphClass = new (
+  space: number,
+  dim: number,
+  kernels: number,
+  loop: number,
+  lows?: Float32Array,
+  highs?: Float32Array,
+) => AddonHnswGraph;
 
 /** The addon's HnswGraph object: positional arguments, checked again natively. */
 export interface AddonHnswGraph {

@@ -37,6 +37,15 @@ export type HnswKernels = 'simd' | 'hnswlib';
  */
 export type HnswSearchLoop = 'sorted' | 'hnswlib';
 
+/**
+ * The per-dimension ranges of an int8 graph (native/scalar-quantiser.h; the TypeScript twin is
+ * src/index/scalar-quantiser.ts): the graph stores, and scores queries as, 8-bit codes of them.
+ */
+export interface Int8Ranges {
+  readonly lows: Float32Array;
+  readonly highs: Float32Array;
+}
+
 /** Label of an empty result slot (fewer than k live, allowed nodes found); its distance is +Infinity. */
 export const NO_LABEL = 0xffffffff;
 /** Highest label a graph accepts: labels are uint32 and {@link NO_LABEL} is reserved. */
@@ -191,7 +200,7 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
   readonly dim: number;
   readonly #graph: AddonHnswGraph;
 
-  constructor(space: HnswSpace, dim: number, kernels: HnswKernels, loop: HnswSearchLoop) {
+  constructor(space: HnswSpace, dim: number, kernels: HnswKernels, loop: HnswSearchLoop, ranges?: Int8Ranges) {
     if (SPACE_CODES[space] === undefined) {
       throw invalid('hnsw', `space must be 'l2', 'ip' or 'cosine', got ${String(space)}`);
     }
@@ -203,9 +212,15 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
     }
     this.space = space;
     this.dim = checkCount('hnsw', 'dim', dim);
+    if (ranges !== undefined) checkRanges(ranges, dim);
     let graph: AddonHnswGraph | undefined;
     callAddon('hnsw', (native) => {
-      graph = new native.HnswGraph(SPACE_CODES[space], dim, kernels === 'simd' ? 0 : 1, loop === 'sorted' ? 0 : 1);
+      const kernelCode = kernels === 'simd' ? 0 : 1;
+      const loopCode = loop === 'sorted' ? 0 : 1;
+      graph =
+        ranges === undefined
+          ? new native.HnswGraph(SPACE_CODES[space], dim, kernelCode, loopCode)
+          : new native.HnswGraph(SPACE_CODES[space], dim, kernelCode, loopCode, ranges.lows, ranges.highs);
     });
     this.#graph = graph!;
   }
@@ -365,6 +380,18 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
   }
 }
 
+function checkRanges(ranges: Int8Ranges, dim: number): void {
+  const { lows, highs } = ranges;
+  if (!(lows instanceof Float32Array) || !(highs instanceof Float32Array) || lows.length !== dim || highs.length !== dim) {
+    throw invalid('hnsw', `int8 ranges must be two Float32Arrays of dim ${dim} numbers`);
+  }
+  for (let d = 0; d < dim; d++) {
+    if (!Number.isFinite(lows[d]) || !Number.isFinite(highs[d]) || highs[d]! < lows[d]!) {
+      throw invalid('hnsw', `the int8 range of dimension ${d} is not a finite [low, high]`);
+    }
+  }
+}
+
 /**
  * A new native HNSW graph; call `init` or `load` before anything else.
  * @example
@@ -374,13 +401,17 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
  * const found = new Uint32Array(queryCount * 10);
  * const distances = new Float32Array(queryCount * 10);
  * graph.searchBatch({ queries, k: 10, ef: 64, threads: 2, labels: found, distances });
- * @throws QuiverError INVALID_ARGUMENT on a bad space, dim, kernels or loop, NATIVE_ERROR when the addon is missing.
+ * With `ranges` the graph is an int8 one: it stores 8-bit codes of its vectors and scores them with
+ * the int8 kernels (`'simd'`: AVX2 where the CPU has it; `'hnswlib'`: the portable loops), and
+ * `readVectors` decodes them.
+ * @throws QuiverError INVALID_ARGUMENT on a bad space, dim, kernels, loop or ranges, NATIVE_ERROR when the addon is missing.
  */
 export function createHnswGraph(
   space: HnswSpace,
   dim: number,
   kernels: HnswKernels = 'simd',
   loop: HnswSearchLoop = kernels === 'simd' ? 'sorted' : 'hnswlib',
+  ranges?: Int8Ranges,
 ): NativeHnswGraph {
-  return new NativeHnswGraphImpl(space, dim, kernels, loop);
+  return new NativeHnswGraphImpl(space, dim, kernels, loop, ranges);
 }

@@ -1,0 +1,462 @@
+// The int8 HNSW index (`index: { type: 'hnsw', vectors: 'int8' }`): an HnswIndex over 8-bit codes
+// (scalar-quantiser.ts; native/scalar-quantiser.h) whose best `rerank` candidates are rescored with
+// the float vectors read from the records (IndexHooks.fetchVectors) before k are returned. Until
+// TRAINING_MINIMUM vectors have arrived it holds them as floats and answers exactly; then it learns
+// the ranges from them and builds the graph. Must not import src/storage/.
+// The ranges travel with the graph file (appended to hnswlib's), so a snapshot keeps them:
+// | bytes | field                                              |
+// |-------|----------------------------------------------------|
+// | 4·dim | lows, float32 little-endian                        |
+// | 4·dim | highs, float32 little-endian                       |
+// | 8     | magic "QUIVINT8"                                   |
+// | 4     | format version (1), uint32 little-endian           |
+// | 4     | dim, uint32 little-endian                          |
+// | 4     | CRC-32 of the 8·dim range bytes                    |
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { QuiverError } from '../errors.js';
+import type { Metric } from '../metric.js';
+import { type HnswKernels, type Int8Ranges, NO_LABEL } from '../native/hnsw-graph.js';
+import { defaultThreadCount } from '../native/threads.js';
+import { crc32 } from '../quant/crc32.js';
+import { exactAmong } from './flat.js';
+import { batchRow, type HnswParams, HnswIndex } from './hnsw.js';
+import { learnRanges } from './scalar-quantiser.js';
+import type {
+  AllowedLabels,
+  AnnIndex,
+  BatchNeighbours,
+  Neighbours,
+  PlanFields,
+  SearchEffort,
+  Searched,
+} from './types.js';
+import { normalized } from './vector-math.js';
+
+/** Reads the float vectors of labels from the records (the collection's IndexHooks.fetchVectors). */
+export type FetchFloatVectors = (labels: readonly number[]) => Iterable<{ label: number; vector: Float32Array }>;
+
+export interface Int8HnswParams extends HnswParams {
+  /** Candidates the graph returns per query for the float rescoring (at least k are). */
+  readonly rerank: number;
+}
+
+/**
+ * Vectors held as floats before the ranges are learned: enough for per-dimension quantiles at
+ * 0.1% / 99.9% to mean something, few enough that the exact answers meanwhile cost little.
+ */
+export const TRAINING_MINIMUM = 1000;
+
+/** Candidates rescored per query when neither the collection nor the query says (measured: docs/architecture.md). */
+export const DEFAULT_INT8_RERANK = 40;
+
+const MAGIC = Buffer.from('QUIVINT8', 'latin1');
+const RANGES_VERSION = 1;
+const TRAILER_BYTES = 20;
+
+export class Int8HnswIndex implements AnnIndex {
+  readonly type = 'hnsw';
+  readonly metric: Metric;
+  readonly dim: number;
+  readonly params: Int8HnswParams;
+  readonly #fetch: FetchFloatVectors;
+  readonly #kernels: HnswKernels;
+  readonly #initialCapacity: number;
+  /** Before training: the vectors by label (normalised for cosine). */
+  #pending: Map<number, Float32Array> | undefined = new Map();
+  #graph: HnswIndex | undefined;
+  #ranges: Int8Ranges | undefined;
+  #disposed = false;
+
+  constructor(
+    metric: Metric,
+    dim: number,
+    params: Int8HnswParams,
+    initialCapacity: number,
+    fetch: FetchFloatVectors,
+    kernels: HnswKernels = 'simd',
+  ) {
+    this.metric = metric;
+    this.dim = dim;
+    this.params = params;
+    this.#fetch = fetch;
+    this.#kernels = kernels;
+    this.#initialCapacity = initialCapacity;
+  }
+
+  /**
+   * Loads a graph file written by {@link writeGraph}: the ranges at its end are checked and cut
+   * off, then the graph is read over them.
+   * @throws QuiverError CORRUPT when the ranges or the graph are damaged or of another dim.
+   */
+  static load(
+    graphFile: string,
+    metric: Metric,
+    dim: number,
+    params: Int8HnswParams,
+    liveLabels: Uint32Array,
+    fetch: FetchFloatVectors,
+    kernels: HnswKernels = 'simd',
+  ): Int8HnswIndex {
+    const ranges = takeRanges(graphFile, dim);
+    const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels);
+    index.#adopt(ranges, HnswIndex.load(graphFile, metric, dim, params, liveLabels, kernels, ranges));
+    return index;
+  }
+
+  /** {@link Int8HnswIndex.load} with the graph read off the event loop. */
+  static async loadAsync(
+    graphFile: string,
+    metric: Metric,
+    dim: number,
+    params: Int8HnswParams,
+    liveLabels: Uint32Array,
+    fetch: FetchFloatVectors,
+    kernels: HnswKernels = 'simd',
+  ): Promise<Int8HnswIndex> {
+    const ranges = takeRanges(graphFile, dim);
+    const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels);
+    index.#adopt(ranges, await HnswIndex.loadAsync(graphFile, metric, dim, params, liveLabels, kernels, ranges));
+    return index;
+  }
+
+  /** The learned ranges; undefined before training. */
+  get ranges(): Int8Ranges | undefined {
+    return this.#ranges;
+  }
+
+  get size(): number {
+    return this.#graph?.size ?? this.#pending?.size ?? 0;
+  }
+
+  get busy(): boolean {
+    return this.#graph?.busy ?? false;
+  }
+
+  get failure(): QuiverError | undefined {
+    return this.#graph?.failure;
+  }
+
+  /** Only a built graph is worth a snapshot; the few vectors before training are re-read from the records. */
+  get savable(): boolean {
+    return this.#graph !== undefined;
+  }
+
+  upsert(label: number, vector: Float32Array): void {
+    const graph = this.#graphOrPending();
+    if (graph !== undefined) {
+      graph.upsert(label, vector);
+      return;
+    }
+    this.#hold(label, vector);
+    this.#trainWhenReady(1);
+  }
+
+  remove(label: number): void {
+    const graph = this.#graphOrPending();
+    if (graph !== undefined) graph.remove(label);
+    else this.#pending!.delete(label);
+  }
+
+  upsertBatch(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): void {
+    const graph = this.#graphOrPending();
+    if (graph !== undefined) {
+      graph.upsertBatch(labels, vectors, threads);
+      return;
+    }
+    this.#holdBatch(labels, vectors);
+    this.#trainWhenReady(threads);
+  }
+
+  async upsertBatchAsync(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
+    const graph = this.#graphOrPending();
+    if (graph !== undefined) return graph.upsertBatchAsync(labels, vectors, threads);
+    this.upsertBatch(labels, vectors, threads);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  upsertBatchQueued(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
+    const graph = this.#graphOrPending();
+    if (graph !== undefined) return graph.upsertBatchQueued(labels, vectors, threads);
+    this.upsertBatch(labels, vectors, threads);
+    return Promise.resolve();
+  }
+
+  prefersBatch(count: number, threads: number): boolean {
+    // Before training a batch trains on all of it at once.
+    return this.#graph === undefined ? true : this.#graph.prefersBatch(count, threads);
+  }
+
+  search(query: Float32Array, k: number, ef: number): Neighbours {
+    return this.#searchRescored(query, k, ef, this.params.rerank).neighbours;
+  }
+
+  /** The graph search for max(k, rerank) candidates (the query's `rerank`, else the collection's), rescored. */
+  searchPlanned(query: Float32Array, k: number, effort: SearchEffort): Searched {
+    const rerank = effort.rerank ?? this.params.rerank;
+    const searched = this.#searchRescored(query, k, effort.ef, rerank);
+    const plan: PlanFields =
+      this.#graph === undefined
+        ? { strategy: 'exact', candidatesScored: searched.scored }
+        : {
+            strategy: 'hnsw',
+            ef: Math.max(effort.ef, k, rerank),
+            rerank,
+            rerankFrom: effort.rerank === undefined ? 'collection' : 'query',
+            candidatesScored: searched.scored,
+          };
+    return { neighbours: searched.neighbours, plan };
+  }
+
+  searchAllowed(
+    query: Float32Array,
+    k: number,
+    allowed: AllowedLabels,
+    effort: SearchEffort,
+  ): { neighbours: Neighbours | undefined; plan: PlanFields } {
+    const graph = this.#graphOrPending();
+    if (graph === undefined) return { neighbours: undefined, plan: {} };
+    const rerank = effort.rerank ?? this.params.rerank;
+    const wanted = Math.min(allowed.labels.length, Math.max(k, rerank));
+    const found = graph.searchAllowed(query, wanted, allowed, { ef: Math.max(effort.ef, wanted) });
+    if (found.neighbours === undefined) return found;
+    const neighbours = this.#rescore(query, found.neighbours.labels, k);
+    return { neighbours, plan: { ...found.plan, rerank, candidatesScored: found.neighbours.labels.length } };
+  }
+
+  /** The graph holds codes, not the float vectors: the caller scores the labels from the records. */
+  exactAmong(): undefined {
+    return undefined;
+  }
+
+  searchBatch(queries: Float32Array, k: number, ef: number, threads = defaultThreadCount()): BatchNeighbours {
+    const graph = this.#graphOrPending();
+    const count = this.#queryCount(queries);
+    const wanted = Math.min(this.size, Math.max(k, this.params.rerank));
+    const found = graph === undefined || wanted === 0 ? undefined : graph.searchBatch(queries, wanted, Math.max(ef, wanted), threads);
+    return this.#finishBatch(queries, count, k, found);
+  }
+
+  async searchBatchAsync(
+    queries: Float32Array,
+    k: number,
+    ef: number,
+    threads = defaultThreadCount(),
+  ): Promise<BatchNeighbours> {
+    const graph = this.#graphOrPending();
+    const count = this.#queryCount(queries);
+    const wanted = Math.min(this.size, Math.max(k, this.params.rerank));
+    const found =
+      graph === undefined || wanted === 0
+        ? undefined
+        : await graph.searchBatchAsync(queries, wanted, Math.max(ef, wanted), threads);
+    return this.#finishBatch(queries, count, k, found);
+  }
+
+  /**
+   * Writes hnswlib's graph file with the ranges after it (the layout in this module's header).
+   * @throws QuiverError INTERNAL before training (there is no graph: {@link savable} is false).
+   */
+  writeGraph(graphFile: string): void {
+    const graph = this.#graphOrPending();
+    if (graph === undefined || this.#ranges === undefined) {
+      throw new QuiverError('INTERNAL', 'an int8 HNSW index has no graph to write before its ranges are learned');
+    }
+    graph.writeGraph(graphFile);
+    appendRanges(graphFile, this.#ranges);
+  }
+
+  liveLabels(): Uint32Array {
+    const graph = this.#graphOrPending();
+    if (graph !== undefined) return graph.liveLabels();
+    return Uint32Array.from(this.#pending!.keys()).sort();
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#graph?.dispose();
+    this.#graph = undefined;
+    this.#pending = undefined;
+  }
+
+  /** The graph once trained, else undefined (the pending vectors answer). */
+  #graphOrPending(): HnswIndex | undefined {
+    if (this.#disposed) throw new QuiverError('CLOSED', 'the HNSW index was disposed');
+    return this.#graph;
+  }
+
+  #adopt(ranges: Int8Ranges, graph: HnswIndex): void {
+    this.#ranges = ranges;
+    this.#graph = graph;
+    this.#pending = undefined;
+  }
+
+  #hold(label: number, vector: Float32Array): void {
+    if (vector.length !== this.dim) {
+      throw new QuiverError('INVALID_ARGUMENT', `vector has ${vector.length} numbers; the index has dim ${this.dim}`);
+    }
+    this.#pending!.set(label, this.metric === 'cosine' ? normalized(vector) : vector.slice());
+  }
+
+  #holdBatch(labels: Uint32Array, vectors: Float32Array): void {
+    if (vectors.length !== labels.length * this.dim) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `vectors must hold labels.length rows of dim ${this.dim}, got ${vectors.length} numbers for ${labels.length} labels`,
+      );
+    }
+    const seen = new Set<number>();
+    for (let i = 0; i < labels.length; i++) {
+      if (seen.has(labels[i]!)) {
+        throw new QuiverError('INVALID_ARGUMENT', `labels[${i}] repeats label ${labels[i]}; a batch needs distinct labels`);
+      }
+      seen.add(labels[i]!);
+    }
+    for (let row = 0; row < labels.length; row++) {
+      this.#hold(labels[row]!, vectors.subarray(row * this.dim, (row + 1) * this.dim));
+    }
+  }
+
+  /** Learns the ranges from the held vectors and builds the graph of them, once there are enough. */
+  #trainWhenReady(threads: number): void {
+    const pending = this.#pending!;
+    if (pending.size < TRAINING_MINIMUM) return;
+    const labels = Uint32Array.from(pending.keys());
+    const rows = new Float32Array(labels.length * this.dim);
+    labels.forEach((label, row) => {
+      rows.set(pending.get(label)!, row * this.dim);
+    });
+    const ranges = learnRanges(rows, this.dim, labels.length);
+    const capacity = Math.max(this.#initialCapacity, labels.length);
+    const graph = new HnswIndex(this.metric, this.dim, this.params, capacity, this.#kernels, ranges);
+    try {
+      graph.upsertBatch(labels, rows, threads);
+    } catch (error) {
+      graph.dispose();
+      throw error;
+    }
+    this.#adopt(ranges, graph);
+  }
+
+  /** Exact k-NN over the held vectors (before training). */
+  #searchPending(query: Float32Array, k: number): Neighbours {
+    const pending = this.#pending!;
+    const labels = Array.from(pending.keys());
+    const base = new Float32Array(labels.length * this.dim);
+    labels.forEach((label, row) => {
+      base.set(pending.get(label)!, row * this.dim);
+    });
+    const found = exactAmong(this.metric, query, base, this.dim, k);
+    return { labels: found.labels.map((row) => labels[row]!), distances: found.distances };
+  }
+
+  #searchRescored(
+    query: Float32Array,
+    k: number,
+    ef: number,
+    rerank: number,
+  ): { neighbours: Neighbours; scored: number } {
+    const graph = this.#graphOrPending();
+    if (k < 1 || this.size === 0) return { neighbours: { labels: [], distances: [] }, scored: 0 };
+    if (graph === undefined) return { neighbours: this.#searchPending(query, k), scored: this.size };
+    const wanted = Math.min(this.size, Math.max(k, rerank));
+    const candidates = graph.search(query, wanted, Math.max(ef, wanted));
+    return { neighbours: this.#rescore(query, candidates.labels, k), scored: candidates.labels.length };
+  }
+
+  /** The k best of `candidates` by the exact distance over their float vectors from the records. */
+  #rescore(query: Float32Array, candidates: readonly number[], k: number): Neighbours {
+    if (candidates.length === 0) return { labels: [], distances: [] };
+    const labels: number[] = [];
+    const base = new Float32Array(candidates.length * this.dim);
+    for (const { label, vector } of this.#fetch(candidates)) {
+      base.set(this.metric === 'cosine' ? normalized(vector) : vector, labels.length * this.dim);
+      labels.push(label);
+    }
+    const found = exactAmong(this.metric, query, base.subarray(0, labels.length * this.dim), this.dim, k);
+    return { labels: found.labels.map((row) => labels[row]!), distances: found.distances };
+  }
+
+  #finishBatch(queries: Float32Array, count: number, k: number, found: BatchNeighbours | undefined): BatchNeighbours {
+    const labels = new Uint32Array(count * k).fill(NO_LABEL);
+    const distances = new Float32Array(count * k).fill(Number.POSITIVE_INFINITY);
+    for (let row = 0; row < count; row++) {
+      const query = queries.subarray(row * this.dim, (row + 1) * this.dim);
+      const answer =
+        found === undefined
+          ? this.#searchPending(query, k)
+          : this.#rescore(query, batchRow(found, row).labels, k);
+      answer.labels.forEach((label, i) => {
+        labels[row * k + i] = label;
+        distances[row * k + i] = answer.distances[i]!;
+      });
+    }
+    return { count, k, labels, distances };
+  }
+
+  #queryCount(queries: Float32Array): number {
+    if (!(queries instanceof Float32Array) || queries.length % this.dim !== 0) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `queries must be a Float32Array of whole rows of dim ${this.dim}, got ${queries?.length} numbers`,
+      );
+    }
+    return queries.length / this.dim;
+  }
+}
+
+/** Appends the ranges block to a graph file. */
+function appendRanges(graphFile: string, ranges: Int8Ranges): void {
+  const dim = ranges.lows.length;
+  const block = Buffer.alloc(8 * dim + TRAILER_BYTES);
+  for (let d = 0; d < dim; d++) {
+    block.writeFloatLE(ranges.lows[d]!, 4 * d);
+    block.writeFloatLE(ranges.highs[d]!, 4 * (dim + d));
+  }
+  MAGIC.copy(block, 8 * dim);
+  block.writeUInt32LE(RANGES_VERSION, 8 * dim + 8);
+  block.writeUInt32LE(dim, 8 * dim + 12);
+  block.writeUInt32LE(crc32(block.subarray(0, 8 * dim)), 8 * dim + 16);
+  const descriptor = openSync(graphFile, 'a');
+  try {
+    writeSync(descriptor, block);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/**
+ * Reads and checks the ranges block at the end of a graph file, then cuts it off so that the
+ * file is hnswlib's graph alone again.
+ * @throws QuiverError CORRUPT when the block is missing, damaged or of another dim.
+ */
+function takeRanges(graphFile: string, dim: number): Int8Ranges {
+  const corrupt = (reason: string) =>
+    new QuiverError('CORRUPT', `the snapshot graph could not be loaded (its int8 ranges ${reason})`);
+  const descriptor = openSync(graphFile, 'r+');
+  try {
+    const size = fstatSync(descriptor).size;
+    const blockBytes = 8 * dim + TRAILER_BYTES;
+    if (size < blockBytes) throw corrupt('are missing');
+    const block = Buffer.alloc(blockBytes);
+    if (readSync(descriptor, block, 0, blockBytes, size - blockBytes) !== blockBytes) throw corrupt('are cut short');
+    if (!block.subarray(8 * dim, 8 * dim + 8).equals(MAGIC)) throw corrupt('are missing');
+    const version = block.readUInt32LE(8 * dim + 8);
+    if (version !== RANGES_VERSION) throw corrupt(`have format version ${version}, not ${RANGES_VERSION}`);
+    const storedDim = block.readUInt32LE(8 * dim + 12);
+    if (storedDim !== dim) throw corrupt(`are of dim ${storedDim}, not ${dim}`);
+    if (block.readUInt32LE(8 * dim + 16) !== crc32(block.subarray(0, 8 * dim))) throw corrupt('fail their checksum');
+    const lows = new Float32Array(dim);
+    const highs = new Float32Array(dim);
+    for (let d = 0; d < dim; d++) {
+      lows[d] = block.readFloatLE(4 * d);
+      highs[d] = block.readFloatLE(4 * (dim + d));
+      if (!Number.isFinite(lows[d]) || !Number.isFinite(highs[d]) || highs[d]! < lows[d]!) {
+        throw corrupt(`give dimension ${d} no finite [low, high]`);
+      }
+    }
+    ftruncateSync(descriptor, size - blockBytes);
+    return { lows, highs };
+  } finally {
+    closeSync(descriptor);
+  }
+}
