@@ -521,9 +521,11 @@ function checkSettings(row: CollectionRow, options: ParsedCollectionOptions): vo
       differences.push(`index '${index.type}' (stored: '${row.index.type}')`);
     } else {
       const stored = row.index as unknown as Readonly<Record<string, unknown>>;
-      for (const key of indexKind(row.index).settingKeys) {
+      const kind = indexKind(row.index);
+      for (const key of kind.settingKeys) {
         const value = (index as Readonly<Record<string, unknown>>)[key];
-        if (value !== undefined && value !== stored[key]) differences.push(`${key} ${value} (stored: ${stored[key]})`);
+        const storedValue = stored[key] ?? kind.settingDefaults?.[key];
+        if (value !== undefined && value !== storedValue) differences.push(`${key} ${value} (stored: ${storedValue})`);
       }
     }
   }

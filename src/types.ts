@@ -100,7 +100,7 @@ export type IndexOptions =
 
 /** The index settings a collection was created with, all defaults filled in. */
 export type IndexSettings =
-  | { type: 'hnsw'; m: number; efConstruction: number; ef: number; vectors: 'float32' }
+  | { type: 'hnsw'; m: number; efConstruction: number; ef: number; vectors?: 'float32' }
   | { type: 'hnsw'; m: number; efConstruction: number; ef: number; vectors: 'int8'; rerank: number }
   | { type: 'flat' }
   | {

@@ -36,6 +36,13 @@ export function saveIndex(context: IndexContext, ann: AnnIndex, seq: number, com
       commitManifest(context, { file: '', seq, checksum: 0, params: JSON.stringify(context.row.index) }, committed);
       return false;
     case 'file':
+      if (!ann.savable) {
+        // Nothing worth a file yet (an int8 graph before its ranges are learned): rebuilt from the
+        // records on open, as flat is.
+        commitManifest(context, { file: '', seq, checksum: 0, params: JSON.stringify(context.row.index) }, committed);
+        removeSnapshotsExcept(context.directory, undefined);
+        return false;
+      }
       return saveFile(context, ann, seq, committed);
   }
 }
@@ -108,13 +115,13 @@ function saveState(context: IndexContext, ann: AnnIndex, seq: number, committed:
 
 /**
  * The index from its saved state, before the log replay: a verified snapshot file ('file' kinds)
- * or the state in SQLite ('state' kinds). Undefined when there is none to load (IVF-PQ
- * snapshotted before training). Throws (CORRUPT, IO_ERROR) when the saved state is unusable.
+ * or the state in SQLite ('state' kinds). Undefined when there is none to load (IVF-PQ or an int8
+ * HNSW graph snapshotted before training). Throws (CORRUPT, IO_ERROR) when the saved state is unusable.
  */
 export function* loadSteps(context: IndexContext, manifest: ManifestRow, count: number): Steps<AnnIndex | undefined> {
   const row = context.row;
   const kind = context.kind;
-  if (kind.persistence === 'file') return yield* loadFileSteps(context, manifest);
+  if (kind.persistence === 'file') return manifest.file === '' ? undefined : yield* loadFileSteps(context, manifest);
   const state = context.store.ivfpqState(row.id);
   if (state === undefined || kind.fromState === undefined) return undefined;
   if (state.seq !== manifest.seq) {

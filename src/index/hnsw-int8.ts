@@ -232,7 +232,10 @@ export class Int8HnswIndex implements AnnIndex {
     const graph = this.#graphOrPending();
     const count = this.#queryCount(queries);
     const wanted = Math.min(this.size, Math.max(k, this.params.rerank));
-    const found = graph === undefined || wanted === 0 ? undefined : graph.searchBatch(queries, wanted, Math.max(ef, wanted), threads);
+    const found =
+      graph === undefined || wanted === 0
+        ? undefined
+        : graph.searchBatch(queries, wanted, Math.max(ef, wanted), threads);
     return this.#finishBatch(queries, count, k, found);
   }
 
@@ -307,7 +310,10 @@ export class Int8HnswIndex implements AnnIndex {
     const seen = new Set<number>();
     for (let i = 0; i < labels.length; i++) {
       if (seen.has(labels[i]!)) {
-        throw new QuiverError('INVALID_ARGUMENT', `labels[${i}] repeats label ${labels[i]}; a batch needs distinct labels`);
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `labels[${i}] repeats label ${labels[i]}; a batch needs distinct labels`,
+        );
       }
       seen.add(labels[i]!);
     }
@@ -382,9 +388,7 @@ export class Int8HnswIndex implements AnnIndex {
     for (let row = 0; row < count; row++) {
       const query = queries.subarray(row * this.dim, (row + 1) * this.dim);
       const answer =
-        found === undefined
-          ? this.#searchPending(query, k)
-          : this.#rescore(query, batchRow(found, row).labels, k);
+        found === undefined ? this.#searchPending(query, k) : this.#rescore(query, batchRow(found, row).labels, k);
       answer.labels.forEach((label, i) => {
         labels[row * k + i] = label;
         distances[row * k + i] = answer.distances[i]!;

@@ -42,6 +42,8 @@ export interface IndexKind<P extends IndexParams = IndexParams> {
   readonly persistence: Persistence;
   /** The settings a caller may give and that a reopen compares with the stored ones, in message order. */
   readonly settingKeys: readonly string[];
+  /** What an absent stored setting means, where it means something (hnsw: vectors 'float32'). */
+  readonly settingDefaults?: { readonly [key: string]: unknown };
   /**
    * The stored parameters of a new collection: the options with defaults filled in.
    * @throws QuiverError INVALID_ARGUMENT when they do not fit `dim`
@@ -74,8 +76,11 @@ const number = (options: IndexOptionValues | undefined, key: string): number | u
 
 type HnswStored = Extract<IndexParams, { type: 'hnsw' }>;
 
-/** The vectors and rerank of hnsw parameters: rerank only for int8 vectors (the float graph rescores nothing). */
-function hnswVectors(options: IndexOptionValues | undefined): Pick<HnswStored, 'vectors'> & { rerank?: number } {
+/**
+ * The vectors and rerank of hnsw parameters: both only for int8 vectors (absent means float32, so
+ * float collections keep the parameters, and snapshots, they had before int8 existed).
+ */
+function hnswVectors(options: IndexOptionValues | undefined): { vectors?: 'int8'; rerank?: number } {
   const vectors = options?.vectors ?? 'float32';
   const rerank = number(options, 'rerank');
   if (vectors === 'float32') {
@@ -85,10 +90,13 @@ function hnswVectors(options: IndexOptionValues | undefined): Pick<HnswStored, '
         `options.index.rerank is ${rerank}; it applies to an hnsw index with vectors 'int8' only`,
       );
     }
-    return { vectors };
+    return {};
   }
   if (vectors !== 'int8') {
-    throw new QuiverError('INVALID_ARGUMENT', `options.index.vectors must be 'float32' or 'int8', got ${String(vectors)}`);
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `options.index.vectors must be 'float32' or 'int8', got ${String(vectors)}`,
+    );
   }
   // Why 40: docs/architecture.md, "int8 HNSW".
   return { vectors, rerank: rerank ?? DEFAULT_INT8_RERANK };
@@ -98,6 +106,7 @@ const hnsw: IndexKind<HnswStored> = {
   type: 'hnsw',
   persistence: 'file',
   settingKeys: ['m', 'efConstruction', 'ef', 'vectors', 'rerank'],
+  settingDefaults: { vectors: 'float32' },
   paramsOf: (options) =>
     ({
       type: 'hnsw',

@@ -382,7 +382,12 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
 
 function checkRanges(ranges: Int8Ranges, dim: number): void {
   const { lows, highs } = ranges;
-  if (!(lows instanceof Float32Array) || !(highs instanceof Float32Array) || lows.length !== dim || highs.length !== dim) {
+  if (
+    !(lows instanceof Float32Array) ||
+    !(highs instanceof Float32Array) ||
+    lows.length !== dim ||
+    highs.length !== dim
+  ) {
     throw invalid('hnsw', `int8 ranges must be two Float32Arrays of dim ${dim} numbers`);
   }
   for (let d = 0; d < dim; d++) {
