@@ -1,0 +1,133 @@
+// The int8 HNSW index (src/index/hnsw-int8.ts) on its own: exact answers before training, the
+// graph after, rescoring with the fetched float vectors, writeGraph/load giving identical answers,
+// and the ranges block at the end of the graph file checked (damaged, missing, other dim → CORRUPT).
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isQuiverError } from '../../src/errors.js';
+import { HnswIndex } from '../../src/index/hnsw.js';
+import { Int8HnswIndex, TRAINING_MINIMUM } from '../../src/index/hnsw-int8.js';
+import { randomVectors } from '../helpers/random.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'quiver-int8-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+const DIM = 24;
+const vectors = randomVectors(1500, DIM, 11);
+const queries = randomVectors(20, DIM, 12);
+const params = { m: 12, efConstruction: 100, rerank: 30 };
+const fetched: number[] = [];
+const fetch = (labels: readonly number[]) => {
+  fetched.push(labels.length);
+  return labels.map((label) => ({ label, vector: vectors[label]! }));
+};
+
+function rows(count: number): { labels: Uint32Array; matrix: Float32Array } {
+  const matrix = new Float32Array(count * DIM);
+  for (let i = 0; i < count; i++) matrix.set(vectors[i]!, i * DIM);
+  return { labels: Uint32Array.from({ length: count }, (_, i) => i), matrix };
+}
+
+function exactTop(query: Float32Array, count: number, k: number): number[] {
+  return vectors
+    .slice(0, count)
+    .map((vector, label) => ({ label, d: vector.reduce((sum, x, i) => sum + (x - query[i]!) ** 2, 0) }))
+    .sort((a, b) => a.d - b.d || a.label - b.label)
+    .slice(0, k)
+    .map(({ label }) => label);
+}
+
+function corruptCode(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    return isQuiverError(error) ? error.code : `not a QuiverError: ${String(error)}`;
+  }
+  return undefined;
+}
+
+describe('Int8HnswIndex', () => {
+  it('answers exactly from the floats before training, then builds the graph and rescores its candidates', () => {
+    const index = new Int8HnswIndex('l2', DIM, params, 16, fetch);
+    const { labels, matrix } = rows(TRAINING_MINIMUM - 1);
+    index.upsertBatch(labels, matrix, 1);
+    expect(index.savable).toBe(false);
+    expect(index.ranges).toBeUndefined();
+    expect(index.search(queries[0]!, 10, 10).labels).toEqual(exactTop(queries[0]!, TRAINING_MINIMUM - 1, 10));
+    index.upsert(TRAINING_MINIMUM - 1, vectors[TRAINING_MINIMUM - 1]!);
+    expect(index.savable).toBe(true);
+    expect(index.ranges?.lows.length).toBe(DIM);
+    expect(index.size).toBe(TRAINING_MINIMUM);
+    fetched.length = 0;
+    const found = index.searchPlanned(queries[1]!, 10, { ef: 10 });
+    // max(k, rerank) candidates were read back and scored exactly.
+    expect(fetched).toEqual([30]);
+    expect(found.plan).toMatchObject({ strategy: 'hnsw', rerank: 30, rerankFrom: 'collection', candidatesScored: 30 });
+    const exact = exactTop(queries[1]!, TRAINING_MINIMUM, 10);
+    expect(found.neighbours.labels.filter((label) => exact.includes(label)).length).toBeGreaterThanOrEqual(9);
+    for (let i = 0; i < found.neighbours.labels.length; i++) {
+      const vector = vectors[found.neighbours.labels[i]!]!;
+      const distance = vector.reduce((sum, x, d) => sum + (x - queries[1]![d]!) ** 2, 0);
+      expect(found.neighbours.distances[i]).toBeCloseTo(distance, 4);
+    }
+    index.remove(found.neighbours.labels[0]!);
+    expect(index.search(queries[1]!, 10, 10).labels).not.toContain(found.neighbours.labels[0]);
+    expect(index.exactAmong()).toBeUndefined();
+    index.dispose();
+  });
+
+  it('writes its graph with the ranges and loads it back to identical answers', async () => {
+    const index = new Int8HnswIndex('cosine', DIM, params, 16, fetch);
+    const { labels, matrix } = rows(1500);
+    index.upsertBatch(labels, matrix, 2);
+    index.remove(7);
+    const file = join(folder, 'round-trip.graph');
+    index.writeGraph(file);
+    const live = index.liveLabels();
+    const loaded = Int8HnswIndex.load(file, 'cosine', DIM, params, live, fetch);
+    index.writeGraph(file);
+    const loadedAsync = await Int8HnswIndex.loadAsync(file, 'cosine', DIM, params, live, fetch);
+    expect(loaded.ranges).toEqual(index.ranges);
+    for (const query of queries) {
+      const expected = index.search(query, 10, 20);
+      expect(loaded.search(query, 10, 20)).toEqual(expected);
+      expect(loadedAsync.search(query, 10, 20)).toEqual(expected);
+    }
+    const batch = loaded.searchBatch(Float32Array.from(queries.flatMap((query) => Array.from(query))), 10, 20, 2);
+    expect(Array.from(batch.labels.subarray(0, 10))).toEqual(index.search(queries[0]!, 10, 20).labels);
+    for (const each of [index, loaded, loadedAsync]) each.dispose();
+  });
+
+  it('refuses a graph file whose ranges are damaged, missing or of another dim with CORRUPT', () => {
+    const index = new Int8HnswIndex('l2', DIM, params, 16, fetch);
+    const { labels, matrix } = rows(1200);
+    index.upsertBatch(labels, matrix, 1);
+    const file = join(folder, 'damaged.graph');
+    index.writeGraph(file);
+    const good = readFileSync(file);
+    const live = index.liveLabels();
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 40] = flipped[flipped.length - 40]! ^ 0x10; // a range value: the CRC fails
+    writeFileSync(file, flipped);
+    expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    writeFileSync(file, good.subarray(0, good.length - 8)); // cut short
+    expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    writeFileSync(file, good);
+    expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM + 1, params, live, fetch))).toBe('CORRUPT');
+    // A float graph has no ranges block; an int8 graph is no float graph either.
+    const float = new HnswIndex('l2', DIM, params, 1200);
+    float.upsertBatch(labels, matrix, 1);
+    const floatFile = join(folder, 'float.graph');
+    float.writeGraph(floatFile);
+    expect(corruptCode(() => Int8HnswIndex.load(floatFile, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    writeFileSync(file, good.subarray(0, good.length - (8 * DIM + 20)));
+    expect(corruptCode(() => HnswIndex.load(file, 'l2', DIM, params, live))).toBe('CORRUPT');
+    // A ranges block after a damaged graph: the graph reader refuses it.
+    writeFileSync(file, good.subarray(0, 200));
+    appendFileSync(file, good.subarray(good.length - (8 * DIM + 20)));
+    expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    float.dispose();
+    index.dispose();
+  });
+});
