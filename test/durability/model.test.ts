@@ -1,11 +1,11 @@
-// Model-based property test over every index kind × l2 / cosine / ip: random sequences of upsert,
+// Model-based property test over every index kind (hnsw with float32 and int8 vectors) × l2 / cosine / ip: random sequences of upsert,
 // upsertAsync (its index insert left running), delete, queries with and without a filter, text
 // queries, snapshot, compact, reopen (the collection loaded sync or async) and a read-only open
 // (what a reopen after a crash sees), against a plain Map. Checked: count and get (vector,
-// metadata, text); flat answers equal to exact search over the model (up to ties); hnsw and ivfpq
+// metadata, text); flat answers equal to exact search over the model (up to ties); hnsw, int8 and ivfpq
 // answers at high effort reach exact search's top k (recall, thresholds below); filtered queries
 // return only matching records and min(k, matches) of them; text queries find exactly the records
-// holding a word. The ivfpq collections start from a trained base (see ivfpqBase). Each variant's
+// holding a word. The ivfpq and int8 collections start from a trained base (see trainedBase). Each variant's
 // seed is fixed and printed; fast-check prints the seed, path and shrunk command list of a failing run.
 import { cpSync } from 'node:fs';
 import fc from 'fast-check';
@@ -27,11 +27,13 @@ const IDS = Array.from({ length: 40 }, (_, i) => `id-${i}`);
 /** The words texts are made of (each a whole word under the unicode61 tokenizer). */
 const WORDS = ['red', 'green', 'blue', 'cyan'];
 const GROUPS = ['a', 'b', 'c'] as const;
-type Kind = 'hnsw' | 'flat' | 'ivfpq';
-const KINDS: readonly Kind[] = ['hnsw', 'flat', 'ivfpq'];
+type Kind = 'hnsw' | 'hnsw-int8' | 'flat' | 'ivfpq';
+const KINDS: readonly Kind[] = ['hnsw', 'flat', 'ivfpq', 'hnsw-int8'];
 const METRICS: readonly Metric[] = ['l2', 'cosine', 'ip'];
 /** Vectors an ivfpq index needs before it trains: 39 × 256 (39 per PQ centroid). */
 const IVFPQ_BASE = 39 * 256;
+/** Base records of the int8 variants: an int8 graph learns its ranges once it holds 1,000 vectors. */
+const INT8_BASE = 1000;
 /** Distances differ from float64 arithmetic over the model by float32 rounding (|values| ≤ 1, dim 6). */
 const TOLERANCE = 1e-4;
 
@@ -55,9 +57,11 @@ function collectionOptions(kind: Kind, metric: Metric): CollectionOptions {
   const index: CollectionOptions['index'] =
     kind === 'hnsw'
       ? { type: 'hnsw', m: 8, efConstruction: 64 }
-      : kind === 'flat'
-        ? { type: 'flat' }
-        : { type: 'ivfpq', nlist: 8, m: 3 };
+      : kind === 'hnsw-int8'
+        ? { type: 'hnsw', m: 8, efConstruction: 64, vectors: 'int8' }
+        : kind === 'flat'
+          ? { type: 'flat' }
+          : { type: 'ivfpq', nlist: 8, m: 3 };
   return { dim: DIM, metric, index, indexes: ['g'], text: { tokenizer: 'unicode61' } };
 }
 
@@ -177,7 +181,11 @@ class QueryCommand implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     const effort: Partial<QueryOptions> =
-      real.kind === 'hnsw' ? { ef: 200 } : real.kind === 'ivfpq' ? { nprobe: 8, rerank: 1000 } : {};
+      real.kind === 'hnsw'
+        ? { ef: 200 }
+        : real.kind === 'ivfpq' || real.kind === 'hnsw-int8'
+          ? { nprobe: 8, rerank: 1000 }
+          : {};
     const hits = real.docs.query({
       vector: this.vector,
       k: this.k,
@@ -214,7 +222,9 @@ class QueryCommand implements fc.AsyncCommand<Model, Real> {
     // flat is exact search: every hit is in the exact top k. hnsw with ef 200 over at most 40 records
     // visits all of them, so anything short of all is a bug too. ivfpq probes every list and
     // re-ranks the best 1,000 of ~10,000 PQ codes (m 3: 2 dimensions a byte) exactly: at most one of
-    // the exact top k may rank below 1,000 codes by its coarse code, hence 0.9 from k 10.
+    // the exact top k may rank below 1,000 codes by its coarse code, hence 0.9 from k 10. hnsw-int8
+    // rescores its best 1,000 graph candidates of at most 1,040 records by the float distance (a
+    // search of effort 1,000): its answers are exact too.
     const needed = real.kind === 'ivfpq' ? Math.floor(0.9 * expected.length) : expected.length;
     if (correct < needed) throw new Error(`${where}: ${correct} of ${hits.length} hits in the exact top k`);
   }
@@ -344,30 +354,37 @@ function ivfpqBaseRecords(): GeneratedRecord[] {
 }
 
 /**
- * One trained ivfpq database per metric, made once and copied into each run's directory (training
- * takes seconds, a copy milliseconds).
+ * One trained ivfpq and one trained int8 hnsw database per metric, made once and copied into each
+ * run's directory (training takes seconds, a copy milliseconds).
  */
-const ivfpqBase = new Map<Metric, { path: string; cleanup: () => void }>();
+const trainedBase = new Map<string, { path: string; cleanup: () => void }>();
 const baseRecords = ivfpqBaseRecords();
+/** The base records a kind's runs start from. */
+const baseOf = (kind: Kind): GeneratedRecord[] =>
+  kind === 'ivfpq' ? baseRecords : kind === 'hnsw-int8' ? baseRecords.slice(0, INT8_BASE) : [];
 beforeAll(() => {
-  for (const metric of METRICS) {
-    const directory = tempDirectory(`quiver-model-ivfpq-${metric}-`);
-    const db = open(directory.path);
-    const docs = db.collection('docs', collectionOptions('ivfpq', metric));
-    docs.upsert(toUpsert(baseRecords));
-    const { plan } = docs.query({ vector: baseRecords[0]!.vector, k: 1, explain: true });
-    db.close();
-    if (plan.strategy !== 'ivfpq') throw new Error(`the ${metric} ivfpq base did not train`);
-    ivfpqBase.set(metric, directory);
+  for (const kind of ['ivfpq', 'hnsw-int8'] as const) {
+    for (const metric of METRICS) {
+      const directory = tempDirectory(`quiver-model-${kind}-${metric}-`);
+      const db = open(directory.path);
+      const docs = db.collection('docs', collectionOptions(kind, metric));
+      docs.upsert(toUpsert(baseOf(kind)));
+      const { plan } = docs.query({ vector: baseRecords[0]!.vector, k: 1, explain: true });
+      db.close();
+      if (plan.strategy !== (kind === 'ivfpq' ? 'ivfpq' : 'hnsw'))
+        throw new Error(`the ${metric} ${kind} base did not train`);
+      trainedBase.set(`${kind}/${metric}`, directory);
+    }
   }
 }, 120_000);
 afterAll(() => {
-  for (const directory of ivfpqBase.values()) directory.cleanup();
+  for (const directory of trainedBase.values()) directory.cleanup();
 });
 
-/** Runs and commands per run: bounded so that the nine variants take well under a minute here. */
+/** Runs and commands per run: bounded so that the twelve variants take well under a minute here. */
 const BUDGET: Record<Kind, { numRuns: number; maxCommands: number }> = {
   hnsw: { numRuns: 6, maxCommands: 30 },
+  'hnsw-int8': { numRuns: 5, maxCommands: 30 },
   flat: { numRuns: 6, maxCommands: 30 },
   ivfpq: { numRuns: 3, maxCommands: 20 },
 };
@@ -386,8 +403,8 @@ describe('matches a Map model under random operation sequences', () => {
             fc.commands(commands(kind !== 'ivfpq'), { maxCommands: BUDGET[kind].maxCommands, size: 'max' }),
             async (sequence) => {
               const directory = tempDirectory('quiver-model-');
-              const start = ivfpqBase.get(metric);
-              if (kind === 'ivfpq' && start) cpSync(start.path, directory.path, { recursive: true });
+              const start = trainedBase.get(`${kind}/${metric}`);
+              if (start) cpSync(start.path, directory.path, { recursive: true });
               const db = open(directory.path, { snapshotThreshold: 15, onWarning: failOnWarning });
               const real: Real = {
                 path: directory.path,
@@ -398,7 +415,7 @@ describe('matches a Map model under random operation sequences', () => {
                 pending: [],
               };
               const model: Model = new Map();
-              if (kind === 'ivfpq') applyToModel(model, baseRecords);
+              applyToModel(model, baseOf(kind));
               try {
                 await fc.asyncModelRun(() => ({ model, real }), sequence);
                 await Promise.all(real.pending);
