@@ -2,25 +2,30 @@
 // kills it: the same seed gives the same operations, so the test can compute exactly which
 // state each acknowledged prefix of operations must leave behind. An ivfpq collection starts
 // from BASE_COUNT base records (written before the writer starts) so that it is trained and its
-// codebook and codes are saved and replayed like a graph snapshot.
+// codebook and codes are saved and replayed like a graph snapshot; an int8 hnsw collection from
+// the first INT8_BASE_COUNT of them, so that its ranges are learned and its graph snapshotted.
 import type { CollectionOptions } from '../../src/index.js';
 import { random } from '../helpers/random.js';
 
 export const DIM = 8;
 /** The index kinds the crash tests run over. */
-export type IndexKind = 'hnsw' | 'flat' | 'ivfpq';
+export type IndexKind = 'hnsw' | 'hnsw-int8' | 'flat' | 'ivfpq';
 /** The collection's settings per kind: the writer and the test's preparation use the same. */
 export function collectionOptions(kind: IndexKind): CollectionOptions {
   const index: CollectionOptions['index'] =
     kind === 'hnsw'
       ? { type: 'hnsw', m: 8, efConstruction: 64, ef: 64 }
-      : kind === 'flat'
-        ? { type: 'flat' }
-        : { type: 'ivfpq', nlist: 16, m: 4 };
+      : kind === 'hnsw-int8'
+        ? { type: 'hnsw', m: 8, efConstruction: 64, ef: 64, vectors: 'int8' }
+        : kind === 'flat'
+          ? { type: 'flat' }
+          : { type: 'ivfpq', nlist: 16, m: 4 };
   return { dim: DIM, index, text: true };
 }
 /** Base records of an ivfpq collection: 39 × 256, exactly the vectors its training needs. */
 export const BASE_COUNT = 39 * 256;
+/** Base records of an int8 hnsw collection: the vectors before its ranges are learned. */
+export const INT8_BASE_COUNT = 1000;
 /** The base records an ivfpq collection starts from (ids `base-<n>`, no text), always the same. */
 export function baseRecords(): { id: string; vector: number[]; metadata: { op: number } }[] {
   const next = random(20261205);

@@ -1,8 +1,8 @@
 // Crash tests: a writer in a child process is killed with SIGKILL at seeded points — after a
 // random delay, or at a named crash point (mid-batch before the commit, after the commit, between
 // snapshot write and rename, before the manifest, during compaction); half of its upserts are
-// upsertAsync calls whose index inserts may still run. Each runs over an hnsw, flat or (trained)
-// ivfpq collection. The reopened database must hold exactly the acknowledged operations (plus, at
+// upsertAsync calls whose index inserts may still run. Each runs over an hnsw, flat, (trained)
+// ivfpq or (trained) int8 hnsw collection. The reopened database must hold exactly the acknowledged operations (plus, at
 // most, the one in flight, whole), open without a damaged snapshot or codebook, and still answer
 // queries with exact-search recall (odd seeds reopen with collectionAsync, even ones with
 // collection). A crash-point case fails unless the child reports that its point fired. Records
@@ -20,6 +20,7 @@ import {
   baseRecords,
   collectionOptions,
   DIM,
+  INT8_BASE_COUNT,
   type IndexKind,
   type Model,
   modelAfter,
@@ -37,24 +38,35 @@ interface Run {
 }
 
 /**
- * A database whose collection 'docs' holds the ivfpq base records, trained, made once and copied
- * into each ivfpq run's directory (training takes seconds; the copy, milliseconds).
+ * Databases whose collection 'docs' holds the ivfpq base records, trained, and the int8 base records,
+ * its ranges learned, each made once and copied into each run's directory of its kind (training
+ * takes seconds; the copy, milliseconds).
  */
-let ivfpqStart: { path: string; cleanup: () => void } | undefined;
+const starts = new Map<IndexKind, { path: string; cleanup: () => void }>();
 const base = baseRecords();
+const baseOf = (kind: IndexKind) =>
+  kind === 'ivfpq' ? base : kind === 'hnsw-int8' ? base.slice(0, INT8_BASE_COUNT) : [];
 beforeAll(() => {
-  ivfpqStart = tempDirectory('quiver-crash-ivfpq-');
-  const db = open(ivfpqStart.path);
-  try {
-    const docs = db.collection('docs', collectionOptions('ivfpq'));
-    docs.upsert(base);
-    // Trained: the answer comes from the PQ codes, so the codebook and codes are saved and replayed.
-    expect(docs.query({ vector: base[0]!.vector, k: 1, explain: true }).plan.strategy).toBe('ivfpq');
-  } finally {
-    db.close();
+  for (const [kind, strategy] of [
+    ['ivfpq', 'ivfpq'],
+    ['hnsw-int8', 'hnsw'],
+  ] as const) {
+    const start = tempDirectory(`quiver-crash-${kind}-`);
+    starts.set(kind, start);
+    const db = open(start.path);
+    try {
+      const docs = db.collection('docs', collectionOptions(kind));
+      docs.upsert(baseOf(kind));
+      // Trained: the answer comes from the codes, so they are saved and replayed.
+      expect(docs.query({ vector: base[0]!.vector, k: 1, explain: true }).plan.strategy).toBe(strategy);
+    } finally {
+      db.close();
+    }
   }
 }, 120_000);
-afterAll(() => ivfpqStart?.cleanup());
+afterAll(() => {
+  for (const start of starts.values()) start.cleanup();
+});
 
 /** Runs the writer until it is killed (by delay or crash point) or finishes. */
 function runWriter(
@@ -141,7 +153,7 @@ async function verify(directory: string, seed: number, kind: IndexKind, run: Run
     const inFlight = modelAfter(operations, Math.min(run.acknowledged + 1, OPERATIONS));
     const matches = sameAsModel(actual, acknowledged) || sameAsModel(actual, inFlight);
     expect(matches, `seed ${seed}: state after ${run.acknowledged} acknowledged operations`).toBe(true);
-    const baseKept = kind === 'ivfpq' ? base : [];
+    const baseKept = baseOf(kind);
     expect(docs.count(), `seed ${seed}`).toBe(actual.size + baseKept.length);
     for (let n = 0; n < baseKept.length; n += 97) {
       expect(Array.from(docs.get(baseKept[n]!.id)?.vector ?? []), `seed ${seed}: base record ${n}`).toEqual(
@@ -168,7 +180,8 @@ async function verify(directory: string, seed: number, kind: IndexKind, run: Run
         .map((entry) => entry.id);
       const found = docs.query({ vector: query, k, ef: 200, nprobe: 16, rerank: 1000 }).map((hit) => hit.id);
       const recall = found.filter((id) => exact.includes(id)).length / k;
-      // hnsw: 200 points at most and ef 200 make the search effectively exhaustive. ivfpq: every
+      // hnsw: 200 points at most and ef 200 make the search effectively exhaustive; int8 hnsw
+      // rescores its best 1,000 candidates of at most 1,200 by the float distance. ivfpq: every
       // list probed and the best 1,000 of ~10,000 codes (m 4, 2 dimensions per byte) re-ranked
       // exactly. flat is exact. Anything short of 0.9 means the replayed index disagrees with the records.
       expect(recall, `seed ${seed}`).toBeGreaterThanOrEqual(0.9);
@@ -191,7 +204,8 @@ async function crashAndVerify(
 ): Promise<Run> {
   const directory = tempDirectory('quiver-crash-');
   try {
-    if (kind === 'ivfpq') cpSync(ivfpqStart!.path, directory.path, { recursive: true });
+    const start = starts.get(kind);
+    if (start !== undefined) cpSync(start.path, directory.path, { recursive: true });
     const run = await runWriter(directory.path, seed, kind, kill);
     if (kill.crashAt !== undefined) {
       // A point never reached would leave a clean run that proves nothing about that point.
@@ -206,9 +220,9 @@ async function crashAndVerify(
 }
 
 describe('SIGKILL after a seeded delay', () => {
-  // Seeds 1–16 hnsw, 17–22 ivfpq, 23–26 flat.
-  for (let seed = 1; seed <= 26; seed++) {
-    const kind: IndexKind = seed <= 16 ? 'hnsw' : seed <= 22 ? 'ivfpq' : 'flat';
+  // Seeds 1–16 hnsw, 17–22 ivfpq, 23–26 flat, 27–30 int8 hnsw.
+  for (let seed = 1; seed <= 30; seed++) {
+    const kind: IndexKind = seed <= 16 ? 'hnsw' : seed <= 22 ? 'ivfpq' : seed <= 26 ? 'flat' : 'hnsw-int8';
     it(`${kind}, seed ${seed}`, async () => {
       const delay = Math.floor(random(seed)() * 900);
       await crashAndVerify(seed, kind, { afterMs: delay });
@@ -248,6 +262,12 @@ describe('SIGKILL at a named crash point', () => {
     ['flat', 'upsert-before-commit', 3, 300],
     ['flat', 'upsert-after-commit', 2, 301],
     ['flat', 'compact-mid-build', 1, 302],
+    // int8 hnsw: its ranges travel inside the graph file, so its snapshot points are the graph's.
+    ['hnsw-int8', 'upsert-after-commit', 2, 400],
+    ['hnsw-int8', 'snapshot-before-rename', 1, 401],
+    ['hnsw-int8', 'snapshot-before-manifest', 2, 402],
+    ['hnsw-int8', 'snapshot-before-cleanup', 1, 403],
+    ['hnsw-int8', 'compact-mid-build', 1, 404],
   ] as const) {
     it(`${kind}, ${point}, occurrence ${occurrence} (seed ${runSeed})`, async () => {
       await crashAndVerify(runSeed, kind, { crashAt: `${point}:${occurrence}` });
