@@ -131,8 +131,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** Index settings as an export writes them, back as the options that create the same index; else undefined. */
 function indexOptionsOf(value: unknown): IndexOptions | undefined {
   if (!isObject(value)) return undefined;
+  // The numeric parameters; `vectors` (hnsw's one text parameter) is read apart.
   const numbers = (allowed: readonly string[], required: readonly string[]): Record<string, number> | undefined => {
-    const keys = Object.keys(value).filter((key) => key !== 'type');
+    const keys = Object.keys(value).filter((key) => key !== 'type' && key !== 'vectors');
+    if (value.type !== 'hnsw' && 'vectors' in value) return undefined;
     if (keys.some((key) => !allowed.includes(key)) || required.some((key) => !keys.includes(key))) return undefined;
     // Ranges are checked by db.collection(), as for any options.
     if (keys.some((key) => typeof value[key] !== 'number' || !Number.isFinite(value[key]))) return undefined;
@@ -142,8 +144,11 @@ function indexOptionsOf(value: unknown): IndexOptions | undefined {
     case 'flat':
       return numbers([], []) === undefined ? undefined : { type: 'flat' };
     case 'hnsw': {
-      const parameters = numbers(['m', 'efConstruction', 'ef'], ['m', 'efConstruction', 'ef']);
-      return parameters === undefined ? undefined : { type: 'hnsw', ...parameters };
+      const vectors = value.vectors;
+      if (vectors !== undefined && vectors !== 'float32' && vectors !== 'int8') return undefined;
+      const parameters = numbers(['m', 'efConstruction', 'ef', 'rerank'], ['m', 'efConstruction', 'ef']);
+      if (parameters === undefined) return undefined;
+      return { type: 'hnsw', ...parameters, ...(vectors === undefined ? {} : { vectors }) };
     }
     case 'ivfpq': {
       const parameters = numbers(['nlist', 'm', 'nprobe', 'rerank', 'targetRecall'], ['nlist', 'm']);

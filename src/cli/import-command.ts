@@ -42,9 +42,12 @@ Options:
   --m N                    HNSW links per node (default 16), or ivfpq PQ sub-spaces (default dim / 8)
   --ef-construction N      HNSW build effort (default 200)
   --ef N                   HNSW default search effort (default 64)
+  --vectors float32|int8   what the HNSW graph holds per vector (default float32; int8: a quarter
+                           of the memory, candidates rescored with the float vectors)
   --nlist N                ivfpq coarse lists (default 256)
   --nprobe N               ivfpq lists scanned per query (default: calibrated)
-  --rerank N               ivfpq candidates re-scored exactly (default: calibrated)
+  --rerank N               ivfpq or int8 HNSW candidates re-scored exactly (ivfpq default:
+                           calibrated; int8 default 40)
   --target-recall X        ivfpq recall@10 that calibration aims for, in (0, 1] (default 0.95)
   --indexes F1,F2          metadata fields to index, comma-separated (added to the file's)
   --id-column NAME         Arrow id column (default id)
@@ -65,6 +68,7 @@ const OPTIONS = {
   m: { type: 'string' },
   'ef-construction': { type: 'string' },
   ef: { type: 'string' },
+  vectors: { type: 'string' },
   nlist: { type: 'string' },
   nprobe: { type: 'string' },
   rerank: { type: 'string' },
@@ -110,6 +114,7 @@ const SETTING_OPTIONS: Readonly<Record<string, string>> = {
   m: 'm',
   efConstruction: 'ef-construction',
   ef: 'ef',
+  vectors: 'vectors',
   nlist: 'nlist',
   nprobe: 'nprobe',
   rerank: 'rerank',
@@ -126,10 +131,11 @@ const optionList = (keys: readonly string[]): string =>
  */
 function indexOptions(parsed: Parsed, announced: IndexOptions | undefined): IndexOptions | undefined {
   const given = choiceOption(parsed, 'index', INDEX_TYPES);
-  const values: Record<string, number | undefined> = {
+  const values: Record<string, number | string | undefined> = {
     m: integerOption(parsed, 'm', 1, 65_536),
     efConstruction: integerOption(parsed, 'ef-construction', 1, 4096),
     ef: integerOption(parsed, 'ef', 1, 10_000),
+    vectors: choiceOption(parsed, 'vectors', ['float32', 'int8'] as const),
     nlist: integerOption(parsed, 'nlist', 1, 1_000_000),
     nprobe: integerOption(parsed, 'nprobe', 1, 1_000_000),
     rerank: integerOption(parsed, 'rerank', 1, 1_000_000),
@@ -138,7 +144,17 @@ function indexOptions(parsed: Parsed, announced: IndexOptions | undefined): Inde
   const settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
   const keys = Object.keys(settings);
   if (given === undefined && keys.length === 0) return announced;
-  const takesAll = (type: IndexType) => keys.every((key) => indexKind(type).settingKeys.includes(key));
+  // A kind takes the values when it has each key and accepts them together (hnsw takes --rerank
+  // only with --vectors int8: a bare --rerank is ivfpq's).
+  const takesAll = (type: IndexType) => {
+    if (!keys.every((key) => indexKind(type).settingKeys.includes(key))) return false;
+    try {
+      indexKind(type).paramsOf({ type, ...settings }, MAX_DIM);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   // The kind named, else the file's, hnsw or ivfpq, whichever takes every parameter given.
   const kind = given ?? [announced?.type, ...INDEX_TYPES].find((type) => type !== undefined && takesAll(type));
   if (kind === undefined) {

@@ -89,6 +89,7 @@ describe('quiver import restores an export', () => {
       },
     ],
     ['flat with ip', { dim: DIM, metric: 'ip', index: { type: 'flat' }, indexes: ['year'] }],
+    ['hnsw with int8 vectors', { dim: DIM, metric: 'ip', index: { type: 'hnsw', vectors: 'int8', rerank: 50 } }],
     [
       'ivfpq with fixed nprobe, rerank and target recall',
       { dim: DIM, metric: 'l2', index: { type: 'ivfpq', nlist: 4, m: 4, nprobe: 2, rerank: 40, targetRecall: 0.9 } },
@@ -165,6 +166,50 @@ describe('quiver import restores an export', () => {
     }
   });
 
+  it('--vectors int8 (with --rerank) makes an int8 hnsw collection, and quiver info says so', async () => {
+    await exported('plain', { dim: DIM, index: { type: 'hnsw', m: 8, efConstruction: 100, ef: 40 } });
+    const ran = quiverJson(
+      'import',
+      path('int8.quiver'),
+      'docs',
+      path('plain.arrow'),
+      '--vectors',
+      'int8',
+      '--rerank',
+      '30',
+    );
+    expect(ran.status, ran.stderr).toBe(0);
+    const db = open(path('int8.quiver'), { readOnly: true });
+    try {
+      expect(db.listCollections()[0]?.index).toEqual({
+        type: 'hnsw',
+        m: 8,
+        efConstruction: 100,
+        ef: 40,
+        vectors: 'int8',
+        rerank: 30,
+      });
+    } finally {
+      db.close();
+    }
+    expect(quiver('info', path('int8.quiver')).stdout).toMatch(
+      /hnsw m=8 efConstruction=100 ef=40 vectors=int8 rerank=30/,
+    );
+    // A bare --rerank is ivfpq's; --vectors takes float32 or int8 only.
+    const bare = quiverJson(
+      'import',
+      path('bare.quiver'),
+      'docs',
+      path('plain.arrow'),
+      '--index',
+      'ivfpq',
+      '--rerank',
+      '30',
+    );
+    expect(bare.status, bare.stderr).toBe(0);
+    expect(quiver('import', path('bad.quiver'), 'docs', path('plain.arrow'), '--vectors', 'int4').status).toBe(2);
+  });
+
   it('imports an export that carries only dim and metric, with the default index', () => {
     writeWithMetadata(
       path('old.arrow'),
@@ -221,7 +266,10 @@ describe('quiver import restores an export', () => {
   it.each([
     [['--index', 'flat', '--m', '4'], /--index flat takes no index parameters/],
     [['--ef', '5', '--nlist', '4'], /--ef, --nlist do not apply to one index kind: hnsw takes --m/],
-    [['--index', 'hnsw', '--nprobe', '3'], /--index hnsw takes --m, --ef-construction, --ef; --nprobe does not apply/],
+    [
+      ['--index', 'hnsw', '--nprobe', '3'],
+      /--index hnsw takes --m, --ef-construction, --ef, --vectors, --rerank; --nprobe does not apply/,
+    ],
     [['--index', 'ivfpq', '--ef-construction', '3'], /--index ivfpq takes .*; --ef-construction does not apply/],
     [['--target-recall', '1.5'], /--target-recall takes a number above 0 and at most 1/],
     [['--indexes', 'lang,a..b'], /empty path segment/],
