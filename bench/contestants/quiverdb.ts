@@ -1,6 +1,7 @@
 // The QuiverDB contestants: the public API of src/index.ts exactly as a user calls it — `quiverdb`
 // searches with query/queryBatch (hits with their metadata, read from SQLite), `quiverdb-ids` with
-// queryIds/queryIdsBatch (ids and distances, as hnswlib returns them). Loads the engine with a
+// queryIds/queryIdsBatch (ids and distances, as hnswlib returns them), `quiverdb-int8` as `quiverdb`
+// over an int8 HNSW graph (`vectors: 'int8'`, its default rerank). Loads the engine with a
 // dynamic import so a missing or broken build skips the contestant instead of stopping the run.
 // On disk: <directory>/db, a QuiverDB database directory.
 
@@ -23,6 +24,7 @@ export type QuiverdbApi = 'query' | 'queryIds';
 class QuiverdbContestant implements Contestant {
   readonly name: string;
   readonly #api: QuiverdbApi;
+  readonly #vectors: 'float32' | 'int8';
   readonly #open: OpenFunction;
   readonly #openOptions: OpenOptions;
   #database: Database | undefined;
@@ -34,14 +36,22 @@ class QuiverdbContestant implements Contestant {
   /** The ivfpq configuration being measured: its sweep and what its memory estimate needs. */
   #ivfpq: { config: Extract<IndexConfig, { type: 'ivfpq' }>; count: number; dim: number } | undefined;
 
-  constructor(name: string, api: QuiverdbApi, open: OpenFunction, openOptions: OpenOptions) {
+  constructor(
+    name: string,
+    api: QuiverdbApi,
+    open: OpenFunction,
+    openOptions: OpenOptions,
+    vectors: 'float32' | 'int8',
+  ) {
     this.name = name;
     this.#api = api;
+    this.#vectors = vectors;
     this.#open = open;
     this.#openOptions = openOptions;
   }
 
   supports(config: IndexConfig): boolean {
+    if (this.#vectors === 'int8') return config.type === 'hnsw';
     return config.type === 'hnsw' || config.type === 'flat' || config.type === 'ivfpq';
   }
 
@@ -56,7 +66,9 @@ class QuiverdbContestant implements Contestant {
       metric: input.metric,
       index:
         config.type === 'hnsw'
-          ? { type: 'hnsw', m: config.m, efConstruction: config.efConstruction }
+          ? this.#vectors === 'int8'
+            ? { type: 'hnsw', m: config.m, efConstruction: config.efConstruction, vectors: 'int8' }
+            : { type: 'hnsw', m: config.m, efConstruction: config.efConstruction }
           : config.type === 'ivfpq'
             ? { type: 'ivfpq', nlist: config.nlist, ...(config.m === undefined ? {} : { m: config.m }) }
             : { type: 'flat' },
@@ -118,7 +130,10 @@ class QuiverdbContestant implements Contestant {
     // hnsw: QuiverDB holds the same hnswlib graph as the baseline (hnswlib's layout, one more byte
     // per label for the slot states); flat: one float32 matrix plus a live byte per label.
     if (this.#built !== undefined && this.#built.config.type === 'hnsw') {
-      return hnswlibMemoryEstimate(this.#built.config, this.#built.count, this.#built.dim) + this.#built.count;
+      const { config, count, dim } = this.#built;
+      // int8: each vector is dim code bytes and a 4-byte bias where the float graph has 4·dim bytes.
+      const codes = this.#vectors === 'int8' ? count * (dim + 4 - 4 * dim) : 0;
+      return hnswlibMemoryEstimate(config, count, dim) + count + codes;
     }
     if (this.#built !== undefined && this.#built.config.type === 'flat') {
       return this.#built.count * (this.#built.dim * 4 + 1);
@@ -152,18 +167,23 @@ export interface QuiverdbContestantOptions {
   threads?: number;
   /** 'query' (default, contestant `quiverdb`) or 'queryIds' (contestant `quiverdb-ids`). */
   api?: QuiverdbApi;
+  /** 'int8': the contestant `quiverdb-int8` (query over an int8 HNSW graph; hnsw configurations only). */
+  vectors?: 'float32' | 'int8';
 }
 
 /** A QuiverDB contestant; `create` rejects with the import error when src/index.ts cannot load. */
 export function quiverdb(options: QuiverdbContestantOptions = {}): ContestantDefinition {
   const api = options.api ?? 'query';
-  const name = api === 'query' ? 'quiverdb' : 'quiverdb-ids';
+  const vectors = options.vectors ?? 'float32';
+  const name = vectors === 'int8' ? 'quiverdb-int8' : api === 'query' ? 'quiverdb' : 'quiverdb-ids';
   return {
     name,
     description:
-      api === 'query'
-        ? `QuiverDB's public API (open → collection → upsert batches of ${UPSERT_BATCH} → query / queryBatch)`
-        : 'the same, searched with queryIds / queryIdsBatch (ids and distances, no record reads)',
+      vectors === 'int8'
+        ? "the same over an int8 HNSW graph (vectors: 'int8'), candidates rescored from the records"
+        : api === 'query'
+          ? `QuiverDB's public API (open → collection → upsert batches of ${UPSERT_BATCH} → query / queryBatch)`
+          : 'the same, searched with queryIds / queryIdsBatch (ids and distances, no record reads)',
     create: async () => {
       let open: OpenFunction;
       try {
@@ -177,7 +197,7 @@ export function quiverdb(options: QuiverdbContestantOptions = {}): ContestantDef
         ...(options.durability ? { durability: options.durability } : {}),
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       };
-      return new QuiverdbContestant(name, api, open, openOptions);
+      return new QuiverdbContestant(name, api, open, openOptions, vectors);
     },
   };
 }

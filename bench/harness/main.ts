@@ -37,9 +37,11 @@ export function contestantDefinitions(
   };
   const quiver = quiverdb(shared);
   const quiverIds = quiverdb({ ...shared, api: 'queryIds' });
+  const quiverInt8 = quiverdb({ ...shared, vectors: 'int8' });
   return new Map([
     [quiver.name, quiver],
     [quiverIds.name, quiverIds],
+    [quiverInt8.name, quiverInt8],
     [hnswlibNode.name, hnswlibNode],
     [plainJs.name, plainJs],
     // Optional peer engines: loaded only when asked for, from bench/peers (see bench/README.md).

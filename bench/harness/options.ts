@@ -161,7 +161,7 @@ Indexes:
   --ef <list>              Search efforts to sweep (default ${DEFAULTS.ef.join(',')}); hnswlib
                            searches with max(ef, k)
   --contestants <list>     quiverdb (query: hits with metadata), quiverdb-ids (queryIds: ids and
-                           distances only), hnswlib-node, plain-js (exact search as a plain
+                           distances only), quiverdb-int8 (query over an int8 HNSW graph), hnswlib-node, plain-js (exact search as a plain
                            JavaScript loop; flat only); optional peer engines, installed with
                            \`npm install --prefix bench/peers\`: usearch (hnsw), vectorlite (hnsw),
                            lancedb (HNSW-SQ for hnsw, IVF-PQ + refine for ivfpq)
