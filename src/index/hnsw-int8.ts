@@ -3,15 +3,17 @@
 // the float vectors read from the records (IndexHooks.fetchVectors) before k are returned. Until
 // TRAINING_MINIMUM vectors have arrived it holds them as floats and answers exactly; then it learns
 // the ranges from them and builds the graph. Must not import src/storage/.
-// The ranges travel with the graph file (appended to hnswlib's), so a snapshot keeps them:
-// | bytes | field                                              |
-// |-------|----------------------------------------------------|
-// | 4·dim | lows, float32 little-endian                        |
-// | 4·dim | highs, float32 little-endian                       |
-// | 8     | magic "QUIVINT8"                                   |
-// | 4     | format version (1), uint32 little-endian           |
-// | 4     | dim, uint32 little-endian                          |
-// | 4     | CRC-32 of the 8·dim range bytes                    |
+// The ranges travel with the graph file, in a block before hnswlib's graph, so a snapshot keeps them:
+// | offset    | bytes | field                                              |
+// |-----------|-------|----------------------------------------------------|
+// | 0         | 8     | magic "QUIVINT8"                                   |
+// | 8         | 4     | format version (1), uint32 little-endian           |
+// | 12        | 4     | dim, uint32 little-endian                          |
+// | 16        | 4     | CRC-32 of the 8·dim range bytes                    |
+// | 20        | 4     | reserved, zero                                     |
+// | 24        | 4·dim | lows, float32 little-endian                        |
+// | 24 + 4dim | 4·dim | highs, float32 little-endian                       |
+// | 24 + 8dim |       | hnswlib's graph file (native/hnsw-file.h)          |
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { QuiverError } from '../errors.js';
 import type { Metric } from '../metric.js';
@@ -51,7 +53,9 @@ export const DEFAULT_INT8_RERANK = 40;
 
 const MAGIC = Buffer.from('QUIVINT8', 'latin1');
 const RANGES_VERSION = 1;
-const TRAILER_BYTES = 20;
+const HEAD_BYTES = 24;
+/** Bytes moved per read/write when the ranges block is put in front of a graph file or taken off it. */
+const SHIFT_CHUNK = 1 << 20;
 
 export class Int8HnswIndex implements AnnIndex {
   readonly type = 'hnsw';
@@ -84,8 +88,8 @@ export class Int8HnswIndex implements AnnIndex {
   }
 
   /**
-   * Loads a graph file written by {@link writeGraph}: the ranges at its end are checked and cut
-   * off, then the graph is read over them.
+   * Loads a graph file written by {@link writeGraph}: the ranges block at its start is checked and
+   * taken off, then the graph is read over them.
    * @throws QuiverError CORRUPT when the ranges or the graph are damaged or of another dim.
    */
   static load(
@@ -256,7 +260,7 @@ export class Int8HnswIndex implements AnnIndex {
   }
 
   /**
-   * Writes hnswlib's graph file with the ranges after it (the layout in this module's header).
+   * Writes hnswlib's graph file behind the ranges block (the layout in this module's header).
    * @throws QuiverError INTERNAL before training (there is no graph: {@link savable} is false).
    */
   writeGraph(graphFile: string): void {
@@ -265,7 +269,7 @@ export class Int8HnswIndex implements AnnIndex {
       throw new QuiverError('INTERNAL', 'an int8 HNSW index has no graph to write before its ranges are learned');
     }
     graph.writeGraph(graphFile);
-    appendRanges(graphFile, this.#ranges);
+    prependRanges(graphFile, this.#ranges);
   }
 
   liveLabels(): Uint32Array {
@@ -408,59 +412,106 @@ export class Int8HnswIndex implements AnnIndex {
   }
 }
 
-/** Appends the ranges block to a graph file. */
-function appendRanges(graphFile: string, ranges: Int8Ranges): void {
+/** The ranges block of `ranges` (the layout in this module's header). */
+function rangesBlock(ranges: Int8Ranges): Buffer {
   const dim = ranges.lows.length;
-  const block = Buffer.alloc(8 * dim + TRAILER_BYTES);
+  const block = Buffer.alloc(HEAD_BYTES + 8 * dim);
   for (let d = 0; d < dim; d++) {
-    block.writeFloatLE(ranges.lows[d]!, 4 * d);
-    block.writeFloatLE(ranges.highs[d]!, 4 * (dim + d));
+    block.writeFloatLE(ranges.lows[d]!, HEAD_BYTES + 4 * d);
+    block.writeFloatLE(ranges.highs[d]!, HEAD_BYTES + 4 * (dim + d));
   }
-  MAGIC.copy(block, 8 * dim);
-  block.writeUInt32LE(RANGES_VERSION, 8 * dim + 8);
-  block.writeUInt32LE(dim, 8 * dim + 12);
-  block.writeUInt32LE(crc32(block.subarray(0, 8 * dim)), 8 * dim + 16);
-  const descriptor = openSync(graphFile, 'a');
+  MAGIC.copy(block, 0);
+  block.writeUInt32LE(RANGES_VERSION, 8);
+  block.writeUInt32LE(dim, 12);
+  block.writeUInt32LE(crc32(block.subarray(HEAD_BYTES)), 16);
+  return block;
+}
+
+/** Puts the ranges block in front of the graph file just written (the file moves up in place). */
+function prependRanges(graphFile: string, ranges: Int8Ranges): void {
+  const block = rangesBlock(ranges);
+  const descriptor = openSync(graphFile, 'r+');
   try {
-    writeSync(descriptor, block);
+    const size = fstatSync(descriptor).size;
+    const chunk = Buffer.alloc(SHIFT_CHUNK);
+    // From the end backwards, so that no byte is overwritten before it is moved.
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - SHIFT_CHUNK);
+      const length = end - start;
+      readExactly(descriptor, chunk, length, start);
+      writeExactly(descriptor, chunk.subarray(0, length), start + block.length);
+      end = start;
+    }
+    writeExactly(descriptor, block, 0);
   } finally {
     closeSync(descriptor);
   }
 }
 
 /**
- * Reads and checks the ranges block at the end of a graph file, then cuts it off so that the
- * file is hnswlib's graph alone again.
+ * Reads and checks the ranges block at the start of a graph file, then takes it off (the graph
+ * moves down in place) so that the file is hnswlib's graph alone again.
  * @throws QuiverError CORRUPT when the block is missing, damaged or of another dim.
  */
 function takeRanges(graphFile: string, dim: number): Int8Ranges {
-  const corrupt = (reason: string) =>
-    new QuiverError('CORRUPT', `the snapshot graph could not be loaded (its int8 ranges ${reason})`);
   const descriptor = openSync(graphFile, 'r+');
   try {
     const size = fstatSync(descriptor).size;
-    const blockBytes = 8 * dim + TRAILER_BYTES;
-    if (size < blockBytes) throw corrupt('are missing');
+    const blockBytes = HEAD_BYTES + 8 * dim;
     const block = Buffer.alloc(blockBytes);
-    if (readSync(descriptor, block, 0, blockBytes, size - blockBytes) !== blockBytes) throw corrupt('are cut short');
-    if (!block.subarray(8 * dim, 8 * dim + 8).equals(MAGIC)) throw corrupt('are missing');
-    const version = block.readUInt32LE(8 * dim + 8);
-    if (version !== RANGES_VERSION) throw corrupt(`have format version ${version}, not ${RANGES_VERSION}`);
-    const storedDim = block.readUInt32LE(8 * dim + 12);
-    if (storedDim !== dim) throw corrupt(`are of dim ${storedDim}, not ${dim}`);
-    if (block.readUInt32LE(8 * dim + 16) !== crc32(block.subarray(0, 8 * dim))) throw corrupt('fail their checksum');
-    const lows = new Float32Array(dim);
-    const highs = new Float32Array(dim);
-    for (let d = 0; d < dim; d++) {
-      lows[d] = block.readFloatLE(4 * d);
-      highs[d] = block.readFloatLE(4 * (dim + d));
-      if (!Number.isFinite(lows[d]) || !Number.isFinite(highs[d]) || highs[d]! < lows[d]!) {
-        throw corrupt(`give dimension ${d} no finite [low, high]`);
-      }
+    const read = readSync(descriptor, block, 0, blockBytes, 0);
+    const ranges = parseRanges(block.subarray(0, read), dim);
+    const chunk = Buffer.alloc(SHIFT_CHUNK);
+    for (let start = blockBytes; start < size; start += SHIFT_CHUNK) {
+      const length = Math.min(SHIFT_CHUNK, size - start);
+      readExactly(descriptor, chunk, length, start);
+      writeExactly(descriptor, chunk.subarray(0, length), start - blockBytes);
     }
     ftruncateSync(descriptor, size - blockBytes);
-    return { lows, highs };
+    return ranges;
   } finally {
     closeSync(descriptor);
   }
+}
+
+/**
+ * The ranges of a block read from the start of a graph file (`bytes` may be short).
+ * @throws QuiverError CORRUPT when the block is missing, damaged or of another dim.
+ */
+function parseRanges(bytes: Uint8Array, dim: number): Int8Ranges {
+  const corrupt = (reason: string) =>
+    new QuiverError('CORRUPT', `the snapshot graph could not be loaded (its int8 ranges ${reason})`);
+  const block = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (block.length < HEAD_BYTES || !block.subarray(0, 8).equals(MAGIC)) throw corrupt('are missing');
+  const version = block.readUInt32LE(8);
+  if (version !== RANGES_VERSION) throw corrupt(`have format version ${version}, not ${RANGES_VERSION}`);
+  const storedDim = block.readUInt32LE(12);
+  if (storedDim !== dim) throw corrupt(`are of dim ${storedDim}, not ${dim}`);
+  if (block.length < HEAD_BYTES + 8 * dim) throw corrupt('are cut short');
+  if (block.readUInt32LE(16) !== crc32(block.subarray(HEAD_BYTES, HEAD_BYTES + 8 * dim))) {
+    throw corrupt('fail their checksum');
+  }
+  const lows = new Float32Array(dim);
+  const highs = new Float32Array(dim);
+  for (let d = 0; d < dim; d++) {
+    lows[d] = block.readFloatLE(HEAD_BYTES + 4 * d);
+    highs[d] = block.readFloatLE(HEAD_BYTES + 4 * (dim + d));
+    if (!Number.isFinite(lows[d]) || !Number.isFinite(highs[d]) || highs[d]! < lows[d]!) {
+      throw corrupt(`give dimension ${d} no finite [low, high]`);
+    }
+  }
+  return { lows, highs };
+}
+
+function readExactly(descriptor: number, into: Buffer, length: number, position: number): void {
+  for (let done = 0; done < length; ) {
+    const read = readSync(descriptor, into, done, length - done, position + done);
+    if (read === 0) throw new QuiverError('IO_ERROR', 'a graph file ended while its int8 ranges were moved');
+    done += read;
+  }
+}
+
+function writeExactly(descriptor: number, bytes: Buffer, position: number): void {
+  for (let done = 0; done < bytes.length; )
+    done += writeSync(descriptor, bytes, done, bytes.length - done, position + done);
 }

@@ -1,7 +1,7 @@
 // The int8 HNSW index (src/index/hnsw-int8.ts) on its own: exact answers before training, the
 // graph after, rescoring with the fetched float vectors, writeGraph/load giving identical answers,
-// and the ranges block at the end of the graph file checked (damaged, missing, other dim → CORRUPT).
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// and the ranges block at the start of the graph file checked (damaged, missing, other dim → CORRUPT).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -108,10 +108,10 @@ describe('Int8HnswIndex', () => {
     const good = readFileSync(file);
     const live = index.liveLabels();
     const flipped = Buffer.from(good);
-    flipped[flipped.length - 40] = flipped[flipped.length - 40]! ^ 0x10; // a range value: the CRC fails
+    flipped[24 + 4 * 3] = flipped[24 + 4 * 3]! ^ 0x10; // a range value: the CRC fails
     writeFileSync(file, flipped);
     expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
-    writeFileSync(file, good.subarray(0, good.length - 8)); // cut short
+    writeFileSync(file, good.subarray(0, 30)); // cut short inside the ranges
     expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
     writeFileSync(file, good);
     expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM + 1, params, live, fetch))).toBe('CORRUPT');
@@ -121,12 +121,17 @@ describe('Int8HnswIndex', () => {
     const floatFile = join(folder, 'float.graph');
     float.writeGraph(floatFile);
     expect(corruptCode(() => Int8HnswIndex.load(floatFile, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
-    writeFileSync(file, good.subarray(0, good.length - (8 * DIM + 20)));
+    const blockBytes = 24 + 8 * DIM;
+    writeFileSync(file, good.subarray(blockBytes));
     expect(corruptCode(() => HnswIndex.load(file, 'l2', DIM, params, live))).toBe('CORRUPT');
-    // A ranges block after a damaged graph: the graph reader refuses it.
-    writeFileSync(file, good.subarray(0, 200));
-    appendFileSync(file, good.subarray(good.length - (8 * DIM + 20)));
+    // Good ranges before a graph cut short: the graph reader refuses it.
+    writeFileSync(file, good.subarray(0, blockBytes + 200));
     expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    // And the good file still loads.
+    writeFileSync(file, good);
+    const loaded = Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch);
+    expect(loaded.search(queries[0]!, 5, 20)).toEqual(index.search(queries[0]!, 5, 20));
+    loaded.dispose();
     float.dispose();
     index.dispose();
   });
