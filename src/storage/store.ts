@@ -714,14 +714,25 @@ export class Store {
   }
 
   /**
-   * Labels and stored vectors of the records under `labels` (any order; missing ones absent). One
-   * statement, a point read of each record's key (record-key.ts).
+   * Labels and stored vectors of the records under `labels` (any order; missing ones absent): a
+   * point read of each record's key (record-key.ts). Up to KEYS_PER_STATEMENT labels go in one
+   * statement with that many bound keys (unused ones -1, which no record has): it measured about
+   * twice as fast as one JSON list of keys through json_each, which a rescoring of every query pays.
    */
   vectorsByLabels(collectionId: number, labels: readonly number[]): { label: number; vector: Buffer }[] {
-    const keys = labels.map((label) => recordKey(collectionId, label));
-    return this.#statement('SELECT label, vector FROM records WHERE key IN (SELECT value FROM json_each(?))').all(
-      JSON.stringify(keys),
-    ) as { label: number; vector: Buffer }[];
+    const statement = this.#statement(
+      `SELECT label, vector FROM records WHERE key IN (${Array(KEYS_PER_STATEMENT).fill('?').join(',')})`,
+    );
+    const keys: number[] = new Array(KEYS_PER_STATEMENT);
+    const rows: { label: number; vector: Buffer }[] = [];
+    for (let start = 0; start < labels.length; start += KEYS_PER_STATEMENT) {
+      for (let i = 0; i < KEYS_PER_STATEMENT; i++) {
+        const label = labels[start + i];
+        keys[i] = label === undefined ? -1 : recordKey(collectionId, label);
+      }
+      for (const row of statement.all(...keys) as { label: number; vector: Buffer }[]) rows.push(row);
+    }
+    return rows;
   }
 
   /** The persisted IVF-PQ state of a collection (codebook, the seq and params it covers, code chunks in order). */
@@ -835,6 +846,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function blobOf(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }
+
+/** Keys bound per statement by {@link Store.vectorsByLabels}: a rescoring's candidates fit in one or two. */
+const KEYS_PER_STATEMENT = 64;
 
 /** Copies a vector BLOB into a new Float32Array (a BLOB's bytes need not be 4-byte aligned); CORRUPT unless dim finite numbers. */
 export function vectorOf(blob: Buffer, dim: number): Float32Array {
