@@ -64,7 +64,7 @@ export type IndexOptions =
        * candidates rescored with the float vectors from the records (see README, "int8 vectors").
        */
       vectors?: 'float32' | 'int8';
-      /** int8 only: candidates rescored with the float vectors per query (default 40); a query's `rerank` overrides it. */
+      /** int8 only: candidates rescored with the float vectors per query (default 20); a query's `rerank` overrides it. */
       rerank?: number;
     }
   | {

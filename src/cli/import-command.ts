@@ -47,7 +47,7 @@ Options:
   --nlist N                ivfpq coarse lists (default 256)
   --nprobe N               ivfpq lists scanned per query (default: calibrated)
   --rerank N               ivfpq or int8 HNSW candidates re-scored exactly (ivfpq default:
-                           calibrated; int8 default 40)
+                           calibrated; int8 default 20)
   --target-recall X        ivfpq recall@10 that calibration aims for, in (0, 1] (default 0.95)
   --indexes F1,F2          metadata fields to index, comma-separated (added to the file's)
   --id-column NAME         Arrow id column (default id)

@@ -49,7 +49,7 @@ export interface Int8HnswParams extends HnswParams {
 export const TRAINING_MINIMUM = 1000;
 
 /** Candidates rescored per query when neither the collection nor the query says (measured: docs/architecture.md). */
-export const DEFAULT_INT8_RERANK = 40;
+export const DEFAULT_INT8_RERANK = 20;
 
 const MAGIC = Buffer.from('QUIVINT8', 'latin1');
 const RANGES_VERSION = 1;

@@ -98,7 +98,7 @@ function hnswVectors(options: IndexOptionValues | undefined): { vectors?: 'int8'
       `options.index.vectors must be 'float32' or 'int8', got ${String(vectors)}`,
     );
   }
-  // Why 40: docs/architecture.md, "int8 HNSW".
+  // Why 20: docs/architecture.md, "int8 HNSW".
   return { vectors, rerank: rerank ?? DEFAULT_INT8_RERANK };
 }
 

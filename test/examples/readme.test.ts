@@ -149,7 +149,7 @@ const BLOCKS: Record<string, BlockSetup> = {
     before: `${OPEN_DB}const q = Array.from({ length: 768 }, (_, i) => Math.sin(i));`,
     after: `
       expect(close).toEqual([]); // an empty collection
-      expect(embeddings.index).toEqual({ type: 'hnsw', m: 16, efConstruction: 200, ef: 64, vectors: 'int8', rerank: 40 });
+      expect(embeddings.index).toEqual({ type: 'hnsw', m: 16, efConstruction: 200, ef: 64, vectors: 'int8', rerank: 20 });
       embeddings.upsert([{ id: 'only', vector: q }]);
       expect(embeddings.query({ vector: q, k: 10, rerank: 100 }).map((hit) => hit.id)).toEqual(['only']);
       db.close();`,
