@@ -32,7 +32,7 @@ import type {
   SearchEffort,
   Searched,
 } from './types.js';
-import { normalized } from './vector-math.js';
+import { normalized, normalizedRows } from './vector-math.js';
 
 /** Reads the float vectors of labels from the records (the collection's IndexHooks.fetchVectors). */
 export type FetchFloatVectors = (labels: readonly number[]) => Iterable<{ label: number; vector: Float32Array }>;
@@ -146,13 +146,11 @@ export class Int8HnswIndex implements AnnIndex {
   }
 
   upsert(label: number, vector: Float32Array): void {
-    const graph = this.#graphOrPending();
-    if (graph !== undefined) {
-      graph.upsert(label, vector);
-      return;
-    }
-    this.#hold(label, vector);
-    this.#trainWhenReady(1);
+    const single = Uint32Array.of(label);
+    this.#checkBatch(single, vector);
+    const graph = this.#graphOrPending() ?? this.#trainWith(single, vector, 1);
+    if (graph !== undefined) graph.upsert(label, vector);
+    else this.#hold(label, vector);
   }
 
   remove(label: number): void {
@@ -162,26 +160,26 @@ export class Int8HnswIndex implements AnnIndex {
   }
 
   upsertBatch(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): void {
-    const graph = this.#graphOrPending();
-    if (graph !== undefined) {
-      graph.upsertBatch(labels, vectors, threads);
-      return;
-    }
-    this.#holdBatch(labels, vectors);
-    this.#trainWhenReady(threads);
+    this.#checkBatch(labels, vectors);
+    const graph = this.#graphOrPending() ?? this.#trainWith(labels, vectors, threads);
+    if (graph !== undefined) graph.upsertBatch(labels, vectors, threads);
+    else this.#holdBatch(labels, vectors);
   }
 
+  /** The batch that trains the index inserts into the new graph off the event loop too. */
   async upsertBatchAsync(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
-    const graph = this.#graphOrPending();
+    this.#checkBatch(labels, vectors);
+    const graph = this.#graphOrPending() ?? this.#trainWith(labels, vectors, threads);
     if (graph !== undefined) return graph.upsertBatchAsync(labels, vectors, threads);
-    this.upsertBatch(labels, vectors, threads);
+    this.#holdBatch(labels, vectors);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   upsertBatchQueued(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
-    const graph = this.#graphOrPending();
+    this.#checkBatch(labels, vectors);
+    const graph = this.#graphOrPending() ?? this.#trainWith(labels, vectors, threads);
     if (graph !== undefined) return graph.upsertBatchQueued(labels, vectors, threads);
-    this.upsertBatch(labels, vectors, threads);
+    this.#holdBatch(labels, vectors);
     return Promise.resolve();
   }
 
@@ -298,19 +296,24 @@ export class Int8HnswIndex implements AnnIndex {
   }
 
   #hold(label: number, vector: Float32Array): void {
-    if (vector.length !== this.dim) {
-      throw new QuiverError('INVALID_ARGUMENT', `vector has ${vector.length} numbers; the index has dim ${this.dim}`);
-    }
     this.#pending!.set(label, this.metric === 'cosine' ? normalized(vector) : vector.slice());
   }
 
   #holdBatch(labels: Uint32Array, vectors: Float32Array): void {
-    if (vectors.length !== labels.length * this.dim) {
+    for (let row = 0; row < labels.length; row++) {
+      this.#hold(labels[row]!, vectors.subarray(row * this.dim, (row + 1) * this.dim));
+    }
+  }
+
+  /** Rejects a batch of the wrong shape or with a repeated label before anything changes. */
+  #checkBatch(labels: Uint32Array, vectors: Float32Array): void {
+    if (!(vectors instanceof Float32Array) || vectors.length !== labels.length * this.dim) {
       throw new QuiverError(
         'INVALID_ARGUMENT',
-        `vectors must hold labels.length rows of dim ${this.dim}, got ${vectors.length} numbers for ${labels.length} labels`,
+        `vectors must hold labels.length rows of dim ${this.dim}, got ${vectors?.length} numbers for ${labels.length} labels`,
       );
     }
+    if (labels.length < 2) return;
     const seen = new Set<number>();
     for (let i = 0; i < labels.length; i++) {
       if (seen.has(labels[i]!)) {
@@ -321,30 +324,38 @@ export class Int8HnswIndex implements AnnIndex {
       }
       seen.add(labels[i]!);
     }
-    for (let row = 0; row < labels.length; row++) {
-      this.#hold(labels[row]!, vectors.subarray(row * this.dim, (row + 1) * this.dim));
-    }
   }
 
-  /** Learns the ranges from the held vectors and builds the graph of them, once there are enough. */
-  #trainWhenReady(threads: number): void {
+  /**
+   * Once the held vectors and the batch reach TRAINING_MINIMUM labels: learns the ranges from all
+   * of them, builds the graph of the held ones (fewer than TRAINING_MINIMUM, so quickly) and returns
+   * it for the caller to insert the batch its own way (sync, async or queued). Else undefined.
+   */
+  #trainWith(labels: Uint32Array, vectors: Float32Array, threads: number): HnswIndex | undefined {
     const pending = this.#pending!;
-    if (pending.size < TRAINING_MINIMUM) return;
-    const labels = Uint32Array.from(pending.keys());
-    const rows = new Float32Array(labels.length * this.dim);
-    labels.forEach((label, row) => {
-      rows.set(pending.get(label)!, row * this.dim);
+    let total = pending.size;
+    for (const label of labels) if (!pending.has(label)) total++;
+    if (total < TRAINING_MINIMUM) return undefined;
+    const held = Uint32Array.from(pending.keys());
+    const heldRows = new Float32Array(held.length * this.dim);
+    held.forEach((label, row) => {
+      heldRows.set(pending.get(label)!, row * this.dim);
     });
-    const ranges = learnRanges(rows, this.dim, labels.length);
-    const capacity = Math.max(this.#initialCapacity, labels.length);
+    const batchRows = this.metric === 'cosine' ? normalizedRows(vectors, this.dim) : vectors;
+    const training = new Float32Array(heldRows.length + batchRows.length);
+    training.set(heldRows);
+    training.set(batchRows, heldRows.length);
+    const ranges = learnRanges(training, this.dim, held.length + labels.length);
+    const capacity = Math.max(this.#initialCapacity, total);
     const graph = new HnswIndex(this.metric, this.dim, this.params, capacity, this.#kernels, ranges);
     try {
-      graph.upsertBatch(labels, rows, threads);
+      if (held.length > 0) graph.upsertBatch(held, heldRows, threads);
     } catch (error) {
       graph.dispose();
       throw error;
     }
     this.#adopt(ranges, graph);
+    return graph;
   }
 
   /** Exact k-NN over the held vectors (before training). */

@@ -38,7 +38,7 @@ function exactTop(query: Float32Array, count: number, k: number): number[] {
     .map(({ label }) => label);
 }
 
-function corruptCode(action: () => unknown): string | undefined {
+function errorCode(action: () => unknown): string | undefined {
   try {
     action();
   } catch (error) {
@@ -77,6 +77,28 @@ describe('Int8HnswIndex', () => {
     index.dispose();
   });
 
+  it('trains on the held vectors and the batch that reaches the minimum, and inserts that batch off the event loop', async () => {
+    const index = new Int8HnswIndex('l2', DIM, params, 16, fetch);
+    const { labels, matrix } = rows(1500);
+    index.upsertBatch(labels.subarray(0, 10), matrix.subarray(0, 10 * DIM), 1);
+    expect(index.savable).toBe(false);
+    const queued = index.upsertBatchQueued(labels.subarray(10), matrix.subarray(10 * DIM), 2);
+    // Trained at once (the ranges cover the batch too); the batch lands in the graph off the event loop.
+    expect(index.savable).toBe(true);
+    expect(index.size).toBe(1500);
+    await queued;
+    expect(index.busy).toBe(false);
+    const ranges = index.ranges!;
+    for (let d = 0; d < DIM; d++) expect(ranges.highs[d]! - ranges.lows[d]!).toBeGreaterThan(1.9); // values in [-1, 1)
+    expect(
+      index.search(queries[3]!, 10, 40).labels.filter((label) => exactTop(queries[3]!, 1500, 10).includes(label))
+        .length,
+    ).toBeGreaterThanOrEqual(9);
+    const bad = errorCode(() => index.upsertBatch(Uint32Array.of(1, 1), new Float32Array(2 * DIM), 1));
+    expect(bad).toBe('INVALID_ARGUMENT');
+    index.dispose();
+  });
+
   it('writes its graph with the ranges and loads it back to identical answers', async () => {
     const index = new Int8HnswIndex('cosine', DIM, params, 16, fetch);
     const { labels, matrix } = rows(1500);
@@ -110,23 +132,23 @@ describe('Int8HnswIndex', () => {
     const flipped = Buffer.from(good);
     flipped[24 + 4 * 3] = flipped[24 + 4 * 3]! ^ 0x10; // a range value: the CRC fails
     writeFileSync(file, flipped);
-    expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    expect(errorCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
     writeFileSync(file, good.subarray(0, 30)); // cut short inside the ranges
-    expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    expect(errorCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
     writeFileSync(file, good);
-    expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM + 1, params, live, fetch))).toBe('CORRUPT');
+    expect(errorCode(() => Int8HnswIndex.load(file, 'l2', DIM + 1, params, live, fetch))).toBe('CORRUPT');
     // A float graph has no ranges block; an int8 graph is no float graph either.
     const float = new HnswIndex('l2', DIM, params, 1200);
     float.upsertBatch(labels, matrix, 1);
     const floatFile = join(folder, 'float.graph');
     float.writeGraph(floatFile);
-    expect(corruptCode(() => Int8HnswIndex.load(floatFile, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    expect(errorCode(() => Int8HnswIndex.load(floatFile, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
     const blockBytes = 24 + 8 * DIM;
     writeFileSync(file, good.subarray(blockBytes));
-    expect(corruptCode(() => HnswIndex.load(file, 'l2', DIM, params, live))).toBe('CORRUPT');
+    expect(errorCode(() => HnswIndex.load(file, 'l2', DIM, params, live))).toBe('CORRUPT');
     // Good ranges before a graph cut short: the graph reader refuses it.
     writeFileSync(file, good.subarray(0, blockBytes + 200));
-    expect(corruptCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    expect(errorCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
     // And the good file still loads.
     writeFileSync(file, good);
     const loaded = Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch);
