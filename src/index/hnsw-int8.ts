@@ -15,6 +15,7 @@
 // | 24 + 4dim | 4·dim | highs, float32 little-endian                       |
 // | 24 + 8dim |       | hnswlib's graph file (native/hnsw-file.h)          |
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { QuiverError } from '../errors.js';
 import type { Metric } from '../metric.js';
 import { type HnswKernels, type Int8Ranges, NO_LABEL } from '../native/hnsw-graph.js';
@@ -107,7 +108,7 @@ export class Int8HnswIndex implements AnnIndex {
     return index;
   }
 
-  /** {@link Int8HnswIndex.load} with the graph read off the event loop. */
+  /** {@link Int8HnswIndex.load} with the ranges taken off and the graph read off the event loop. */
   static async loadAsync(
     graphFile: string,
     metric: Metric,
@@ -117,7 +118,7 @@ export class Int8HnswIndex implements AnnIndex {
     fetch: FetchFloatVectors,
     kernels: HnswKernels = 'simd',
   ): Promise<Int8HnswIndex> {
-    const ranges = takeRanges(graphFile, dim);
+    const ranges = await takeRangesAsync(graphFile, dim);
     const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels);
     index.#adopt(ranges, await HnswIndex.loadAsync(graphFile, metric, dim, params, liveLabels, kernels, ranges));
     return index;
@@ -482,6 +483,35 @@ function takeRanges(graphFile: string, dim: number): Int8Ranges {
     return ranges;
   } finally {
     closeSync(descriptor);
+  }
+}
+
+/** {@link takeRanges} with the file's reads and writes off the event loop. */
+async function takeRangesAsync(graphFile: string, dim: number): Promise<Int8Ranges> {
+  const handle = await openFile(graphFile, 'r+');
+  try {
+    const size = (await handle.stat()).size;
+    const blockBytes = HEAD_BYTES + 8 * dim;
+    const block = Buffer.alloc(blockBytes);
+    const { bytesRead } = await handle.read(block, 0, blockBytes, 0);
+    const ranges = parseRanges(block.subarray(0, bytesRead), dim);
+    const chunk = Buffer.alloc(SHIFT_CHUNK);
+    for (let start = blockBytes; start < size; start += SHIFT_CHUNK) {
+      const length = Math.min(SHIFT_CHUNK, size - start);
+      for (let done = 0; done < length; ) {
+        const read = await handle.read(chunk, done, length - done, start + done);
+        if (read.bytesRead === 0)
+          throw new QuiverError('IO_ERROR', 'a graph file ended while its int8 ranges were moved');
+        done += read.bytesRead;
+      }
+      for (let done = 0; done < length; ) {
+        done += (await handle.write(chunk, done, length - done, start - blockBytes + done)).bytesWritten;
+      }
+    }
+    await handle.truncate(size - blockBytes);
+    return ranges;
+  } finally {
+    await handle.close();
   }
 }
 

@@ -121,7 +121,7 @@ describe('Int8HnswIndex', () => {
     for (const each of [index, loaded, loadedAsync]) each.dispose();
   });
 
-  it('refuses a graph file whose ranges are damaged, missing or of another dim with CORRUPT', () => {
+  it('refuses a graph file whose ranges are damaged, missing or of another dim with CORRUPT', async () => {
     const index = new Int8HnswIndex('l2', DIM, params, 16, fetch);
     const { labels, matrix } = rows(1200);
     index.upsertBatch(labels, matrix, 1);
@@ -135,6 +135,9 @@ describe('Int8HnswIndex', () => {
     expect(errorCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
     writeFileSync(file, good.subarray(0, 30)); // cut short inside the ranges
     expect(errorCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, live, fetch))).toBe('CORRUPT');
+    await expect(Int8HnswIndex.loadAsync(file, 'l2', DIM, params, live, fetch)).rejects.toMatchObject({
+      code: 'CORRUPT',
+    });
     writeFileSync(file, good);
     expect(errorCode(() => Int8HnswIndex.load(file, 'l2', DIM + 1, params, live, fetch))).toBe('CORRUPT');
     // A float graph has no ranges block; an int8 graph is no float graph either.
