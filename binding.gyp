@@ -14,6 +14,7 @@
         "native/exact-scan-avx2.cc",
         "native/kmeans-assign.cc",
         "native/adc-scan.cc",
+        "native/crc32.cc",
         "native/thread-pool.cc",
         "native/hnsw-space.cc",
         "native/scalar-quantiser.cc",

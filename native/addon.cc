@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("exactTopK", Napi::Function::New(env, quiver::ExactTopKBinding, "exactTopK"));
   exports.Set("kmeansAssign", Napi::Function::New(env, quiver::KMeansAssignBinding, "kmeansAssign"));
   exports.Set("adcTopK", Napi::Function::New(env, quiver::AdcTopKBinding, "adcTopK"));
+  exports.Set("crc32", Napi::Function::New(env, quiver::Crc32Binding, "crc32"));
   quiver::RegisterHnswGraph(env, exports);
   return exports;
 }

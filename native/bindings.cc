@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "crc32.h"
 #include "kernels.h"
 #include "napi-args.h"
 
@@ -211,6 +212,19 @@ Napi::Value AdcTopKBinding(const Napi::CallbackInfo& info) {
   }
   AdcTopK(tables.data, query_count, codes.data, code_count, m, k, candidates, labels.data, distances.data);
   return env.Undefined();
+}
+
+Napi::Value Crc32Binding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!HasArguments(info, 3)) return env.Undefined();
+  const View<std::uint8_t> bytes = Uint8Argument(info, 0, "bytes");
+  if (!bytes.ok) return env.Undefined();
+  double previous = 0;
+  if (!IntegerArgument(info, 1, "previous", 0, 4294967295.0, &previous)) return env.Undefined();
+  const auto seed = static_cast<std::uint32_t>(previous);
+  const std::uint32_t crc = info[2].ToBoolean().Value() ? Crc32Portable(bytes.data, bytes.length, seed)
+                                                        : Crc32(bytes.data, bytes.length, seed);
+  return Napi::Number::New(env, static_cast<double>(crc));
 }
 
 }  // namespace quiver

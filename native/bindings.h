@@ -14,5 +14,8 @@ Napi::Value ExactTopKBinding(const Napi::CallbackInfo& info);
 Napi::Value KMeansAssignBinding(const Napi::CallbackInfo& info);
 // adcTopK(tables, codes, m, k, candidates | null, labels, distances)
 Napi::Value AdcTopKBinding(const Napi::CallbackInfo& info);
+// crc32(bytes, previous, portable): the CRC-32 of bytes continuing previous; portable true takes the
+// table loop alone (the reference of the folded path).
+Napi::Value Crc32Binding(const Napi::CallbackInfo& info);
 
 }  // namespace quiver

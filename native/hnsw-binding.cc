@@ -83,6 +83,8 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
                                                  InstanceMethod("save", &HnswGraphWrap::Save),
                                                  InstanceMethod("load", &HnswGraphWrap::Load),
                                                  InstanceMethod("loadAsync", &HnswGraphWrap::LoadAsync),
+                                                 InstanceMethod("loadRange", &HnswGraphWrap::LoadRange),
+                                                 InstanceMethod("loadRangeAsync", &HnswGraphWrap::LoadRangeAsync),
                                                  InstanceMethod("exactAmong", &HnswGraphWrap::ExactAmong),
                                                  InstanceMethod("readVectors", &HnswGraphWrap::ReadVectors),
                                                  InstanceMethod("labels", &HnswGraphWrap::Labels),
@@ -324,6 +326,44 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     if (!PathArgument(info, &path) || !graph_) return info.Env().Undefined();
     std::shared_ptr<HnswGraph> graph = graph_;
     auto* worker = new PromiseWorker(info.Env(), [graph, path] { graph->Load(path); }, {info.This()});
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  // loadRange(path, offset, length, crcSeed, crcExpected): the graph in bytes [offset, offset +
+  // length) of a snapshot file, checksummed as it is read (hnsw-file.h, ReadGraphRange).
+  bool RangeArguments(const Napi::CallbackInfo& info, std::string* path, GraphRange* range) {
+    double offset = 0, length = 0, seed = 0, expected = 0;
+    constexpr double kMaxOffset = 9007199254740991.0;  // 2^53 - 1: exact in a JavaScript number
+    if (!PathArgument(info, path) || !HasArguments(info, 5) || !IntegerArgument(info, 1, "offset", 0, kMaxOffset, &offset) ||
+        !IntegerArgument(info, 2, "length", 0, kMaxOffset, &length) ||
+        !IntegerArgument(info, 3, "crcSeed", 0, 4294967295.0, &seed) ||
+        !IntegerArgument(info, 4, "crcExpected", 0, 4294967295.0, &expected)) {
+      return false;
+    }
+    range->offset = static_cast<std::uint64_t>(offset);
+    range->length = static_cast<std::uint64_t>(length);
+    range->crc_seed = static_cast<std::uint32_t>(seed);
+    range->crc_expected = static_cast<std::uint32_t>(expected);
+    return true;
+  }
+
+  Napi::Value LoadRange(const Napi::CallbackInfo& info) {
+    std::string path;
+    GraphRange range;
+    if (!RangeArguments(info, &path, &range)) return info.Env().Undefined();
+    return Guard(info.Env(), [&] {
+      graph_->LoadRange(path, range);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value LoadRangeAsync(const Napi::CallbackInfo& info) {
+    std::string path;
+    GraphRange range;
+    if (!RangeArguments(info, &path, &range) || !graph_) return info.Env().Undefined();
+    std::shared_ptr<HnswGraph> graph = graph_;
+    auto* worker = new PromiseWorker(info.Env(), [graph, path, range] { graph->LoadRange(path, range); }, {info.This()});
     worker->Queue();
     return worker->Promise();
   }

@@ -1,29 +1,61 @@
 // Reading and writing the HNSW graph file (see hnsw-file.h), through buffered stdio.
 #include "hnsw-file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
+#if !defined(_MSC_VER)
+#include <sys/types.h>
+#endif
+
+#include "crc32.h"
 
 namespace quiver {
 namespace {
 
-// A read-only file: buffered, closed on every path out.
+// A read-only file, or a range of one: buffered, closed on every path out. With a range, reading
+// starts at its offset, never goes past its end, and keeps the CRC-32 of every byte read.
 class GraphFileReader {
  public:
-  explicit GraphFileReader(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "rb")) {
-    if (file_ == nullptr) throw std::runtime_error("cannot open " + path);
-    std::setvbuf(file_, nullptr, _IOFBF, std::size_t{1} << 20);
+  explicit GraphFileReader(const std::string& path) : path_(path), file_(Open(path)) {}
+  GraphFileReader(const std::string& path, const GraphRange& range)
+      : path_(path), file_(Open(path)), ranged_(true), remaining_(range.length), crc_(range.crc_seed) {
+#if defined(_MSC_VER)
+    const bool placed = _fseeki64(file_, static_cast<__int64>(range.offset), SEEK_SET) == 0;
+#else
+    const bool placed = range.offset <= static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) &&
+                        fseeko(file_, static_cast<off_t>(range.offset), SEEK_SET) == 0;
+#endif
+    if (!placed) {
+      std::fclose(file_);
+      throw std::runtime_error("cannot read " + path + " from byte " + std::to_string(range.offset));
+    }
   }
   ~GraphFileReader() { std::fclose(file_); }
   GraphFileReader(const GraphFileReader&) = delete;
   GraphFileReader& operator=(const GraphFileReader&) = delete;
 
   void Read(void* into, std::size_t bytes) {
+    if (ranged_ && bytes > remaining_) Fail("it ends early");
     if (std::fread(into, 1, bytes, file_) != bytes) Fail("it ends early");
+    if (ranged_) {
+      remaining_ -= bytes;
+      crc_ = Crc32(into, bytes, crc_);
+    }
+  }
+  // A large read, a piece at a time so that each piece is checksummed while it is in the cache.
+  void ReadLarge(void* into, std::size_t bytes) {
+    auto* at = static_cast<char*>(into);
+    while (bytes > 0) {
+      const std::size_t piece = std::min(bytes, kPieceBytes);
+      Read(at, piece);
+      at += piece;
+      bytes -= piece;
+    }
   }
   template <typename T>
   T Read() {
@@ -31,14 +63,27 @@ class GraphFileReader {
     Read(&value, sizeof(T));
     return value;
   }
-  bool AtEnd() { return std::fgetc(file_) == EOF; }
+  bool AtEnd() { return ranged_ ? remaining_ == 0 : std::fgetc(file_) == EOF; }
+  std::uint32_t Crc() const { return crc_; }
   [[noreturn]] void Fail(const std::string& what) const {
     throw std::runtime_error("the graph file " + path_ + " is corrupted or not an HNSW graph: " + what);
   }
 
  private:
+  static constexpr std::size_t kPieceBytes = std::size_t{1} << 20;
+
+  static std::FILE* Open(const std::string& path) {
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) throw std::runtime_error("cannot open " + path);
+    std::setvbuf(file, nullptr, _IOFBF, kPieceBytes);
+    return file;
+  }
+
   const std::string path_;
   std::FILE* const file_;
+  const bool ranged_ = false;
+  std::uint64_t remaining_ = 0;
+  std::uint32_t crc_ = 0;
 };
 
 // A file written from the start: buffered; a failed write or close throws, and the file is
@@ -94,9 +139,12 @@ bool LinksValid(const LinkHeader* links, std::size_t most, std::size_t count) {
 // queries per element, each of which drops the stream's buffer: for 100,000 elements of 128 floats
 // that walk re-reads most of the file in small pieces, most of the time of a load. This reader
 // checks as it goes, in one pass.
-std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path,
-                                         std::size_t vector_bytes, const void* distance_params) {
-  GraphFileReader file(path);
+namespace {
+
+// An int8 graph passes its `vector_bytes` and `distance_params` (HnswStore's int8 constructor); 0 and
+// null mean `dim` floats.
+std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, GraphFileReader& file,
+                                     std::size_t vector_bytes, const void* distance_params) {
   auto store = vector_bytes == 0 ? std::make_unique<HnswStore>(dim, distance)
                                  : std::make_unique<HnswStore>(dim, distance, vector_bytes, distance_params);
   const auto layer0_offset = file.Read<std::size_t>();
@@ -127,7 +175,7 @@ std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance,
   if (count > 0 && (store->entry >= count || store->top_layer < 0)) file.Fail("its entry point is not an element");
   // The file's capacity, or none for an empty graph (as hnswlib's loader).
   store->Allocate(count > 0 ? capacity : 0);
-  file.Read(store->elements, count * store->element_bytes);
+  file.ReadLarge(store->elements, count * store->element_bytes);
 
   store->label_lookup.reserve(count);
   for (std::size_t i = 0; i < count; i++) {
@@ -173,6 +221,26 @@ std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance,
   std::size_t deleted = 0;
   for (std::size_t i = 0; i < count; i++) deleted += store->IsDeleted(static_cast<NodeId>(i)) ? 1 : 0;
   store->deleted = deleted;
+  return store;
+}
+
+}  // namespace
+
+std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path,
+                                         std::size_t vector_bytes, const void* distance_params) {
+  GraphFileReader file(path);
+  return ReadGraph(dim, distance, file, vector_bytes, distance_params);
+}
+
+std::unique_ptr<HnswStore> ReadGraphRange(std::size_t dim, HnswDistance distance, const std::string& path,
+                                          const GraphRange& range, std::size_t vector_bytes,
+                                          const void* distance_params) {
+  GraphFileReader file(path, range);
+  auto store = ReadGraph(dim, distance, file, vector_bytes, distance_params);
+  // Checked last, over every byte: a damaged vector passes every structural check above.
+  if (file.Crc() != range.crc_expected) {
+    throw std::runtime_error("the snapshot " + path + " is damaged: its payload checksum is wrong");
+  }
   return store;
 }
 

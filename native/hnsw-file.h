@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,23 @@ namespace quiver {
 // (HnswStore's int8 constructor); 0 and null mean `dim` floats.
 std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path,
                                          std::size_t vector_bytes = 0, const void* distance_params = nullptr);
+
+// Where a graph file lies inside a larger file (a QuiverDB snapshot): `length` bytes from `offset`,
+// and the CRC-32 the bytes before it start (`crc_seed`) and the whole payload must end at.
+struct GraphRange {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  std::uint32_t crc_seed = 0;
+  std::uint32_t crc_expected = 0;
+};
+
+// ReadGraphFile over `range` of the file at `path`, in the same one pass, straight into the new
+// store (no copy of the file), checksumming every byte as it is read: the graph must fill the range
+// exactly, and the CRC-32 of its bytes continued from `crc_seed` must be `crc_expected`, or it
+// throws "... is damaged: its payload checksum is wrong" and no store is returned.
+std::unique_ptr<HnswStore> ReadGraphRange(std::size_t dim, HnswDistance distance, const std::string& path,
+                                          const GraphRange& range, std::size_t vector_bytes = 0,
+                                          const void* distance_params = nullptr);
 
 // Writes `store` to `path` (replacing it) in the same format. Throws when the file cannot be
 // written in full.

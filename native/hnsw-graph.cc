@@ -165,6 +165,14 @@ void HnswGraph::Load(const std::string& path) {
   store_.swap(loaded);
 }
 
+void HnswGraph::LoadRange(const std::string& path, const GraphRange& range) {
+  auto loaded = quantiser_
+                    ? ReadGraphRange(dim_, distance_, path, range, quantiser_->code_bytes(), quantiser_->params())
+                    : ReadGraphRange(dim_, distance_, path, range);
+  std::unique_lock<std::shared_mutex> exclusive(lock_);
+  store_.swap(loaded);
+}
+
 void HnswGraph::Save(const std::string& path) const {
   std::shared_lock<std::shared_mutex> shared(lock_);
   WriteGraphFile(Open(), path);

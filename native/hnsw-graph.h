@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hnsw-file.h"
 #include "hnsw-space.h"
 
 namespace quiver {
@@ -75,6 +76,9 @@ class HnswGraph {
   // Replaces the graph by the one in `path` (hnsw-file.h). Throws when the file is unreadable or
   // holds vectors of another dim.
   void Load(const std::string& path);
+  // Replaces the graph by the one in `range` of a snapshot file at `path`, checksummed as it is
+  // read (ReadGraphRange): on any failure, damage included, the graph is left as it was.
+  void LoadRange(const std::string& path, const GraphRange& range);
   void Save(const std::string& path) const;
   void Resize(std::size_t max_elements);
 

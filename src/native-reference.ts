@@ -14,6 +14,7 @@ import {
   type KMeansAssignArguments,
   type NativeKernels,
 } from './native/kernels.js';
+import { crc32 } from './quant/crc32.js';
 
 /** Distance between row `aRow` of `a` and row `bRow` of `b`, rounded to float32 like the native result. */
 function distance(
@@ -196,4 +197,6 @@ export const referenceKernels: NativeKernels = {
   exactTopK: referenceExactTopK,
   kmeansAssign: referenceKMeansAssign,
   adcTopK: referenceAdcTopK,
+  // The project's one CRC-32 (node:zlib's, checked against the bit-at-a-time definition in its test).
+  crc32: (bytes, previous = 0) => crc32(bytes, previous),
 };

@@ -658,3 +658,53 @@ describe('shape checks', () => {
     expectTopKParity({ metric: 'l2', queries: query, base: view, dim, k: 5 });
   });
 });
+
+describe('crc32', () => {
+  // The folded path takes runs of 64 bytes or more in multiples of 16 and leaves the rest to the
+  // table loop: every length up to 300 at every alignment crosses each of its boundaries.
+  it('equals the reference (node:zlib) at every length, alignment and starting CRC, folded and portable', () => {
+    const random = new SeededRandom(31);
+    const data = Uint8Array.from({ length: 320 }, () => random.nextInt(256));
+    for (let start = 0; start < 16; start += 3) {
+      for (let length = 0; length + start <= 320; length++) {
+        const piece = data.subarray(start, start + length);
+        const previous = (length * 2654435761) >>> 0;
+        const expected = referenceKernels.crc32(piece, previous);
+        expect(nativeKernels.crc32(piece, previous)).toBe(expected);
+        expect(nativeKernels.crc32(piece, previous, true)).toBe(expected);
+      }
+    }
+  });
+
+  it('chains over pieces of a large buffer as over the whole, and handles zeros and ones', () => {
+    const random = new SeededRandom(32);
+    const large = Uint8Array.from({ length: 3 * 2 ** 20 + 77 }, () => random.nextInt(256));
+    const whole = referenceKernels.crc32(large);
+    expect(nativeKernels.crc32(large)).toBe(whole);
+    expect(nativeKernels.crc32(large, 0, true)).toBe(whole);
+    let chained = 0;
+    for (let at = 0; at < large.length; at += 100_003)
+      chained = nativeKernels.crc32(large.subarray(at, at + 100_003), chained);
+    expect(chained).toBe(whole);
+    for (const fill of [0, 255]) {
+      const bytes = new Uint8Array(4096 + 5).fill(fill);
+      expect(nativeKernels.crc32(bytes)).toBe(referenceKernels.crc32(bytes));
+    }
+    expect(nativeKernels.crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  });
+
+  it('rejects what is not bytes, and a starting CRC out of range, as INVALID_ARGUMENT', () => {
+    const code = (call: () => unknown) => {
+      try {
+        call();
+      } catch (error) {
+        return isQuiverError(error, 'INVALID_ARGUMENT') ? 'INVALID_ARGUMENT' : String(error);
+      }
+      return 'no error';
+    };
+    expect(code(() => nativeKernels.crc32(new Float32Array(4) as unknown as Uint8Array))).toBe('INVALID_ARGUMENT');
+    expect(code(() => nativeKernels.crc32(new Uint8Array(4), -1))).toBe('INVALID_ARGUMENT');
+    expect(code(() => nativeKernels.crc32(new Uint8Array(4), 2 ** 32))).toBe('INVALID_ARGUMENT');
+    expect(code(() => nativeKernels.crc32(new Uint8Array(4), 1.5))).toBe('INVALID_ARGUMENT');
+  });
+});

@@ -1,13 +1,13 @@
 // `quiver verify DB`: checks, read-only, that quiver.sqlite is sound, every snapshot passes the
 // snapshot reader and agrees with the records and the log, and every record is well-formed.
-// Imports src/db.ts and storage/; never changes the database (a snapshot's graph is copied beside it to be
-// checked, then removed; a copy left by a killed process goes at the next writable open). Exit 1 on damage.
+// Imports src/db.ts and storage/; never changes the database (a snapshot is read and checksummed in
+// place). Exit 1 on damage.
 import { indexKind } from '../index/registry.js';
-import { readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import { type Database, open } from '../index.js';
-import { readSnapshot, temporaryGraphPath } from '../storage/snapshot-file.js';
+import { readSnapshot } from '../storage/snapshot-file.js';
 import type { CollectionRow, Store } from '../storage/store.js';
 import { recordKey } from '../storage/record-key.js';
 import { inspectRecord } from '../storage/stored-record.js';
@@ -218,9 +218,8 @@ function verifyLogAndSnapshot(
     }
     return;
   }
-  const graphFile = temporaryGraphPath(dirname(join(databasePath, manifest.file)));
   try {
-    const snapshot = readSnapshot(join(databasePath, manifest.file), graphFile);
+    const snapshot = readSnapshot(join(databasePath, manifest.file));
     const { header } = snapshot;
     if (snapshot.checksum !== manifest.checksum) {
       damage('snapshot', `${manifest.file}: its checksum differs from the manifest's`, rebuilt);
@@ -265,8 +264,6 @@ function verifyLogAndSnapshot(
   } catch (error) {
     if (!(error instanceof QuiverError)) throw error;
     damage('snapshot', error.message, rebuilt);
-  } finally {
-    rmSync(graphFile, { force: true });
   }
 }
 

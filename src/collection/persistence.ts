@@ -3,16 +3,14 @@
 // only as a manifest row; the manifest commit with its log truncation; removing snapshot files.
 // Must not import the collection class, the derived index or the database.
 import { mkdirSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import type { AnnIndex } from '../index/types.js';
 import { type Steps, step } from '../steps.js';
 import { crashPoint } from '../storage/crash-point.js';
 import {
-  readSnapshotSteps,
+  readSnapshotHeadSteps,
   removeSnapshotsExcept,
-  temporaryGraphPath,
   type SnapshotRead,
   snapshotName,
   writeSnapshot,
@@ -137,7 +135,11 @@ export function* loadSteps(context: IndexContext, manifest: ManifestRow, count: 
   return kind.fromState(row.metric, row.dim, row.index, context.hooks, state);
 }
 
-/** Reads and verifies the manifest's snapshot file, then loads the graph it holds. */
+/**
+ * Verifies the manifest's snapshot file's header and live labels against the manifest and the
+ * collection, then loads the graph it holds: the index reads it from the file in one pass and checks
+ * the payload checksum as it reads (a damaged graph is CORRUPT, and nothing of it is kept).
+ */
 function* loadFileSteps(context: IndexContext, manifest: ManifestRow): Steps<AnnIndex> {
   const row = context.row;
   const { loadFile, loadFileAsync } = context.kind;
@@ -151,22 +153,24 @@ function* loadFileSteps(context: IndexContext, manifest: ManifestRow): Steps<Ann
     );
   }
   const file = join(context.directory, '..', manifest.file);
-  const graphFile = temporaryGraphPath(dirname(file));
-  try {
-    const snapshot = yield* readSnapshotSteps(file, graphFile);
-    crashPoint('snapshot-load-copied');
-    verifySnapshot(context, manifest, snapshot);
-    const loaded = { graphFile, liveLabels: snapshot.liveLabels };
-    return yield* step(
-      () => loadFile(loaded, row.metric, row.dim, row.index, context.hooks),
-      () => loadFileAsync(loaded, row.metric, row.dim, row.index, context.hooks),
-    );
-  } finally {
-    yield* step(
-      () => rmSync(graphFile, { force: true }),
-      () => rm(graphFile, { force: true }),
-    );
-  }
+  const snapshot = yield* readSnapshotHeadSteps(file);
+  verifySnapshot(context, manifest, snapshot);
+  const loaded = {
+    graph: {
+      path: file,
+      offset: snapshot.graphOffset,
+      length: snapshot.graphLength,
+      crcSeed: snapshot.labelsChecksum,
+      crcExpected: snapshot.checksum,
+    },
+    liveLabels: snapshot.liveLabels,
+  };
+  const ann = yield* step(
+    () => loadFile(loaded, row.metric, row.dim, row.index, context.hooks),
+    () => loadFileAsync(loaded, row.metric, row.dim, row.index, context.hooks),
+  );
+  crashPoint('snapshot-loaded');
+  return ann;
 }
 
 /** Checks a verified snapshot file against the manifest and the collection; reports the load. */

@@ -18,7 +18,7 @@ import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } fr
 import { open as openFile } from 'node:fs/promises';
 import { QuiverError } from '../errors.js';
 import type { Metric } from '../metric.js';
-import { type HnswKernels, type Int8Ranges, NO_LABEL } from '../native/hnsw-graph.js';
+import { type HnswGraphRange, type HnswKernels, type Int8Ranges, NO_LABEL } from '../native/hnsw-graph.js';
 import { defaultThreadCount } from '../native/threads.js';
 import { crc32 } from '../quant/crc32.js';
 import { exactAmong } from './flat.js';
@@ -89,12 +89,14 @@ export class Int8HnswIndex implements AnnIndex {
   }
 
   /**
-   * Loads a graph file written by {@link writeGraph}: the ranges block at its start is checked and
-   * taken off, then the graph is read over them.
+   * Loads a graph file written by {@link writeGraph}, or the range of a snapshot file that holds one:
+   * the ranges block at its start is checked, then the graph is read after it (a file: the block is
+   * taken off it first; a range: the graph's range starts after the block, whose bytes continue the
+   * range's checksum).
    * @throws QuiverError CORRUPT when the ranges or the graph are damaged or of another dim.
    */
   static load(
-    graphFile: string,
+    graph: string | HnswGraphRange,
     metric: Metric,
     dim: number,
     params: Int8HnswParams,
@@ -102,15 +104,16 @@ export class Int8HnswIndex implements AnnIndex {
     fetch: FetchFloatVectors,
     kernels: HnswKernels = 'simd',
   ): Int8HnswIndex {
-    const ranges = takeRanges(graphFile, dim);
+    const { ranges, rest } =
+      typeof graph === 'string' ? { ranges: takeRanges(graph, dim), rest: graph } : rangesOfRange(graph, dim);
     const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels);
-    index.#adopt(ranges, HnswIndex.load(graphFile, metric, dim, params, liveLabels, kernels, ranges));
+    index.#adopt(ranges, HnswIndex.load(rest, metric, dim, params, liveLabels, kernels, ranges));
     return index;
   }
 
   /** {@link Int8HnswIndex.load} with the ranges taken off and the graph read off the event loop. */
   static async loadAsync(
-    graphFile: string,
+    graph: string | HnswGraphRange,
     metric: Metric,
     dim: number,
     params: Int8HnswParams,
@@ -118,9 +121,12 @@ export class Int8HnswIndex implements AnnIndex {
     fetch: FetchFloatVectors,
     kernels: HnswKernels = 'simd',
   ): Promise<Int8HnswIndex> {
-    const ranges = await takeRangesAsync(graphFile, dim);
+    const { ranges, rest } =
+      typeof graph === 'string'
+        ? { ranges: await takeRangesAsync(graph, dim), rest: graph }
+        : await rangesOfRangeAsync(graph, dim);
     const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels);
-    index.#adopt(ranges, await HnswIndex.loadAsync(graphFile, metric, dim, params, liveLabels, kernels, ranges));
+    index.#adopt(ranges, await HnswIndex.loadAsync(rest, metric, dim, params, liveLabels, kernels, ranges));
     return index;
   }
 
@@ -513,6 +519,49 @@ async function takeRangesAsync(graphFile: string, dim: number): Promise<Int8Rang
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The ranges block at the start of a snapshot's graph range, checked, and the graph's own range after
+ * it: the block's bytes continue the range's checksum (the snapshot file is never changed).
+ */
+function rangesOfRange(range: HnswGraphRange, dim: number): { ranges: Int8Ranges; rest: HnswGraphRange } {
+  const block = Buffer.alloc(Math.min(HEAD_BYTES + 8 * dim, range.length));
+  const descriptor = openSync(range.path, 'r');
+  try {
+    const read = readSync(descriptor, block, 0, block.length, range.offset);
+    return afterRanges(range, block.subarray(0, read), dim);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/** {@link rangesOfRange} with an asynchronous read. */
+async function rangesOfRangeAsync(
+  range: HnswGraphRange,
+  dim: number,
+): Promise<{ ranges: Int8Ranges; rest: HnswGraphRange }> {
+  const block = Buffer.alloc(Math.min(HEAD_BYTES + 8 * dim, range.length));
+  const handle = await openFile(range.path, 'r');
+  try {
+    const { bytesRead } = await handle.read(block, 0, block.length, range.offset);
+    return afterRanges(range, block.subarray(0, bytesRead), dim);
+  } finally {
+    await handle.close();
+  }
+}
+
+function afterRanges(range: HnswGraphRange, block: Buffer, dim: number): { ranges: Int8Ranges; rest: HnswGraphRange } {
+  const ranges = parseRanges(block, dim);
+  return {
+    ranges,
+    rest: {
+      ...range,
+      offset: range.offset + block.length,
+      length: range.length - block.length,
+      crcSeed: crc32(block, range.crcSeed),
+    },
+  };
 }
 
 /**

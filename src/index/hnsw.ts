@@ -7,6 +7,7 @@ import type { Metric } from '../metric.js';
 import {
   checkHnswAddArguments,
   createHnswGraph,
+  type HnswGraphRange,
   type HnswKernels,
   type Int8Ranges,
   NO_LABEL,
@@ -107,13 +108,14 @@ export class HnswIndex implements AnnIndex {
   }
 
   /**
-   * Loads a graph written by `writeGraph` (or by the hnswlib-node path before it: same format).
-   * `liveLabels` are the labels that were live when it was written; every other label in the
-   * graph is treated as deleted. Throws CORRUPT when the graph is unreadable, holds another dim,
-   * or does not hold every live label.
+   * Loads a graph written by `writeGraph` (or by the hnswlib-node path before it: same format),
+   * from a whole graph file or from its range inside a snapshot file (read straight into native
+   * memory and checksummed as it is read). `liveLabels` are the labels that were live when it was
+   * written; every other label in the graph is treated as deleted. Throws CORRUPT when the graph
+   * is unreadable or damaged (a wrong checksum), holds another dim, or does not hold every live label.
    */
   static load(
-    graphFile: string,
+    graph: string | HnswGraphRange,
     metric: Metric,
     dim: number,
     params: HnswParams,
@@ -123,7 +125,8 @@ export class HnswIndex implements AnnIndex {
   ): HnswIndex {
     const index = new HnswIndex(metric, dim, params, 16, kernels, ranges);
     try {
-      index.#open().load(graphFile);
+      if (typeof graph === 'string') index.#open().load(graph);
+      else index.#open().loadRange(graph);
     } catch (error) {
       index.dispose();
       throw HnswIndex.#corrupt(error);
@@ -134,7 +137,7 @@ export class HnswIndex implements AnnIndex {
 
   /** {@link HnswIndex.load} with the file read and the graph built off the event loop. */
   static async loadAsync(
-    graphFile: string,
+    graph: string | HnswGraphRange,
     metric: Metric,
     dim: number,
     params: HnswParams,
@@ -144,7 +147,8 @@ export class HnswIndex implements AnnIndex {
   ): Promise<HnswIndex> {
     const index = new HnswIndex(metric, dim, params, 16, kernels, ranges);
     try {
-      await index.#open().loadAsync(graphFile);
+      if (typeof graph === 'string') await index.#open().loadAsync(graph);
+      else await index.#open().loadRangeAsync(graph);
     } catch (error) {
       index.dispose();
       throw HnswIndex.#corrupt(error);

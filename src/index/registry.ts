@@ -3,6 +3,7 @@
 // KINDS. Must not import src/storage/ (the derived index turns `persistence` into files and rows).
 import { QuiverError } from '../errors.js';
 import type { Metric } from '../metric.js';
+import type { HnswGraphRange } from '../native/hnsw-graph.js';
 import { FlatIndex } from './flat.js';
 import { HnswIndex } from './hnsw.js';
 import { DEFAULT_INT8_RERANK, Int8HnswIndex } from './hnsw-int8.js';
@@ -24,9 +25,12 @@ export interface IndexHooks {
   readonly onTrain: (vectors: number) => void;
 }
 
-/** A graph read from a snapshot file, with the labels that were live when it was written. */
+/**
+ * A snapshot file's graph: where it lies in the file, with the checksum its bytes must give (the
+ * load reads and checks them), and the labels that were live when it was written (already verified).
+ */
 export interface LoadedFile {
-  readonly graphFile: string;
+  readonly graph: HnswGraphRange;
   readonly liveLabels: Uint32Array;
 }
 
@@ -126,12 +130,12 @@ const hnsw: IndexKind<HnswStored> = {
       : new HnswIndex(metric, dim, params, capacity),
   loadFile: (loaded, metric, dim, params, hooks) =>
     params.vectors === 'int8'
-      ? Int8HnswIndex.load(loaded.graphFile, metric, dim, params, loaded.liveLabels, hooks.fetchVectors)
-      : HnswIndex.load(loaded.graphFile, metric, dim, params, loaded.liveLabels),
+      ? Int8HnswIndex.load(loaded.graph, metric, dim, params, loaded.liveLabels, hooks.fetchVectors)
+      : HnswIndex.load(loaded.graph, metric, dim, params, loaded.liveLabels),
   loadFileAsync: (loaded, metric, dim, params, hooks) =>
     params.vectors === 'int8'
-      ? Int8HnswIndex.loadAsync(loaded.graphFile, metric, dim, params, loaded.liveLabels, hooks.fetchVectors)
-      : HnswIndex.loadAsync(loaded.graphFile, metric, dim, params, loaded.liveLabels),
+      ? Int8HnswIndex.loadAsync(loaded.graph, metric, dim, params, loaded.liveLabels, hooks.fetchVectors)
+      : HnswIndex.loadAsync(loaded.graph, metric, dim, params, loaded.liveLabels),
   fileHeader: (params) => ({ m: params.m, efConstruction: params.efConstruction }),
   missingMessage: (collection, count) =>
     `collection '${collection}' has no index snapshot; rebuilding it from its ${count} records`,

@@ -36,6 +36,8 @@ export interface NativeAddon {
     labels: Int32Array,
     distances: Float32Array,
   ): void;
+  /** CRC-32 of bytes continuing previous (native/crc32.h); portable: the table loop alone. */
+  crc32(bytes: Uint8Array, previous: number, portable: boolean): number;
   /** The HNSW graph class (native/hnsw-binding.h); space 0 l2, 1 ip, 2 cosine. */
   HnswGraph: AddonHnswGraphClass;
 }
@@ -82,6 +84,8 @@ export interface AddonHnswGraph {
   save(path: string): void;
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
+  loadRange(path: string, offset: number, length: number, crcSeed: number, crcExpected: number): void;
+  loadRangeAsync(path: string, offset: number, length: number, crcSeed: number, crcExpected: number): Promise<void>;
   exactAmong(
     query: Float32Array,
     labels: Uint32Array,
@@ -115,10 +119,10 @@ function addon(): NativeAddon {
 }
 
 /** Runs one addon call and converts whatever it throws into NATIVE_ERROR, in this one place. */
-export function callAddon(kernel: string, call: (native: NativeAddon) => void): void {
+export function callAddon<T>(kernel: string, call: (native: NativeAddon) => T): T {
   const native = addon();
   try {
-    call(native);
+    return call(native);
   } catch (error) {
     throw nativeError(kernel, error);
   }

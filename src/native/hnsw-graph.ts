@@ -84,6 +84,18 @@ export interface HnswSearchArguments {
 }
 
 /**
+ * Where a graph lies inside a snapshot file: `length` bytes from `offset`, and the CRC-32 that the
+ * bytes before it start (`crcSeed`) and that the whole payload must end at (`crcExpected`).
+ */
+export interface HnswGraphRange {
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly crcSeed: number;
+  readonly crcExpected: number;
+}
+
+/**
  * One HNSW graph in native memory: hnswlib's graph and file format, fed typed arrays without
  * copies, with inserts and searches spread over native threads. A readers-writer lock inside makes
  * a search wait for a running insert, resize, delete or load (and the other way round); searches
@@ -115,6 +127,13 @@ export interface NativeHnswGraph {
   /** Replaces the graph by the one in an hnswlib graph file (as written by hnswlib-node or `save`). */
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
+  /**
+   * Replaces the graph by the one in a range of a snapshot file, read straight into native memory
+   * in one pass and checksummed as it is read; on any failure (a wrong checksum included) the
+   * graph is left as it was. @throws NATIVE_ERROR naming what was wrong
+   */
+  loadRange(range: HnswGraphRange): void;
+  loadRangeAsync(range: HnswGraphRange): Promise<void>;
   /**
    * Exact k-NN of `query` (dim numbers) among `labels`, scored over the graph's stored vectors:
    * the k best into `outLabels` / `outDistances`, best first (ties to the lower label), padded
@@ -318,6 +337,22 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
     await awaitAddon('hnsw.loadAsync', pending!);
   }
 
+  loadRange(range: HnswGraphRange): void {
+    checkRange('hnsw.loadRange', range);
+    callAddon('hnsw.loadRange', () =>
+      this.#graph.loadRange(range.path, range.offset, range.length, range.crcSeed, range.crcExpected),
+    );
+  }
+
+  async loadRangeAsync(range: HnswGraphRange): Promise<void> {
+    checkRange('hnsw.loadRangeAsync', range);
+    let pending: Promise<void> | undefined;
+    callAddon('hnsw.loadRangeAsync', () => {
+      pending = this.#graph.loadRangeAsync(range.path, range.offset, range.length, range.crcSeed, range.crcExpected);
+    });
+    await awaitAddon('hnsw.loadRangeAsync', pending!);
+  }
+
   exactAmong(
     query: Float32Array,
     labels: Uint32Array,
@@ -419,4 +454,19 @@ export function createHnswGraph(
   ranges?: Int8Ranges,
 ): NativeHnswGraph {
   return new NativeHnswGraphImpl(space, dim, kernels, loop, ranges);
+}
+
+/** Checks a {@link HnswGraphRange}. @throws QuiverError INVALID_ARGUMENT */
+function checkRange(kernel: string, range: HnswGraphRange): void {
+  if (typeof range.path !== 'string') throw invalid(kernel, 'path must be a string');
+  for (const [name, value, most] of [
+    ['offset', range.offset, Number.MAX_SAFE_INTEGER],
+    ['length', range.length, Number.MAX_SAFE_INTEGER],
+    ['crcSeed', range.crcSeed, 0xffffffff],
+    ['crcExpected', range.crcExpected, 0xffffffff],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > most) {
+      throw invalid(kernel, `${name} must be an integer from 0 to ${most}, got ${value}`);
+    }
+  }
 }

@@ -1,6 +1,7 @@
-// The four kernels of the addon (distances, exact top-k, k-means assignment, ADC top-k) behind
-// typed arguments: shapes are checked here, before any call, as INVALID_ARGUMENT; a failure inside
-// the addon becomes NATIVE_ERROR. native-reference.ts is their plain TypeScript twin.
+// The four kernels of the addon (distances, exact top-k, k-means assignment, ADC top-k) and its
+// CRC-32 behind typed arguments: shapes are checked here, before any call, as INVALID_ARGUMENT; a
+// failure inside the addon becomes NATIVE_ERROR. native-reference.ts is the kernels' plain
+// TypeScript twin, src/quant/crc32.ts the CRC's.
 // Imports only this folder's addon.ts and checks.ts.
 import { callAddon } from './addon.js';
 import {
@@ -107,6 +108,11 @@ export interface NativeKernels {
   kmeansAssign(args: KMeansAssignArguments): void;
   /** The k rows of PQ codes with the smallest ADC distance for each query's table. */
   adcTopK(args: AdcTopKArguments): void;
+  /**
+   * The CRC-32 of `bytes` continuing `previous` (as src/quant/crc32.ts), computed as the snapshot
+   * load checks its file; `portable` takes the table loop alone instead of the folded one.
+   */
+  crc32(bytes: Uint8Array, previous?: number, portable?: boolean): number;
 }
 
 function metricCode(metric: KernelMetric): number {
@@ -245,5 +251,12 @@ export const nativeKernels: NativeKernels = {
     callAddon('adcTopK', (native) =>
       native.adcTopK(args.tables, args.codes, args.m, args.k, args.candidates ?? null, args.labels, args.distances),
     );
+  },
+  crc32(bytes, previous = 0, portable = false) {
+    checkArray('crc32', 'bytes', bytes, Uint8Array);
+    if (!Number.isInteger(previous) || previous < 0 || previous > 0xffffffff) {
+      throw invalid('crc32', `previous must be an integer from 0 to 2^32 - 1, got ${previous}`);
+    }
+    return callAddon('crc32', (native) => native.crc32(bytes, previous, portable));
   },
 };

@@ -24,7 +24,7 @@ export type CrashPoint =
   | 'snapshot-before-manifest'
   | 'snapshot-before-cleanup'
   | 'compact-mid-build'
-  | 'snapshot-load-copied'
+  | 'snapshot-loaded'
   | 'publish-after-ack'
   | 'replica-before-commit';
 

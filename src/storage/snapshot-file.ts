@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { crc32 } from '../quant/crc32.js';
 import { QuiverError } from '../errors.js';
 import type { Metric } from '../metric.js';
-import { runAsync, runSync, type Steps, step } from '../steps.js';
+import { runSync, type Steps, step } from '../steps.js';
 import { crashPoint } from './crash-point.js';
 
 const MAGIC = Buffer.from('QUIVHNSW', 'latin1');
@@ -184,20 +184,12 @@ function cannotOpen(file: string, error: unknown): QuiverError {
 }
 
 /**
- * Verifies `file` completely (magic, version, header checksum, length, payload checksum) and
- * copies hnswlib's graph out of it into `graphFile`. Throws CORRUPT, FORMAT_TOO_NEW or IO_ERROR;
- * never returns unverified data.
+ * Verifies `file` completely (magic, version, header checksum, length, payload checksum), reading
+ * it a MiB at a time, for `quiver verify`. Throws CORRUPT, FORMAT_TOO_NEW or IO_ERROR; never returns
+ * unverified data. (An open reads the graph once, straight into the index: readSnapshotHeadSteps.)
  */
-export function readSnapshot(file: string, graphFile: string): SnapshotRead {
-  return runSync(readSnapshotSteps(file, graphFile));
-}
-
-/**
- * {@link readSnapshot} with asynchronous file I/O, one MiB at a time, so that the event loop turns
- * while a large snapshot is verified and copied.
- */
-export function readSnapshotAsync(file: string, graphFile: string): Promise<SnapshotRead> {
-  return runAsync(readSnapshotSteps(file, graphFile));
+export function readSnapshot(file: string): SnapshotRead {
+  return runSync(readSnapshotSteps(file));
 }
 
 /** A file descriptor (synchronous run) or a FileHandle (asynchronous run). */
@@ -218,23 +210,31 @@ const readAt = (handle: Handle, buffer: Buffer, length: number, position: number
     () => readSync(handle as number, buffer, 0, length, position),
     async () => (await (handle as FileHandle).read(buffer, 0, length, position)).bytesRead,
   );
-const writeAll = (handle: Handle, bytes: Uint8Array) =>
-  step(
-    () => {
-      writeSync(handle as number, bytes);
-    },
-    async () => {
-      await (handle as FileHandle).write(bytes);
-    },
-  );
 const closeHandle = (handle: Handle) =>
   step(
     () => closeSync(handle as number),
     () => (handle as FileHandle).close(),
   );
 
-/** The one algorithm of {@link readSnapshot} and {@link readSnapshotAsync}, as steps. */
-export function* readSnapshotSteps(file: string, graphFile: string): Steps<SnapshotRead> {
+/**
+ * A snapshot file whose header and live labels are verified and whose graph is still in the file:
+ * bytes [graphOffset, graphOffset + graphLength), which the loader reads straight into the index and
+ * checks against `checksum` (the payload's CRC-32), continuing `labelsChecksum` (the CRC-32 of the
+ * labels before them).
+ */
+export interface SnapshotHead extends SnapshotRead {
+  readonly graphOffset: number;
+  readonly graphLength: number;
+  readonly labelsChecksum: number;
+}
+
+/**
+ * Reads and verifies `file`'s header and live labels only (magic, version, header checksum, length,
+ * the labels' bytes): the graph after them is left for the index to read and checksum as it loads
+ * (native/hnsw-file.h, ReadGraphRange), so it is read once and never copied.
+ * @throws QuiverError CORRUPT, FORMAT_TOO_NEW
+ */
+export function* readSnapshotHeadSteps(file: string): Steps<SnapshotHead> {
   let input: Handle;
   try {
     input = yield* openHandle(file, 'r');
@@ -247,28 +247,45 @@ export function* readSnapshotSteps(file: string, graphFile: string): Steps<Snaps
     const bytes = Buffer.alloc(HEADER_BYTES);
     yield* readAt(input, bytes, HEADER_BYTES, 0);
     const { header, labelCount, checksum } = parseHeader(file, bytes, size);
-    const labelBytes = Buffer.alloc(labelCount * 4);
-    yield* readAt(input, labelBytes, labelBytes.byteLength, HEADER_BYTES);
-    let computed = crc32(labelBytes);
-    const output = yield* openHandle(graphFile, 'w');
-    try {
-      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-      let position = HEADER_BYTES + labelBytes.byteLength;
-      while (position < size) {
-        const read = yield* readAt(input, chunk, Math.min(CHUNK_BYTES, size - position), position);
-        if (read === 0) throw corrupt(file, 'it ended early');
-        const piece = chunk.subarray(0, read);
-        computed = crc32(piece, computed);
-        yield* writeAll(output, piece);
-        position += read;
-      }
-    } finally {
-      yield* closeHandle(output);
-    }
-    if (computed !== checksum) throw corrupt(file, 'its payload checksum is wrong');
     const liveLabels = new Uint32Array(labelCount);
-    new Uint8Array(liveLabels.buffer).set(labelBytes);
-    return { header, checksum, liveLabels };
+    const labelBytes = new Uint8Array(liveLabels.buffer);
+    const read = yield* readAt(input, Buffer.from(liveLabels.buffer), labelBytes.byteLength, HEADER_BYTES);
+    if (read !== labelBytes.byteLength) throw corrupt(file, 'it ended early');
+    const graphOffset = HEADER_BYTES + labelBytes.byteLength;
+    return {
+      header,
+      checksum,
+      liveLabels,
+      graphOffset,
+      graphLength: size - graphOffset,
+      labelsChecksum: crc32(labelBytes),
+    };
+  } finally {
+    yield* closeHandle(input);
+  }
+}
+
+/** The algorithm of {@link readSnapshot}, as steps. */
+function* readSnapshotSteps(file: string): Steps<SnapshotRead> {
+  const head = yield* readSnapshotHeadSteps(file);
+  let input: Handle;
+  try {
+    input = yield* openHandle(file, 'r');
+  } catch (error) {
+    throw cannotOpen(file, error);
+  }
+  try {
+    let computed = head.labelsChecksum;
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    const end = head.graphOffset + head.graphLength;
+    for (let position = head.graphOffset; position < end; ) {
+      const read = yield* readAt(input, chunk, Math.min(CHUNK_BYTES, end - position), position);
+      if (read === 0) throw corrupt(file, 'it ended early');
+      computed = crc32(chunk.subarray(0, read), computed);
+      position += read;
+    }
+    if (computed !== head.checksum) throw corrupt(file, 'its payload checksum is wrong');
+    return { header: head.header, checksum: head.checksum, liveLabels: head.liveLabels };
   } finally {
     yield* closeHandle(input);
   }
@@ -285,22 +302,11 @@ export function removeSnapshotsExcept(directory: string, keep: string | undefine
   for (const name of names) {
     if (name !== keep && /^hnsw\.\d+(\.\d+)?\.bin(\.tmp|\.graph\.tmp)?$/.test(name))
       rmSync(join(directory, name), { force: true });
-    // A graph copy left by a process killed while loading a snapshot (never one of a live process).
+    // A graph copy `load.<pid>.<n>.graph.tmp`, left by an earlier QuiverDB (which copied the graph out of
+    // the snapshot before loading it) killed while loading (never one of a live process).
     const loading = /^load\.(\d+)\.\d+\.graph\.tmp$/.exec(name);
     if (loading !== null && !processAlive(Number(loading[1]))) rmSync(join(directory, name), { force: true });
   }
-}
-
-let temporaryGraphs = 0;
-
-/**
- * A fresh path, inside the collection's own folder `directory`, for the graph a snapshot load copies
- * out of a snapshot file: `load.<pid>.<n>.graph.tmp`. It is removed once loaded; should the process
- * die first, the next writable open removes it (removeSnapshotsExcept), so nothing is left in the OS
- * temporary directory.
- */
-export function temporaryGraphPath(directory: string): string {
-  return join(directory, `load.${process.pid}.${++temporaryGraphs}.graph.tmp`);
 }
 
 /** True while process `pid` lives (signal 0 checks without signalling; EPERM: alive, another user's). */

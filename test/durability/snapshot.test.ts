@@ -2,7 +2,7 @@
 // damaged, missing, stale or mismatched snapshots are detected and the index rebuilt from the
 // records, with a warning — never a crash and never a wrong answer.
 import Sqlite from 'better-sqlite3';
-import { copyFileSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, open, type OpenOptions, type QuiverProgress, type QuiverWarning } from '../../src/index.js';
@@ -137,6 +137,19 @@ describe('damaged snapshots are rebuilt from the records', () => {
       bytes[17]! ^= 0x01; // dim
       writeFileSync(file, bytes);
     },
+    // The graph is read straight from the file into the index: a flipped bit anywhere in it (here a
+    // vector byte in the middle, which no structural check can see) is found by the payload checksum.
+    'bit-flipped in a vector': (file) => {
+      const bytes = readFileSync(file);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x02;
+      writeFileSync(file, bytes);
+    },
+    'bit-flipped in the live labels': (file) => {
+      const bytes = readFileSync(file);
+      bytes[64 + 4 * 100]! ^= 0x01; // 597 live labels of 4 bytes after the 64-byte header
+      writeFileSync(file, bytes);
+    },
+    'grown by a byte': (file) => appendFileSync(file, Buffer.of(0)),
     deleted: (file) => rmSync(file),
     'replaced by garbage': (file) => writeFileSync(file, Buffer.alloc(5000, 7)),
   };
@@ -155,6 +168,28 @@ describe('damaged snapshots are rebuilt from the records', () => {
       expectExactAnswers(db);
     });
   }
+
+  it('a flipped vector bit is reported as a wrong payload checksum, synchronously and asynchronously', async () => {
+    const flip = () => {
+      const [name] = snapshotFiles();
+      const file = join(directory.path, 'docs', name!);
+      const bytes = readFileSync(file);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x02;
+      writeFileSync(file, bytes);
+    };
+    db.close();
+    flip();
+    reopen();
+    expect(warnings.map((warning) => warning.message)).toEqual([expect.stringMatching(/payload checksum is wrong/)]);
+    expectExactAnswers(db);
+    db.close(); // snapshots the rebuilt index
+    flip();
+    warnings = [];
+    db = open(directory.path, options());
+    await db.collectionAsync('docs');
+    expect(warnings.map((warning) => warning.message)).toEqual([expect.stringMatching(/payload checksum is wrong/)]);
+    expectExactAnswers(db);
+  });
 
   it('a stale snapshot (an older file under the manifest name) → rebuild', () => {
     const docs = db.collection('docs');

@@ -4,11 +4,12 @@
 // machinery is hnswlib's. On the default SIMD kernels the answers on one graph equal those up to
 // float rounding, and graphs built on them reach the same recall. Both read each other's files,
 // including the hnsw-v1 fixture written by the old path.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
 import { HnswIndex } from '../../src/index/hnsw.js';
+import { crc32 } from '../../src/quant/crc32.js';
 import type { Neighbours } from '../../src/index/types.js';
 import type { Metric } from '../../src/schema.js';
 import { loadFixture, tempDirectory } from '../helpers/fixtures.js';
@@ -300,6 +301,69 @@ describe('one graph file, both implementations', () => {
       /could not be loaded/,
     );
     await expect(HnswIndex.loadAsync(file, 'l2', 9, PARAMS, Uint32Array.of())).rejects.toThrow(/dim 9/);
+    index.dispose();
+  });
+
+  it('loads a graph from a range of a larger file, checking its CRC-32 as it reads, as from the graph file', async () => {
+    const vectors = randomVectors(300, 8, 4100);
+    const index = new HnswIndex('l2', 8, PARAMS, 512);
+    vectors.forEach((vector, label) => {
+      index.upsert(label, vector);
+    });
+    const graphFile = join(temporary.path, 'ranged.graph');
+    index.writeGraph(graphFile);
+    // A snapshot-like file: 37 bytes before the graph (checksummed with it), then the graph.
+    const before = Buffer.alloc(37, 9);
+    const graph = readFileSync(graphFile);
+    const file = join(temporary.path, 'ranged.bin');
+    writeFileSync(file, Buffer.concat([before, graph]));
+    const range = {
+      path: file,
+      offset: before.length,
+      length: graph.length,
+      crcSeed: crc32(before),
+      crcExpected: crc32(graph, crc32(before)),
+    };
+    const live = index.liveLabels();
+    const fromFile = HnswIndex.load(graphFile, 'l2', 8, PARAMS, live);
+    const fromRange = HnswIndex.load(range, 'l2', 8, PARAMS, live);
+    const fromRangeAsync = await HnswIndex.loadAsync(range, 'l2', 8, PARAMS, live);
+    for (const query of vectors.slice(0, 20)) {
+      const expected = fromFile.search(query, 10, 40);
+      expect(fromRange.search(query, 10, 40)).toEqual(expected);
+      expect(fromRangeAsync.search(query, 10, 40)).toEqual(expected);
+    }
+    for (const loaded of [fromFile, fromRange, fromRangeAsync]) loaded.dispose();
+
+    const corrupt = (call: () => unknown) => {
+      try {
+        call();
+      } catch (error) {
+        return isQuiverError(error, 'CORRUPT') ? (error as Error).message : `not CORRUPT: ${String(error)}`;
+      }
+      return 'no error';
+    };
+    // A flipped bit in a vector passes every structural check: only the checksum finds it.
+    const flipped = Buffer.concat([before, graph]);
+    flipped[before.length + 96 + 2 * PARAMS.m * 4 + 4 + 5]! ^= 0x04;
+    const damaged = join(temporary.path, 'ranged-damaged.bin');
+    writeFileSync(damaged, flipped);
+    expect(corrupt(() => HnswIndex.load({ ...range, path: damaged }, 'l2', 8, PARAMS, live))).toMatch(
+      /payload checksum is wrong/,
+    );
+    await expect(HnswIndex.loadAsync({ ...range, path: damaged }, 'l2', 8, PARAMS, live)).rejects.toThrow(
+      /payload checksum is wrong/,
+    );
+    expect(corrupt(() => HnswIndex.load({ ...range, crcSeed: 0 }, 'l2', 8, PARAMS, live))).toMatch(/checksum is wrong/);
+    expect(corrupt(() => HnswIndex.load({ ...range, length: graph.length - 1 }, 'l2', 8, PARAMS, live))).toMatch(
+      /ends early/,
+    );
+    expect(
+      corrupt(() => HnswIndex.load({ ...range, offset: 36, length: graph.length + 1 }, 'l2', 8, PARAMS, live)),
+    ).toMatch(/could not be loaded/);
+    expect(corrupt(() => HnswIndex.load({ ...range, offset: 2 ** 40 }, 'l2', 8, PARAMS, live))).toMatch(
+      /could not be loaded/,
+    );
     index.dispose();
   });
 });
