@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
-import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
+import type { AdoptInput, BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
 
 /** hnswlib's fixed random seed for level assignment, kept constant so runs are comparable. */
 const RANDOM_SEED = 100;
@@ -80,6 +80,11 @@ class HnswlibNodeContestant implements Contestant {
     if (!this.#index) return;
     this.#index.writeIndexSync(this.#file());
     this.#index = undefined;
+  }
+
+  adopt(input: AdoptInput): void {
+    this.#input = { ...input };
+    this.#count = input.count;
   }
 
   async reopen(): Promise<void> {

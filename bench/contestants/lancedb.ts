@@ -4,7 +4,7 @@
 // hnsw ones. Loaded from bench/peers (peer-engines.ts). Its API is asynchronous only: the runner
 // awaits each query (searchAsync). On disk: <directory>/lance, LanceDB's own format.
 import { join } from 'node:path';
-import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
+import type { AdoptInput, BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
 import { importPeer } from './peer-engines.js';
 
 interface LanceQuery {
@@ -124,6 +124,10 @@ class LanceDbContestant implements Contestant {
     this.#connection?.close();
     this.#table = undefined;
     this.#connection = undefined;
+  }
+
+  adopt(input: AdoptInput): void {
+    this.#input = { ...input };
   }
 
   async reopen(): Promise<void> {

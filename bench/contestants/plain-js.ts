@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Metric } from '../datasets/dataset.js';
 import { normalizeRows } from '../datasets/ground-truth.js';
-import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
+import type { AdoptInput, BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
 
 /**
  * The k rows of `vectors` nearest to `query`, best first (ties keep the lower row): squared L2 for
@@ -98,6 +98,10 @@ class PlainJsContestant implements Contestant {
       new Uint8Array(this.#vectors.buffer, this.#vectors.byteOffset, this.#vectors.byteLength),
     );
     this.#vectors = undefined;
+  }
+
+  adopt(input: AdoptInput): void {
+    this.#input = { count: input.count, dim: input.dim, metric: input.metric, directory: input.directory };
   }
 
   async reopen(): Promise<void> {

@@ -7,7 +7,7 @@
 
 import { join } from 'node:path';
 import type { Collection, CollectionOptions, Database, OpenOptions } from '../../src/index.js';
-import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
+import type { AdoptInput, BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
 import { hnswlibMemoryEstimate } from './hnswlib-node.js';
 
 /** Records per upsert call: a typical application batch; each batch is one committed transaction. */
@@ -151,6 +151,14 @@ class QuiverdbContestant implements Contestant {
     this.#database?.close();
     this.#database = undefined;
     this.#collection = undefined;
+  }
+
+  adopt(input: AdoptInput): void {
+    const { config, count, dim } = input;
+    this.#directory = join(input.directory, 'db');
+    this.#exact = config.type === 'flat';
+    this.#ivfpq = config.type === 'ivfpq' ? { config, count, dim } : undefined;
+    this.#built = { config, count, dim };
   }
 
   async reopen(): Promise<void> {

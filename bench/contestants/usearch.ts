@@ -3,7 +3,7 @@
 // <directory>/index.usearch, usearch's own format. usearch's JavaScript API fixes the search
 // effort (expansion_search) when an index is made, so a new ef reloads the saved index with it.
 import { join } from 'node:path';
-import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
+import type { AdoptInput, BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
 import { importPeer } from './peer-engines.js';
 
 interface UsearchMatches {
@@ -112,6 +112,11 @@ class UsearchContestant implements Contestant {
     this.#index.save(this.#file());
     this.#saved = true;
     this.#index = undefined;
+  }
+
+  adopt(input: AdoptInput): void {
+    this.#input = { ...input };
+    this.#saved = true;
   }
 
   async reopen(): Promise<void> {

@@ -4,7 +4,7 @@
 // vectorlite writes when its connection closes and reads when a query first touches the table.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
+import type { AdoptInput, BuildInput, Contestant, ContestantDefinition, IndexConfig } from '../harness/contestant.js';
 import { importPeer } from './peer-engines.js';
 
 interface VectorliteModule {
@@ -83,6 +83,10 @@ class VectorliteContestant implements Contestant {
     this.#search = undefined;
     this.#db?.close();
     this.#db = undefined;
+  }
+
+  adopt(input: AdoptInput): void {
+    this.#input = { ...input };
   }
 
   async reopen(): Promise<void> {

@@ -69,7 +69,16 @@ export interface Contestant {
   close(): Promise<void>;
   /** Loads the index again from the directory, as a restarted process would. */
   reopen(): Promise<void>;
+  /**
+   * Optional: takes over what a contestant of the same kind built and closed in `input.directory`
+   * (in another process), so that `reopen()` loads it. The runner's own-process reopen
+   * (harness/reopen-child.ts) needs it; a contestant without it has no own-process figures.
+   */
+  adopt?(input: AdoptInput): void;
 }
+
+/** What {@link Contestant.adopt} is told about an index built elsewhere: the build input without its vectors. */
+export type AdoptInput = Omit<BuildInput, 'base' | 'onProgress'>;
 
 /** A contestant the runner can create by name, or learn why it cannot run here. */
 export interface ContestantDefinition {

@@ -131,6 +131,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       passes: options.passes,
       warmup: options.warmup,
       batch: options.batch,
+      engine: { durability: options.durability, threads: options.threads },
     };
     datasets.push(await runDataset(dataset, loadSeconds, definitions, settings, progress));
   }

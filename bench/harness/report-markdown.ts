@@ -84,6 +84,54 @@ function buildRows(runs: RunResult[]): string[][] {
   });
 }
 
+/**
+ * Rows of the own-process reopen: open time, first query and RSS of each contestant alone in a
+ * fresh process, with disk, and each figure ÷ hnswlib-node's for the same configuration.
+ */
+function ownProcessRows(runs: RunResult[]): string[][] {
+  const rows: string[][] = [];
+  const ratio = (value: number, base: number | undefined) =>
+    base === undefined || base === 0 ? '–' : (value / base).toFixed(2);
+  for (const run of runs) {
+    const own = run.build?.ownProcess;
+    if (own === undefined) continue;
+    if (!('openSeconds' in own)) {
+      rows.push([
+        run.contestant,
+        run.label,
+        '–',
+        '–',
+        '–',
+        '–',
+        '–',
+        '–',
+        '–',
+        `error: ${own.error.replace(/\|/g, '\\|')}`,
+      ]);
+      continue;
+    }
+    const baseline = runs.find((other) => other.contestant === 'hnswlib-node' && other.label === run.label)?.build;
+    const baseOwn =
+      baseline?.ownProcess !== undefined && 'openSeconds' in baseline.ownProcess ? baseline.ownProcess : undefined;
+    rows.push([
+      run.contestant,
+      run.label,
+      formatBytes(run.build!.diskBytes),
+      fixed(own.openSeconds, 3),
+      fixed(own.firstQueryMilliseconds, 2),
+      formatBytes(own.rssBeforeOpenBytes),
+      formatBytes(own.rssAfterQueriesBytes),
+      formatBytes(own.rssAfterQueriesBytes - own.rssBeforeOpenBytes),
+      run.contestant === 'hnswlib-node'
+        ? ''
+        : `${ratio(run.build!.diskBytes, baseline?.diskBytes)} / ${ratio(own.openSeconds, baseOwn?.openSeconds)} / ` +
+          `${ratio(own.rssAfterQueriesBytes, baseOwn?.rssAfterQueriesBytes)}`,
+      '',
+    ]);
+  }
+  return rows;
+}
+
 function datasetSection(result: DatasetResult, svgName: string): string {
   const parts: string[] = [];
   parts.push(`## ${result.name}`);
@@ -117,6 +165,33 @@ function datasetSection(result: DatasetResult, svgName: string): string {
       buildRows(result.runs),
     ),
   );
+  const own = ownProcessRows(result.runs);
+  if (own.length > 0) {
+    const queries = result.runs.map((run) => run.build?.ownProcess).find((figures) => figures && 'queries' in figures);
+    const count = queries !== undefined && 'queries' in queries ? queries.queries.toLocaleString('en-US') : '';
+    parts.push('### Reopen in a process of its own');
+    parts.push(
+      `Each contestant alone in a fresh process (under tsx, as the harness runs) opens the closed index, ` +
+        `answers one query (timed: the first query) and ${count} more at the largest ef; RSS after garbage collection.`,
+    );
+    parts.push(
+      table(
+        [
+          'contestant',
+          'index',
+          'disk',
+          'open s',
+          'first query ms',
+          'RSS before open',
+          `RSS after open + ${count} queries`,
+          'RSS growth',
+          '÷ hnswlib-node: disk / open / RSS after',
+          '',
+        ],
+        own,
+      ),
+    );
+  }
 
   const depths = result.recallDepths;
   const sizes = [

@@ -2,7 +2,8 @@
 // close, reopen, and record every figure. Imports data sets and contestants through their
 // interfaces; writes only into a temporary folder per build, which it removes.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset } from '../datasets/dataset.js';
@@ -11,6 +12,9 @@ import { recallAtK, tieAwareRecallAtK } from '../datasets/recall.js';
 import { type Contestant, type ContestantDefinition, configLabel, type IndexConfig } from './contestant.js';
 import { folderBytes, median, now, percentile, residentBytes, secondsBetween } from './measure.js';
 import type { Progress } from './progress.js';
+import type { ReopenFigures, ReopenRequest } from './reopen-child.js';
+
+const REOPEN_CHILD = join(import.meta.dirname, 'reopen-child.ts');
 
 /** Timing of one search size (k) at one ef: medians over the timed passes. */
 export interface SearchFigures {
@@ -63,6 +67,13 @@ export interface BuildFigures {
   firstQueryMilliseconds: number;
   /** recall@primary depth at the largest ef after reopening, to show nothing was lost. */
   recallAfterReopen: number;
+  /**
+   * The same reopen in a fresh process of its own (harness/reopen-child.ts), as an application
+   * starts: open time, the first query, and RSS before the open and after it plus
+   * {@link REOPEN_QUERIES} queries at the largest ef. Absent for a contestant that cannot adopt an
+   * index built elsewhere; `error` when the child failed.
+   */
+  ownProcess?: ReopenFigures | { error: string };
 }
 
 /** Every figure of one contestant × configuration on one data set. */
@@ -134,7 +145,12 @@ export interface RunSettings {
   warmup: number;
   /** Queries per batch call in the batch measurement; undefined: all queries in one call. */
   batch?: number | undefined;
+  /** QuiverDB's open options, passed to the own-process reopen (harness/reopen-child.ts). */
+  engine?: { durability?: 'full' | 'normal' | undefined; threads?: number | undefined };
 }
+
+/** Queries the own-process reopen answers after its first, cycling through the query set. */
+export const REOPEN_QUERIES = 1000;
 
 /** Search sizes to run: one k=10 search serves depths ≤ 10; each larger depth gets its own search. */
 export function searchSizes(
@@ -361,6 +377,17 @@ async function runOne(
       primaryDepth,
     );
     await contestant.close();
+    const ownProcess =
+      contestant.adopt === undefined
+        ? undefined
+        : reopenInOwnProcess(definition.name, settings, directory, dataset, config, primaryK, lastEf);
+    if (ownProcess !== undefined && 'openSeconds' in ownProcess) {
+      progress.log(
+        `${task('reopened in its own process')} in ${ownProcess.openSeconds.toFixed(3)} s, first query ` +
+          `${ownProcess.firstQueryMilliseconds.toFixed(2)} ms; RSS ${(ownProcess.rssAfterQueriesBytes / 2 ** 20).toFixed(1)} MiB ` +
+          `after ${ownProcess.queries} queries (${(ownProcess.rssBeforeOpenBytes / 2 ** 20).toFixed(1)} MiB before the open)`,
+      );
+    }
     result.build = {
       seconds: buildSeconds,
       vectorsPerSecond: dataset.baseCount / buildSeconds,
@@ -371,6 +398,7 @@ async function runOne(
       openSeconds,
       firstQueryMilliseconds,
       recallAfterReopen,
+      ...(ownProcess === undefined ? {} : { ownProcess }),
     };
     progress.log(
       `${task('reopened')} in ${openSeconds.toFixed(3)} s, first query ${firstQueryMilliseconds.toFixed(2)} ms; disk ${(diskBytes / 2 ** 20).toFixed(1)} MiB; ` +
@@ -388,6 +416,47 @@ async function runOne(
     rmSync(directory, { recursive: true, force: true });
   }
   return result;
+}
+
+/**
+ * Opens the closed index in `directory` in a fresh process (harness/reopen-child.ts): one contestant
+ * alone, as an application starts, so its RSS is its own. The queries go to the child as a file.
+ */
+function reopenInOwnProcess(
+  name: string,
+  settings: RunSettings,
+  directory: string,
+  dataset: Dataset,
+  config: IndexConfig,
+  k: number,
+  ef: number | undefined,
+): ReopenFigures | { error: string } {
+  const queriesFile = join(directory, 'reopen-queries.f32');
+  const requestFile = join(directory, 'reopen-request.json');
+  const queries = dataset.queries.subarray(0, dataset.queryCount * dataset.dim);
+  writeFileSync(queriesFile, new Uint8Array(queries.buffer, queries.byteOffset, queries.byteLength));
+  const request: ReopenRequest = {
+    contestant: name,
+    durability: settings.engine?.durability,
+    threads: settings.engine?.threads,
+    input: { count: dataset.baseCount, dim: dataset.dim, metric: dataset.metric, config, directory },
+    queriesFile,
+    queries: REOPEN_QUERIES,
+    k,
+    ef,
+  };
+  writeFileSync(requestFile, JSON.stringify(request));
+  const child = spawnSync(process.execPath, ['--import', 'tsx', REOPEN_CHILD, requestFile], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const line = child.stdout?.trim().split('\n').at(-1);
+  if (child.status !== 0 || !line) {
+    return {
+      error: `the reopen child exited with ${child.status ?? child.signal}: ${child.stderr?.trim().split('\n').at(-1) ?? ''}`,
+    };
+  }
+  return JSON.parse(line) as ReopenFigures;
 }
 
 /** The work units of one data set for the progress bar: vectors inserted plus queries run. */
