@@ -1,4 +1,6 @@
 // Semantics of upsert / get / delete / query / count / reopen, and 'flat' against brute force.
+import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, type Metric, open } from '../src/index.js';
 import { tempDirectory } from './helpers/fixtures.js';
@@ -140,6 +142,40 @@ describe('records', () => {
     }
     const hits = docs.query({ vector: vectors[17]!, k: 1 });
     expect(hits[0]).toMatchObject({ id: '4-17', distance: 0 });
+  });
+
+  it('after a reopen, hands out freed labels first, whether the deletes came before or after the first upsert', () => {
+    const docs = db.collection('relabel', { dim: 4 });
+    const vectors = randomVectors(206, 4, 12);
+    docs.upsert(vectors.slice(0, 200).map((vector, i) => ({ id: `r${i}`, vector }))); // labels 0..199
+    db.close();
+    db = open(directory.path);
+    const reopened = db.collection('relabel');
+    // Deletes before this connection's first upsert, then after it.
+    reopened.delete(['r3', 'r5']);
+    reopened.upsert(vectors.slice(200, 203).map((vector, i) => ({ id: `x${i}`, vector })));
+    reopened.delete(['r7', 'x0']);
+    reopened.upsert(vectors.slice(203, 206).map((vector, i) => ({ id: `y${i}`, vector })));
+    const sqlite = new Sqlite(join(directory.path, 'quiver.sqlite'), { readonly: true });
+    const labelOf = new Map(
+      (sqlite.prepare('SELECT id, label FROM records ORDER BY label').all() as { id: string; label: number }[]).map(
+        (row) => [row.id, row.label],
+      ),
+    );
+    sqlite.close();
+    // x0..x2 took the freed 3 and 5, then the next new label 200 (x0, label 3, is deleted since);
+    // y0..y2 the freed 3 and 7, then 201.
+    expect([0, 1, 2].map((i) => labelOf.get(`x${i}`))).toEqual([undefined, 5, 200]);
+    expect([0, 1, 2].map((i) => labelOf.get(`y${i}`))).toEqual([3, 7, 201]);
+    expect(new Set(labelOf.values()).size).toBe(labelOf.size);
+    expect(reopened.count()).toBe(202);
+    for (const [i, id] of [
+      [203, 'y0'],
+      [201, 'x1'],
+      [10, 'r10'],
+    ] as const) {
+      expect(reopened.queryIds({ vector: vectors[i]!, k: 1 })[0]).toMatchObject({ id, distance: 0 });
+    }
   });
 
   it('reopening gives back every collection with identical contents and settings', () => {

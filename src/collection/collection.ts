@@ -112,7 +112,11 @@ export class CollectionImpl implements Collection {
   readonly #state: CollectionState;
   readonly #collectionId: number;
   #derived: DerivedIndex | undefined;
-  #labels: LabelAllocator;
+  /**
+   * Hands out labels to new records; built from the records' labels on the first upsert, so an
+   * open (and any reader, which never writes) does not read every label.
+   */
+  #labelAllocator: LabelAllocator | undefined;
   /** Labels matched by recent filters, most recent last; emptied by every write. */
   readonly #matchCache = new Map<string, Matches>();
   /** Where hits are read from, and the record heads remembered after their first read. */
@@ -157,7 +161,6 @@ export class CollectionImpl implements Collection {
       hitSource: this.#hitSource,
       hitHeads: this.#hitHeads,
     };
-    this.#labels = new LabelAllocator(host.store.labels(row.id), host.store.lastSeq(), row.name);
     this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
     if (row.textSettings !== undefined) {
@@ -352,6 +355,19 @@ export class CollectionImpl implements Collection {
     return this.#write(derived, columnBatch(this.#state, batch), this.#applyNow);
   }
 
+  /**
+   * The label allocator, built on first use from the records' labels (inside the writer's transaction,
+   * so it sees exactly the committed records). @throws QuiverError CORRUPT for a label above the log
+   */
+  #labels(): LabelAllocator {
+    this.#labelAllocator ??= new LabelAllocator(
+      this.#host.store.labels(this.#collectionId),
+      this.#host.store.lastSeq(),
+      this.name,
+    );
+    return this.#labelAllocator;
+  }
+
   /** Commits a validated batch (records and log in one transaction), then hands it to `apply` for the index. */
   #write(derived: DerivedIndex, batch: PreparedBatch, apply: ApplyCommitted): UpsertResult {
     const store = this.#host.store;
@@ -364,12 +380,13 @@ export class CollectionImpl implements Collection {
     try {
       store.transaction(() => {
         // One statement for the batch's existing labels, none when the collection is empty.
-        const existing = this.#labels.live === 0 ? undefined : store.labelsOfIds(this.#collectionId, ids);
+        const allocator = this.#labels();
+        const existing = allocator.live === 0 ? undefined : store.labelsOfIds(this.#collectionId, ids);
         const fresh: number[] = [];
         for (let row = 0; row < ids.length; row++) {
           const label = existing?.get(ids[row]!);
           if (label === undefined) {
-            labels[row] = this.#labels.allocate();
+            labels[row] = allocator.allocate();
             fresh.push(row);
           } else {
             labels[row] = label;
@@ -394,12 +411,12 @@ export class CollectionImpl implements Collection {
         crashPoint('upsert-before-commit');
       });
     } catch (error) {
-      this.#labels.rollback();
+      this.#labelAllocator?.rollback();
       textSearch?.rolledBack();
       throw toQuiverError(error, `upserting into collection '${this.name}'`);
     }
     textSearch?.committed();
-    this.#labels.commit();
+    this.#labelAllocator?.commit();
     for (const label of labels) this.#hitHeads.forget(label); // before anything after the commit can throw
     this.#host.feed.committed();
     crashPoint('upsert-after-commit');
@@ -489,8 +506,9 @@ export class CollectionImpl implements Collection {
     this.#host.feed.committed();
     derived.applyCommitted(removed, seq);
     this.#matchCache.clear();
+    // An allocator not built yet will find these labels free when it reads the records.
     for (const { label } of removed) {
-      this.#labels.release(label);
+      this.#labelAllocator?.release(label);
     }
     this.#maybeSnapshot(derived);
     return removed.length;
