@@ -11,6 +11,7 @@ import { indexExpressionsOf, parseFieldPath } from './filter/index.js';
 import { indexKind } from './index/registry.js';
 import { useNativePaths } from './native-loader.js';
 import { defaultThreadCount } from './native/threads.js';
+import { fastOpenOptions, isCollectionName } from './open-options.js';
 import {
   collectionNameSchema,
   collectionOptionsSchema,
@@ -69,7 +70,7 @@ export class DatabaseImpl implements Database {
   readonly #opening = new Map<string, Promise<CollectionImpl>>();
 
   constructor(path: string, options: OpenOptions = {}) {
-    const parsed = parseOrThrow(openOptionsSchema, options, 'options');
+    const parsed = fastOpenOptions(options) ?? parseOrThrow(openOptionsSchema, options, 'options');
     if (typeof path !== 'string' || path.length === 0) {
       throw new QuiverError('INVALID_ARGUMENT', 'open() needs the path of a database directory');
     }
@@ -183,7 +184,7 @@ export class DatabaseImpl implements Database {
 
   #collection(name: string, options?: CollectionOptions): Collection {
     const store = this.store;
-    parseOrThrow(collectionNameSchema, name, 'collection name');
+    if (!isCollectionName(name)) parseOrThrow(collectionNameSchema, name, 'collection name');
     const settings = options === undefined ? undefined : parseOrThrow(collectionOptionsSchema, options, 'options');
     const open = this.#collections.get(name);
     const stored = open === undefined ? store.findCollection(name) : undefined;
@@ -275,7 +276,7 @@ export class DatabaseImpl implements Database {
   ): Promise<Collection<M, K>>;
   async collectionAsync(name: string, options?: CollectionOptions): Promise<Collection> {
     const store = this.store;
-    parseOrThrow(collectionNameSchema, name, 'collection name');
+    if (!isCollectionName(name)) parseOrThrow(collectionNameSchema, name, 'collection name');
     const settings = options === undefined ? undefined : parseOrThrow(collectionOptionsSchema, options, 'options');
     const row = this.#collections.has(name) ? undefined : store.findCollection(name);
     // Open already, or to be created (an empty index), or missing: nothing slow to do.
@@ -344,7 +345,7 @@ export class DatabaseImpl implements Database {
 
   dropCollection(name: string): boolean {
     const store = this.store;
-    parseOrThrow(collectionNameSchema, name, 'collection name');
+    if (!isCollectionName(name)) parseOrThrow(collectionNameSchema, name, 'collection name');
     if (this.readOnly) throw new QuiverError('READ_ONLY', `cannot drop '${name}': the database is read-only`);
     const row = store.findCollection(name);
     if (row === undefined) return false;

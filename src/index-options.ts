@@ -38,3 +38,34 @@ const ivfpqIndexSchema = lazySchema((z) =>
 export const indexOptionsSchema = lazySchema((z) =>
   z.discriminatedUnion('type', [hnswIndexSchema.schema, flatIndexSchema.schema, ivfpqIndexSchema.schema]),
 );
+
+/** Parsed index options, as indexOptionsSchema returns them. */
+type ParsedIndexOptions = ReturnType<typeof indexOptionsSchema.schema.parse>;
+
+/** An integer in [min, max], or absent. */
+const optionalInteger = (value: unknown, min: number, max: number) =>
+  value === undefined || (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max);
+
+/**
+ * `input` itself when it is hnsw or flat options the schema certainly accepts (a plain object with
+ * only that kind's keys, each absent or in range), else undefined: the caller then runs
+ * indexOptionsSchema, which decides and words the error. Reading a collection back with it loads no
+ * zod (src/open-options.ts says why that matters).
+ * @example
+ * const options = fastIndexOptions(stored) ?? indexOptionsSchema.parse(stored);
+ */
+export function fastIndexOptions(input: unknown): ParsedIndexOptions | undefined {
+  if (input === null || typeof input !== 'object' || Object.getPrototypeOf(input) !== Object.prototype)
+    return undefined;
+  const options = input as Record<string, unknown>;
+  const keys = Object.keys(options);
+  if (options['type'] === 'flat') return keys.length === 1 ? (input as ParsedIndexOptions) : undefined;
+  if (options['type'] !== 'hnsw') return undefined;
+  for (const key of keys)
+    if (key !== 'type' && key !== 'm' && key !== 'efConstruction' && key !== 'ef') return undefined;
+  const valid =
+    optionalInteger(options['m'], 2, 128) &&
+    optionalInteger(options['efConstruction'], 1, 4096) &&
+    optionalInteger(options['ef'], 1, MAX_K);
+  return valid ? (input as ParsedIndexOptions) : undefined;
+}

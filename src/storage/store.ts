@@ -3,7 +3,7 @@
 // compiled filters. Knows nothing of ANN indexes. Layout: see migrations/0001-initial.ts.
 import type Database from 'better-sqlite3';
 import { QuiverError, toQuiverError } from '../errors.js';
-import { indexOptionsSchema } from '../index-options.js';
+import { fastIndexOptions, indexOptionsSchema } from '../index-options.js';
 import { MAX_DIM } from '../limits.js';
 import type { Metric } from '../metric.js';
 import { openSqlite } from '../native-loader.js';
@@ -810,12 +810,13 @@ function toCollectionRow(row: CollectionSqlRow): CollectionRow {
   } catch (error) {
     throw corrupt('index_params that are not JSON', error);
   }
-  const parsed = indexOptionsSchema.safeParse({
-    ...(isObject(params) ? params : { invalid: params }),
-    type: row.index_type,
-  });
-  if (!parsed.success) throw corrupt(`invalid index_params ${JSON.stringify(row.index_params)}`, parsed.error);
-  const options = parsed.data;
+  const stored = { ...(isObject(params) ? params : { invalid: params }), type: row.index_type };
+  let options = fastIndexOptions(stored);
+  if (options === undefined) {
+    const parsed = indexOptionsSchema.safeParse(stored);
+    if (!parsed.success) throw corrupt(`invalid index_params ${JSON.stringify(row.index_params)}`, parsed.error);
+    options = parsed.data;
+  }
   const index = indexKind(options.type).storedParams(options, row.dim);
   let indexedFields: unknown;
   try {
