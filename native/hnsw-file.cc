@@ -221,6 +221,10 @@ std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, Gra
   std::size_t deleted = 0;
   for (std::size_t i = 0; i < count; i++) deleted += store->IsDeleted(static_cast<NodeId>(i)) ? 1 : 0;
   store->deleted = deleted;
+  // One set of visit marks (2 bytes per node of capacity, zeroed) for the first search, made now as
+  // hnswlib's loader makes its visited list: the first query after an open would otherwise pay for
+  // it (about a millisecond at a million nodes).
+  { VisitedPool::Lease primed = store->visited->Acquire(); }
   return store;
 }
 
