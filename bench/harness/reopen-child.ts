@@ -1,7 +1,7 @@
 // Child process of the runner's own-process reopen: one contestant alone in a fresh process opens
 // the index another process built and closed, answers one query, then `queries` more, and reports
-// open time, the first query's time and its resident memory (RSS) without the engine, before the
-// open and after the queries, as one JSON line on stdout. Run as `node --import tsx reopen-child.ts <request.json>`.
+// open time, the first query's time and its resident memory (RSS) before the open and after the
+// queries, as one JSON line on stdout. Run as `node --import tsx reopen-child.ts <request.json>`.
 import { readFileSync } from 'node:fs';
 import type { AdoptInput } from './contestant.js';
 import { contestantDefinitions } from './main.js';
@@ -28,11 +28,10 @@ export interface ReopenFigures {
   /** Queries answered after the first. */
   queries: number;
   /**
-   * RSS before the contestant's module is imported (node, tsx and the harness), bytes: what the
-   * process holds without the engine. RSS after − this is what the engine costs.
+   * RSS before the open (after garbage collection), bytes: node, tsx and the harness, which imports
+   * every contestant's module. What an engine loads on its first open (QuiverDB: better-sqlite3 and
+   * its addon) counts after it; RSS after − this is what opening and querying the index costs.
    */
-  rssWithoutEngineBytes: number;
-  /** RSS with the contestant's module loaded, before the open (after garbage collection), bytes. */
   rssBeforeOpenBytes: number;
   /** RSS after the open and every query (after garbage collection), bytes. */
   rssAfterQueriesBytes: number;
@@ -41,7 +40,6 @@ export interface ReopenFigures {
 const request = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as ReopenRequest;
 const bytes = readFileSync(request.queriesFile);
 const queries = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-const rssWithoutEngineBytes = residentBytes();
 const definition = contestantDefinitions({
   durability: request.durability,
   ...(request.threads !== undefined ? { threads: request.threads } : {}),
@@ -70,7 +68,6 @@ const figures: ReopenFigures = {
   openSeconds,
   firstQueryMilliseconds,
   queries: request.queries,
-  rssWithoutEngineBytes,
   rssBeforeOpenBytes,
   rssAfterQueriesBytes: residentBytes(),
 };

@@ -119,14 +119,14 @@ function ownProcessRows(runs: RunResult[]): string[][] {
       formatBytes(run.build!.diskBytes),
       fixed(own.openSeconds, 3),
       fixed(own.firstQueryMilliseconds, 2),
-      formatBytes(own.rssWithoutEngineBytes),
+      formatBytes(own.rssBeforeOpenBytes),
       formatBytes(own.rssAfterQueriesBytes),
-      formatBytes(own.rssAfterQueriesBytes - own.rssWithoutEngineBytes),
+      formatBytes(own.rssAfterQueriesBytes - own.rssBeforeOpenBytes),
       run.contestant === 'hnswlib-node'
         ? ''
         : `${ratio(run.build!.diskBytes, baseline?.diskBytes)} / ${ratio(own.openSeconds, baseOwn?.openSeconds)} / ` +
           `${ratio(own.rssAfterQueriesBytes, baseOwn?.rssAfterQueriesBytes)} / ` +
-          `${ratio(own.rssAfterQueriesBytes - own.rssWithoutEngineBytes, baseOwn === undefined ? undefined : baseOwn.rssAfterQueriesBytes - baseOwn.rssWithoutEngineBytes)}`,
+          `${ratio(own.rssAfterQueriesBytes - own.rssBeforeOpenBytes, baseOwn === undefined ? undefined : baseOwn.rssAfterQueriesBytes - baseOwn.rssBeforeOpenBytes)}`,
       '',
     ]);
   }
@@ -175,7 +175,7 @@ function datasetSection(result: DatasetResult, svgName: string): string {
       `Each contestant alone in a fresh process (under tsx, as the harness runs) imports its engine, opens ` +
         `the closed index (the open includes whatever the engine loads on its first open), answers one query ` +
         `(timed: the first query) and ${count} more at the largest ef. RSS after garbage collection; ` +
-        `"engine RSS" is RSS after the queries minus RSS before the engine was imported (node, tsx and the harness).`,
+        `"RSS growth" is RSS after the queries minus RSS before the open (node, tsx and the harness with every contestant's module imported; what an engine loads at its first open, such as QuiverDB's better-sqlite3 and addon, counts in the growth).`,
     );
     parts.push(
       table(
@@ -185,10 +185,10 @@ function datasetSection(result: DatasetResult, svgName: string): string {
           'disk',
           'open s',
           'first query ms',
-          'RSS without the engine',
+          'RSS before open',
           `RSS after open + ${count} queries`,
-          'engine RSS',
-          '÷ hnswlib-node: disk / open / RSS after / engine RSS',
+          'RSS growth',
+          '÷ hnswlib-node: disk / open / RSS after / RSS growth',
           '',
         ],
         own,

@@ -385,7 +385,7 @@ async function runOne(
       progress.log(
         `${task('reopened in its own process')} in ${ownProcess.openSeconds.toFixed(3)} s, first query ` +
           `${ownProcess.firstQueryMilliseconds.toFixed(2)} ms; RSS ${(ownProcess.rssAfterQueriesBytes / 2 ** 20).toFixed(1)} MiB ` +
-          `after ${ownProcess.queries} queries (${(ownProcess.rssWithoutEngineBytes / 2 ** 20).toFixed(1)} MiB without the engine)`,
+          `after ${ownProcess.queries} queries (${(ownProcess.rssBeforeOpenBytes / 2 ** 20).toFixed(1)} MiB before the open)`,
       );
     }
     result.build = {
