@@ -130,6 +130,11 @@ export class Store {
       if (!options.readOnly) db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
+      // SQLite's own default page cache, 2 MiB, where better-sqlite3 builds SQLite with 16 MiB: a
+      // connection that answers queries fills it with the record pages of its hits, which the OS page
+      // cache holds anyway and the remembered hit heads make rare (14 MiB of RSS after 1,000 queryIds
+      // at 100,000 records, docs/benchmarks.md "Open, memory and disk").
+      db.pragma('cache_size = -2000');
       const store = new Store(db, file);
       store.#migrate(options.readOnly, file);
       return store;
