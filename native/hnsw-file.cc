@@ -17,6 +17,10 @@
 namespace quiver {
 namespace {
 
+// Bytes read (and checksummed) at a time: whole elements up to this size, so that a piece is
+// checked while it is still in the cache.
+constexpr std::size_t kPieceBytes = std::size_t{1} << 20;
+
 // A read-only file, or a range of one: buffered, closed on every path out. With a range, reading
 // starts at its offset, never goes past its end, and keeps the CRC-32 of every byte read.
 class GraphFileReader {
@@ -47,31 +51,35 @@ class GraphFileReader {
       crc_ = Crc32(into, bytes, crc_);
     }
   }
-  // A large read, a piece at a time so that each piece is checksummed while it is in the cache.
-  void ReadLarge(void* into, std::size_t bytes) {
-    auto* at = static_cast<char*>(into);
-    while (bytes > 0) {
-      const std::size_t piece = std::min(bytes, kPieceBytes);
-      Read(at, piece);
-      at += piece;
-      bytes -= piece;
-    }
-  }
   template <typename T>
   T Read() {
     T value;
     Read(&value, sizeof(T));
     return value;
   }
-  bool AtEnd() { return ranged_ ? remaining_ == 0 : std::fgetc(file_) == EOF; }
+  // Every byte left: the rest of the range, or of the file.
+  std::vector<char> ReadRest() {
+    std::vector<char> rest;
+    if (ranged_) {
+      rest.resize(static_cast<std::size_t>(remaining_));
+      Read(rest.data(), rest.size());
+      return rest;
+    }
+    char piece[1 << 16];
+    for (;;) {
+      const std::size_t read = std::fread(piece, 1, sizeof piece, file_);
+      rest.insert(rest.end(), piece, piece + read);
+      if (read < sizeof piece) break;
+    }
+    if (std::ferror(file_) != 0) Fail("it cannot be read");
+    return rest;
+  }
   std::uint32_t Crc() const { return crc_; }
   [[noreturn]] void Fail(const std::string& what) const {
     throw std::runtime_error("the graph file " + path_ + " is corrupted or not an HNSW graph: " + what);
   }
 
  private:
-  static constexpr std::size_t kPieceBytes = std::size_t{1} << 20;
-
   static std::FILE* Open(const std::string& path) {
     std::FILE* file = std::fopen(path.c_str(), "rb");
     if (file == nullptr) throw std::runtime_error("cannot open " + path);
@@ -175,24 +183,48 @@ std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, Gra
   if (count > 0 && (store->entry >= count || store->top_layer < 0)) file.Fail("its entry point is not an element");
   // The file's capacity, or none for an empty graph (as hnswlib's loader).
   store->Allocate(count > 0 ? capacity : 0);
-  file.ReadLarge(store->elements, count * store->element_bytes);
 
+  // The elements, a piece of whole elements at a time, each piece checked (links, label map, deleted
+  // flag) right after it is read and checksummed, while it is still in the cache.
   store->label_lookup.reserve(count);
+  std::size_t deleted = 0;
+  const std::size_t piece_elements = std::max<std::size_t>(1, kPieceBytes / store->element_bytes);
+  for (std::size_t first = 0; first < count; first += piece_elements) {
+    const std::size_t last = std::min(count, first + piece_elements);
+    file.Read(store->elements + first * store->element_bytes, (last - first) * store->element_bytes);
+    for (std::size_t i = first; i < last; i++) {
+      const auto node = static_cast<NodeId>(i);
+      if (!LinksValid(store->Links0(node), store->max_links0, count)) {
+        file.Fail("element " + std::to_string(i) + "'s layer-0 links");
+      }
+      store->label_lookup[store->Label(node)] = node;
+      deleted += store->IsDeleted(node) ? 1 : 0;
+    }
+  }
+
+  // The upper layers: per element a uint32 byte count and its lists, read in one piece (a few bytes
+  // per element; far fewer reads than one per element) and parsed from memory.
+  const std::vector<char> rest = file.ReadRest();
+  std::size_t at = 0;
+  const auto take = [&](std::size_t bytes) {
+    if (rest.size() - at < bytes) file.Fail("it ends early");
+    const char* from = rest.data() + at;
+    at += bytes;
+    return from;
+  };
   for (std::size_t i = 0; i < count; i++) {
     const auto node = static_cast<NodeId>(i);
-    if (!LinksValid(store->Links0(node), store->max_links0, count)) {
-      file.Fail("element " + std::to_string(i) + "'s layer-0 links");
-    }
-    store->label_lookup[store->Label(node)] = node;
-    const auto bytes = file.Read<std::uint32_t>();
+    std::uint32_t bytes;
+    std::memcpy(&bytes, take(sizeof bytes), sizeof bytes);
     if (bytes % store->links_bytes != 0) file.Fail("element " + std::to_string(i) + "'s upper links");
     const int levels = static_cast<int>(bytes / store->links_bytes);
     if (levels > store->top_layer) file.Fail("element " + std::to_string(i) + " is above the top layer");
     if (levels > 0) {
+      const char* lists = take(bytes);
       store->upper[i].reset(new (std::nothrow) char[bytes]);
       if (!store->upper[i]) throw std::runtime_error("out of memory for the graph");
       store->levels[i] = levels;
-      file.Read(store->upper[i].get(), bytes);
+      std::memcpy(store->upper[i].get(), lists, bytes);
       for (int layer = 1; layer <= levels; layer++) {
         if (!LinksValid(store->UpperLinks(node, layer), store->max_links, count)) {
           file.Fail("element " + std::to_string(i) + "'s links on layer " + std::to_string(layer));
@@ -200,7 +232,7 @@ std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, Gra
       }
     }
   }
-  if (!file.AtEnd()) file.Fail("bytes follow its last element");
+  if (at != rest.size()) file.Fail("bytes follow its last element");
   // The descent reads the entry point's lists from the top layer down, and each neighbour's on the
   // layer it was reached on: a list the node does not have would be read out of bounds.
   if (count > 0 && store->levels[store->entry] != store->top_layer) file.Fail("its entry point is not on the top layer");
@@ -218,8 +250,6 @@ std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, Gra
     }
   }
   store->count = count;
-  std::size_t deleted = 0;
-  for (std::size_t i = 0; i < count; i++) deleted += store->IsDeleted(static_cast<NodeId>(i)) ? 1 : 0;
   store->deleted = deleted;
   // One set of visit marks (2 bytes per node of capacity, zeroed) for the first search, made now as
   // hnswlib's loader makes its visited list: the first query after an open would otherwise pay for
