@@ -9,7 +9,7 @@ import { applyInChunks, ProgressReporter, progressOption, queueInChunks } from '
 import { arrowBatches, arrowTableOf, columnBatch, exportArrowTo, importArrow } from './arrow.js';
 import { DerivedIndex, type IndexEvents } from './derived-index.js';
 import { applyUpdate, prepareUpdate } from './update.js';
-import { LabelAllocator } from './labels.js';
+import { checkStoredLabel, LabelAllocator } from './labels.js';
 import {
   answerQueryBatch,
   answerQueryBatchAsync,
@@ -161,6 +161,14 @@ export class CollectionImpl implements Collection {
       hitSource: this.#hitSource,
       hitHeads: this.#hitHeads,
     };
+    // A damaged label (negative, huge, above the log) is CORRUPT at open, as the allocator would find
+    // it; the lowest and the highest tell, without reading every label.
+    const range = host.store.labelRange(row.id);
+    if (range !== undefined) {
+      const lastSeq = host.store.lastSeq();
+      checkStoredLabel(range.lowest, lastSeq, row.name);
+      checkStoredLabel(range.highest, lastSeq, row.name);
+    }
     this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
     if (!host.readOnly) this.#derived.removeOrphanSnapshots();
     if (row.textSettings !== undefined) {

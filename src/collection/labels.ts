@@ -20,13 +20,7 @@ export class LabelAllocator {
     const free: number[] = [];
     let expected = 0;
     for (const label of used) {
-      checkLabel(label, collection);
-      if (label >= lastSeq) {
-        throw new QuiverError(
-          'CORRUPT',
-          `collection '${collection}' has a record with label ${label}, above the ${lastSeq} changes ever logged; run quiver verify`,
-        );
-      }
+      checkStoredLabel(label, lastSeq, collection);
       for (; expected < label; expected++) free.push(expected);
       expected = label + 1;
     }
@@ -61,4 +55,22 @@ export class LabelAllocator {
     }
     this.#journal = [];
   }
+}
+
+/**
+ * Checks a label read back from the records: an integer label (checkLabel) below `lastSeq` — every
+ * label a record holds was once fresh, with an upsert logged under a higher seq, so a label at or
+ * above it is damage. An open checks the lowest and the highest label this way (two index seeks),
+ * the allocator every label when the first upsert builds it.
+ * @throws QuiverError CORRUPT
+ */
+export function checkStoredLabel(label: unknown, lastSeq: number, collection: string): number {
+  const checked = checkLabel(label, collection);
+  if (checked >= lastSeq) {
+    throw new QuiverError(
+      'CORRUPT',
+      `collection '${collection}' has a record with label ${checked}, above the ${lastSeq} changes ever logged; run quiver verify`,
+    );
+  }
+  return checked;
 }

@@ -448,6 +448,18 @@ export class Store {
     return row.n;
   }
 
+  /**
+   * The lowest and the highest label of a collection's records (undefined when it has none): two
+   * seeks in the (collection_id, label) index, whatever the collection's size.
+   */
+  labelRange(collectionId: number): { lowest: unknown; highest: unknown } | undefined {
+    const row = this.#statement(
+      `SELECT (SELECT min(label) FROM records WHERE collection_id = ?) AS lowest,
+              (SELECT max(label) FROM records WHERE collection_id = ?) AS highest`,
+    ).get(collectionId, collectionId) as { lowest: unknown; highest: unknown };
+    return row.lowest === null ? undefined : row;
+  }
+
   /** Every live label of a collection, ascending. */
   labels(collectionId: number): number[] {
     return this.#statement('SELECT label FROM records WHERE collection_id = ? ORDER BY label')
