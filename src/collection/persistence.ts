@@ -115,8 +115,13 @@ function saveState(context: IndexContext, ann: AnnIndex, seq: number, committed:
  * The index from its saved state, before the log replay: a verified snapshot file ('file' kinds)
  * or the state in SQLite ('state' kinds). Undefined when there is none to load (IVF-PQ or an int8
  * HNSW graph snapshotted before training). Throws (CORRUPT, IO_ERROR) when the saved state is unusable.
+ * `count` gives the number of records, asked only for a state kind's progress report.
  */
-export function* loadSteps(context: IndexContext, manifest: ManifestRow, count: number): Steps<AnnIndex | undefined> {
+export function* loadSteps(
+  context: IndexContext,
+  manifest: ManifestRow,
+  count: () => number,
+): Steps<AnnIndex | undefined> {
   const row = context.row;
   const kind = context.kind;
   if (kind.persistence === 'file') return manifest.file === '' ? undefined : yield* loadFileSteps(context, manifest);
@@ -131,7 +136,7 @@ export function* loadSteps(context: IndexContext, manifest: ManifestRow, count: 
       `they were built with ${state.params}; the collection has ${JSON.stringify(row.index)}`,
     );
   }
-  context.events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count });
+  context.events.onProgress({ collection: row.name, phase: 'load', done: 0, total: count() });
   return kind.fromState(row.metric, row.dim, row.index, context.hooks, state);
 }
 
