@@ -2,7 +2,9 @@
 // on first use. Builds an hnsw collection of N synthetic 128-d vectors (m 8, efConstruction 40: the
 // graph's quality does not matter here, only what the first query reads), then opens it again and
 // again, timing the open, the first queryIds and the first query (other hits) of each open.
-// Run by hand: `npx tsx bench/micro/first-query.bench.ts [N=100000] [--opens 7]`. Prints a table.
+// Run by hand: `npx tsx bench/micro/first-query.bench.ts [N=100000] [--opens 7] [--database DIR]`.
+// With --database, the collection 'bench' (128-d) of an existing database is opened instead of
+// building one (a 1M build takes minutes; the folder is left as it was). Prints a table.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,21 +18,31 @@ const opensAt = args.indexOf('--opens');
 const OPENS = opensAt === -1 ? 7 : Number(args[opensAt + 1]);
 const DIM = 128;
 
-const data = generateSynthetic({ n: count, dim: DIM, queries: 2 * OPENS, seed: 7 });
-const folder = mkdtempSync(join(tmpdir(), 'quiverdb-micro-first-'));
-const path = join(folder, 'db');
-const built = open(path, { durability: 'normal' });
-const collection = built.collection('bench', { dim: DIM, index: { type: 'hnsw', m: 8, efConstruction: 40 } });
-const buildStart = process.hrtime.bigint();
-for (let start = 0; start < count; start += 10_000) {
-  const records: UpsertRecord[] = [];
-  for (let row = start; row < Math.min(count, start + 10_000); row++) {
-    records.push({ id: `doc-${row}`, vector: data.base.subarray(row * DIM, (row + 1) * DIM), metadata: { row } });
+const databaseAt = args.indexOf('--database');
+const existing = databaseAt === -1 ? undefined : args[databaseAt + 1];
+const data = generateSynthetic({
+  n: existing === undefined ? count : 2 * OPENS,
+  dim: DIM,
+  queries: 2 * OPENS,
+  seed: 7,
+});
+const folder = existing === undefined ? mkdtempSync(join(tmpdir(), 'quiverdb-micro-first-')) : undefined;
+const path = folder === undefined ? existing! : join(folder, 'db');
+let buildSeconds = 0;
+if (folder !== undefined) {
+  const built = open(path, { durability: 'normal' });
+  const collection = built.collection('bench', { dim: DIM, index: { type: 'hnsw', m: 8, efConstruction: 40 } });
+  const buildStart = process.hrtime.bigint();
+  for (let start = 0; start < count; start += 10_000) {
+    const records: UpsertRecord[] = [];
+    for (let row = start; row < Math.min(count, start + 10_000); row++) {
+      records.push({ id: `doc-${row}`, vector: data.base.subarray(row * DIM, (row + 1) * DIM), metadata: { row } });
+    }
+    collection.upsert(records);
   }
-  collection.upsert(records);
+  buildSeconds = Number(process.hrtime.bigint() - buildStart) / 1e9;
+  built.close();
 }
-const buildSeconds = Number(process.hrtime.bigint() - buildStart) / 1e9;
-built.close();
 
 const milliseconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
 const figures: { open: number; queryIds: number; query: number }[] = [];
@@ -49,16 +61,19 @@ for (let round = 0; round < OPENS; round++) {
   database.close();
   figures.push({ open: openMs, queryIds: idsMs, query: queryMs });
 }
-rmSync(folder, { recursive: true, force: true });
+if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
 
 const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const spread = (pick: (figure: (typeof figures)[number]) => number): string => {
   const values = figures.map(pick);
   return `${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
 };
-console.log(`### first queries after open, ${count.toLocaleString('en-US')} × ${DIM} hnsw\n`);
+const size = existing === undefined ? count.toLocaleString('en-US') : `the collection in ${existing},`;
+console.log(`### first queries after open, ${size} × ${DIM} hnsw\n`);
 console.log(`${machineLine()} (after the run)\n`);
-console.log(`Built in ${buildSeconds.toFixed(1)} s; ${OPENS} opens, median (min–max) in ms:\n`);
+console.log(
+  `${folder === undefined ? 'Existing database' : `Built in ${buildSeconds.toFixed(1)} s`}; ${OPENS} opens, median (min–max) in ms:\n`,
+);
 console.log('| open | first queryIds | first query (other hits, with metadata) |');
 console.log('|---|---|---|');
 console.log(`| ${spread((f) => f.open)} | ${spread((f) => f.queryIds)} | ${spread((f) => f.query)} |`);
