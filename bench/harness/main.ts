@@ -20,7 +20,7 @@ import type { ContestantDefinition, IndexConfig } from './contestant.js';
 import { runDurability } from './durability.js';
 import { runReplication } from './replication.js';
 import { runImport } from './import.js';
-import { machineInfo } from './machine.js';
+import { loadAverages, machineInfo } from './machine.js';
 import { now, secondsBetween } from './measure.js';
 import { type BenchOptions, DEFAULTS, HELP, parseOptions } from './options.js';
 import { createProgress } from './progress.js';
@@ -103,6 +103,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
   const configs = indexConfigs(options);
   const progress = createProgress({ bar: options.progress, quiet: options.quiet });
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadAverages();
   const datasets: DatasetResult[] = [];
   const outDir = resolve(options.out);
 
@@ -141,6 +142,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: machineInfo(),
+    loadAverage: { start: loadAtStart, end: loadAverages() },
     parameters: {
       datasets: options.datasets,
       recallDepths: options.recallDepths,

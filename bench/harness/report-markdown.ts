@@ -10,6 +10,8 @@ export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   machine: MachineInfo;
+  /** 1/5/15-minute load averages when the run started and ended (the machine may be shared). */
+  loadAverage?: { start: number[]; end: number[] };
   parameters: Record<string, unknown>;
   datasets: DatasetResult[];
 }
@@ -297,7 +299,10 @@ export function renderMarkdown(results: BenchResults, svgNames: string[]): strin
         : '') +
       `; ${Object.entries(machine.packages)
         .map(([name, version]) => `${name} ${version}`)
-        .join(', ')}.`,
+        .join(', ')}.` +
+      (results.loadAverage
+        ? ` Load average (1/5/15 min): ${results.loadAverage.start.join(' ')} at the start, ${results.loadAverage.end.join(' ')} at the end.`
+        : ''),
   );
   parts.push(
     `Parameters: \`${JSON.stringify(results.parameters)}\`. QPS is single-threaded (queries ÷ wall time of a pass); ` +

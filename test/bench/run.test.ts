@@ -128,9 +128,19 @@ describe('npm run bench -- --quick', () => {
       expect(flat.qpsAtEqualRecall).toBeGreaterThan(0);
       expect(flat.batchQpsAtEqualRecall).toBeGreaterThan(0);
     }
+    // Each contestant was reopened alone in a fresh process too, with 1,000 queries after the first.
+    for (const run of dataset.runs) {
+      const own = run.build?.ownProcess;
+      expect(own, `${run.contestant} ${run.label}`).toMatchObject({ queries: 1000 });
+      if (own === undefined || !('openSeconds' in own)) continue;
+      expect(own.openSeconds).toBeGreaterThan(0);
+      expect(own.firstQueryMilliseconds).toBeGreaterThan(0);
+      expect(own.rssAfterQueriesBytes).toBeGreaterThan(own.rssBeforeOpenBytes);
+    }
     const markdown = readFileSync(join(out, 'results.md'), 'utf8');
     expect(markdown).toContain('batch QPS k=10');
     expect(markdown).toContain('QPS ratio at equal recall');
+    expect(markdown).toContain('### Reopen in a process of its own');
   });
 
   it('runs QuiverDB flat beside plain-js, single and batched, and reports both ratios', async () => {
