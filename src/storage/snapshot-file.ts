@@ -20,6 +20,8 @@
 // | 56     | 4     | reserved, zero                                               |
 // | 60     | 4     | CRC-32 of bytes 0..59                                        |
 // | 64     | P     | payload: L uint32 live labels, then hnswlib's graph file     |
+// An open reads the header and the labels here (readSnapshotHeadSteps) and leaves the graph to the
+// index, which reads its range of this file and continues the payload CRC-32 from the labels'.
 import {
   closeSync,
   fstatSync,
