@@ -12,7 +12,7 @@ import { recallAtK, tieAwareRecallAtK } from '../datasets/recall.js';
 import { type Contestant, type ContestantDefinition, configLabel, type IndexConfig } from './contestant.js';
 import { folderBytes, median, now, percentile, residentBytes, secondsBetween } from './measure.js';
 import type { Progress } from './progress.js';
-import type { ReopenFigures, ReopenRequest } from './reopen-child.js';
+import type { ReopenFigures, ReopenRequest } from './reopen.js';
 
 const REOPEN_CHILD = join(import.meta.dirname, 'reopen-child.ts');
 
