@@ -2,7 +2,7 @@
 // snapshot file (written, then read back and verified), a 'state' kind in SQLite, a 'none' kind
 // only as a manifest row; the manifest commit with its log truncation; removing snapshot files.
 // Must not import the collection class, the derived index or the database.
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import type { AnnIndex } from '../index/types.js';
@@ -170,12 +170,30 @@ function* loadFileSteps(context: IndexContext, manifest: ManifestRow): Steps<Ann
     },
     liveLabels: snapshot.liveLabels,
   };
-  const ann = yield* step(
-    () => loadFile(loaded, row.metric, row.dim, row.index, context.hooks),
-    () => loadFileAsync(loaded, row.metric, row.dim, row.index, context.hooks),
-  );
+  let ann: AnnIndex;
+  try {
+    ann = yield* step(
+      () => loadFile(loaded, row.metric, row.dim, row.index, context.hooks),
+      () => loadFileAsync(loaded, row.metric, row.dim, row.index, context.hooks),
+    );
+  } catch (error) {
+    throw existsSync(file) ? error : removedWhileRead(file, error);
+  }
   crashPoint('snapshot-loaded');
   return ann;
+}
+
+/**
+ * The error of a graph load whose snapshot file is gone: the index opens the file again after its
+ * header was read, and a writer may have replaced and removed it in between. Its cause carries
+ * ENOENT, as a failed read of a missing file does, so that a reader starts again from the new
+ * manifest (replacedUnderReader) instead of rebuilding.
+ */
+function removedWhileRead(file: string, error: unknown): QuiverError {
+  const missing = Object.assign(new Error(`snapshot ${file} was removed while it was being read`, { cause: error }), {
+    code: 'ENOENT',
+  });
+  return new QuiverError('IO_ERROR', missing.message, { cause: missing });
 }
 
 /** Checks a verified snapshot file against the manifest and the collection; reports the load. */

@@ -4,7 +4,8 @@
 import Sqlite from 'better-sqlite3';
 import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HnswIndex } from '../../src/index/hnsw.js';
 import { type Database, open, type OpenOptions, type QuiverProgress, type QuiverWarning } from '../../src/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 import { randomVectors } from '../helpers/random.js';
@@ -189,6 +190,30 @@ describe('damaged snapshots are rebuilt from the records', () => {
     await db.collectionAsync('docs');
     expect(warnings.map((warning) => warning.message)).toEqual([expect.stringMatching(/payload checksum is wrong/)]);
     expectExactAnswers(db);
+  });
+
+  it('a reader whose snapshot the writer replaces and removes during the graph load starts again from the new one', () => {
+    db.collection('docs').snapshot();
+    const readerWarnings: QuiverWarning[] = [];
+    const reader = open(directory.path, { readOnly: true, onWarning: (warning) => readerWarnings.push(warning) });
+    const load = HnswIndex.load;
+    const spy = vi.spyOn(HnswIndex, 'load').mockImplementationOnce((...args) => {
+      // Between the reader's read of the header and the load's own open of the file: the writer
+      // snapshots again (a new file) and removes the one the reader started on.
+      const docs = db.collection('docs');
+      docs.upsert([{ id: 'x', vector: vectors[9]! }]);
+      docs.delete('x');
+      docs.snapshot();
+      return load.apply(HnswIndex, args);
+    });
+    try {
+      expectExactAnswers(reader);
+      expect(spy).toHaveBeenCalledTimes(2); // the first load failed on the removed file, the second took the new one
+      expect(readerWarnings).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      reader.close();
+    }
   });
 
   it('a stale snapshot (an older file under the manifest name) → rebuild', () => {
