@@ -22,7 +22,7 @@ import { type HnswGraphRange, type HnswKernels, type Int8Ranges, NO_LABEL } from
 import { defaultThreadCount } from '../native/threads.js';
 import { crc32 } from '../quant/crc32.js';
 import { exactAmong } from './flat.js';
-import { batchRow, type HnswParams, HnswIndex } from './hnsw.js';
+import { batchRow, checkDistinctLabels, type HnswParams, HnswIndex } from './hnsw.js';
 import { learnRanges } from './scalar-quantiser.js';
 import type {
   AllowedLabels,
@@ -320,17 +320,7 @@ export class Int8HnswIndex implements AnnIndex {
         `vectors must hold labels.length rows of dim ${this.dim}, got ${vectors?.length} numbers for ${labels.length} labels`,
       );
     }
-    if (labels.length < 2) return;
-    const seen = new Set<number>();
-    for (let i = 0; i < labels.length; i++) {
-      if (seen.has(labels[i]!)) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `labels[${i}] repeats label ${labels[i]}; a batch needs distinct labels`,
-        );
-      }
-      seen.add(labels[i]!);
-    }
+    checkDistinctLabels(labels);
   }
 
   /**

@@ -558,16 +558,7 @@ export class HnswIndex implements AnnIndex {
 
   #enqueueBatch(queue: InsertQueue, labels: Uint32Array, vectors: Float32Array): void {
     checkHnswAddArguments(this.dim, vectors, labels, 1);
-    const seen = new Set<number>();
-    for (let i = 0; i < labels.length; i++) {
-      if (seen.has(labels[i]!)) {
-        throw new QuiverError(
-          'INVALID_ARGUMENT',
-          `labels[${i}] repeats label ${labels[i]}; a batch needs distinct labels`,
-        );
-      }
-      seen.add(labels[i]!);
-    }
+    checkDistinctLabels(labels);
     for (let row = 0; row < labels.length; row++) {
       this.#enqueue(queue, labels[row]!, vectors.subarray(row * this.dim, (row + 1) * this.dim));
     }
@@ -707,6 +698,21 @@ export class HnswIndex implements AnnIndex {
 }
 
 /** Row `row` of a batch answer as {@link Neighbours}: its results up to the first padding slot. */
+/** Rejects a batch that names a label twice (INVALID_ARGUMENT naming the first repeat). */
+export function checkDistinctLabels(labels: Uint32Array): void {
+  if (labels.length < 2) return;
+  const seen = new Set<number>();
+  for (let i = 0; i < labels.length; i++) {
+    if (seen.has(labels[i]!)) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `labels[${i}] repeats label ${labels[i]}; a batch needs distinct labels`,
+      );
+    }
+    seen.add(labels[i]!);
+  }
+}
+
 export function batchRow(batch: BatchNeighbours, row: number): Neighbours {
   const labels: number[] = [];
   const distances: number[] = [];

@@ -48,6 +48,23 @@ function errorCode(action: () => unknown): string | undefined {
 }
 
 describe('Int8HnswIndex', () => {
+  it('refuses a batch that names a label twice, on every write path, and changes nothing', async () => {
+    const index = new Int8HnswIndex('l2', DIM, params, 16, fetch);
+    const { matrix } = rows(3);
+    const repeated = Uint32Array.of(4, 9, 4);
+    expect(errorCode(() => index.upsertBatch(repeated, matrix, 1))).toBe('INVALID_ARGUMENT');
+    await expect(index.upsertBatchAsync(repeated, matrix, 1)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/labels\[2\] repeats label 4/),
+    });
+    expect(errorCode(() => index.upsertBatchQueued(repeated, matrix, 1))).toBe('INVALID_ARGUMENT');
+    expect(index.size).toBe(0);
+    // The float graph's queued path refuses it too, with the same words.
+    const float = new HnswIndex('l2', DIM, params, 16);
+    expect(() => float.upsertBatchQueued(repeated, matrix, 1)).toThrow(/labels\[2\] repeats label 4/);
+    expect(float.size).toBe(0);
+  });
+
   it('answers exactly from the floats before training, then builds the graph and rescores its candidates', () => {
     const index = new Int8HnswIndex('l2', DIM, params, 16, fetch);
     const { labels, matrix } = rows(TRAINING_MINIMUM - 1);
