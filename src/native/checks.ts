@@ -64,27 +64,24 @@ function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
   );
 }
 
-/** An output that shares memory with an input would be overwritten while it is still being read. */
+/**
+ * An output that shares memory with an input, or with another output, would be overwritten while
+ * it is still being read or written. Each output in turn is checked against every input (absent
+ * ones skipped), then against the outputs after it; the first overlap found is named.
+ */
 export function checkNoOverlap(
   kernel: string,
-  outputName: string,
-  output: ArrayBufferView,
-  inputs: Record<string, ArrayBufferView>,
+  outputs: Record<string, ArrayBufferView>,
+  inputs: Record<string, ArrayBufferView | undefined>,
 ): void {
-  for (const [inputName, input] of Object.entries(inputs)) checkApart(kernel, outputName, output, inputName, input);
-}
-
-/** {@link checkNoOverlap} for one input, without building a record: for the calls on a query's path. */
-export function checkApart(
-  kernel: string,
-  outputName: string,
-  output: ArrayBufferView,
-  inputName: string,
-  input: ArrayBufferView,
-): void {
-  if (sharesMemory(output, input)) {
-    throw invalid(kernel, `${outputName} shares memory with ${inputName}; pass a separate output buffer`);
-  }
+  const named = Object.entries(outputs);
+  named.forEach(([outputName, output], at) => {
+    for (const [inputName, input] of [...Object.entries(inputs), ...named.slice(at + 1)]) {
+      if (input !== undefined && sharesMemory(output, input)) {
+        throw invalid(kernel, `${outputName} shares memory with ${inputName}; pass a separate output buffer`);
+      }
+    }
+  });
 }
 
 export function checkCandidates(kernel: string, candidates: unknown, rows: number): void {

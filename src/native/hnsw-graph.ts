@@ -3,16 +3,7 @@
 // INVALID_ARGUMENT, failures inside the addon as NATIVE_ERROR. Imports only this folder's addon.ts,
 // checks.ts and threads.ts.
 import { type AddonHnswGraph, awaitAddon, callAddon } from './addon.js';
-import {
-  checkApart,
-  checkArray,
-  checkCount,
-  checkNoOverlap,
-  checkOutput,
-  checkRows,
-  checkThreads,
-  invalid,
-} from './checks.js';
+import { checkArray, checkCount, checkNoOverlap, checkOutput, checkRows, checkThreads, invalid } from './checks.js';
 
 /** hnswlib's spaces: `cosine` is inner product over vectors the graph normalises on the way in. */
 export type HnswSpace = 'l2' | 'ip' | 'cosine';
@@ -205,12 +196,7 @@ export function checkHnswSearchArguments(dim: number, args: HnswSearchArguments)
   if (allow !== undefined && !(allow instanceof Uint8Array) && !(allow instanceof Uint32Array)) {
     throw invalid(kernel, 'allow must be a Uint8Array or a Uint32Array bitset over labels');
   }
-  // Pair by pair (no record of inputs per call: this runs on every query).
-  checkApart(kernel, 'labels', labels, 'queries', queries);
-  if (allow !== undefined) checkApart(kernel, 'labels', labels, 'allow', allow);
-  checkApart(kernel, 'labels', labels, 'distances', distances);
-  checkApart(kernel, 'distances', distances, 'queries', queries);
-  if (allow !== undefined) checkApart(kernel, 'distances', distances, 'allow', allow);
+  checkNoOverlap(kernel, { labels, distances }, { queries, allow });
   return queryCount;
 }
 
@@ -373,8 +359,7 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
       throw invalid('hnsw.exactAmong', `outDistances must be a Float32Array of at least ${k} numbers`);
     }
     checkThreads('hnsw.exactAmong', threads);
-    checkNoOverlap('hnsw.exactAmong', 'outLabels', outLabels, { query, labels, outDistances });
-    checkNoOverlap('hnsw.exactAmong', 'outDistances', outDistances, { query, labels });
+    checkNoOverlap('hnsw.exactAmong', { outLabels, outDistances }, { query, labels });
     callAddon('hnsw.exactAmong', () => this.#graph.exactAmong(query, labels, k, outLabels, outDistances, threads));
   }
 

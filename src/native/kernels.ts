@@ -130,7 +130,7 @@ export function checkDistancesArguments(args: DistancesArguments): { queryCount:
   const queryCount = checkRows(kernel, 'queries', args.queries, dim, 'dim');
   const baseCount = checkRows(kernel, 'base', args.base, dim, 'dim');
   checkOutput(kernel, 'out', args.out, queryCount * baseCount, `${queryCount} queries × ${baseCount} rows`);
-  checkNoOverlap(kernel, 'out', args.out, { queries: args.queries, base: args.base });
+  checkNoOverlap(kernel, { out: args.out }, { queries: args.queries, base: args.base });
   return { queryCount, baseCount };
 }
 
@@ -149,13 +149,12 @@ export function checkExactTopKArguments(args: ExactTopKArguments): { queryCount:
   checkOutput(kernel, 'labels', args.labels, queryCount * k, `${queryCount} queries × k ${k}`);
   checkOutput(kernel, 'distances', args.distances, queryCount * k, `${queryCount} queries × k ${k}`);
   if (args.threads !== undefined) checkThreads(kernel, args.threads);
-  const inputs: Record<string, ArrayBufferView> = { queries: args.queries, base: args.base };
-  if (args.candidates !== undefined) {
-    checkCandidates(kernel, args.candidates, baseCount);
-    inputs['candidates'] = args.candidates;
-  }
-  checkNoOverlap(kernel, 'labels', args.labels, { ...inputs, distances: args.distances });
-  checkNoOverlap(kernel, 'distances', args.distances, inputs);
+  if (args.candidates !== undefined) checkCandidates(kernel, args.candidates, baseCount);
+  checkNoOverlap(
+    kernel,
+    { labels: args.labels, distances: args.distances },
+    { queries: args.queries, base: args.base, candidates: args.candidates },
+  );
   return { queryCount, baseCount };
 }
 
@@ -173,9 +172,11 @@ export function checkKMeansAssignArguments(args: KMeansAssignArguments): { point
   if (centroidCount === 0) throw invalid(kernel, 'centroids is empty; at least one centroid is needed');
   checkOutput(kernel, 'assignments', args.assignments, pointCount, `${pointCount} points`);
   checkOutput(kernel, 'distances', args.distances, pointCount, `${pointCount} points`);
-  const inputs = { points: args.points, centroids: args.centroids };
-  checkNoOverlap(kernel, 'assignments', args.assignments, { ...inputs, distances: args.distances });
-  checkNoOverlap(kernel, 'distances', args.distances, inputs);
+  checkNoOverlap(
+    kernel,
+    { assignments: args.assignments, distances: args.distances },
+    { points: args.points, centroids: args.centroids },
+  );
   return { pointCount, centroidCount };
 }
 
@@ -192,13 +193,12 @@ export function checkAdcTopKArguments(args: AdcTopKArguments): { queryCount: num
   const codeCount = checkRows(kernel, 'codes', args.codes, m, 'm');
   checkOutput(kernel, 'labels', args.labels, queryCount * k, `${queryCount} tables × k ${k}`);
   checkOutput(kernel, 'distances', args.distances, queryCount * k, `${queryCount} tables × k ${k}`);
-  const inputs: Record<string, ArrayBufferView> = { tables: args.tables, codes: args.codes };
-  if (args.candidates !== undefined) {
-    checkCandidates(kernel, args.candidates, codeCount);
-    inputs['candidates'] = args.candidates;
-  }
-  checkNoOverlap(kernel, 'labels', args.labels, { ...inputs, distances: args.distances });
-  checkNoOverlap(kernel, 'distances', args.distances, inputs);
+  if (args.candidates !== undefined) checkCandidates(kernel, args.candidates, codeCount);
+  checkNoOverlap(
+    kernel,
+    { labels: args.labels, distances: args.distances },
+    { tables: args.tables, codes: args.codes, candidates: args.candidates },
+  );
   return { queryCount, codeCount };
 }
 
