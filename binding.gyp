@@ -15,6 +15,7 @@
         "native/kmeans-assign.cc",
         "native/adc-scan.cc",
         "native/crc32.cc",
+        "native/vector-slots.cc",
         "native/thread-pool.cc",
         "native/hnsw-space.cc",
         "native/scalar-quantiser.cc",

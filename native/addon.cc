@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kmeansAssign", Napi::Function::New(env, quiver::KMeansAssignBinding, "kmeansAssign"));
   exports.Set("adcTopK", Napi::Function::New(env, quiver::AdcTopKBinding, "adcTopK"));
   exports.Set("crc32", Napi::Function::New(env, quiver::Crc32Binding, "crc32"));
+  exports.Set("readVectorSlots", Napi::Function::New(env, quiver::ReadVectorSlotsBinding, "readVectorSlots"));
   quiver::RegisterHnswGraph(env, exports);
   return exports;
 }

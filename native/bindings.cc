@@ -11,6 +11,7 @@
 #include "crc32.h"
 #include "kernels.h"
 #include "napi-args.h"
+#include "vector-slots.h"
 
 namespace quiver {
 namespace {
@@ -21,6 +22,10 @@ View<float> Float32Argument(const Napi::CallbackInfo& info, std::size_t index, c
 
 View<std::int32_t> Int32Argument(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
   return TypedArrayArgument<std::int32_t>(info, index, napi_int32_array, name, "Int32Array");
+}
+
+View<std::uint32_t> Uint32Argument(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
+  return TypedArrayArgument<std::uint32_t>(info, index, napi_uint32_array, name, "Uint32Array");
 }
 
 View<std::uint8_t> Uint8Argument(const Napi::CallbackInfo& info, std::size_t index, const char* name) {
@@ -225,6 +230,30 @@ Napi::Value Crc32Binding(const Napi::CallbackInfo& info) {
   const std::uint32_t crc = info[2].ToBoolean().Value() ? Crc32Portable(bytes.data, bytes.length, seed)
                                                         : Crc32(bytes.data, bytes.length, seed);
   return Napi::Number::New(env, static_cast<double>(crc));
+}
+
+Napi::Value ReadVectorSlotsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!HasArguments(info, 6)) return env.Undefined();
+  double fd = 0;
+  double header_bytes = 0;
+  if (!IntegerArgument(info, 0, "fd", 0, 2147483647.0, &fd)) return env.Undefined();
+  if (!IntegerArgument(info, 1, "headerBytes", 0, 9007199254740991.0, &header_bytes)) return env.Undefined();
+  const std::size_t dim = PositiveIntegerArgument(info, 2, "dim");
+  if (dim == 0) return env.Undefined();
+  const View<std::uint32_t> labels = Uint32Argument(info, 3, "labels");
+  if (!labels.ok) return env.Undefined();
+  const View<float> out = Float32Argument(info, 4, "out");
+  if (!out.ok) return env.Undefined();
+  const View<std::uint8_t> ok = Uint8Argument(info, 5, "ok");
+  if (!ok.ok) return env.Undefined();
+  if (out.length / dim < labels.length || ok.length < labels.length) {
+    Fail(env, "out must hold labels x dim floats and ok one byte per label", true);
+    return env.Undefined();
+  }
+  const std::size_t read = ReadVectorSlots(static_cast<int>(fd), static_cast<std::uint64_t>(header_bytes), dim,
+                                           labels.data, labels.length, out.data, ok.data);
+  return Napi::Number::New(env, static_cast<double>(read));
 }
 
 }  // namespace quiver

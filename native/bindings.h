@@ -17,5 +17,8 @@ Napi::Value AdcTopKBinding(const Napi::CallbackInfo& info);
 // crc32(bytes, previous, portable): the CRC-32 of bytes continuing previous; portable true takes the
 // table loop alone (the reference of the folded path).
 Napi::Value Crc32Binding(const Napi::CallbackInfo& info);
+// readVectorSlots(fd, headerBytes, dim, labels, out, ok): the float-vector slots of labels read from
+// an open file (vector-slots.h); returns how many were read whole and checked.
+Napi::Value ReadVectorSlotsBinding(const Napi::CallbackInfo& info);
 
 }  // namespace quiver

@@ -8,12 +8,15 @@ import {
   checkDistancesArguments,
   checkExactTopKArguments,
   checkKMeansAssignArguments,
+  checkReadVectorSlotsArguments,
   type DistancesArguments,
   type ExactTopKArguments,
   type KernelMetric,
   type KMeansAssignArguments,
   type NativeKernels,
+  type ReadVectorSlotsArguments,
 } from './native/kernels.js';
+import { readSync } from 'node:fs';
 import { crc32 } from './quant/crc32.js';
 
 /** Distance between row `aRow` of `a` and row `bRow` of `b`, rounded to float32 like the native result. */
@@ -199,4 +202,29 @@ export const referenceKernels: NativeKernels = {
   adcTopK: referenceAdcTopK,
   // The project's one CRC-32 (node:zlib's, checked against the bit-at-a-time definition in its test).
   crc32: (bytes, previous = 0) => crc32(bytes, previous),
+  readVectorSlots: referenceReadVectorSlots,
 };
+
+/** One positional read per slot, its label and CRC-32 checked, as native/vector-slots.cc does. */
+function referenceReadVectorSlots(args: ReadVectorSlotsArguments): number {
+  checkReadVectorSlotsArguments(args);
+  const { fd, headerBytes, dim, labels, out, ok } = args;
+  const payload = 4 + 4 * dim;
+  const slot = Buffer.alloc(payload + 4);
+  let read = 0;
+  labels.forEach((label, i) => {
+    ok[i] = 0;
+    let got = 0;
+    try {
+      got = readSync(fd, slot, 0, slot.length, headerBytes + label * slot.length);
+    } catch {
+      return; // a read error, as the native reader treats it: the row is not read
+    }
+    if (got !== slot.length || slot.readUInt32LE(0) !== label) return;
+    if (crc32(slot.subarray(0, payload)) !== slot.readUInt32LE(payload)) return;
+    for (let d = 0; d < dim; d++) out[i * dim + d] = slot.readFloatLE(4 + 4 * d);
+    ok[i] = 1;
+    read++;
+  });
+  return read;
+}

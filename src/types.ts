@@ -154,8 +154,16 @@ export interface QuiverWarning {
    * 'INDEX_REBUILT': updating the in-memory index failed after a commit; it was rebuilt.
    * 'TEXT_INDEX_MISSING' / 'TEXT_INDEX_INVALID': the full-text index was missing, or did not match
    * the records or was damaged; it was rebuilt from the records' text.
+   * 'VECTOR_FILE_INVALID': an int8 HNSW index's float-vector file (beside its snapshot) was missing or
+   * damaged; its rescorings read those vectors from the records until the next snapshot writes it anew.
    */
-  code: 'SNAPSHOT_MISSING' | 'SNAPSHOT_INVALID' | 'INDEX_REBUILT' | 'TEXT_INDEX_MISSING' | 'TEXT_INDEX_INVALID';
+  code:
+    | 'SNAPSHOT_MISSING'
+    | 'SNAPSHOT_INVALID'
+    | 'INDEX_REBUILT'
+    | 'TEXT_INDEX_MISSING'
+    | 'TEXT_INDEX_INVALID'
+    | 'VECTOR_FILE_INVALID';
   collection: string;
   message: string;
   cause?: unknown;

@@ -1,6 +1,7 @@
 // `quiver info DB`: collections, counts, index settings, sizes on disk, snapshot seq and log length,
 // read from quiver.sqlite through a read-only open without loading any index. Imports src/db.ts, storage/.
 import { indexKind } from '../index/registry.js';
+import { vectorFileOf } from '../index/vector-file.js';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SQLITE_FILE } from '../db.js';
@@ -97,6 +98,8 @@ export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
                 file: manifest.file || null,
                 seq: manifest.seq,
                 bytes: snapshotPath === undefined ? 0 : size(snapshotPath),
+                // An int8 graph's float-vector file beside it (0: none).
+                vectorFileBytes: snapshotPath === undefined ? 0 : size(vectorFileOf(snapshotPath)),
               },
         logLength: store.logLength(row.id, manifest?.seq ?? 0),
         createdAt: new Date(row.createdAt).toISOString(),
@@ -135,7 +138,9 @@ export async function runInfo(parsed: Parsed, output: Output): Promise<number> {
             ? 'no snapshot'
             : c.snapshot.file === null
               ? `log truncated at seq ${c.snapshot.seq}`
-              : `snapshot ${c.snapshot.file} (${formatBytes(c.snapshot.bytes)}) at seq ${c.snapshot.seq}`) +
+              : `snapshot ${c.snapshot.file} (${formatBytes(c.snapshot.bytes)}` +
+                (c.snapshot.vectorFileBytes > 0 ? `, float vectors ${formatBytes(c.snapshot.vectorFileBytes)}` : '') +
+                `) at seq ${c.snapshot.seq}`) +
           `; ${formatCount(c.logLength)} log rows after it`,
       ),
     ]);

@@ -3,12 +3,14 @@
 // Imports src/db.ts and storage/; never changes the database (a snapshot is read and checksummed in
 // place). Exit 1 on damage.
 import { indexKind } from '../index/registry.js';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import { type Database, open } from '../index.js';
+import { VectorFile, vectorFileOf } from '../index/vector-file.js';
+import { normalized } from '../index/vector-math.js';
 import { readSnapshot } from '../storage/snapshot-file.js';
-import type { CollectionRow, Store } from '../storage/store.js';
+import { type CollectionRow, type Store, vectorOf } from '../storage/store.js';
 import { recordKey } from '../storage/record-key.js';
 import { inspectRecord } from '../storage/stored-record.js';
 import { formatCount, type Output } from './output.js';
@@ -40,7 +42,7 @@ export interface Finding {
   /** 'damage' fails verify; 'note' is worth knowing but harmless. */
   severity: 'damage' | 'note';
   collection?: string;
-  check: 'sqlite' | 'snapshot' | 'log' | 'record' | 'files';
+  check: 'sqlite' | 'snapshot' | 'vectors' | 'log' | 'record' | 'files';
   message: string;
   /** What happens about it: e.g. the next open rebuilds the index from the records. */
   consequence?: string;
@@ -261,10 +263,70 @@ function verifyLogAndSnapshot(
         rebuilt,
       );
     }
+    const vectorFile = vectorFileOf(manifest.file);
+    if (existsSync(join(databasePath, vectorFile))) {
+      // Labels the log touched after the snapshot are not read from its float-vector file.
+      const changed = new Set(store.labelsLoggedAfter(row.id, manifest.seq));
+      const unchanged = snapshot.liveLabels.filter((label) => !changed.has(label) && labels.has(label));
+      const problem = vectorFileProblem(store, row, join(databasePath, vectorFile), manifest.seq, unchanged);
+      if (problem !== undefined) {
+        damage(
+          'vectors',
+          `${vectorFile}: ${problem}`,
+          'rescorings read those vectors from the records; the next snapshot writes the file anew',
+        );
+      }
+    }
   } catch (error) {
     if (!(error instanceof QuiverError)) throw error;
     damage('snapshot', error.message, rebuilt);
   }
+}
+
+/**
+ * What is wrong with a float-vector file (src/index/vector-file.ts) whose `labels` (live in its
+ * snapshot, unchanged since) must each read back whole and equal to the record's vector (normalised
+ * for cosine); undefined when nothing is.
+ */
+function vectorFileProblem(
+  store: Store,
+  row: CollectionRow,
+  path: string,
+  seq: number,
+  labels: Uint32Array,
+): string | undefined {
+  let file: VectorFile;
+  try {
+    file = VectorFile.open(path, { dim: row.dim, metric: row.metric, seq });
+  } catch (error) {
+    if (!(error instanceof QuiverError)) throw error;
+    return error.message;
+  }
+  const bad: number[] = [];
+  try {
+    const chunk = 256;
+    const out = new Float32Array(chunk * row.dim);
+    const ok = new Uint8Array(chunk);
+    for (let start = 0; start < labels.length; start += chunk) {
+      const run = labels.subarray(start, start + chunk);
+      file.read(run, out, ok);
+      const records = new Map(
+        store.vectorsByLabels(row.id, Array.from(run)).map(({ label, vector }) => [label, vectorOf(vector, row.dim)]),
+      );
+      run.forEach((label, i) => {
+        const stored = records.get(label);
+        const expected = stored === undefined || row.metric !== 'cosine' ? stored : normalized(stored);
+        const slot = out.subarray(i * row.dim, (i + 1) * row.dim);
+        if (ok[i] !== 1 || expected === undefined || expected.some((value, d) => !Object.is(value, slot[d]))) {
+          bad.push(label);
+        }
+      });
+    }
+  } finally {
+    file.close();
+  }
+  if (bad.length === 0) return undefined;
+  return `${bad.length} of ${labels.length} slots are damaged or differ from the records (labels ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? '…' : ''})`;
 }
 
 function report(

@@ -48,6 +48,9 @@ export function indexContext(
       /** Reports an IVF-PQ index's training as progress. */
       onTrain: (vectors: number) =>
         events.onProgress({ collection: row.name, phase: 'train', done: 0, total: vectors }),
+      /** A float-vector file (int8 HNSW) that cannot be used: the records answer instead. */
+      onVectorFileProblem: (message: string) =>
+        events.onWarning({ code: 'VECTOR_FILE_INVALID', collection: row.name, message }),
     },
   };
 }

@@ -2,10 +2,11 @@
 // snapshot file (written, then read back and verified), a 'state' kind in SQLite, a 'none' kind
 // only as a manifest row; the manifest commit with its log truncation; removing snapshot files.
 // Must not import the collection class, the derived index or the database.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import type { AnnIndex } from '../index/types.js';
+import { vectorFileOf } from '../index/vector-file.js';
 import { type Steps, step } from '../steps.js';
 import { crashPoint } from '../storage/crash-point.js';
 import {
@@ -64,9 +65,17 @@ function saveFile(context: IndexContext, ann: AnnIndex, seq: number, committed: 
   mkdirSync(context.directory, { recursive: true });
   const name = snapshotName(seq, context.store.manifest(context.row.id)?.file);
   const graphFile = join(context.directory, `${name}.graph.tmp`);
+  const vectorFile = join(context.directory, vectorFileOf(name));
   let written: { file: string; checksum: number };
   try {
     writeGraph.call(ann, graphFile);
+    // A kind's float-vector file is in place before its snapshot is (a snapshot never names one
+    // that is not there yet); a crash in between leaves an orphan that the next cleanup removes.
+    if (ann.writeVectorFile !== undefined) {
+      ann.writeVectorFile(`${vectorFile}.tmp`, seq);
+      crashPoint('vector-file-before-rename');
+      renameSync(`${vectorFile}.tmp`, vectorFile);
+    }
     written = writeSnapshot(
       context.directory,
       name,
@@ -76,6 +85,7 @@ function saveFile(context: IndexContext, ann: AnnIndex, seq: number, committed: 
     );
   } finally {
     rmSync(graphFile, { force: true });
+    rmSync(`${vectorFile}.tmp`, { force: true });
   }
   crashPoint('snapshot-before-manifest');
   commitManifest(
@@ -88,6 +98,7 @@ function saveFile(context: IndexContext, ann: AnnIndex, seq: number, committed: 
     },
     committed,
   );
+  ann.useVectorFile?.(vectorFile, seq);
   crashPoint('snapshot-before-cleanup');
   removeSnapshotsExcept(context.directory, written.file);
   return true;
@@ -169,6 +180,7 @@ function* loadFileSteps(context: IndexContext, manifest: ManifestRow): Steps<Ann
       crcExpected: snapshot.checksum,
     },
     liveLabels: snapshot.liveLabels,
+    vectorFile: { path: vectorFileOf(file), seq: manifest.seq },
   };
   let ann: AnnIndex;
   try {

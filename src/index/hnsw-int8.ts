@@ -1,6 +1,8 @@
 // The int8 HNSW index (`index: { type: 'hnsw', vectors: 'int8' }`): an HnswIndex over 8-bit codes
 // (scalar-quantiser.ts; native/scalar-quantiser.h) whose best `rerank` candidates are rescored with
-// the float vectors read from the records (IndexHooks.fetchVectors) before k are returned. Until
+// their float vectors before k are returned: read from the float-vector file of the snapshot the
+// index was loaded from or last wrote (vector-file.ts) where the label has not changed since, else
+// from the records (IndexHooks.fetchVectors). Until
 // TRAINING_MINIMUM vectors have arrived it holds them as floats and answers exactly; then it learns
 // the ranges from them and builds the graph. Must not import src/storage/.
 // The ranges travel with the graph file, in a block before hnswlib's graph, so a snapshot keeps them:
@@ -34,9 +36,24 @@ import type {
   Searched,
 } from './types.js';
 import { normalized, normalizedRows } from './vector-math.js';
+import { type SlotReader, VectorFile, writeVectorFile } from './vector-file.js';
 
 /** Reads the float vectors of labels from the records (the collection's IndexHooks.fetchVectors). */
 export type FetchFloatVectors = (labels: readonly number[]) => Iterable<{ label: number; vector: Float32Array }>;
+
+/** How an int8 index deals with float-vector files (vector-file.ts). */
+export interface Int8VectorFileOptions {
+  /** Told once per file when a float-vector file is missing or damaged: the records answer instead. */
+  readonly onVectorFileProblem?: ((message: string) => void) | undefined;
+  /** Reads slots (default: the addon's reader; tests pass its TypeScript twin). */
+  readonly readSlots?: SlotReader | undefined;
+}
+
+/** The float-vector file that goes with a snapshot being loaded, and the seq that snapshot covers. */
+export interface Int8VectorFileSource {
+  readonly path: string;
+  readonly seq: number;
+}
 
 export interface Int8HnswParams extends HnswParams {
   /** Candidates the graph returns per query for the float rescoring (at least k are). */
@@ -66,8 +83,15 @@ export class Int8HnswIndex implements AnnIndex {
   readonly #fetch: FetchFloatVectors;
   readonly #kernels: HnswKernels;
   readonly #initialCapacity: number;
+  readonly #fileOptions: Int8VectorFileOptions;
   /** Before training: the vectors by label (normalised for cosine). */
   #pending: Map<number, Float32Array> | undefined = new Map();
+  /** The float vectors of the snapshot this index was loaded from or last wrote, if usable. */
+  #vectors: VectorFile | undefined;
+  /** Bit L % 8 of byte L >> 3: label L changed since #vectors was written, so its slot is stale. */
+  #stale = new Uint8Array(0);
+  /** True once a damaged slot of #vectors was reported. */
+  #damageReported = false;
   #graph: HnswIndex | undefined;
   #ranges: Int8Ranges | undefined;
   #disposed = false;
@@ -79,6 +103,7 @@ export class Int8HnswIndex implements AnnIndex {
     initialCapacity: number,
     fetch: FetchFloatVectors,
     kernels: HnswKernels = 'simd',
+    fileOptions: Int8VectorFileOptions = {},
   ) {
     this.metric = metric;
     this.dim = dim;
@@ -86,13 +111,15 @@ export class Int8HnswIndex implements AnnIndex {
     this.#fetch = fetch;
     this.#kernels = kernels;
     this.#initialCapacity = initialCapacity;
+    this.#fileOptions = fileOptions;
   }
 
   /**
    * Loads a graph file written by {@link writeGraph}, or the range of a snapshot file that holds one:
    * the ranges block at its start is checked, then the graph is read after it (a file: the block is
    * taken off it first; a range: the graph's range starts after the block, whose bytes continue the
-   * range's checksum).
+   * range's checksum). `vectorFile` names the snapshot's float-vector file: opened when it fits, else
+   * reported through `onVectorFileProblem` (the records answer its rescorings instead).
    * @throws QuiverError CORRUPT when the ranges or the graph are damaged or of another dim.
    */
   static load(
@@ -103,11 +130,14 @@ export class Int8HnswIndex implements AnnIndex {
     liveLabels: Uint32Array,
     fetch: FetchFloatVectors,
     kernels: HnswKernels = 'simd',
+    fileOptions: Int8VectorFileOptions = {},
+    vectorFile?: Int8VectorFileSource,
   ): Int8HnswIndex {
     const { ranges, rest } =
       typeof graph === 'string' ? { ranges: takeRanges(graph, dim), rest: graph } : rangesOfRange(graph, dim);
-    const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels);
+    const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels, fileOptions);
     index.#adopt(ranges, HnswIndex.load(rest, metric, dim, params, liveLabels, kernels, ranges));
+    if (vectorFile !== undefined) index.useVectorFile(vectorFile.path, vectorFile.seq);
     return index;
   }
 
@@ -120,13 +150,16 @@ export class Int8HnswIndex implements AnnIndex {
     liveLabels: Uint32Array,
     fetch: FetchFloatVectors,
     kernels: HnswKernels = 'simd',
+    fileOptions: Int8VectorFileOptions = {},
+    vectorFile?: Int8VectorFileSource,
   ): Promise<Int8HnswIndex> {
     const { ranges, rest } =
       typeof graph === 'string'
         ? { ranges: await takeRangesAsync(graph, dim), rest: graph }
         : await rangesOfRangeAsync(graph, dim);
-    const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels);
+    const index = new Int8HnswIndex(metric, dim, params, 16, fetch, kernels, fileOptions);
     index.#adopt(ranges, await HnswIndex.loadAsync(rest, metric, dim, params, liveLabels, kernels, ranges));
+    if (vectorFile !== undefined) index.useVectorFile(vectorFile.path, vectorFile.seq);
     return index;
   }
 
@@ -155,12 +188,14 @@ export class Int8HnswIndex implements AnnIndex {
   upsert(label: number, vector: Float32Array): void {
     const single = Uint32Array.of(label);
     this.#checkBatch(single, vector);
+    this.#markStale(single);
     const graph = this.#graphOrPending() ?? this.#trainWith(single, vector, 1);
     if (graph !== undefined) graph.upsert(label, vector);
     else this.#hold(label, vector);
   }
 
   remove(label: number): void {
+    this.#markStale([label]);
     const graph = this.#graphOrPending();
     if (graph !== undefined) graph.remove(label);
     else this.#pending!.delete(label);
@@ -168,6 +203,7 @@ export class Int8HnswIndex implements AnnIndex {
 
   upsertBatch(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): void {
     this.#checkBatch(labels, vectors);
+    this.#markStale(labels);
     const graph = this.#graphOrPending() ?? this.#trainWith(labels, vectors, threads);
     if (graph !== undefined) graph.upsertBatch(labels, vectors, threads);
     else this.#holdBatch(labels, vectors);
@@ -176,6 +212,7 @@ export class Int8HnswIndex implements AnnIndex {
   /** The batch that trains the index inserts into the new graph off the event loop too. */
   async upsertBatchAsync(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
     this.#checkBatch(labels, vectors);
+    this.#markStale(labels);
     const graph = this.#graphOrPending() ?? this.#trainWith(labels, vectors, threads);
     if (graph !== undefined) return graph.upsertBatchAsync(labels, vectors, threads);
     this.#holdBatch(labels, vectors);
@@ -184,6 +221,7 @@ export class Int8HnswIndex implements AnnIndex {
 
   upsertBatchQueued(labels: Uint32Array, vectors: Float32Array, threads = defaultThreadCount()): Promise<void> {
     this.#checkBatch(labels, vectors);
+    this.#markStale(labels);
     const graph = this.#graphOrPending() ?? this.#trainWith(labels, vectors, threads);
     if (graph !== undefined) return graph.upsertBatchQueued(labels, vectors, threads);
     this.#holdBatch(labels, vectors);
@@ -283,11 +321,100 @@ export class Int8HnswIndex implements AnnIndex {
     return Uint32Array.from(this.#pending!.keys()).sort();
   }
 
+  /**
+   * Writes the float-vector file of a snapshot covering `seq` to `path` (fsynced; the caller renames
+   * it beside the snapshot): each live label's vector from this index's current file where it has
+   * not changed since, else from the records (normalised for cosine).
+   */
+  writeVectorFile(path: string, seq: number): void {
+    const labels = this.liveLabels();
+    writeVectorFile(path, { dim: this.dim, metric: this.metric, seq }, labels, (run, out, ok) => {
+      this.#readFresh(run, out, ok);
+      const missing: number[] = [];
+      const rowOf = new Map<number, number>();
+      run.forEach((label, row) => {
+        if (ok[row] === 1) return;
+        missing.push(label);
+        rowOf.set(label, row);
+      });
+      for (const { label, vector } of this.#fetch(missing)) {
+        const row = rowOf.get(label);
+        if (row === undefined) continue;
+        out.set(this.metric === 'cosine' ? normalized(vector) : vector, row * this.dim);
+        ok[row] = 1;
+      }
+    });
+  }
+
+  /**
+   * Rescorings read the labels that have not changed since from the float-vector file at `path`
+   * (written by {@link writeVectorFile} for `seq`), from now on. A file that is missing or does not
+   * fit is reported through `onVectorFileProblem`, and the records answer instead.
+   */
+  useVectorFile(path: string, seq: number): void {
+    this.#vectors?.close();
+    this.#vectors = undefined;
+    this.#damageReported = false;
+    try {
+      this.#vectors = VectorFile.open(path, { dim: this.dim, metric: this.metric, seq }, this.#fileOptions.readSlots);
+    } catch (error) {
+      if (!(error instanceof QuiverError)) throw error;
+      this.#fileOptions.onVectorFileProblem?.(`the float-vector file ${path} is not used: ${error.message}`);
+      return;
+    }
+    this.#stale = new Uint8Array(Math.ceil(this.#vectors.slots / 8));
+  }
+
   dispose(): void {
     this.#disposed = true;
     this.#graph?.dispose();
     this.#graph = undefined;
     this.#pending = undefined;
+    this.#vectors?.close();
+    this.#vectors = undefined;
+  }
+
+  /** Marks labels as changed since the float-vector file was written. */
+  #markStale(labels: ArrayLike<number>): void {
+    const stale = this.#stale;
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i]!;
+      if (label >> 3 < stale.length) stale[label >> 3]! |= 1 << (label & 7);
+    }
+  }
+
+  /**
+   * Reads into row i of `out` the vector of labels[i] from the float-vector file where the label
+   * has not changed since it was written, setting ok[i] to 1 (else 0). A slot that should be there
+   * but does not read back whole and checked is reported once. Returns the number read.
+   */
+  #readFresh(labels: Uint32Array, out: Float32Array, ok: Uint8Array): number {
+    ok.fill(0, 0, labels.length);
+    const file = this.#vectors;
+    if (file === undefined) return 0;
+    const stale = this.#stale;
+    const rows: number[] = [];
+    labels.forEach((label, row) => {
+      if (label < file.slots && (stale[label >> 3]! & (1 << (label & 7))) === 0) rows.push(row);
+    });
+    if (rows.length === 0) return 0;
+    const wanted = Uint32Array.from(rows, (row) => labels[row]!);
+    const read = new Float32Array(wanted.length * this.dim);
+    const readOk = new Uint8Array(wanted.length);
+    const count = file.read(wanted, read, readOk);
+    rows.forEach((row, i) => {
+      if (readOk[i] !== 1) return;
+      out.set(read.subarray(i * this.dim, (i + 1) * this.dim), row * this.dim);
+      ok[row] = 1;
+    });
+    if (count < wanted.length && !this.#damageReported) {
+      this.#damageReported = true;
+      const bad = wanted.find((_, i) => readOk[i] !== 1);
+      this.#fileOptions.onVectorFileProblem?.(
+        `the float-vector file ${file.path} has a damaged slot (label ${bad}): those vectors are read from the records`,
+      );
+    }
+    return count;
   }
 
   /** The graph once trained, else undefined (the pending vectors answer). */
@@ -381,16 +508,35 @@ export class Int8HnswIndex implements AnnIndex {
     return { neighbours: this.#rescore(query, candidates.labels, k), scored: candidates.labels.length };
   }
 
-  /** The k best of `candidates` by the exact distance over their float vectors from the records. */
+  /**
+   * The k best of `candidates` by the exact distance over their float vectors: from the float-vector
+   * file where it holds them (#readFresh), the rest from the records.
+   */
   #rescore(query: Float32Array, candidates: readonly number[], k: number): Neighbours {
     if (candidates.length === 0) return { labels: [], distances: [] };
+    const dim = this.dim;
+    const wanted = Uint32Array.from(candidates);
+    const base = new Float32Array(wanted.length * dim);
+    const ok = new Uint8Array(wanted.length);
+    this.#readFresh(wanted, base, ok);
+    // Rows read from the file move up to close the gaps; the records' vectors follow them.
     const labels: number[] = [];
-    const base = new Float32Array(candidates.length * this.dim);
-    for (const { label, vector } of this.#fetch(candidates)) {
-      base.set(this.metric === 'cosine' ? normalized(vector) : vector, labels.length * this.dim);
+    const missing: number[] = [];
+    wanted.forEach((label, row) => {
+      if (ok[row] !== 1) {
+        missing.push(label);
+        return;
+      }
+      if (labels.length !== row) base.copyWithin(labels.length * dim, row * dim, (row + 1) * dim);
       labels.push(label);
+    });
+    if (missing.length > 0) {
+      for (const { label, vector } of this.#fetch(missing)) {
+        base.set(this.metric === 'cosine' ? normalized(vector) : vector, labels.length * dim);
+        labels.push(label);
+      }
     }
-    const found = exactAmong(this.metric, query, base.subarray(0, labels.length * this.dim), this.dim, k);
+    const found = exactAmong(this.metric, query, base.subarray(0, labels.length * dim), dim, k);
     return { labels: found.labels.map((row) => labels[row]!), distances: found.distances };
   }
 

@@ -19,10 +19,14 @@ export type IndexType = IndexParams['type'];
 /** Index options as a caller or a stored row gives them: the type and any numeric settings. */
 export type IndexOptionValues = { readonly type: string } & { readonly [key: string]: unknown };
 
-/** What an index needs from its collection: full vectors for a re-rank (IVF-PQ, int8 HNSW), and a training report. */
+/**
+ * What an index needs from its collection: full vectors for a re-rank (IVF-PQ, int8 HNSW), a
+ * training report, and where to say that a float-vector file (int8 HNSW) is missing or damaged.
+ */
 export interface IndexHooks {
   readonly fetchVectors: FetchVectors;
   readonly onTrain: (vectors: number) => void;
+  readonly onVectorFileProblem: (message: string) => void;
 }
 
 /**
@@ -32,6 +36,8 @@ export interface IndexHooks {
 export interface LoadedFile {
   readonly graph: HnswGraphRange;
   readonly liveLabels: Uint32Array;
+  /** The float-vector file that goes with the snapshot (used by kinds that write one), and its seq. */
+  readonly vectorFile: { readonly path: string; readonly seq: number };
 }
 
 /** Saved state read from SQLite. */
@@ -106,6 +112,8 @@ function hnswVectors(options: IndexOptionValues | undefined): { vectors?: 'int8'
   return { vectors, rerank: rerank ?? DEFAULT_INT8_RERANK };
 }
 
+const int8FileOptions = (hooks: IndexHooks) => ({ onVectorFileProblem: hooks.onVectorFileProblem });
+
 const hnsw: IndexKind<HnswStored> = {
   type: 'hnsw',
   persistence: 'file',
@@ -126,15 +134,35 @@ const hnsw: IndexKind<HnswStored> = {
   defaultEf: (params) => params.ef,
   create: (metric, dim, params, capacity, hooks) =>
     params.vectors === 'int8'
-      ? new Int8HnswIndex(metric, dim, params, capacity, hooks.fetchVectors)
+      ? new Int8HnswIndex(metric, dim, params, capacity, hooks.fetchVectors, 'simd', int8FileOptions(hooks))
       : new HnswIndex(metric, dim, params, capacity),
   loadFile: (loaded, metric, dim, params, hooks) =>
     params.vectors === 'int8'
-      ? Int8HnswIndex.load(loaded.graph, metric, dim, params, loaded.liveLabels, hooks.fetchVectors)
+      ? Int8HnswIndex.load(
+          loaded.graph,
+          metric,
+          dim,
+          params,
+          loaded.liveLabels,
+          hooks.fetchVectors,
+          'simd',
+          int8FileOptions(hooks),
+          loaded.vectorFile,
+        )
       : HnswIndex.load(loaded.graph, metric, dim, params, loaded.liveLabels),
   loadFileAsync: (loaded, metric, dim, params, hooks) =>
     params.vectors === 'int8'
-      ? Int8HnswIndex.loadAsync(loaded.graph, metric, dim, params, loaded.liveLabels, hooks.fetchVectors)
+      ? Int8HnswIndex.loadAsync(
+          loaded.graph,
+          metric,
+          dim,
+          params,
+          loaded.liveLabels,
+          hooks.fetchVectors,
+          'simd',
+          int8FileOptions(hooks),
+          loaded.vectorFile,
+        )
       : HnswIndex.loadAsync(loaded.graph, metric, dim, params, loaded.liveLabels),
   fileHeader: (params) => ({ m: params.m, efConstruction: params.efConstruction }),
   missingMessage: (collection, count) =>

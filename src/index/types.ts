@@ -130,6 +130,13 @@ export interface AnnIndex {
   writeGraph?(graphFile: string): void;
   /** 'file' kinds: the live labels, ascending, that a snapshot records beside the graph. */
   liveLabels?(): Uint32Array;
+  /**
+   * Optional, 'file' kinds: writes the float-vector file that goes beside a snapshot covering `seq`
+   * (src/index/vector-file.ts) to `path`, fsynced; the caller renames it into place.
+   */
+  writeVectorFile?(path: string, seq: number): void;
+  /** Optional, with writeVectorFile: reads from the float-vector file at `path` (for `seq`) from now on. */
+  useVectorFile?(path: string, seq: number): void;
   /** 'state' kinds: what to keep in SQLite; undefined while there is nothing worth keeping. */
   exportState?(): { codebook: Uint8Array; chunks: Uint8Array[] } | undefined;
   /** Frees native memory. The index is unusable afterwards. */

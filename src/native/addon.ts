@@ -38,6 +38,15 @@ export interface NativeAddon {
   ): void;
   /** CRC-32 of bytes continuing previous (native/crc32.h); portable: the table loop alone. */
   crc32(bytes: Uint8Array, previous: number, portable: boolean): number;
+  /** Float-vector slots of labels from an open file (native/vector-slots.h); returns how many were read. */
+  readVectorSlots(
+    fd: number,
+    headerBytes: number,
+    dim: number,
+    labels: Uint32Array,
+    out: Float32Array,
+    ok: Uint8Array,
+  ): number;
   /** The HNSW graph class (native/hnsw-binding.h); space 0 l2, 1 ip, 2 cosine. */
   HnswGraph: AddonHnswGraphClass;
 }

@@ -26,7 +26,7 @@ export function checkArray(
   kernel: string,
   name: string,
   value: unknown,
-  type: typeof Float32Array | typeof Int32Array | typeof Uint8Array,
+  type: typeof Float32Array | typeof Int32Array | typeof Uint32Array | typeof Uint8Array,
 ): void {
   if (!(value instanceof type)) throw invalid(kernel, `${name} must be a ${type.name}`);
 }

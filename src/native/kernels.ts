@@ -1,7 +1,7 @@
-// The four kernels of the addon (distances, exact top-k, k-means assignment, ADC top-k) and its
-// CRC-32 behind typed arguments: shapes are checked here, before any call, as INVALID_ARGUMENT; a
+// The four kernels of the addon (distances, exact top-k, k-means assignment, ADC top-k), its
+// CRC-32 and its reader of float-vector slots behind typed arguments: shapes are checked here, before any call, as INVALID_ARGUMENT; a
 // failure inside the addon becomes NATIVE_ERROR. native-reference.ts is the kernels' plain
-// TypeScript twin, src/quant/crc32.ts the CRC's.
+// TypeScript twin (the slot reader's too), src/quant/crc32.ts the CRC's.
 // Imports only this folder's addon.ts and checks.ts.
 import { callAddon } from './addon.js';
 import {
@@ -113,6 +113,45 @@ export interface NativeKernels {
    * load checks its file; `portable` takes the table loop alone instead of the folded one.
    */
   crc32(bytes: Uint8Array, previous?: number, portable?: boolean): number;
+  /**
+   * Reads the float-vector slot of each label from an open file (layout: src/index/vector-file.ts)
+   * into its row of `out`, setting `ok[i]` to 1 for a slot read whole that names its label and passes
+   * its CRC-32, else 0 (that row is left as it was). Returns the number of rows read.
+   */
+  readVectorSlots(args: ReadVectorSlotsArguments): number;
+}
+
+/** Arguments of {@link NativeKernels.readVectorSlots}. */
+export interface ReadVectorSlotsArguments {
+  /** An open file descriptor (fs.openSync) of a float-vector file. */
+  readonly fd: number;
+  /** Bytes before slot 0. */
+  readonly headerBytes: number;
+  readonly dim: number;
+  /** The slots to read: slot L lies at headerBytes + L · (8 + 4·dim). */
+  readonly labels: Uint32Array;
+  /** Receives labels.length × dim floats, row i for labels[i]. */
+  readonly out: Float32Array;
+  /** Receives one byte per label: 1 read and checked, 0 not. */
+  readonly ok: Uint8Array;
+}
+
+/** Checks {@link ReadVectorSlotsArguments}. @throws QuiverError INVALID_ARGUMENT */
+export function checkReadVectorSlotsArguments(args: ReadVectorSlotsArguments): void {
+  const kernel = 'readVectorSlots';
+  if (!Number.isInteger(args.fd) || args.fd < 0 || args.fd > 2 ** 31 - 1) {
+    throw invalid(kernel, `fd must be an open file descriptor, got ${String(args.fd)}`);
+  }
+  if (!Number.isSafeInteger(args.headerBytes) || args.headerBytes < 0) {
+    throw invalid(kernel, `headerBytes must be a non-negative integer, got ${String(args.headerBytes)}`);
+  }
+  const dim = checkCount(kernel, 'dim', args.dim);
+  checkArray(kernel, 'labels', args.labels, Uint32Array);
+  checkArray(kernel, 'out', args.out, Float32Array);
+  checkArray(kernel, 'ok', args.ok, Uint8Array);
+  checkOutput(kernel, 'out', args.out, args.labels.length * dim, `${args.labels.length} labels × dim ${dim}`);
+  checkOutput(kernel, 'ok', args.ok, args.labels.length, `${args.labels.length} labels`);
+  checkNoOverlap(kernel, { out: args.out, ok: args.ok }, { labels: args.labels });
 }
 
 function metricCode(metric: KernelMetric): number {
@@ -258,5 +297,11 @@ export const nativeKernels: NativeKernels = {
       throw invalid('crc32', `previous must be an integer from 0 to 2^32 - 1, got ${previous}`);
     }
     return callAddon('crc32', (native) => native.crc32(bytes, previous, portable));
+  },
+  readVectorSlots(args) {
+    checkReadVectorSlotsArguments(args);
+    return callAddon('readVectorSlots', (native) =>
+      native.readVectorSlots(args.fd, args.headerBytes, args.dim, args.labels, args.out, args.ok),
+    );
   },
 };

@@ -20,6 +20,7 @@ const CRASH_POINT_MARKER = 'quiverdb crash point';
 export type CrashPoint =
   | 'upsert-before-commit'
   | 'upsert-after-commit'
+  | 'vector-file-before-rename'
   | 'snapshot-before-rename'
   | 'snapshot-before-manifest'
   | 'snapshot-before-cleanup'

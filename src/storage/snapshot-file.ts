@@ -293,7 +293,7 @@ function* readSnapshotSteps(file: string): Steps<SnapshotRead> {
   }
 }
 
-/** Removes every snapshot or temporary file in `directory` except `keep`. */
+/** Removes every snapshot, float-vector or temporary file in `directory` except `keep` and its float-vector file. */
 export function removeSnapshotsExcept(directory: string, keep: string | undefined): void {
   let names: string[];
   try {
@@ -301,8 +301,10 @@ export function removeSnapshotsExcept(directory: string, keep: string | undefine
   } catch {
     return;
   }
+  // The snapshot's float-vector file (`.f32`, src/index/vector-file.ts) goes with it.
+  const keepVectors = keep?.replace(/\.bin$/, '.f32');
   for (const name of names) {
-    if (name !== keep && /^hnsw\.\d+(\.\d+)?\.bin(\.tmp|\.graph\.tmp)?$/.test(name))
+    if (name !== keep && name !== keepVectors && /^hnsw\.\d+(\.\d+)?\.(bin|f32)(\.tmp|\.graph\.tmp)?$/.test(name))
       rmSync(join(directory, name), { force: true });
     // A graph copy `load.<pid>.<n>.graph.tmp`, left by an earlier QuiverDB (which copied the graph out of
     // the snapshot before loading it) killed while loading (never one of a live process).

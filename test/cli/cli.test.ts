@@ -393,6 +393,34 @@ describe('verify', () => {
     );
   });
 
+  it('checks an int8 collection’s float-vector file slot by slot against the records (exit 1 on a damaged slot)', () => {
+    const location = path('int8-vectors.quiver');
+    const database = open(location, { durability: 'normal' });
+    const docs = database.collection('small', { dim: 8, metric: 'cosine', index: { type: 'hnsw', vectors: 'int8' } });
+    docs.upsert(randomVectors(1500, 8, 41).map((vector, id) => ({ id, vector })));
+    database.close();
+    expect(quiverJson<{ ok: boolean }>('verify', location).document).toMatchObject({ ok: true, findings: [] });
+    // info counts the file: a 64-byte header and 1,500 slots of 8 + 4·8 bytes.
+    const info = quiverJson<{ collections: { snapshot: { vectorFileBytes: number } }[] }>('info', location);
+    expect(info.document.collections[0]!.snapshot.vectorFileBytes).toBe(64 + 1500 * 40);
+    expect(quiver('info', location).stdout).toMatch(/float vectors 58\.7 KiB/);
+    const file = readdirSync(join(location, 'small')).find((name) => name.endsWith('.f32'))!;
+    const bytes = readFileSync(join(location, 'small', file));
+    // A float of label 1234's slot: 64-byte header, slots of 8 + 4·8 bytes (label, floats, CRC-32).
+    bytes[64 + 1234 * 40 + 4 + 5]! ^= 0x01;
+    writeFileSync(join(location, 'small', file), bytes);
+    const ran = quiverJson<{ ok: boolean; findings: { check: string; message: string }[] }>('verify', location);
+    expect(ran.status).toBe(1);
+    expect(ran.document.findings).toEqual([
+      expect.objectContaining({
+        severity: 'damage',
+        check: 'vectors',
+        collection: 'small',
+        message: `small/${file}: 1 of 1500 slots are damaged or differ from the records (labels 1234)`,
+      }),
+    ]);
+  });
+
   it('reports a database that is not SQLite at all as damage (exit 1)', () => {
     const location = path('garbage.quiver');
     mkdirSync(location);

@@ -262,9 +262,14 @@ describe('SIGKILL at a named crash point', () => {
     ['flat', 'upsert-before-commit', 3, 300],
     ['flat', 'upsert-after-commit', 2, 301],
     ['flat', 'compact-mid-build', 1, 302],
-    // int8 hnsw: its ranges travel inside the graph file, so its snapshot points are the graph's.
+    // int8 hnsw: its ranges travel inside the graph file, so its snapshot points are the graph's;
+    // its float-vector file is written and renamed before the graph's file (snapshot-before-rename
+    // finds it in place with the old snapshot still named in the manifest).
     ['hnsw-int8', 'upsert-after-commit', 2, 400],
+    ['hnsw-int8', 'vector-file-before-rename', 1, 405],
+    ['hnsw-int8', 'vector-file-before-rename', 2, 406],
     ['hnsw-int8', 'snapshot-before-rename', 1, 401],
+    ['hnsw-int8', 'snapshot-before-rename', 2, 407],
     ['hnsw-int8', 'snapshot-before-manifest', 2, 402],
     ['hnsw-int8', 'snapshot-before-cleanup', 1, 403],
     ['hnsw-int8', 'compact-mid-build', 1, 404],
