@@ -88,6 +88,10 @@ class QuiverdbContestant implements Contestant {
     if (collection.count() !== count) {
       throw new Error(`quiverdb holds ${collection.count()} records after inserting ${count}`);
     }
+    // An int8 graph rescores from the float-vector file of its last snapshot, and from the records
+    // for labels written since: a snapshot ends its build (and counts in its build time), so that the
+    // sweep measures the collection as an application has it after any snapshot or reopen.
+    if (this.#vectors === 'int8') collection.snapshot();
     this.#collection = collection;
   }
 

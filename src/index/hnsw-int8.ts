@@ -398,15 +398,19 @@ export class Int8HnswIndex implements AnnIndex {
       if (label < file.slots && (stale[label >> 3]! & (1 << (label & 7))) === 0) rows.push(row);
     });
     if (rows.length === 0) return 0;
-    const wanted = Uint32Array.from(rows, (row) => labels[row]!);
-    const read = new Float32Array(wanted.length * this.dim);
-    const readOk = new Uint8Array(wanted.length);
+    // Usually every label is unchanged: then the rows are read in place.
+    const all = rows.length === labels.length;
+    const wanted = all ? labels : Uint32Array.from(rows, (row) => labels[row]!);
+    const read = all ? out : new Float32Array(wanted.length * this.dim);
+    const readOk = all ? ok : new Uint8Array(wanted.length);
     const count = file.read(wanted, read, readOk);
-    rows.forEach((row, i) => {
-      if (readOk[i] !== 1) return;
-      out.set(read.subarray(i * this.dim, (i + 1) * this.dim), row * this.dim);
-      ok[row] = 1;
-    });
+    if (!all) {
+      rows.forEach((row, i) => {
+        if (readOk[i] !== 1) return;
+        out.set(read.subarray(i * this.dim, (i + 1) * this.dim), row * this.dim);
+        ok[row] = 1;
+      });
+    }
     if (count < wanted.length && !this.#damageReported) {
       this.#damageReported = true;
       const bad = wanted.find((_, i) => readOk[i] !== 1);

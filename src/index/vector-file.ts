@@ -134,8 +134,12 @@ function checkHeader(header: Buffer, got: number, shape: VectorFileShape): numbe
     throw new QuiverError('CORRUPT', 'its header fails its CRC-32');
   }
   const version = header.readUInt32LE(8);
-  if (version !== VERSION)
+  if (version > VERSION) {
+    throw new QuiverError('FORMAT_TOO_NEW', `its format version is ${version}; this QuiverDB reads up to ${VERSION}`);
+  }
+  if (version !== VERSION) {
     throw new QuiverError('CORRUPT', `its format version is ${version}; this QuiverDB reads ${VERSION}`);
+  }
   const dim = header.readUInt32LE(16);
   const metric = METRIC_CODES[header.readUInt8(20)];
   const seq = header.readDoubleLE(32);
