@@ -26,7 +26,7 @@ import { HitHeads, type HitSource } from '../query-hits.js';
 import { crashPoint } from '../storage/crash-point.js';
 import { compileFilter, parseFilter } from '../filter/index.js';
 import { Matches } from '../filtered-search.js';
-import type { CollectionRow, CompiledWhere, Store, StoredRecord } from '../storage/store.js';
+import { type CollectionRow, type CompiledWhere, type Store, type StoredRecord, vectorOf } from '../storage/store.js';
 import { checkedRecord } from '../storage/stored-record.js';
 import {
   DEFAULT_EMBED_BATCH_SIZE,
@@ -164,9 +164,10 @@ export class CollectionImpl implements Collection {
     // A damaged label (negative, huge, above the log) is CORRUPT at open, as the allocator would find
     // it; the lowest and the highest tell, without reading every label.
     const range = host.store.labelRange(row.id);
+    let lowest: number | undefined;
     if (range !== undefined) {
       const lastSeq = host.store.lastSeq();
-      checkStoredLabel(range.lowest, lastSeq, row.name);
+      lowest = checkStoredLabel(range.lowest, lastSeq, row.name);
       checkStoredLabel(range.highest, lastSeq, row.name);
     }
     this.#derived = derived ?? new DerivedIndex(host.store, host.path, row, host.events, host.threads);
@@ -179,6 +180,26 @@ export class CollectionImpl implements Collection {
         this.#derived.dispose();
         throw error;
       }
+    }
+    if (lowest !== undefined) this.#warmUp(lowest);
+  }
+
+  /**
+   * One search of the collection's own, before the open returns: with the vector of the record under
+   * `label`, k 1, through `queryIds` and `query` as an application calls them. The query path's code
+   * is compiled, its statements are prepared and the pages of a hit read now, counted in the open,
+   * rather than in the application's first query (measured: docs/benchmarks.md, "Open, memory and
+   * disk"). It changes nothing; a failure here is left for the application's own query to meet.
+   */
+  #warmUp(label: number): void {
+    try {
+      const [row] = this.#host.store.vectorsByLabels(this.#collectionId, [label]);
+      if (row === undefined) return;
+      const vector = vectorOf(row.vector, this.dim);
+      answerQueryIds(this.#state, { vector, k: 1 });
+      answerQuery(this.#state, { vector, k: 1 });
+    } catch (error) {
+      if (!isQuiverError(error)) throw error;
     }
   }
 
