@@ -92,6 +92,9 @@ export class Int8HnswIndex implements AnnIndex {
   #stale = new Uint8Array(0);
   /** True once a damaged slot of #vectors was reported. */
   #damageReported = false;
+  /** The rescoring's rows of float vectors and which of them the file gave, reused by every query. */
+  #rows = new Float32Array(0);
+  #rowsRead = new Uint8Array(0);
   #graph: HnswIndex | undefined;
   #ranges: Int8Ranges | undefined;
   #disposed = false;
@@ -520,8 +523,14 @@ export class Int8HnswIndex implements AnnIndex {
     if (candidates.length === 0) return { labels: [], distances: [] };
     const dim = this.dim;
     const wanted = Uint32Array.from(candidates);
-    const base = new Float32Array(wanted.length * dim);
-    const ok = new Uint8Array(wanted.length);
+    // One buffer for every rescoring (a query's allocation of rerank × dim floats would otherwise
+    // be garbage of tens of MiB between collections, counted in the resident memory).
+    if (this.#rows.length < wanted.length * dim) {
+      this.#rows = new Float32Array(wanted.length * dim);
+      this.#rowsRead = new Uint8Array(wanted.length);
+    }
+    const base = this.#rows;
+    const ok = this.#rowsRead;
     this.#readFresh(wanted, base, ok);
     // Rows read from the file move up to close the gaps; the records' vectors follow them.
     const labels: number[] = [];
