@@ -114,6 +114,26 @@ function hnswVectors(options: IndexOptionValues | undefined): { vectors?: 'int8'
 
 const int8FileOptions = (hooks: IndexHooks) => ({ onVectorFileProblem: hooks.onVectorFileProblem });
 
+/** The arguments of Int8HnswIndex.load and loadAsync for a snapshot file's graph and its float-vector file. */
+const int8Load = (
+  loaded: LoadedFile,
+  metric: Metric,
+  dim: number,
+  params: HnswStored & { vectors: 'int8' },
+  hooks: IndexHooks,
+) =>
+  [
+    loaded.graph,
+    metric,
+    dim,
+    params,
+    loaded.liveLabels,
+    hooks.fetchVectors,
+    'simd',
+    int8FileOptions(hooks),
+    loaded.vectorFile,
+  ] as const;
+
 const hnsw: IndexKind<HnswStored> = {
   type: 'hnsw',
   persistence: 'file',
@@ -138,31 +158,11 @@ const hnsw: IndexKind<HnswStored> = {
       : new HnswIndex(metric, dim, params, capacity),
   loadFile: (loaded, metric, dim, params, hooks) =>
     params.vectors === 'int8'
-      ? Int8HnswIndex.load(
-          loaded.graph,
-          metric,
-          dim,
-          params,
-          loaded.liveLabels,
-          hooks.fetchVectors,
-          'simd',
-          int8FileOptions(hooks),
-          loaded.vectorFile,
-        )
+      ? Int8HnswIndex.load(...int8Load(loaded, metric, dim, params, hooks))
       : HnswIndex.load(loaded.graph, metric, dim, params, loaded.liveLabels),
   loadFileAsync: (loaded, metric, dim, params, hooks) =>
     params.vectors === 'int8'
-      ? Int8HnswIndex.loadAsync(
-          loaded.graph,
-          metric,
-          dim,
-          params,
-          loaded.liveLabels,
-          hooks.fetchVectors,
-          'simd',
-          int8FileOptions(hooks),
-          loaded.vectorFile,
-        )
+      ? Int8HnswIndex.loadAsync(...int8Load(loaded, metric, dim, params, hooks))
       : HnswIndex.loadAsync(loaded.graph, metric, dim, params, loaded.liveLabels),
   fileHeader: (params) => ({ m: params.m, efConstruction: params.efConstruction }),
   missingMessage: (collection, count) =>
