@@ -46,11 +46,39 @@ type ParsedIndexOptions = ReturnType<typeof indexOptionsSchema.schema.parse>;
 const optionalInteger = (value: unknown, min: number, max: number) =>
   value === undefined || (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max);
 
+/** A number in (0, 1], or absent: ivfpq's targetRecall. */
+const optionalShare = (value: unknown) => value === undefined || (typeof value === 'number' && value > 0 && value <= 1);
+
+/** Each kind's keys besides `type`, and whether their values certainly pass its schema. */
+const FAST_KINDS: Readonly<
+  Record<string, { keys: ReadonlySet<string>; valid: (o: Record<string, unknown>) => boolean }>
+> = {
+  flat: { keys: new Set(), valid: () => true },
+  hnsw: {
+    keys: new Set(['m', 'efConstruction', 'ef', 'vectors', 'rerank']),
+    valid: (o) =>
+      optionalInteger(o['m'], 2, 128) &&
+      optionalInteger(o['efConstruction'], 1, 4096) &&
+      optionalInteger(o['ef'], 1, MAX_K) &&
+      (o['vectors'] === undefined || o['vectors'] === 'float32' || o['vectors'] === 'int8') &&
+      optionalInteger(o['rerank'], 1, MAX_K),
+  },
+  ivfpq: {
+    keys: new Set(['nlist', 'm', 'nprobe', 'rerank', 'targetRecall']),
+    valid: (o) =>
+      optionalInteger(o['nlist'], 1, 65_535) &&
+      optionalInteger(o['m'], 1, MAX_DIM) &&
+      optionalInteger(o['nprobe'], 1, 65_535) &&
+      optionalInteger(o['rerank'], 1, MAX_K) &&
+      optionalShare(o['targetRecall']),
+  },
+};
+
 /**
- * `input` itself when it is hnsw or flat options the schema certainly accepts (a plain object with
- * only that kind's keys, each absent or in range), else undefined: the caller then runs
- * indexOptionsSchema, which decides and words the error. Reading a collection back with it loads no
- * zod (src/open-options.ts says why that matters).
+ * `input` itself when it is index options the schema certainly accepts (a plain object with only its
+ * kind's keys, each absent or in range), else undefined: the caller then runs indexOptionsSchema,
+ * which decides and words the error. Reading a collection back with it loads no zod
+ * (src/open-options.ts says why that matters).
  * @example
  * const options = fastIndexOptions(stored) ?? indexOptionsSchema.parse(stored);
  */
@@ -58,14 +86,8 @@ export function fastIndexOptions(input: unknown): ParsedIndexOptions | undefined
   if (input === null || typeof input !== 'object' || Object.getPrototypeOf(input) !== Object.prototype)
     return undefined;
   const options = input as Record<string, unknown>;
-  const keys = Object.keys(options);
-  if (options['type'] === 'flat') return keys.length === 1 ? (input as ParsedIndexOptions) : undefined;
-  if (options['type'] !== 'hnsw') return undefined;
-  for (const key of keys)
-    if (key !== 'type' && key !== 'm' && key !== 'efConstruction' && key !== 'ef') return undefined;
-  const valid =
-    optionalInteger(options['m'], 2, 128) &&
-    optionalInteger(options['efConstruction'], 1, 4096) &&
-    optionalInteger(options['ef'], 1, MAX_K);
-  return valid ? (input as ParsedIndexOptions) : undefined;
+  const kind = typeof options['type'] === 'string' ? FAST_KINDS[options['type']] : undefined;
+  if (kind === undefined || !Object.hasOwn(FAST_KINDS, options['type'] as string)) return undefined;
+  for (const key of Object.keys(options)) if (key !== 'type' && !kind.keys.has(key)) return undefined;
+  return kind.valid(options) ? (input as ParsedIndexOptions) : undefined;
 }

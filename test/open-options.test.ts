@@ -34,6 +34,11 @@ const values = fc.constantFrom<unknown>(
   'flat',
   'ivfpq',
   './addon.node',
+  'int8',
+  'float32',
+  0.5,
+  0.95,
+  1.0000001,
   true,
   false,
   () => {},
@@ -102,7 +107,18 @@ describe('the fast check of collection names', () => {
 });
 
 describe('the fast check of stored index options', () => {
-  const keys = fc.constantFrom('type', 'm', 'efConstruction', 'ef', 'nlist', 'nprobe', 'other');
+  const keys = fc.constantFrom(
+    'type',
+    'm',
+    'efConstruction',
+    'ef',
+    'vectors',
+    'rerank',
+    'nlist',
+    'nprobe',
+    'targetRecall',
+    'other',
+  );
 
   it('accepts only what the schema accepts, as it returns it', () => {
     fc.assert(
@@ -122,7 +138,15 @@ describe('the fast check of stored index options', () => {
     expect(fastIndexOptions({ type: 'hnsw', m: 16, efConstruction: 200, ef: 64 })).toBeDefined();
     expect(fastIndexOptions({ type: 'flat' })).toBeDefined();
     expect(fastIndexOptions({ type: 'hnsw', m: 1 })).toBeUndefined();
-    expect(fastIndexOptions({ type: 'ivfpq', nlist: 16 })).toBeUndefined();
+    expect(
+      fastIndexOptions({ type: 'hnsw', m: 16, efConstruction: 200, ef: 64, vectors: 'int8', rerank: 20 }),
+    ).toBeDefined();
+    expect(fastIndexOptions({ type: 'hnsw', vectors: 'int4' })).toBeUndefined();
+    expect(
+      fastIndexOptions({ type: 'ivfpq', nlist: 16, m: 8, nprobe: 4, rerank: 100, targetRecall: 0.95 }),
+    ).toBeDefined();
+    expect(fastIndexOptions({ type: 'ivfpq', targetRecall: 0 })).toBeUndefined();
+    expect(fastIndexOptions({ type: 'toString' })).toBeUndefined();
   });
 });
 
@@ -138,6 +162,8 @@ describe('opening and querying', () => {
       const path = mkdtempSync(join(tmpdir(), 'quiver-zod-'));
       let db = open(path, { durability: 'normal' });
       db.collection('docs', { dim: 2, index: { type: 'hnsw', m: 8 } }).upsert([{ id: 'a', vector: [1, 2] }]);
+      db.collection('small', { dim: 2, index: { type: 'hnsw', vectors: 'int8' } }).upsert([{ id: 'b', vector: [3, 4] }]);
+      db.collection('coarse', { dim: 2, index: { type: 'ivfpq', targetRecall: 0.9 } }).upsert([{ id: 'c', vector: [5, 6] }]);
       db.close();
       const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((key) => key.includes('/node_modules/zod/'));
       if (loaded() !== true) throw new Error('creating a collection with options should have loaded zod');
@@ -147,7 +173,7 @@ describe('opening and querying', () => {
       import { createRequire } from 'node:module';
       const { open } = await import(${JSON.stringify(new URL('../src/index.ts', import.meta.url).pathname)});
       const db = open(process.argv[2], { readOnly: true, threads: 1 });
-      const hits = db.collection('docs').queryIds({ vector: [1, 2], k: 1 });
+      const hits = ['docs', 'small', 'coarse'].flatMap((name) => db.collection(name).queryIds({ vector: [1, 2], k: 1 }));
       console.log(JSON.stringify({ hits, zod: Object.keys(createRequire(import.meta.url).cache).some((key) => key.includes('/node_modules/zod/')) }));
     `;
     const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
@@ -167,7 +193,11 @@ describe('opening and querying', () => {
       expect(created.stdout.trim(), created.stderr).toBe('created');
       const reopened = run('reopen.mts', database);
       expect(JSON.parse(reopened.stdout.trim().split('\n').at(-1) ?? 'null'), reopened.stderr).toEqual({
-        hits: [{ id: 'a', distance: 0 }],
+        hits: [
+          { id: 'a', distance: 0 },
+          { id: 'b', distance: Math.hypot(2, 2) },
+          { id: 'c', distance: Math.hypot(4, 4) },
+        ],
         zod: false,
       });
     } finally {
