@@ -1,5 +1,6 @@
 // db.backup: a consistent copy of a live database in a new directory — SQLite's online backup of
-// quiver.sqlite, then the index snapshot files its manifest names. The copy is written as
+// quiver.sqlite, then the index snapshot files its manifest names (with an int8 graph's float-vector
+// file beside its snapshot). The copy is written as
 // quiver.sqlite.partial and renamed last, so a directory holding quiver.sqlite is a whole backup.
 import {
   closeSync,
@@ -14,6 +15,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { QuiverError, toQuiverError } from '../errors.js';
+import { vectorFileOf } from '../index/vector-file.js';
 import { Store } from '../storage/store.js';
 import type { BackupResult } from '../types.js';
 
@@ -61,10 +63,17 @@ export async function backupDatabase(store: Store, source: string, target: strin
         if (!existsSync(from)) continue;
         const to = join(directory, file);
         mkdirSync(dirname(to), { recursive: true });
-        copyFileSync(from, to);
-        syncFile(to);
+        // The float-vector file first (a backup without it would still answer, from the records).
+        for (const [copied, into] of [
+          [vectorFileOf(from), vectorFileOf(to)],
+          [from, to],
+        ] as const) {
+          if (copied !== from && !existsSync(copied)) continue;
+          copyFileSync(copied, into);
+          syncFile(into);
+          bytes += statSync(into).size;
+        }
         syncFile(dirname(to));
-        bytes += statSync(to).size;
         snapshots++;
       }
     } finally {

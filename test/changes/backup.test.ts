@@ -66,6 +66,28 @@ describe('db.backup', () => {
     source.close();
   }, 60_000);
 
+  it('brings an int8 collection’s float-vector file along with its snapshot', async () => {
+    const source = open(directory(), { durability: 'normal' });
+    const dim = 16;
+    const next = random(11);
+    const docs = source.collection('small', { dim, index: { type: 'hnsw', vectors: 'int8' } });
+    docs.upsert(Array.from({ length: 1500 }, (_, i) => ({ id: i, vector: Array.from({ length: dim }, () => next()) })));
+    docs.snapshot();
+    const query = Array.from({ length: dim }, () => next());
+    const answer = docs.query({ vector: query, k: 10 });
+    const target = join(directory(), 'backup');
+    const result = await source.backup(target);
+    source.close();
+    const copied = readdirSync(join(target, 'small')).sort();
+    expect(copied.map((name) => name.replace(/\d+/, 'N'))).toEqual(['hnsw.N.bin', 'hnsw.N.f32']);
+    expect(result.bytes).toBeGreaterThan(1500 * (dim * 4 + 8));
+    const warnings: string[] = [];
+    const copy = open(target, { onWarning: (warning) => warnings.push(warning.code) });
+    expect(copy.collection('small').query({ vector: query, k: 10 })).toEqual(answer);
+    expect(warnings).toEqual([]); // no VECTOR_FILE_INVALID: the file came along
+    copy.close();
+  });
+
   it('refuses a directory that is not empty, a file, or the database itself, writing nothing', async () => {
     const db = open(directory());
     db.collection('c', { dim: 2 }).upsert([{ id: 'a', vector: [1, 2] }]);
