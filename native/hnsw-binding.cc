@@ -121,9 +121,13 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
       Fail(info.Env(), "lows and highs must hold dim numbers each", true);
       return;
     }
+    // Optionally the ranges block's format version the graph's files were written under (1 or 2).
+    double format = 2;
+    if (info.Length() > 6 && !IntegerArgument(info, 6, "format", 1, 2, &format)) return;
     try {
       auto quantiser = std::make_unique<const ScalarQuantiser>(lows.length, lows.data, highs.data);
-      graph_ = std::make_shared<HnswGraph>(space_kind, lows.length, kernel_kind, loop_kind, std::move(quantiser));
+      graph_ = std::make_shared<HnswGraph>(space_kind, lows.length, kernel_kind, loop_kind, std::move(quantiser),
+                                           format < 2);
     } catch (const std::exception& failure) {
       Napi::Error::New(info.Env(), failure.what()).ThrowAsJavaScriptException();
     }

@@ -8,7 +8,8 @@
 namespace quiver {
 
 // Adds the HnswGraph class to `exports`.
-//   new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim)
+//   new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim, kernels, loop
+//                 [, lows Float32Array, highs Float32Array [, format 1 | 2]])   (int8: ranges)
 //   init(maxElements, m, efConstruction, seed)            resize(maxElements)
 //   addBatch(vectors Float32Array, labels Uint32Array, threads)
 //   addBatchAsync(...same) → Promise<undefined>           markDelete(label)

@@ -52,6 +52,14 @@ HnswDistance ChooseDistance(HnswSpace space, std::size_t dim, HnswKernels kernel
   return space == HnswSpace::kL2 ? HnswlibOrderL2Distance(dim) : HnswlibOrderInnerProductDistance(dim);
 }
 
+// What an int8 vector's slot holds in a graph of `space` (scalar-quantiser.h).
+Int8Slot SlotOf(HnswSpace space) { return space == HnswSpace::kL2 ? Int8Slot::kNorm : Int8Slot::kBias; }
+
+HnswDistance ChooseQueryDistance(HnswSpace space, HnswKernels kernels) {
+  const bool portable = kernels == HnswKernels::kHnswlib;
+  return space == HnswSpace::kL2 ? ChooseInt8L2QueryDistance(portable) : ChooseInt8InnerProductQueryDistance(portable);
+}
+
 // Runs body over [0, count) on the pool; rethrows the first failure's message after all stop.
 void RunAll(std::size_t count, std::size_t threads, const std::function<void(std::size_t)>& body) {
   std::mutex error_lock;
@@ -83,7 +91,7 @@ constexpr std::size_t kExactPartsPerThread = 4;
 constexpr std::size_t kResolveChunk = 256;
 constexpr std::size_t kPrefetchRows = 4;
 
-// The k best of `count` labels by the graph's own distance to `query`, best first, ties to the
+// The k best of `count` labels by the graph's own query distance to `query` (prepared), best first, ties to the
 // lower label, padded with kNoLabel / +infinity.
 void ScoreAmong(const HnswStore& store, const void* query, const std::uint32_t* labels, std::size_t count,
                 std::size_t k, std::uint32_t* out_labels, float* out_distances) {
@@ -103,7 +111,7 @@ void ScoreAmong(const HnswStore& store, const void* query, const std::uint32_t* 
     for (std::size_t i = 0; i < std::min(chunk_count, kPrefetchRows); ++i) PrefetchBytes(vectors[i], bytes);
     for (std::size_t i = 0; i < chunk_count; ++i) {
       if (i + kPrefetchRows < chunk_count) PrefetchBytes(vectors[i + kPrefetchRows], bytes);
-      heap.Push(store.Distance(query, vectors[i]), labels[chunk + i]);
+      heap.Push(store.QueryDistance(query, vectors[i]), labels[chunk + i]);
     }
   }
   heap.Finish();
@@ -112,30 +120,51 @@ void ScoreAmong(const HnswStore& store, const void* query, const std::uint32_t* 
 }  // namespace
 
 HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, HnswSearchLoop loop)
-    : space_kind_(space), dim_(dim), loop_(loop), distance_(ChooseDistance(space, dim, kernels, false)) {}
+    : space_kind_(space),
+      dim_(dim),
+      loop_(loop),
+      distance_(ChooseDistance(space, dim, kernels, false)),
+      query_distance_(distance_),
+      legacy_norms_(false) {}
 
 HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, HnswSearchLoop loop,
-                     std::unique_ptr<const ScalarQuantiser> quantiser)
+                     std::unique_ptr<const ScalarQuantiser> quantiser, bool legacy_norms)
     : space_kind_(space),
       dim_(dim),
       loop_(loop),
       distance_(ChooseDistance(space, dim, kernels, quantiser != nullptr)),
-      quantiser_(std::move(quantiser)) {
+      query_distance_(quantiser == nullptr ? distance_ : ChooseQueryDistance(space, kernels)),
+      quantiser_(std::move(quantiser)),
+      legacy_norms_(legacy_norms) {
   if (quantiser_ && quantiser_->dim() != dim) throw std::runtime_error("the int8 ranges are not of the graph's dim");
 }
 
-const void* HnswGraph::Prepared(const float* row) const {
+HnswGraph::PreparedRow HnswGraph::Prepared(const float* row) const {
   const float* vector = row;
   if (space_kind_ == HnswSpace::kCosine) {
     thread_local std::vector<float> normalised;
     NormalizeInto(row, dim_, normalised);
     vector = normalised.data();
   }
-  if (!quantiser_) return vector;
+  if (!quantiser_) return {vector, vector};
+  const Int8Slot slot = SlotOf(space_kind_);
   thread_local std::vector<char> codes;
+  thread_local std::vector<std::int16_t> values;
+  thread_local Int8Query query;
   codes.resize(quantiser_->code_bytes());
-  quantiser_->Encode(vector, codes.data());
-  return codes.data();
+  values.resize(dim_);
+  quantiser_->Encode(vector, slot, codes.data());
+  quantiser_->PrepareQuery(vector, slot, values.data(), &query);
+  return {codes.data(), &query};
+}
+
+void HnswGraph::Adopt(HnswStore& store, bool loaded) const {
+  if (!quantiser_) return;
+  store.query_distance = query_distance_;
+  if (!loaded || !legacy_norms_ || SlotOf(space_kind_) != Int8Slot::kNorm) return;
+  for (std::size_t node = 0; node < store.count; node++) {
+    quantiser_->StoreNorm(store.Element(static_cast<NodeId>(node)) + store.vector_offset);
+  }
 }
 
 HnswGraph::~HnswGraph() = default;
@@ -150,6 +179,7 @@ void HnswGraph::Init(std::size_t max_elements, std::size_t m, std::size_t ef_con
   if (quantiser_) {
     fresh = std::make_unique<HnswStore>(dim_, distance_, quantiser_->code_bytes(), quantiser_->params());
     fresh->Init(max_elements, m, ef_construction, seed);
+    Adopt(*fresh, false);
   } else {
     fresh = std::make_unique<HnswStore>(dim_, distance_, max_elements, m, ef_construction, seed);
   }
@@ -161,6 +191,7 @@ void HnswGraph::Load(const std::string& path) {
   // Read unlocked: the new graph is private until the swap.
   auto loaded = quantiser_ ? ReadGraphFile(dim_, distance_, path, quantiser_->code_bytes(), quantiser_->params())
                           : ReadGraphFile(dim_, distance_, path);
+  Adopt(*loaded, true);
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   store_.swap(loaded);
 }
@@ -169,6 +200,7 @@ void HnswGraph::LoadRange(const std::string& path, const GraphRange& range) {
   auto loaded = quantiser_
                     ? ReadGraphRange(dim_, distance_, path, range, quantiser_->code_bytes(), quantiser_->params())
                     : ReadGraphRange(dim_, distance_, path, range);
+  Adopt(*loaded, true);
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   store_.swap(loaded);
 }
@@ -205,7 +237,8 @@ void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std:
         loop_ == HnswSearchLoop::kSorted && store.deleted == 0 && store.capacity <= kSortedSearchMaxElements;
     RunAll(end - start, threads, [&](std::size_t item) {
       const std::size_t row = start + item;
-      InsertNode(store, Prepared(vectors + row * dim), labels[row], sorted);
+      const PreparedRow prepared = Prepared(vectors + row * dim);
+      InsertNode(store, prepared.stored, prepared.query, labels[row], sorted);
     });
   }
 }
@@ -223,7 +256,7 @@ void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t
   const HnswStore& store = Open();
   const AllowList* filter = allow.elements != nullptr ? &allow : nullptr;
   RunAll(count, threads, [&](std::size_t query) {
-    SearchOne(store, loop_, Prepared(queries + query * dim), k, ef, filter, labels + query * k,
+    SearchOne(store, loop_, Prepared(queries + query * dim).query, k, ef, filter, labels + query * k,
               distances + query * k);
   });
 }
@@ -233,7 +266,7 @@ void HnswGraph::ExactAmong(const float* query, const std::uint32_t* labels, std:
   std::shared_lock<std::shared_mutex> shared(lock_);
   const HnswStore& store = Open();
   // The calling thread's buffer: valid for this whole call, and only read by the helpers.
-  const void* prepared = Prepared(query);
+  const void* prepared = Prepared(query).query;
   const std::size_t worker_count = std::min({threads, std::max<std::size_t>(1, count * dim_ / kExactPartWork),
                                              std::max<std::size_t>(1, count / kExactPartLabels)});
   if (worker_count <= 1) {

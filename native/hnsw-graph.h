@@ -60,10 +60,13 @@ class HnswGraph {
  public:
   HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels = HnswKernels::kDispatched,
             HnswSearchLoop loop = HnswSearchLoop::kSorted);
-  // An int8 graph: vectors are stored (and queries scored) as the codes of `quantiser`
-  // (scalar-quantiser.h), with its AVX2 kernels (kDispatched) or its portable ones (kHnswlib).
+  // An int8 graph: vectors are stored as the codes of `quantiser` (scalar-quantiser.h) and scored
+  // by its kernels, AVX2 (kDispatched) or portable (kHnswlib): queries (and inserted vectors
+  // against the graph) by the query → stored ones, stored vectors against each other by the
+  // symmetric ones. With `legacy_norms`, graphs loaded from files are of the ranges block's format
+  // version 1, whose l2 codes carry the bias in their slot: Load and LoadRange recompute the norms.
   HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, HnswSearchLoop loop,
-            std::unique_ptr<const ScalarQuantiser> quantiser);
+            std::unique_ptr<const ScalarQuantiser> quantiser, bool legacy_norms = false);
   ~HnswGraph();
   HnswGraph(const HnswGraph&) = delete;
   HnswGraph& operator=(const HnswGraph&) = delete;
@@ -97,8 +100,8 @@ class HnswGraph {
   void SearchBatch(const float* queries, std::size_t count, std::size_t k, std::size_t ef, std::size_t threads,
                    const AllowList& allow, std::uint32_t* labels, float* distances) const;
 
-  // Exact k-NN of one query among `count` labels of the graph, scored with the graph's own distance
-  // function over its stored vectors (no copy): the k best into out_labels / out_distances, best
+  // Exact k-NN of one query among `count` labels of the graph, scored with the graph's own query
+  // distance function (as searches score) over its stored vectors (no copy): the k best into out_labels / out_distances, best
   // first, ties to the lower label (NaN as +infinity), padded with kNoLabel / +infinity. Long lists
   // are split over up to `threads` threads; the answer is the same for every thread count. Throws
   // for a label not in the graph.
@@ -116,15 +119,24 @@ class HnswGraph {
 
  private:
   HnswStore& Open() const;  // throws when not initialised or disposed
-  // The vector the store sees for a row: itself, normalised for cosine, or its int8 codes (in a
-  // thread-local buffer valid until the next call on the same thread).
-  const void* Prepared(const float* row) const;
+  // A row as the store sees it: `stored`, the row itself, normalised for cosine, or its int8 codes;
+  // `query`, the form the query → stored kernel reads (for float graphs `stored` again; for int8
+  // ones an Int8Query). Both in thread-local buffers valid until the next call on the same thread.
+  struct PreparedRow {
+    const void* stored;
+    const void* query;
+  };
+  PreparedRow Prepared(const float* row) const;
+  // Sets an int8 store's query kernel and, for a graph loaded from a version-1 file, its norms.
+  void Adopt(HnswStore& store, bool loaded) const;
 
   const HnswSpace space_kind_;
   const std::size_t dim_;
   const HnswSearchLoop loop_;
   const HnswDistance distance_;
+  const HnswDistance query_distance_;
   const std::unique_ptr<const ScalarQuantiser> quantiser_;  // null for float vectors
+  const bool legacy_norms_;
   mutable std::shared_mutex lock_;
   std::unique_ptr<HnswStore> store_;  // guarded by lock_
 };

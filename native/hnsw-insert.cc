@@ -114,12 +114,12 @@ std::vector<NodeId> LinksOf(const HnswStore& store, NodeId node, int layer) {
 
 // After an update of `node` (level `level`; the graph's entry point and top layer as they were
 // when it began): finds its neighbours afresh from the entry point, as an insert does, and links
-// them both ways (its own lists replaced).
-void RelinkUpdated(HnswStore& store, const void* vector, NodeId entry, NodeId node, int level, int top) {
-  NodeId current = Descend(store, entry, vector, top, level, true);
+// them both ways (its own lists replaced). `query` is its vector's query form.
+void RelinkUpdated(HnswStore& store, const void* query, NodeId entry, NodeId node, int level, int top) {
+  NodeId current = Descend(store, entry, query, top, level, true);
   if (level > top) Inconsistent("an updated node is above the top layer");
   for (int layer = level; layer >= 0; layer--) {
-    ScoredQueue found = SearchForLinks(store, current, vector, layer);
+    ScoredQueue found = SearchForLinks(store, current, query, layer);
     ScoredQueue others;
     for (; !found.empty(); found.pop()) {
       if (found.top().second != node) others.push(found.top());
@@ -127,7 +127,7 @@ void RelinkUpdated(HnswStore& store, const void* vector, NodeId entry, NodeId no
     // The node itself may be all the search found (say, when it is the entry point).
     if (others.empty()) continue;
     if (store.IsDeleted(entry)) {
-      others.emplace(store.Distance(vector, store.Vector(entry)), entry);
+      others.emplace(store.QueryDistance(query, store.Vector(entry)), entry);
       if (others.size() > store.ef_construction) others.pop();
     }
     current = ConnectNode(store, node, others, layer, true);
@@ -136,8 +136,9 @@ void RelinkUpdated(HnswStore& store, const void* vector, NodeId entry, NodeId no
 
 // Replaces the vector of `node` and re-links its neighbourhood, layer by layer: each of its
 // neighbours gets its list re-chosen by the heuristic among the efConstruction nearest of the node,
-// its neighbours and theirs; then the node's own links are found afresh (RelinkUpdated).
-void UpdateNode(HnswStore& store, const void* vector, NodeId node) {
+// its neighbours and theirs; then the node's own links are found afresh (RelinkUpdated, with the
+// vector's query form `query`).
+void UpdateNode(HnswStore& store, const void* vector, const void* query, NodeId node) {
   std::memcpy(store.Element(node) + store.vector_offset, vector, store.vector_bytes);
   const int top = store.top_layer;
   const NodeId entry = store.entry;
@@ -177,12 +178,12 @@ void UpdateNode(HnswStore& store, const void* vector, NodeId node) {
       for (std::size_t i = 0; !candidates.empty(); i++, candidates.pop()) ids[i] = candidates.top().second;
     }
   }
-  RelinkUpdated(store, vector, entry, node, level, top);
+  RelinkUpdated(store, query, entry, node, level, top);
 }
 
 }  // namespace
 
-void InsertNode(HnswStore& store, const void* vector, StoredLabel label, bool sorted) {
+void InsertNode(HnswStore& store, const void* vector, const void* query, StoredLabel label, bool sorted) {
   std::lock_guard<std::mutex> label_guard(store.LabelLock(label));
   NodeId node;
   {
@@ -195,7 +196,7 @@ void InsertNode(HnswStore& store, const void* vector, StoredLabel label, bool so
         store.SetDeleted(id, false);
         store.deleted -= 1;
       }
-      UpdateNode(store, vector, id);
+      UpdateNode(store, vector, query, id);
       return;
     }
     if (store.count >= store.capacity) {
@@ -227,20 +228,20 @@ void InsertNode(HnswStore& store, const void* vector, StoredLabel label, bool so
   }
 
   if (entry != kNoNode) {
-    NodeId nearest = Descend(store, entry, vector, top, level, true);
+    NodeId nearest = Descend(store, entry, query, top, level, true);
     const bool entry_deleted = store.IsDeleted(entry);
     for (int layer = std::min(level, top); layer >= 0; layer--) {
       ScoredQueue candidates;
       if (sorted) {
-        const SortedCandidates& list = SortedSearch(store, nearest, vector, layer, store.ef_construction, true);
+        const SortedCandidates& list = SortedSearch(store, nearest, query, layer, store.ef_construction, true);
         std::vector<Scored> found(list.size());
         for (std::size_t slot = 0; slot < list.size(); slot++) found[slot] = list[slot];
         candidates = ScoredQueue(ByDistance(), std::move(found));
       } else {
-        candidates = SearchForLinks(store, nearest, vector, layer);
+        candidates = SearchForLinks(store, nearest, query, layer);
         // A deleted entry point is kept out of the search's results but is still a neighbour.
         if (entry_deleted) {
-          candidates.emplace(store.Distance(vector, store.Vector(entry)), entry);
+          candidates.emplace(store.QueryDistance(query, store.Vector(entry)), entry);
           if (candidates.size() > store.ef_construction) candidates.pop();
         }
       }

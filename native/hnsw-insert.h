@@ -12,12 +12,13 @@
 
 namespace quiver {
 
-// Inserts `vector` (store.vector_bytes: dim floats, normalised for cosine, or int8 codes) under `label`, or, when the label is
-// in the graph, replaces its vector (undeleting it) and repairs the links around it, as hnswlib's
+// Inserts `vector` (store.vector_bytes: dim floats, normalised for cosine, or int8 codes) under
+// `label`, scoring it against the graph in its query form `query` (HnswStore::QueryDistance; for
+// float graphs `vector` itself), or, when the label is in the graph, replaces its vector (undeleting it) and repairs the links around it, as hnswlib's
 // addPoint(vector, label) on a graph without replaceable deleted slots. With `sorted` the
 // neighbours of a new node are found by SortedSearch (hnsw-search.h), which needs a graph with no
 // deleted node; else by the two-heap search. Throws when the graph is full.
-void InsertNode(HnswStore& store, const void* vector, StoredLabel label, bool sorted);
+void InsertNode(HnswStore& store, const void* vector, const void* query, StoredLabel label, bool sorted);
 
 // Marks `label` deleted: searches skip it, its links stay. Throws when the label is not in the
 // graph or already deleted.

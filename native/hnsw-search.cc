@@ -60,7 +60,7 @@ void ScoreFresh(const HnswStore& store, const void* query, const std::vector<Nod
   for (std::size_t i = 0; i < std::min(count, kPrefetchNeighbours); i++) PrefetchBytes(store.Vector(fresh[i]), bytes);
   for (std::size_t i = 0; i < count; i++) {
     if (i + kPrefetchNeighbours < count) PrefetchBytes(store.Vector(fresh[i + kPrefetchNeighbours]), bytes);
-    take(store.Distance(query, store.Vector(fresh[i])), fresh[i]);
+    take(store.QueryDistance(query, store.Vector(fresh[i])), fresh[i]);
   }
 }
 
@@ -86,7 +86,7 @@ ScoredQueue TwoHeapSearch(const HnswStore& store, NodeId entry, const void* quer
   ScoredQueue candidates;
   float lower_bound;
   if (admitted(entry)) {
-    const float d = store.Distance(query, store.Vector(entry));
+    const float d = store.QueryDistance(query, store.Vector(entry));
     lower_bound = d;
     top.emplace(d, entry);
     candidates.emplace(-d, entry);
@@ -129,7 +129,7 @@ void SortedCandidates::Reset(std::size_t capacity) {
 NodeId Descend(const HnswStore& store, NodeId entry, const void* query, int from, int above, bool locked) {
   if (from <= above) return entry;
   NodeId current = entry;
-  float nearest = store.Distance(query, store.Vector(current));
+  float nearest = store.QueryDistance(query, store.Vector(current));
   for (int layer = from; layer > above; layer--) {
     for (bool moved = true; moved;) {
       moved = false;
@@ -144,7 +144,7 @@ NodeId Descend(const HnswStore& store, NodeId entry, const void* query, int from
         if (candidate >= store.capacity) {
           throw std::runtime_error("the graph links node " + std::to_string(from_node) + " to a node past its end");
         }
-        const float d = store.Distance(query, store.Vector(candidate));
+        const float d = store.QueryDistance(query, store.Vector(candidate));
         if (d < nearest) {
           nearest = d;
           current = candidate;
@@ -164,7 +164,7 @@ const SortedCandidates& SortedSearch(const HnswStore& store, NodeId entry, const
 
   SortedCandidates& list = ThreadCandidates();
   list.Reset(ef);
-  list.Offer(store.Distance(query, store.Vector(entry)), entry);
+  list.Offer(store.QueryDistance(query, store.Vector(entry)), entry);
   visited[entry] = tag;
 
   std::vector<NodeId>& fresh = ThreadFresh();

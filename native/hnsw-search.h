@@ -93,6 +93,9 @@ class SortedCandidates {
   std::size_t next_ = 0;
 };
 
+// Every `query` below is in its prepared form (HnswGraph::Prepared), scored by
+// HnswStore::QueryDistance: for float graphs the vector itself, for int8 ones an Int8Query.
+
 // Greedy descent through layers `from` down to `above` + 1: on each layer, move to the neighbour
 // nearest `query` while one is nearer than the current node. Throws when a link names a node past
 // the graph's end.

@@ -44,6 +44,7 @@ HnswStore::HnswStore(std::size_t dim_in, HnswDistance distance_in)
       distance(distance_in),
       vector_bytes(dim_in * sizeof(float)),
       distance_params(&dim),
+      query_distance(distance_in),
       label_locks(kLabelLocks) {}
 
 HnswStore::HnswStore(std::size_t dim_in, HnswDistance distance_in, std::size_t vector_bytes_in,
@@ -52,6 +53,7 @@ HnswStore::HnswStore(std::size_t dim_in, HnswDistance distance_in, std::size_t v
       distance(distance_in),
       vector_bytes(vector_bytes_in),
       distance_params(distance_params_in),
+      query_distance(distance_in),
       label_locks(kLabelLocks) {}
 
 HnswStore::HnswStore(std::size_t dim_in, HnswDistance distance_in, std::size_t capacity_in, std::size_t m_in,

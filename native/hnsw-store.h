@@ -131,7 +131,13 @@ class HnswStore {
     byte = deleted ? static_cast<unsigned char>(byte | 1u) : static_cast<unsigned char>(byte & ~1u);
   }
 
+  // Two stored vectors (or a stored vector and a new node's, stored alike).
   float Distance(const void* a, const void* b) const { return distance(a, b, distance_params); }
+  // A query in its prepared form (HnswGraph::Prepared: for float graphs the stored form too) and a
+  // stored vector.
+  float QueryDistance(const void* query, const void* stored) const {
+    return query_distance(query, stored, distance_params);
+  }
   std::mutex& LabelLock(StoredLabel label) const { return label_locks[label & (kLabelLocks - 1)]; }
 
   // Layout (fixed for a graph; from the file for a loaded one).
@@ -139,6 +145,9 @@ class HnswStore {
   const HnswDistance distance;
   std::size_t vector_bytes;
   const void* distance_params;  // &dim for float vectors
+  // The query → stored kernel: `distance` unless set (an int8 graph's asymmetric kernel,
+  // scalar-quantiser.h, set by its HnswGraph once the store exists).
+  HnswDistance query_distance;
   std::size_t m = 0;
   std::size_t max_links = 0;   // ids per upper-layer list (M)
   std::size_t max_links0 = 0;  // ids per layer-0 list (2M)

@@ -1,9 +1,12 @@
-// The int8 quantiser and kernels (layout and formulas: scalar-quantiser.h). The portable kernels add
-// in dimension order, one float at a time, so that the TypeScript twin reproduces them bit for bit;
-// the AVX2 ones widen 16 codes at a time to 32-bit lanes, keep two 8-float accumulators, and finish
-// with a scalar tail: any dim works.
+// The int8 quantiser and kernels (layout and formulas: scalar-quantiser.h). The portable stored ↔
+// stored kernels add in dimension order, one float at a time, so that the TypeScript twin reproduces
+// them bit for bit; the AVX2 ones widen 16 codes at a time to 32-bit lanes, keep two 8-float
+// accumulators, and finish with a scalar tail: any dim works. The query → stored kernels sum
+// integers exactly (AVX2: _mm256_madd_epi16; portable: int64), then finish in double in one shared
+// function, so AVX2, portable and the TypeScript twin agree to the bit.
 #include "scalar-quantiser.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -21,6 +24,8 @@ namespace quiver {
 namespace {
 
 constexpr float kHalfLevels = 127.0f;
+// Largest |Q_d| of a prepared query: the int16 range, symmetric.
+constexpr double kQueryLevels = 32767.0;
 
 const Int8SpaceParams& ParamsOf(const void* pointer) { return *static_cast<const Int8SpaceParams*>(pointer); }
 
@@ -54,6 +59,34 @@ float PortableInt8InnerProduct(const void* a_pointer, const void* b_pointer, con
   }
   const float constant = (params.centre_norm + BiasOf(a_pointer, params.dim)) + BiasOf(b_pointer, params.dim);
   return 1.0f - (constant + dot);
+}
+
+const Int8Query& QueryOf(const void* pointer) { return *static_cast<const Int8Query*>(pointer); }
+
+// The last steps of a query → stored distance, shared by both kernels. S/K is a division, not a
+// product, and 2·(S/K) is exact, so no fused multiply-add the compiler may form changes the bits.
+template <Int8Slot kSlot>
+float FinishQueryDistance(const Int8Query& query, std::int64_t sum, const void* stored, std::size_t dim) {
+  const double dot = static_cast<double>(sum) / query.divisor;
+  if (kSlot == Int8Slot::kNorm) {
+    const double norm = static_cast<double>(BiasOf(stored, dim));
+    return static_cast<float>((query.constant + norm) - 2.0 * dot);
+  }
+  return static_cast<float>(1.0 - (query.constant + dot));
+}
+
+std::int64_t PortableQueryDot(const std::int16_t* values, const std::int8_t* codes, std::size_t dim) {
+  std::int64_t sum = 0;
+  for (std::size_t i = 0; i < dim; i++) sum += static_cast<std::int64_t>(values[i]) * codes[i];
+  return sum;
+}
+
+template <Int8Slot kSlot>
+float PortableInt8Query(const void* query_pointer, const void* stored, const void* params_pointer) {
+  const Int8Query& query = QueryOf(query_pointer);
+  const std::size_t dim = ParamsOf(params_pointer).dim;
+  const std::int64_t sum = PortableQueryDot(query.values, static_cast<const std::int8_t*>(stored), dim);
+  return FinishQueryDistance<kSlot>(query, sum, stored, dim);
 }
 
 #ifdef QUIVER_X86_DISPATCH
@@ -121,6 +154,54 @@ QUIVER_AVX2 float Avx2Int8InnerProduct(const void* a_pointer, const void* b_poin
   const float constant = (params.centre_norm + BiasOf(a_pointer, dim)) + BiasOf(b_pointer, dim);
   return 1.0f - (constant + dot);
 }
+
+// Dimensions summed in 32-bit lanes before the lanes are flushed to 64 bits. A _mm256_madd_epi16
+// lane adds two products |Q_d·c_d| ≤ 32767·127 = 4,161,409, so at most 8,322,818 per step, and an
+// int32 lane holds 2,147,483,647 / 8,322,818 = 258 steps. Over a block of 4096 dimensions each of
+// the two accumulators takes at most 4096 / 32 = 128 steps (≤ 1.07e9): no lane can overflow for any
+// dim, and the flush (to int64, not float, so that the sum stays exact) costs a few instructions
+// per 4096 dimensions.
+constexpr std::size_t kQueryBlockDims = 4096;
+
+// The eight int32 lanes of `lanes` added in 64 bits.
+QUIVER_AVX2 inline std::int64_t WideSum(__m256i lanes) {
+  const __m256i wide = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(lanes)),
+                                        _mm256_cvtepi32_epi64(_mm256_extracti128_si256(lanes, 1)));
+  const __m128i pair = _mm_add_epi64(_mm256_castsi256_si128(wide), _mm256_extracti128_si256(wide, 1));
+  return _mm_cvtsi128_si64(pair) + _mm_extract_epi64(pair, 1);
+}
+
+QUIVER_AVX2 std::int64_t Avx2QueryDot(const std::int16_t* values, const std::int8_t* codes, std::size_t dim) {
+  const std::size_t whole = dim - dim % 16;
+  std::int64_t sum = 0;
+  for (std::size_t block = 0; block < whole; block += kQueryBlockDims) {
+    const std::size_t end = std::min(whole, block + kQueryBlockDims);
+    __m256i sum0 = _mm256_setzero_si256();
+    __m256i sum1 = _mm256_setzero_si256();
+    std::size_t i = block;
+    for (; i + 32 <= end; i += 32) {
+      const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values + i));
+      const __m256i q1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values + i + 16));
+      sum0 = _mm256_add_epi32(sum0, _mm256_madd_epi16(q0, Widen(codes + i)));
+      sum1 = _mm256_add_epi32(sum1, _mm256_madd_epi16(q1, Widen(codes + i + 16)));
+    }
+    if (i < end) {  // 16 dimensions left in the block
+      const __m256i q0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values + i));
+      sum0 = _mm256_add_epi32(sum0, _mm256_madd_epi16(q0, Widen(codes + i)));
+    }
+    sum += WideSum(sum0) + WideSum(sum1);
+  }
+  for (std::size_t i = whole; i < dim; i++) sum += static_cast<std::int64_t>(values[i]) * codes[i];
+  return sum;
+}
+
+template <Int8Slot kSlot>
+QUIVER_AVX2 float Avx2Int8Query(const void* query_pointer, const void* stored, const void* params_pointer) {
+  const Int8Query& query = QueryOf(query_pointer);
+  const std::size_t dim = ParamsOf(params_pointer).dim;
+  const std::int64_t sum = Avx2QueryDot(query.values, static_cast<const std::int8_t*>(stored), dim);
+  return FinishQueryDistance<kSlot>(query, sum, stored, dim);
+}
 #endif
 
 }  // namespace
@@ -148,7 +229,7 @@ ScalarQuantiser::ScalarQuantiser(std::size_t dim, const float* lows, const float
   params_.centre_norm = centre_norm;
 }
 
-void ScalarQuantiser::Encode(const float* vector, char* out) const {
+void ScalarQuantiser::Encode(const float* vector, Int8Slot slot, char* out) const {
   float bias = 0.0f;
   for (std::size_t d = 0; d < params_.dim; d++) {
     const float scaled = (vector[d] - centres_[d]) * inverse_steps_[d];
@@ -160,6 +241,48 @@ void ScalarQuantiser::Encode(const float* vector, char* out) const {
     bias += term;
   }
   std::memcpy(out + params_.dim, &bias, sizeof(bias));
+  if (slot == Int8Slot::kNorm) StoreNorm(out);
+}
+
+void ScalarQuantiser::StoreNorm(char* codes) const {
+  double norm = 0.0;
+  for (std::size_t d = 0; d < params_.dim; d++) {
+    const int code = static_cast<std::int8_t>(codes[d]);
+    // w_d (24 bits) times c_d² (≤ 16129, 14 bits) is exact in double; the sum rounds in order.
+    const double term = static_cast<double>(weights_[d]) * static_cast<double>(code * code);
+    norm += term;
+  }
+  const auto stored = static_cast<float>(norm);
+  std::memcpy(codes + params_.dim, &stored, sizeof(stored));
+}
+
+void ScalarQuantiser::PrepareQuery(const float* vector, Int8Slot slot, std::int16_t* values, Int8Query* out) const {
+  const bool l2 = slot == Int8Slot::kNorm;
+  const std::size_t dim = params_.dim;
+  // Pass 1: the constant and the largest |v_d|. Products and sums are separate statements so that
+  // no compiler contracts them into a fused multiply-add (the TypeScript twin rounds each step).
+  double constant = 0.0;
+  float largest = 0.0f;
+  for (std::size_t d = 0; d < dim; d++) {
+    const float centred = l2 ? vector[d] - centres_[d] : vector[d];
+    const float scaled = centred * steps_[d];
+    const double term = l2 ? static_cast<double>(centred) * static_cast<double>(centred)
+                           : static_cast<double>(vector[d]) * static_cast<double>(centres_[d]);
+    constant += term;
+    largest = std::max(largest, std::fabs(scaled));
+  }
+  const double divisor = largest > 0.0f ? kQueryLevels / static_cast<double>(largest) : 1.0;
+  // Pass 2: Q_d = round(K·v_d) (halves up), clamped in case K·largest rounds above 32767.
+  for (std::size_t d = 0; d < dim; d++) {
+    const float centred = l2 ? vector[d] - centres_[d] : vector[d];
+    const float scaled = centred * steps_[d];
+    const double product = static_cast<double>(scaled) * divisor;
+    const double rounded = std::floor(product + 0.5);
+    values[d] = static_cast<std::int16_t>(std::max(-kQueryLevels, std::min(kQueryLevels, rounded)));
+  }
+  out->values = values;
+  out->constant = constant;
+  out->divisor = divisor;
 }
 
 void ScalarQuantiser::Decode(const char* codes, float* out) const {
@@ -176,6 +299,24 @@ HnswDistance ChooseInt8L2Distance(bool portable) {
   (void)portable;
 #endif
   return PortableInt8L2;
+}
+
+HnswDistance ChooseInt8L2QueryDistance(bool portable) {
+#ifdef QUIVER_X86_DISPATCH
+  if (!portable && HasAvx2()) return Avx2Int8Query<Int8Slot::kNorm>;
+#else
+  (void)portable;
+#endif
+  return PortableInt8Query<Int8Slot::kNorm>;
+}
+
+HnswDistance ChooseInt8InnerProductQueryDistance(bool portable) {
+#ifdef QUIVER_X86_DISPATCH
+  if (!portable && HasAvx2()) return Avx2Int8Query<Int8Slot::kBias>;
+#else
+  (void)portable;
+#endif
+  return PortableInt8Query<Int8Slot::kBias>;
 }
 
 HnswDistance ChooseInt8InnerProductDistance(bool portable) {

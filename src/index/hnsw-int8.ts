@@ -9,13 +9,15 @@
 // | offset    | bytes | field                                              |
 // |-----------|-------|----------------------------------------------------|
 // | 0         | 8     | magic "QUIVINT8"                                   |
-// | 8         | 4     | format version (1), uint32 little-endian           |
+// | 8         | 4     | format version (2; 1 still read), uint32 LE        |
 // | 12        | 4     | dim, uint32 little-endian                          |
 // | 16        | 4     | CRC-32 of the 8·dim range bytes                    |
 // | 20        | 4     | reserved, zero                                     |
 // | 24        | 4·dim | lows, float32 little-endian                        |
 // | 24 + 4dim | 4·dim | highs, float32 little-endian                       |
 // | 24 + 8dim |       | hnswlib's graph file (native/hnsw-file.h)          |
+// Version 2 changed no byte here: it marks that an l2 graph's codes keep their norm in their slot
+// (native/scalar-quantiser.h); a version-1 l2 graph has the norms recomputed as it loads.
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { QuiverError } from '../errors.js';
@@ -70,7 +72,7 @@ export const TRAINING_MINIMUM = 1000;
 export const DEFAULT_INT8_RERANK = 20;
 
 const MAGIC = Buffer.from('QUIVINT8', 'latin1');
-const RANGES_VERSION = 1;
+const RANGES_VERSION = 2;
 const HEAD_BYTES = 24;
 /** Bytes moved per read/write when the ranges block is put in front of a graph file or taken off it. */
 const SHIFT_CHUNK = 1 << 20;
@@ -431,7 +433,8 @@ export class Int8HnswIndex implements AnnIndex {
   }
 
   #adopt(ranges: Int8Ranges, graph: HnswIndex): void {
-    this.#ranges = ranges;
+    // Without the format a file was read under: a graph in memory, and every file it writes, is current.
+    this.#ranges = { lows: ranges.lows, highs: ranges.highs };
     this.#graph = graph;
     this.#pending = undefined;
   }
@@ -723,7 +726,9 @@ function parseRanges(bytes: Uint8Array, dim: number): Int8Ranges {
   const block = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (block.length < HEAD_BYTES || !block.subarray(0, 8).equals(MAGIC)) throw corrupt('are missing');
   const version = block.readUInt32LE(8);
-  if (version !== RANGES_VERSION) throw corrupt(`have format version ${version}, not ${RANGES_VERSION}`);
+  if (version !== 1 && version !== RANGES_VERSION) {
+    throw corrupt(`have format version ${version}, not 1 or ${RANGES_VERSION}`);
+  }
   const storedDim = block.readUInt32LE(12);
   if (storedDim !== dim) throw corrupt(`are of dim ${storedDim}, not ${dim}`);
   if (block.length < HEAD_BYTES + 8 * dim) throw corrupt('are cut short');
@@ -739,7 +744,7 @@ function parseRanges(bytes: Uint8Array, dim: number): Int8Ranges {
       throw corrupt(`give dimension ${d} no finite [low, high]`);
     }
   }
-  return { lows, highs };
+  return version === 1 ? { lows, highs, format: 1 } : { lows, highs };
 }
 
 function readExactly(descriptor: number, into: Buffer, length: number, position: number): void {

@@ -15,7 +15,28 @@ export const CLIP_QUANTILE = 0.001;
 export const MAX_TRAINING_ROWS = 20_000;
 
 const HALF_LEVELS = 127;
+/** Largest |Q_d| of a prepared query: the int16 range, symmetric. */
+const QUERY_LEVELS = 32767;
 const f = Math.fround;
+
+/** A stored vector as the kernels read it: its codes and its 4-byte slot (the bias for ip/cosine, the norm for l2). */
+export interface Int8Code {
+  readonly codes: Int8Array;
+  /** Σ_d m_d·s_d·c_d, float32. */
+  readonly bias: number;
+  /** Σ_d w_d·c_d², float32. */
+  readonly norm: number;
+}
+
+/** A query in the form the query → stored kernels read (native/scalar-quantiser.h, Int8Query). */
+export interface Int8Query {
+  /** Q_d = round(K·v_d), |Q_d| ≤ 32767. */
+  readonly values: Int16Array;
+  /** l2: Σ_d (q_d − m_d)²; ip: Σ_d q_d·m_d (double). */
+  readonly constant: number;
+  /** K = 32767 / max_d |v_d|, or 1 when every v_d is 0. */
+  readonly divisor: number;
+}
 
 /**
  * Per-dimension [low, high] of `count` rows of `rows` (rows of `dim`), clipped at the
@@ -83,8 +104,8 @@ export class ScalarQuantiser {
     return this.dim + 4;
   }
 
-  /** The codes of `vector` (dim numbers) and its bias Σ m_d·s_d·c_d. */
-  encode(vector: Float32Array): { codes: Int8Array; bias: number } {
+  /** The codes of `vector` (dim numbers), its bias Σ m_d·s_d·c_d and its norm Σ w_d·c_d². */
+  encode(vector: Float32Array): Int8Code {
     const codes = new Int8Array(this.dim);
     let bias = 0;
     for (let d = 0; d < this.dim; d++) {
@@ -94,7 +115,51 @@ export class ScalarQuantiser {
       codes[d] = code;
       bias = f(bias + f(this.#biasFactors[d]! * code));
     }
-    return { codes, bias };
+    return { codes, bias, norm: this.norm(codes) };
+  }
+
+  /** Σ_d w_d·c_d² summed in double in dimension order (each term is exact), rounded to float32. */
+  norm(codes: Int8Array): number {
+    let norm = 0;
+    for (let d = 0; d < this.dim; d++) norm += this.weights[d]! * (codes[d]! * codes[d]!);
+    return f(norm);
+  }
+
+  /**
+   * The query form of `vector` (as the graph sees it: normalised for cosine) for the query → stored
+   * kernel of `metric`: v_d = (q_d − m_d)·s_d for l2, q_d·s_d for ip/cosine, in float32; Q_d =
+   * round(K·v_d) (halves up) with K = 32767 / max |v_d|; the constant in double.
+   */
+  prepareQuery(metric: Metric, vector: Float32Array): Int8Query {
+    const l2 = metric === 'l2';
+    let constant = 0;
+    let largest = 0;
+    const scaled = new Float32Array(this.dim);
+    for (let d = 0; d < this.dim; d++) {
+      const centred = l2 ? f(vector[d]! - this.centres[d]!) : vector[d]!;
+      scaled[d] = f(centred * this.steps[d]!);
+      // Products of two float32 values are exact in double.
+      constant += l2 ? centred * centred : vector[d]! * this.centres[d]!;
+      largest = Math.max(largest, Math.abs(scaled[d]!));
+    }
+    const divisor = largest > 0 ? QUERY_LEVELS / largest : 1;
+    const values = new Int16Array(this.dim);
+    for (let d = 0; d < this.dim; d++) {
+      const rounded = Math.floor(scaled[d]! * divisor + 0.5);
+      values[d] = Math.max(-QUERY_LEVELS, Math.min(QUERY_LEVELS, rounded));
+    }
+    return { values, constant, divisor };
+  }
+
+  /**
+   * The query → stored kernel (both native ones give these bits): S = Σ Q_d·c_d, exact; then l2
+   * (constant + norm) − 2·S/K, ip and cosine 1 − (constant + S/K), in double, rounded to float32.
+   */
+  queryDistance(metric: Metric, query: Int8Query, stored: Int8Code): number {
+    let sum = 0;
+    for (let d = 0; d < this.dim; d++) sum += query.values[d]! * stored.codes[d]!;
+    const dot = sum / query.divisor;
+    return metric === 'l2' ? f(query.constant + stored.norm - 2 * dot) : f(1 - (query.constant + dot));
   }
 
   /** The vector a code stands for: m_d + s_d·c_d. */
@@ -105,10 +170,10 @@ export class ScalarQuantiser {
   }
 
   /**
-   * The portable kernel's distance between two codes, in hnswlib's raw conventions: l2 the squared
+   * The portable stored ↔ stored kernel's distance between two codes, in hnswlib's raw conventions: l2 the squared
    * distance Σ w_d(a_d − b_d)², ip and cosine 1 − dot of the decoded vectors.
    */
-  distance(metric: Metric, a: { codes: Int8Array; bias: number }, b: { codes: Int8Array; bias: number }): number {
+  distance(metric: Metric, a: Int8Code, b: Int8Code): number {
     let sum = 0;
     if (metric === 'l2') {
       for (let d = 0; d < this.dim; d++) {

@@ -54,7 +54,8 @@ export interface NativeAddon {
 /**
  * The addon's HnswGraph class:
  * `new HnswGraph(space 0 l2 | 1 ip | 2 cosine, dim, kernels 0 simd | 1 hnswlib, loop 0 sorted | 1 hnswlib)`,
- * and for an int8 graph two more: the per-dimension range lows and highs (dim float32 each).
+ * and for an int8 graph two or three more: the per-dimension range lows and highs (dim float32 each),
+ * and the ranges block's format version its files were written under (1 or 2; default 2).
  */
 export type AddonHnswGraphClass = new (
   space: number,
@@ -63,6 +64,7 @@ export type AddonHnswGraphClass = new (
   loop: number,
   lows?: Float32Array,
   highs?: Float32Array,
+  format?: number,
 ) => AddonHnswGraph;
 
 /** The addon's HnswGraph object: positional arguments, checked again natively. */

@@ -35,6 +35,12 @@ export type HnswSearchLoop = 'sorted' | 'hnswlib';
 export interface Int8Ranges {
   readonly lows: Float32Array;
   readonly highs: Float32Array;
+  /**
+   * The format version of the ranges block the graph's file was written under (src/index/hnsw-int8.ts;
+   * default the current, 2). Version 1 files keep the bias, not the norm, in an l2 graph's code slots:
+   * a graph loaded from one recomputes its norms.
+   */
+  readonly format?: 1 | 2;
 }
 
 /** Label of an empty result slot (fewer than k live, allowed nodes found); its distance is +Infinity. */
@@ -225,7 +231,15 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
       graph =
         ranges === undefined
           ? new native.HnswGraph(SPACE_CODES[space], dim, kernelCode, loopCode)
-          : new native.HnswGraph(SPACE_CODES[space], dim, kernelCode, loopCode, ranges.lows, ranges.highs);
+          : new native.HnswGraph(
+              SPACE_CODES[space],
+              dim,
+              kernelCode,
+              loopCode,
+              ranges.lows,
+              ranges.highs,
+              ranges.format ?? 2,
+            );
     });
     this.#graph = graph!;
   }
@@ -409,6 +423,9 @@ function checkRanges(ranges: Int8Ranges, dim: number): void {
     highs.length !== dim
   ) {
     throw invalid('hnsw', `int8 ranges must be two Float32Arrays of dim ${dim} numbers`);
+  }
+  if (ranges.format !== undefined && ranges.format !== 1 && ranges.format !== 2) {
+    throw invalid('hnsw', `int8 ranges format must be 1 or 2, got ${String(ranges.format)}`);
   }
   for (let d = 0; d < dim; d++) {
     if (!Number.isFinite(lows[d]) || !Number.isFinite(highs[d]) || highs[d]! < lows[d]!) {
