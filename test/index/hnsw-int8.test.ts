@@ -1,13 +1,16 @@
 // The int8 HNSW index (src/index/hnsw-int8.ts) on its own: exact answers before training, the
 // graph after, rescoring with the fetched float vectors, writeGraph/load giving identical answers,
-// and the ranges block at the start of the graph file checked (damaged, missing, other dim → CORRUPT).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// and the ranges block at the start of the graph file checked (damaged, missing, other dim → CORRUPT);
+// files of the block's format version 1 (test/fixtures/int8-v1) still load, l2 ones with their norms recomputed.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
 import { HnswIndex } from '../../src/index/hnsw.js';
 import { Int8HnswIndex, TRAINING_MINIMUM } from '../../src/index/hnsw-int8.js';
+import { ScalarQuantiser } from '../../src/index/scalar-quantiser.js';
+import { createHnswGraph } from '../../src/native/hnsw-graph.js';
 import { randomVectors } from '../helpers/random.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'quiver-int8-'));
@@ -177,4 +180,129 @@ describe('Int8HnswIndex', () => {
     float.dispose();
     index.dispose();
   });
+
+  it('refuses a ranges block of a format version it does not know with CORRUPT', () => {
+    const index = new Int8HnswIndex('l2', DIM, params, 16, fetch);
+    const { labels, matrix } = rows(1000);
+    index.upsertBatch(labels, matrix, 1);
+    const file = join(folder, 'version.graph');
+    index.writeGraph(file);
+    const bytes = readFileSync(file);
+    expect(bytes.readUInt32LE(8)).toBe(2);
+    bytes.writeUInt32LE(3, 8);
+    writeFileSync(file, bytes);
+    expect(errorCode(() => Int8HnswIndex.load(file, 'l2', DIM, params, index.liveLabels(), fetch))).toBe('CORRUPT');
+    index.dispose();
+  });
+});
+
+describe('int8 graph files of the ranges block format version 1 (test/fixtures/int8-v1)', () => {
+  const fixture = join(import.meta.dirname, '..', 'fixtures', 'int8-v1');
+  const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as {
+    dim: number;
+    count: number;
+    params: { m: number; efConstruction: number; rerank: number };
+    k: number;
+    ef: number;
+    graphs: Record<string, { liveLabels: number[]; results: { labels: number[]; distances: number[] }[] }>;
+  };
+  const dim = expected.dim;
+  const readRows = (name: string) => {
+    const data = new Float32Array(new Uint8Array(readFileSync(join(fixture, name))).buffer);
+    return Array.from({ length: data.length / dim }, (_, i) => data.subarray(i * dim, (i + 1) * dim));
+  };
+  const fixtureVectors = readRows('vectors.f32');
+  const fixtureQueries = readRows('queries.f32');
+  const fixtureFetch = (labels: readonly number[]) =>
+    labels.map((label) => ({ label, vector: fixtureVectors[label]! }));
+  /** A vector normalised as the native graph does (hnswlib-node's normalizePoint: float32 steps in order). */
+  const normalisedAsNative = (vector: Float32Array) => {
+    let sum = 0;
+    for (const value of vector) sum = Math.fround(sum + Math.fround(value * value));
+    const length = Math.fround(Math.sqrt(Math.abs(sum)));
+    return length > 0 ? vector.map((value) => value / length) : vector.slice();
+  };
+
+  const exactTopOf = (metric: 'l2' | 'cosine', query: Float32Array, k: number) => {
+    const unit = (vector: Float32Array) => {
+      const length = Math.hypot(...vector);
+      return vector.map((value) => value / length);
+    };
+    const scored = fixtureVectors.map((vector, label) => {
+      if (metric === 'l2') return { label, d: vector.reduce((sum, x, i) => sum + (x - query[i]!) ** 2, 0) };
+      const [a, b] = [unit(vector), unit(query)];
+      return { label, d: 1 - a.reduce((sum, x, i) => sum + x * b[i]!, 0) };
+    });
+    return scored
+      .sort((a, b) => a.d - b.d || a.label - b.label)
+      .slice(0, k)
+      .map(({ label }) => label);
+  };
+
+  for (const metric of ['l2', 'cosine'] as const) {
+    it(`${metric}: the native graph scores as the reference once its slots hold what the kernels read`, () => {
+      const bytes = readFileSync(join(fixture, `${metric}.graph`));
+      expect(bytes.readUInt32LE(8)).toBe(1);
+      const lows = new Float32Array(dim);
+      const highs = new Float32Array(dim);
+      for (let d = 0; d < dim; d++) {
+        lows[d] = bytes.readFloatLE(24 + 4 * d);
+        highs[d] = bytes.readFloatLE(24 + 4 * (dim + d));
+      }
+      const graphFile = join(folder, `v1-${metric}.hnsw`);
+      writeFileSync(graphFile, bytes.subarray(24 + 8 * dim));
+      const quantiser = new ScalarQuantiser({ lows, highs });
+      const seen = (vector: Float32Array) => (metric === 'cosine' ? normalisedAsNative(vector) : vector);
+      const labels = Uint32Array.from({ length: expected.count }, (_, i) => i);
+      const matches = (format: 1 | 2) => {
+        const graph = createHnswGraph(metric, dim, 'simd', 'sorted', { lows, highs, format });
+        graph.load(graphFile);
+        let same = 0;
+        for (const query of fixtureQueries) {
+          const outLabels = new Uint32Array(expected.count);
+          const outDistances = new Float32Array(expected.count);
+          graph.exactAmong(query, labels, expected.count, outLabels, outDistances, 1);
+          const prepared = quantiser.prepareQuery(metric, seen(query));
+          for (let i = 0; i < expected.count; i++) {
+            const stored = quantiser.encode(seen(fixtureVectors[outLabels[i]!]!));
+            if (outDistances[i] === quantiser.queryDistance(metric, prepared, stored)) same++;
+          }
+        }
+        graph.dispose();
+        return same / (fixtureQueries.length * expected.count);
+      };
+      // Read as version 1, every distance is the reference's. Read as version 2, an l2 graph's slots
+      // still hold the bias, and its distances are wrong; ip/cosine slots never changed meaning.
+      expect(matches(1)).toBe(1);
+      if (metric === 'l2') expect(matches(2)).toBeLessThan(0.01);
+      else expect(matches(2)).toBe(1);
+    });
+
+    it(`${metric}: Int8HnswIndex loads the file, answers as well as the version that wrote it, and writes version 2`, async () => {
+      const file = join(folder, `v1-${metric}.graph`);
+      copyFileSync(join(fixture, `${metric}.graph`), file);
+      const { liveLabels, results } = expected.graphs[metric]!;
+      const live = Uint32Array.from(liveLabels);
+      const loaded = Int8HnswIndex.load(file, metric, dim, expected.params, live, fixtureFetch);
+      expect(loaded.ranges).not.toHaveProperty('format');
+      // Against the exact top k: as many hits as the answers the version that wrote the file gave.
+      let hits = 0;
+      let hitsBefore = 0;
+      fixtureQueries.forEach((query, q) => {
+        const exact = exactTopOf(metric, query, expected.k);
+        hits += loaded.search(query, expected.k, expected.ef).labels.filter((label) => exact.includes(label)).length;
+        hitsBefore += results[q]!.labels.filter((label) => exact.includes(label)).length;
+      });
+      expect(hits).toBeGreaterThanOrEqual(hitsBefore);
+      const rewritten = join(folder, `v2-${metric}.graph`);
+      loaded.writeGraph(rewritten);
+      expect(readFileSync(rewritten).readUInt32LE(8)).toBe(2);
+      const again = await Int8HnswIndex.loadAsync(rewritten, metric, dim, expected.params, live, fixtureFetch);
+      for (const query of fixtureQueries) {
+        expect(again.search(query, expected.k, expected.ef)).toEqual(loaded.search(query, expected.k, expected.ef));
+      }
+      loaded.dispose();
+      again.dispose();
+    });
+  }
 });

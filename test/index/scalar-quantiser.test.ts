@@ -102,6 +102,15 @@ describe('the native int8 graph against the TypeScript reference', () => {
     { name: 'dim 1024', dim: 1024, rows: randomMatrix(30, 1024, 8, 0.05) },
     { name: 'zeros', dim: 8, rows: new Float32Array(8 * 10) },
     { name: 'duplicates', dim: 5, rows: Float32Array.from({ length: 50 }, (_, i) => duplicated[i % 5]!) },
+    // Two 16-dimension steps and a tail; one 32-dimension step, one 16 and a tail.
+    { name: 'dim 33', dim: 33, rows: randomMatrix(40, 33, 13, 3) },
+    { name: 'dim 49', dim: 49, rows: randomMatrix(40, 49, 14) },
+    // Every third dimension constant: steps of 0 there.
+    {
+      name: 'constant dimensions',
+      dim: 21,
+      rows: randomMatrix(40, 21, 15).map((value, i) => (i % 3 === 0 ? 0.25 : value)),
+    },
   ];
 
   for (const { name, dim, rows } of cases) {
@@ -129,6 +138,61 @@ describe('the native int8 graph against the TypeScript reference', () => {
             // The integer sum is exact and the last steps are shared: both kernels give the reference's bits.
             expect(outDistances[i]).toBe(expected);
           }
+          // And the reference is the distance to the decoded vector, up to the rounding of the query
+          // values (|Q_d − K·v_d| ≤ ½, so |S/K − Σ v_d·c_d| ≤ Σ |c_d| / 2K) and of the float32 result.
+          for (let i = 0; i < count; i++) {
+            const code = quantiser.encode(row(rows, dim, i));
+            const decoded = quantiser.decode(code.codes);
+            let exact = space === 'l2' ? 0 : 1;
+            let codeSum = 0;
+            for (let d = 0; d < dim; d++) {
+              exact += space === 'l2' ? (query[d]! - decoded[d]!) ** 2 : -query[d]! * decoded[d]!;
+              codeSum += Math.abs(code.codes[d]!);
+            }
+            const bound = ((space === 'l2' ? 2 : 1) * codeSum) / (2 * prepared.divisor) + 1e-5 * (1 + Math.abs(exact));
+            expect(Math.abs(quantiser.queryDistance(space, prepared, code) - exact)).toBeLessThanOrEqual(bound);
+          }
+          graph.dispose();
+        });
+      }
+    }
+  }
+
+  // |Q_d·c_d| at its largest (32767·127) in every dimension: without their flush to 64 bits every
+  // 4096 dimensions, the AVX2 kernel's 32-bit lanes (two accumulators, one step per 32 dimensions)
+  // would overflow past 258 steps, beyond 8256 dimensions.
+  for (const dim of [4096, 16_400]) {
+    for (const space of ['l2', 'ip'] as const) {
+      for (const kernels of ['simd', 'hnswlib'] as const) {
+        it(`dim ${dim}, ${space}, ${kernels === 'simd' ? 'AVX2' : 'portable'} kernel: the largest products sum exactly`, () => {
+          const ranges = { lows: new Float32Array(dim).fill(-1), highs: new Float32Array(dim).fill(1) };
+          const quantiser = new ScalarQuantiser(ranges);
+          // Clipped to codes 127 and −127, and alternating signs.
+          const rows = new Float32Array(3 * dim);
+          for (let d = 0; d < dim; d++) {
+            rows[d] = 5;
+            rows[dim + d] = -5;
+            rows[2 * dim + d] = d % 2 === 0 ? 5 : -5;
+          }
+          const graph = int8Graph(space, rows, dim, ranges, kernels);
+          const query = new Float32Array(dim).fill(1); // every v_d alike: every Q_d is 32767
+          const prepared = quantiser.prepareQuery(space, query);
+          expect(prepared.values.every((value) => value === 32767)).toBe(true);
+          const labels = Uint32Array.of(0, 1, 2);
+          const outLabels = new Uint32Array(3);
+          const outDistances = new Float32Array(3);
+          graph.exactAmong(query, labels, 3, outLabels, outDistances, 1);
+          const byLabel = new Map(Array.from(outLabels, (label, i) => [label, outDistances[i]!]));
+          for (let label = 0; label < 3; label++) {
+            const expected = quantiser.queryDistance(space, prepared, quantiser.encode(row(rows, dim, label)));
+            expect(byLabel.get(label)).toBe(expected);
+          }
+          // Decoded, the rows are all 1, all −1 and alternating: exact distances 0, 4·dim, 2·dim (l2);
+          // 1 − dim, 1 + dim, 1 (ip).
+          const exact = space === 'l2' ? [0, 4 * dim, 2 * dim] : [1 - dim, 1 + dim, 1];
+          for (let label = 0; label < 3; label++) {
+            expect(Math.abs(byLabel.get(label)! - exact[label]!)).toBeLessThanOrEqual(1e-3 * dim);
+          }
           graph.dispose();
         });
       }
@@ -140,6 +204,7 @@ describe('the native int8 graph against the TypeScript reference', () => {
       { lows: new Float32Array(2), highs: new Float32Array(3) },
       { lows: Float32Array.of(0, 1, Number.NaN), highs: Float32Array.of(1, 2, 3) },
       { lows: Float32Array.of(0, 1, 4), highs: Float32Array.of(1, 2, 3) },
+      { lows: Float32Array.of(0, 1, 2), highs: Float32Array.of(1, 2, 3), format: 3 as 1 },
     ];
     for (const ranges of bad) {
       let caught: unknown;
