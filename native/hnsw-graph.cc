@@ -91,8 +91,8 @@ constexpr std::size_t kExactPartsPerThread = 4;
 constexpr std::size_t kResolveChunk = 256;
 constexpr std::size_t kPrefetchRows = 4;
 
-// The k best of `count` labels by the graph's own query distance to `query` (prepared), best first, ties to the
-// lower label, padded with kNoLabel / +infinity.
+// The k best of `count` labels by the graph's own query distance to `query` (prepared), best
+// first, ties to the lower label, padded with kNoLabel / +infinity.
 void ScoreAmong(const HnswStore& store, const void* query, const std::uint32_t* labels, std::size_t count,
                 std::size_t k, std::uint32_t* out_labels, float* out_distances) {
   const std::size_t bytes = store.vector_bytes;
@@ -139,7 +139,7 @@ HnswGraph::HnswGraph(HnswSpace space, std::size_t dim, HnswKernels kernels, Hnsw
   if (quantiser_ && quantiser_->dim() != dim) throw std::runtime_error("the int8 ranges are not of the graph's dim");
 }
 
-HnswGraph::PreparedRow HnswGraph::Prepared(const float* row) const {
+HnswGraph::PreparedRow HnswGraph::Prepared(const float* row, bool stored) const {
   const float* vector = row;
   if (space_kind_ == HnswSpace::kCosine) {
     thread_local std::vector<float> normalised;
@@ -151,10 +151,11 @@ HnswGraph::PreparedRow HnswGraph::Prepared(const float* row) const {
   thread_local std::vector<char> codes;
   thread_local std::vector<std::int16_t> values;
   thread_local Int8Query query;
-  codes.resize(quantiser_->code_bytes());
   values.resize(dim_);
-  quantiser_->Encode(vector, slot, codes.data());
   quantiser_->PrepareQuery(vector, slot, values.data(), &query);
+  if (!stored) return {nullptr, &query};
+  codes.resize(quantiser_->code_bytes());
+  quantiser_->Encode(vector, slot, codes.data());
   return {codes.data(), &query};
 }
 
@@ -237,7 +238,7 @@ void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std:
         loop_ == HnswSearchLoop::kSorted && store.deleted == 0 && store.capacity <= kSortedSearchMaxElements;
     RunAll(end - start, threads, [&](std::size_t item) {
       const std::size_t row = start + item;
-      const PreparedRow prepared = Prepared(vectors + row * dim);
+      const PreparedRow prepared = Prepared(vectors + row * dim, true);
       InsertNode(store, prepared.stored, prepared.query, labels[row], sorted);
     });
   }
@@ -256,7 +257,7 @@ void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t
   const HnswStore& store = Open();
   const AllowList* filter = allow.elements != nullptr ? &allow : nullptr;
   RunAll(count, threads, [&](std::size_t query) {
-    SearchOne(store, loop_, Prepared(queries + query * dim).query, k, ef, filter, labels + query * k,
+    SearchOne(store, loop_, Prepared(queries + query * dim, false).query, k, ef, filter, labels + query * k,
               distances + query * k);
   });
 }
@@ -266,7 +267,7 @@ void HnswGraph::ExactAmong(const float* query, const std::uint32_t* labels, std:
   std::shared_lock<std::shared_mutex> shared(lock_);
   const HnswStore& store = Open();
   // The calling thread's buffer: valid for this whole call, and only read by the helpers.
-  const void* prepared = Prepared(query).query;
+  const void* prepared = Prepared(query, false).query;
   const std::size_t worker_count = std::min({threads, std::max<std::size_t>(1, count * dim_ / kExactPartWork),
                                              std::max<std::size_t>(1, count / kExactPartLabels)});
   if (worker_count <= 1) {

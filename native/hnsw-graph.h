@@ -119,14 +119,15 @@ class HnswGraph {
 
  private:
   HnswStore& Open() const;  // throws when not initialised or disposed
-  // A row as the store sees it: `stored`, the row itself, normalised for cosine, or its int8 codes;
-  // `query`, the form the query → stored kernel reads (for float graphs `stored` again; for int8
-  // ones an Int8Query). Both in thread-local buffers valid until the next call on the same thread.
+  // A row as the store sees it: `stored`, the row itself, normalised for cosine, or its int8 codes
+  // (for an int8 graph only when `stored` is asked for, else null); `query`, the form the query →
+  // stored kernel reads (for float graphs `stored` again; for int8 ones an Int8Query). Both in
+  // thread-local buffers valid until the next call on the same thread.
   struct PreparedRow {
     const void* stored;
     const void* query;
   };
-  PreparedRow Prepared(const float* row) const;
+  PreparedRow Prepared(const float* row, bool stored) const;
   // Sets an int8 store's query kernel and, for a graph loaded from a version-1 file, its norms.
   void Adopt(HnswStore& store, bool loaded) const;
 
