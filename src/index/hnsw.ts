@@ -96,7 +96,7 @@ export class HnswIndex implements AnnIndex {
     this.dim = dim;
     this.params = params;
     this.#capacity = Math.max(16, initialCapacity);
-    // With `ranges`: an int8 graph (its vectors and queries as 8-bit codes; see hnsw-int8.ts).
+    // With `ranges`: an int8 graph (its vectors as 8-bit codes, queries as 16-bit values; see hnsw-int8.ts).
     this.#graph = createHnswGraph(metric, dim, kernels, kernels === 'simd' ? 'sorted' : 'hnswlib', ranges);
     this.#graph.init({
       maxElements: this.#capacity,

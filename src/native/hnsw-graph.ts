@@ -30,7 +30,8 @@ export type HnswSearchLoop = 'sorted' | 'hnswlib';
 
 /**
  * The per-dimension ranges of an int8 graph (native/scalar-quantiser.h; the TypeScript twin is
- * src/index/scalar-quantiser.ts): the graph stores, and scores queries as, 8-bit codes of them.
+ * src/index/scalar-quantiser.ts): the graph stores 8-bit codes of its vectors and scores a query,
+ * scaled to 16-bit integers, against them.
  */
 export interface Int8Ranges {
   readonly lows: Float32Array;
@@ -444,8 +445,8 @@ function checkRanges(ranges: Int8Ranges, dim: number): void {
  * const distances = new Float32Array(queryCount * 10);
  * graph.searchBatch({ queries, k: 10, ef: 64, threads: 2, labels: found, distances });
  * With `ranges` the graph is an int8 one: it stores 8-bit codes of its vectors and scores them with
- * the int8 kernels (`'simd'`: AVX2 where the CPU has it; `'hnswlib'`: the portable loops), and
- * `readVectors` decodes them.
+ * the int8 kernels (`'simd'`: AVX2 where the CPU has it; `'hnswlib'`: the portable loops; queries,
+ * in searches, `exactAmong` and inserts, by the query → stored kernel), and `readVectors` decodes them.
  * @throws QuiverError INVALID_ARGUMENT on a bad space, dim, kernels, loop or ranges, NATIVE_ERROR when the addon is missing.
  */
 export function createHnswGraph(
