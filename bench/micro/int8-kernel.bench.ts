@@ -5,7 +5,8 @@
 // and recall@10 of both (the int8 one after rescoring its candidates with the float vectors). And
 // the kernels nearly alone: nanoseconds per label of each graph's exactAmong over its first
 // KERNEL_LABELS labels (a hash look-up of the label, then the query kernel; int8 vectors cache-resident).
-// Run by hand: `node --import tsx bench/micro/int8-kernel.bench.ts [--mnist DIR] [--threads 2]`.
+// Run by hand: `node --import tsx bench/micro/int8-kernel.bench.ts [--mnist DIR] [--rows 20000]
+// [--sets both|mnist|synthetic] [--threads 2]`.
 // Prints figures; asserts nothing.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -23,7 +24,10 @@ const flag = (name: string, fallback: string) => {
 };
 const THREADS = Number(flag('--threads', '2'));
 const MNIST = flag('--mnist', join(import.meta.dirname, '..', '..', '..', 'shared', 'datasets', 'mnist-784'));
-const BASE_ROWS = 20_000;
+/** Base rows of each set (mnist-784 has 60,000; its first rows are taken). */
+const BASE_ROWS = Number(flag('--rows', '20000'));
+/** Which sets to run: `mnist`, `synthetic` or `both`. */
+const SETS = flag('--sets', 'both');
 const QUERY_ROWS = 1000;
 const K = 10;
 const RERANK = 20;
@@ -183,19 +187,22 @@ console.log(
     .map((value) => format(value, 2))
     .join(', ')}`,
 );
-if (existsSync(join(MNIST, 'base.bvecs'))) {
+const mnistFound = existsSync(join(MNIST, 'base.bvecs'));
+if (SETS !== 'synthetic' && mnistFound) {
   benchmark({
-    name: 'mnist-784 (first 20k)',
+    name: `mnist-784 (first ${BASE_ROWS})`,
     metric: 'l2',
     dim: 784,
     base: readBvecs(join(MNIST, 'base.bvecs'), { limit: BASE_ROWS }).data,
     queries: readBvecs(join(MNIST, 'query.bvecs'), { limit: QUERY_ROWS }).data,
   });
-} else {
+} else if (SETS !== 'synthetic') {
   console.log(`\n(mnist-784 skipped: no base.bvecs in ${MNIST}; pass --mnist DIR)`);
 }
-const synthetic = generateSynthetic({ n: BASE_ROWS, dim: 768, queries: QUERY_ROWS, metric: 'cosine', seed: 7 });
-benchmark({ name: 'synthetic-768', metric: 'cosine', dim: 768, base: synthetic.base, queries: synthetic.queries });
+if (SETS !== 'mnist') {
+  const synthetic = generateSynthetic({ n: BASE_ROWS, dim: 768, queries: QUERY_ROWS, metric: 'cosine', seed: 7 });
+  benchmark({ name: 'synthetic-768', metric: 'cosine', dim: 768, base: synthetic.base, queries: synthetic.queries });
+}
 console.log(
   `\nload average after: ${loadavg()
     .map((value) => format(value, 2))
