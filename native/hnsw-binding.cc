@@ -87,6 +87,7 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
                                                  InstanceMethod("loadRangeAsync", &HnswGraphWrap::LoadRangeAsync),
                                                  InstanceMethod("exactAmong", &HnswGraphWrap::ExactAmong),
                                                  InstanceMethod("readVectors", &HnswGraphWrap::ReadVectors),
+                                                 InstanceMethod("storedDistances", &HnswGraphWrap::StoredDistances),
                                                  InstanceMethod("labels", &HnswGraphWrap::Labels),
                                                  InstanceMethod("currentCount", &HnswGraphWrap::CurrentCount),
                                                  InstanceMethod("maxElements", &HnswGraphWrap::MaxElements),
@@ -413,6 +414,27 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
         throw std::invalid_argument("readVectors: out holds fewer than labels.length * dim numbers");
       }
       graph_->ReadVectors(labels.Data(), labels.ElementLength(), out.Data());
+      return info.Env().Undefined();
+    });
+  }
+
+  // storedDistances(first: Uint32Array, second: Uint32Array, out: Float32Array): shapes are
+  // checked in TypeScript and again here.
+  Napi::Value StoredDistances(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] {
+      const auto is = [&](std::size_t index, napi_typedarray_type type) {
+        return info[index].IsTypedArray() && info[index].As<Napi::TypedArray>().TypedArrayType() == type;
+      };
+      if (info.Length() != 3 || !is(0, napi_uint32_array) || !is(1, napi_uint32_array) || !is(2, napi_float32_array)) {
+        throw std::invalid_argument("storedDistances(first: Uint32Array, second: Uint32Array, out: Float32Array)");
+      }
+      Napi::Uint32Array first = info[0].As<Napi::Uint32Array>();
+      Napi::Uint32Array second = info[1].As<Napi::Uint32Array>();
+      Napi::Float32Array out = info[2].As<Napi::Float32Array>();
+      if (second.ElementLength() != first.ElementLength() || out.ElementLength() < first.ElementLength()) {
+        throw std::invalid_argument("storedDistances: first and second must be as long, and out at least as long");
+      }
+      graph_->StoredDistances(first.Data(), second.Data(), first.ElementLength(), out.Data());
       return info.Env().Undefined();
     });
   }

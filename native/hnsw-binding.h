@@ -17,6 +17,7 @@ namespace quiver {
 //               labels Uint32Array, distances Float32Array)
 //   searchBatchAsync(...same) → Promise<undefined>
 //   save(path)   load(path)   loadAsync(path) → Promise<undefined>
+//   storedDistances(first Uint32Array, second Uint32Array, out Float32Array)
 //   labels() → Uint32Array   currentCount()   maxElements()   dispose()
 // The async variants run on libuv's thread pool (and from there on the native pool) and hold
 // references to their typed arrays until they settle; the arrays must not be transferred or

@@ -311,6 +311,18 @@ void HnswGraph::ReadVectors(const std::uint32_t* labels, std::size_t count, floa
   }
 }
 
+void HnswGraph::StoredDistances(const std::uint32_t* first, const std::uint32_t* second, std::size_t count,
+                                float* out) const {
+  std::shared_lock<std::shared_mutex> shared(lock_);
+  const HnswStore& store = Open();
+  const auto vector_of = [&](std::uint32_t label) {
+    const auto found = store.label_lookup.find(label);
+    if (found == store.label_lookup.end()) throw std::runtime_error("label " + std::to_string(label) + " is not in the graph");
+    return store.Vector(found->second);
+  };
+  for (std::size_t i = 0; i < count; i++) out[i] = store.Distance(vector_of(first[i]), vector_of(second[i]));
+}
+
 std::vector<std::uint32_t> HnswGraph::Labels() const {
   std::shared_lock<std::shared_mutex> shared(lock_);
   const HnswStore& store = Open();

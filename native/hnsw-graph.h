@@ -110,6 +110,9 @@ class HnswGraph {
   // Copies the stored vectors of `count` labels into out[i * dim ...] (cosine graphs store them
   // normalised; an int8 graph's are decoded). Throws when a label is not in the graph.
   void ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const;
+  // The stored ↔ stored distance (the kernel of the neighbour heuristic) between the vectors of
+  // first[i] and second[i], for i < count, into out[i]. Throws when a label is not in the graph.
+  void StoredDistances(const std::uint32_t* first, const std::uint32_t* second, std::size_t count, float* out) const;
   // Every label in the graph, deleted ones included, ascending.
   std::vector<std::uint32_t> Labels() const;
   std::size_t CurrentCount() const;

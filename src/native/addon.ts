@@ -106,6 +106,7 @@ export interface AddonHnswGraph {
     threads: number,
   ): void;
   readVectors(labels: Uint32Array, out: Float32Array): void;
+  storedDistances(first: Uint32Array, second: Uint32Array, out: Float32Array): void;
   labels(): Uint32Array;
   currentCount(): number;
   maxElements(): number;

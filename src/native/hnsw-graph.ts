@@ -153,6 +153,13 @@ export interface NativeHnswGraph {
    * not in the graph.
    */
   readVectors(labels: Uint32Array, out: Float32Array): void;
+  /**
+   * The distance between the stored vectors of `first[i]` and `second[i]` into `out[i]`, by the
+   * kernel that compares stored vectors with each other (the neighbour heuristic's; for an int8
+   * graph the symmetric one, where queries take the query → stored one).
+   * @throws QuiverError INVALID_ARGUMENT on bad shapes, NATIVE_ERROR for a label not in the graph.
+   */
+  storedDistances(first: Uint32Array, second: Uint32Array, out: Float32Array): void;
   /** Every label in the graph, deleted ones included, ascending. */
   labels(): Uint32Array;
   /** Nodes in the graph, deleted ones included. */
@@ -384,6 +391,18 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
       throw invalid('hnsw.readVectors', `out must be a Float32Array of at least ${labels.length * this.dim} numbers`);
     }
     callAddon('hnsw.readVectors', () => this.#graph.readVectors(labels, out));
+  }
+
+  storedDistances(first: Uint32Array, second: Uint32Array, out: Float32Array): void {
+    const kernel = 'hnsw.storedDistances';
+    if (!(first instanceof Uint32Array) || !(second instanceof Uint32Array) || second.length !== first.length) {
+      throw invalid(kernel, 'first and second must be Uint32Arrays of one length');
+    }
+    if (!(out instanceof Float32Array) || out.length < first.length) {
+      throw invalid(kernel, `out must be a Float32Array of at least ${first.length} numbers`);
+    }
+    checkNoOverlap(kernel, { out }, { first, second });
+    callAddon(kernel, () => this.#graph.storedDistances(first, second, out));
   }
 
   labels(): Uint32Array {

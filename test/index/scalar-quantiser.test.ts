@@ -138,6 +138,21 @@ describe('the native int8 graph against the TypeScript reference', () => {
             // The integer sum is exact and the last steps are shared: both kernels give the reference's bits.
             expect(outDistances[i]).toBe(expected);
           }
+          // The stored ↔ stored kernel, every row against the next: the portable one adds in the
+          // reference's order (the same bits); AVX2 adds in lanes (a relative tolerance).
+          const first = labels;
+          const second = labels.map((label) => (label + 1) % count);
+          const stored = new Float32Array(count);
+          graph.storedDistances(first, second, stored);
+          for (let i = 0; i < count; i++) {
+            const expected = quantiser.distance(
+              space,
+              quantiser.encode(row(rows, dim, first[i]!)),
+              quantiser.encode(row(rows, dim, second[i]!)),
+            );
+            if (kernels === 'hnswlib') expect(stored[i]).toBe(expected);
+            else expect(Math.abs(stored[i]! - expected)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(expected)) * dim);
+          }
           // And the reference is the distance to the decoded vector, up to the rounding of the query
           // values (|Q_d − K·v_d| ≤ ½, so |S/K − Σ v_d·c_d| ≤ Σ |c_d| / 2K) and of the float32 result.
           for (let i = 0; i < count; i++) {
@@ -198,6 +213,34 @@ describe('the native int8 graph against the TypeScript reference', () => {
       }
     }
   }
+
+  it('storedDistances refuses bad shapes with INVALID_ARGUMENT and a missing label with NATIVE_ERROR', () => {
+    const rows = randomMatrix(4, 3, 16);
+    const ranges = learnRanges(rows, 3);
+    const graph = int8Graph('l2', rows, 3, ranges, 'simd');
+    const code = (action: () => void) => {
+      try {
+        action();
+      } catch (error) {
+        return isQuiverError(error) ? error.code : String(error);
+      }
+      return undefined;
+    };
+    const out = new Float32Array(2);
+    expect(code(() => graph.storedDistances(Uint32Array.of(0, 1), Uint32Array.of(2), out))).toBe('INVALID_ARGUMENT');
+    expect(code(() => graph.storedDistances(Uint32Array.of(0, 1), Uint32Array.of(2, 3), new Float32Array(1)))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    const shared = new Uint32Array(4);
+    const overlapping = new Float32Array(shared.buffer, 0, 2);
+    expect(code(() => graph.storedDistances(shared.subarray(0, 2), shared.subarray(2), overlapping))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(code(() => graph.storedDistances(Uint32Array.of(0), Uint32Array.of(9), out))).toBe('NATIVE_ERROR');
+    graph.storedDistances(Uint32Array.of(0, 3), Uint32Array.of(0, 3), out);
+    expect(Array.from(out)).toEqual([0, 0]);
+    graph.dispose();
+  });
 
   it('refuses ranges of another dim or not finite with INVALID_ARGUMENT', () => {
     const bad: Int8Ranges[] = [
