@@ -11,6 +11,7 @@ import { HnswIndex } from '../../src/index/hnsw.js';
 import { Int8HnswIndex, TRAINING_MINIMUM } from '../../src/index/hnsw-int8.js';
 import { ScalarQuantiser } from '../../src/index/scalar-quantiser.js';
 import { createHnswGraph } from '../../src/native/hnsw-graph.js';
+import { crc32 } from '../../src/quant/crc32.js';
 import { randomVectors } from '../helpers/random.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'quiver-int8-'));
@@ -294,6 +295,20 @@ describe('int8 graph files of the ranges block format version 1 (test/fixtures/i
         hitsBefore += results[q]!.labels.filter((label) => exact.includes(label)).length;
       });
       expect(hits).toBeGreaterThanOrEqual(hitsBefore);
+      // From a snapshot's range (the collection's path), the same: norms recomputed there too.
+      const fixtureBytes = readFileSync(join(fixture, `${metric}.graph`));
+      const range = {
+        path: join(fixture, `${metric}.graph`),
+        offset: 0,
+        length: fixtureBytes.length,
+        crcSeed: 0,
+        crcExpected: crc32(fixtureBytes),
+      };
+      const fromRange = Int8HnswIndex.load(range, metric, dim, expected.params, live, fixtureFetch);
+      for (const query of fixtureQueries) {
+        expect(fromRange.search(query, expected.k, expected.ef)).toEqual(loaded.search(query, expected.k, expected.ef));
+      }
+      fromRange.dispose();
       const rewritten = join(folder, `v2-${metric}.graph`);
       loaded.writeGraph(rewritten);
       expect(readFileSync(rewritten).readUInt32LE(8)).toBe(2);
