@@ -3,6 +3,7 @@
 // SIGKILLed between the server's acknowledgement and its cursor update duplicates nothing; bad
 // input and broken streams get QuiverErrors. Every process started here is stopped at the end.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, open, QuiverError } from '../../src/index.js';
@@ -268,6 +269,50 @@ describe('a replica in this process', () => {
       expect(ids(copy, 'reset')).toContain('d9');
     } finally {
       replica.close();
+      await publisher.stop();
+      writer.close();
+    }
+  }, 40_000);
+
+  it('a reopened replica opens every index before it resolves, then applies and answers as the writer', async () => {
+    const writer = open(directory(), { durability: 'normal' });
+    const publisher = await publish(writer, { servers: nats.url, stream: 'reopen' });
+    const path = join(directory(), 'replica');
+    const options = { servers: nats.url, stream: 'reopen' };
+    try {
+      const docs = writer.collection('docs', { dim: 4 });
+      const flat = writer.collection('flat', { dim: 4, index: { type: 'flat' } });
+      const records = (from: number) =>
+        Array.from({ length: 40 }, (_, i) => ({ id: `r${from + i}`, vector: [from + i, i % 7, 1, (i * 3) % 5] }));
+      docs.upsert(records(0));
+      flat.upsert(records(0));
+      const first = await openReplica(path, options);
+      expect(await first.waitFor(writer.changeSeq(), { timeoutMs: 10_000 })).toBe(true);
+      first.close(); // snapshots the HNSW graph
+      // Damage the graph's snapshot: opening the index rebuilds it from the records, with a warning.
+      const snapshots = readdirSync(join(path, 'docs')).filter((name) => name.endsWith('.bin'));
+      expect(snapshots.length).toBeGreaterThan(0);
+      for (const name of snapshots) {
+        const file = join(path, 'docs', name);
+        const bytes = readFileSync(file);
+        bytes[bytes.length >> 1]! ^= 0xff;
+        writeFileSync(file, bytes);
+      }
+      const warnings: string[] = [];
+      const replica = await openReplica(path, { ...options, onWarning: (warning) => warnings.push(warning.code) });
+      try {
+        // Opened while openReplica ran, not by the first change applied (or the first read).
+        expect(warnings).toEqual(['SNAPSHOT_INVALID']);
+        docs.upsert(records(40));
+        flat.upsert(records(40));
+        flat.delete(['r3', 'r50']);
+        expect(await replica.waitFor(writer.changeSeq(), { timeoutMs: 10_000 })).toBe(true);
+        expect(stateOf(replica)).toEqual(stateOf(writer));
+        expect(warnings).toEqual(['SNAPSHOT_INVALID']);
+      } finally {
+        replica.close();
+      }
+    } finally {
       await publisher.stop();
       writer.close();
     }
