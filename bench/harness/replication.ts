@@ -45,8 +45,10 @@ export interface LagFigures {
   p99Ms: number;
   maxMs: number;
   /**
-   * The first hop of the same path: commit → the stream acknowledged the batch's last change (the
-   * publisher's progress callback), ms. What the total adds to it is delivery to the replica and its apply.
+   * The writer's side of the same path: commit → the publisher in the writer process had the
+   * stream's acknowledgement of the batch's last change (its progress callback), ms. The replica
+   * can apply a change before the writer's event loop takes in its acknowledgement, so this can
+   * exceed the total: a large value says the writer process was slow to publish or to listen.
    */
   ackedP50Ms: number;
   ackedP99Ms: number;
@@ -324,8 +326,9 @@ export function renderReplicationMarkdown(results: ReplicationResults): string {
     `${LAG_RATE} changes/s as upserts of ${LAG_BATCH} records every ${(1000 * LAG_BATCH) / LAG_RATE} ms into a flat collection ` +
       "(durability 'normal' on both sides); lag is from the writer's upsert returning to the replica process seeing the batch's last seq applied (one clock: both on this machine). " +
       'The seconds column shows whether the writer kept the schedule (10 s of writes at the full size). ' +
-      "The acknowledged columns are the path's first hop, from the commit to the stream's acknowledgement of the batch " +
-      '(the publisher in the writer process); the rest of the lag is delivery to the replica and its apply.',
+      "The acknowledged columns are the writer's side: from the commit to the publisher (in the writer process) taking in " +
+      "the stream's acknowledgement of the batch. The replica may apply a batch before that, so they can exceed the lag; " +
+      'when they are close to it, the tail came from the writer process, else from delivery and apply in the replica.',
     table(
       ['NATS nodes', 'changes', 'seconds', 'p50 ms', 'p99 ms', 'max ms', 'acknowledged p50 ms', 'acknowledged p99 ms'],
       results.lag.map((row) => [
