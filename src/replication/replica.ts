@@ -635,7 +635,9 @@ async function prepareApply(inner: DatabaseImpl): Promise<void> {
 /**
  * Opens (creating when missing) a read replica in directory `path` that follows the stream a
  * publisher fills. A new replica starts from `bootstrap` (a backup of the source) or else from the
- * stream's first message, which must then be the source's change 1.
+ * stream's first message, which must then be the source's change 1. Before it resolves it opens
+ * every collection's index (asynchronously, as `collectionAsync` does), so that the changes it
+ * then applies are not held up by an index loading.
  * @example
  * import { openReplica } from 'quiverdb/replication';
  * const replica = await openReplica('./replica.quiver', { servers: 'nats://127.0.0.1:4222', stream: 'docs' });
