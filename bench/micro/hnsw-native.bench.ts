@@ -11,6 +11,7 @@ import { nativeKernels } from '../../src/native/kernels.js';
 import type { Metric } from '../../src/schema.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
 import { readFvecs } from '../datasets/texmex.js';
+import { timedRound } from './micro-report.js';
 
 const threadsFlag = process.argv.indexOf('--threads');
 const THREADS = threadsFlag === -1 ? 2 : Number(process.argv[threadsFlag + 1]);
@@ -73,15 +74,8 @@ function recall(found: (q: number) => ArrayLike<number>, truth: Int32Array, quer
 
 /** Queries per second of `pass` (which runs `queryCount` queries), over one round of ROUND_MS. */
 function roundQps(pass: () => void, queryCount: number): number {
-  let done = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < ROUND_MS) {
-    pass();
-    done += queryCount;
-    elapsed = performance.now() - start;
-  }
-  return (done * 1000) / elapsed;
+  const { queries, ms } = timedRound(pass, queryCount, ROUND_MS);
+  return (queries * 1000) / ms;
 }
 
 /** Best-of-ROUNDS QPS of two contenders, alternating so that load changes hit both alike. */

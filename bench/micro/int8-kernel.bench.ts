@@ -17,6 +17,7 @@ import { nativeKernels } from '../../src/native/kernels.js';
 import type { Metric } from '../../src/schema.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
 import { readBvecs } from '../datasets/texmex.js';
+import { timedRound } from './micro-report.js';
 
 const flag = (name: string, fallback: string) => {
   const at = process.argv.indexOf(name);
@@ -79,15 +80,8 @@ function exactTop(set: DataSet, queries: Float32Array, base: Float32Array, k: nu
 
 /** Microseconds per query of `pass` (which runs `queryCount` queries), over one round of ROUND_MS. */
 function roundMicros(pass: () => void, queryCount: number): number {
-  let done = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < ROUND_MS) {
-    pass();
-    done += queryCount;
-    elapsed = performance.now() - start;
-  }
-  return (elapsed * 1000) / done;
+  const { queries, ms } = timedRound(pass, queryCount, ROUND_MS);
+  return (ms * 1000) / queries;
 }
 
 function seconds(work: () => void): number {

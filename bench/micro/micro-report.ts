@@ -59,3 +59,19 @@ export function printBenchTable(bench: Bench, note: string): void {
   }
   console.log(`${lines.join('\n')}\n`);
 }
+
+/**
+ * Repeats `pass` (which runs `queryCount` queries) until `roundMs` milliseconds have gone by;
+ * returns the queries run and the milliseconds they took.
+ */
+export function timedRound(pass: () => void, queryCount: number, roundMs: number): { queries: number; ms: number } {
+  let queries = 0;
+  const start = performance.now();
+  let ms = 0;
+  while (ms < roundMs) {
+    pass();
+    queries += queryCount;
+    ms = performance.now() - start;
+  }
+  return { queries, ms };
+}
