@@ -7,6 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { HnswIndex } from '../../src/index/hnsw.js';
+import { normalizedRows } from '../../src/index/vector-math.js';
 import { nativeKernels } from '../../src/native/kernels.js';
 import type { Metric } from '../../src/schema.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
@@ -36,25 +37,14 @@ function rows(data: Float32Array, dim: number): Float32Array[] {
   return Array.from({ length: data.length / dim }, (_, row) => data.subarray(row * dim, (row + 1) * dim));
 }
 
-function normalisedCopy(data: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let row = 0; row < data.length / dim; row++) {
-    let sum = 0;
-    for (let i = 0; i < dim; i++) sum += data[row * dim + i]! ** 2;
-    const length = Math.sqrt(sum) || 1;
-    for (let i = 0; i < dim; i++) out[row * dim + i] = data[row * dim + i]! / length;
-  }
-  return out;
-}
-
 /** Exact top-K labels per query, from the native exact-scan kernel. */
 function groundTruth(set: DataSet): Int32Array {
   const cosine = set.metric === 'cosine';
   const labels = new Int32Array((set.queries.length / set.dim) * K);
   nativeKernels.exactTopK({
     metric: set.metric === 'l2' ? 'l2' : 'ip',
-    queries: cosine ? normalisedCopy(set.queries, set.dim) : set.queries,
-    base: cosine ? normalisedCopy(set.base, set.dim) : set.base,
+    queries: cosine ? normalizedRows(set.queries, set.dim) : set.queries,
+    base: cosine ? normalizedRows(set.base, set.dim) : set.base,
     dim: set.dim,
     k: K,
     labels,

@@ -13,6 +13,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { HnswIndex } from '../../src/index/hnsw.js';
 import { learnRanges } from '../../src/index/scalar-quantiser.js';
+import { normalizedRows } from '../../src/index/vector-math.js';
 import { nativeKernels } from '../../src/native/kernels.js';
 import type { Metric } from '../../src/schema.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
@@ -50,17 +51,6 @@ interface DataSet {
 
 const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
 
-function normalisedCopy(data: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let row = 0; row < data.length / dim; row++) {
-    let sum = 0;
-    for (let i = 0; i < dim; i++) sum += data[row * dim + i]! ** 2;
-    const length = Math.sqrt(sum) || 1;
-    for (let i = 0; i < dim; i++) out[row * dim + i] = data[row * dim + i]! / length;
-  }
-  return out;
-}
-
 /** Exact top-k labels and distances per query (cosine over normalised copies, as the graphs see them). */
 function exactTop(set: DataSet, queries: Float32Array, base: Float32Array, k: number) {
   const count = queries.length / set.dim;
@@ -96,8 +86,8 @@ function benchmark(set: DataSet): void {
   const count = set.base.length / dim;
   const queryCount = set.queries.length / dim;
   const seen = {
-    base: cosine ? normalisedCopy(set.base, dim) : set.base,
-    queries: cosine ? normalisedCopy(set.queries, dim) : set.queries,
+    base: cosine ? normalizedRows(set.base, dim) : set.base,
+    queries: cosine ? normalizedRows(set.queries, dim) : set.queries,
   };
   const truth = exactTop(set, seen.queries, seen.base, K).labels;
   console.log(
