@@ -63,16 +63,14 @@ export async function backupDatabase(store: Store, source: string, target: strin
         if (!existsSync(from)) continue;
         const to = join(directory, file);
         mkdirSync(dirname(to), { recursive: true });
-        // The float-vector file first (a backup without it would still answer, from the records).
-        for (const [copied, into] of [
-          [vectorFileOf(from), vectorFileOf(to)],
-          [from, to],
-        ] as const) {
-          if (copied !== from && !existsSync(copied)) continue;
-          copyFileSync(copied, into);
-          syncFile(into);
-          bytes += statSync(into).size;
-        }
+        const copyFile = (original: string, copied: string): void => {
+          copyFileSync(original, copied);
+          syncFile(copied);
+          bytes += statSync(copied).size;
+        };
+        // An int8 graph's float-vector file (a backup without it would still answer, from the records).
+        if (existsSync(vectorFileOf(from))) copyFile(vectorFileOf(from), vectorFileOf(to));
+        copyFile(from, to);
         syncFile(dirname(to));
         snapshots++;
       }

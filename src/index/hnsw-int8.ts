@@ -38,7 +38,7 @@ import type {
   Searched,
 } from './types.js';
 import { normalized, normalizedRows } from './vector-math.js';
-import { type SlotReader, VectorFile, writeVectorFile } from './vector-file.js';
+import { VectorFile, writeVectorFile } from './vector-file.js';
 
 /** Reads the float vectors of labels from the records (the collection's IndexHooks.fetchVectors). */
 export type FetchFloatVectors = (labels: readonly number[]) => Iterable<{ label: number; vector: Float32Array }>;
@@ -47,8 +47,6 @@ export type FetchFloatVectors = (labels: readonly number[]) => Iterable<{ label:
 export interface Int8VectorFileOptions {
   /** Told once per file when a float-vector file is missing or damaged: the records answer instead. */
   readonly onVectorFileProblem?: ((message: string) => void) | undefined;
-  /** Reads slots (default: the addon's reader; tests pass its TypeScript twin). */
-  readonly readSlots?: SlotReader | undefined;
 }
 
 /** The float-vector file that goes with a snapshot being loaded, and the seq that snapshot covers. */
@@ -361,7 +359,7 @@ export class Int8HnswIndex implements AnnIndex {
     this.#vectors = undefined;
     this.#damageReported = false;
     try {
-      this.#vectors = VectorFile.open(path, { dim: this.dim, metric: this.metric, seq }, this.#fileOptions.readSlots);
+      this.#vectors = VectorFile.open(path, { dim: this.dim, metric: this.metric, seq });
     } catch (error) {
       if (!(error instanceof QuiverError)) throw error;
       this.#fileOptions.onVectorFileProblem?.(`the float-vector file ${path} is not used: ${error.message}`);

@@ -118,6 +118,7 @@ export class VectorFile {
     return this.#read === undefined ? nativeKernels.readVectorSlots(args) : this.#read(args);
   }
 
+  /** Closes the file; a second close does nothing. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

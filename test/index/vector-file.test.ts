@@ -15,6 +15,7 @@ import {
 } from '../../src/index/vector-file.js';
 import { nativeKernels } from '../../src/native/kernels.js';
 import { referenceKernels } from '../../src/native-reference.js';
+import { crc32 } from '../../src/quant/crc32.js';
 import { SeededRandom } from '../../src/quant/random.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 
@@ -118,8 +119,20 @@ describe('float-vector files', () => {
     expect(codeOf(good.subarray(0, good.length - 1))).toBe('CORRUPT');
     expect(codeOf(good.subarray(0, 10))).toBe('CORRUPT');
     expect(codeOf(good)).toBe('opened');
+    // The format version (offset 8), with the header's CRC-32 made right: newer is FORMAT_TOO_NEW, 0 CORRUPT.
+    const versioned = (version: number) => {
+      const bytes = Buffer.from(good);
+      bytes.writeUInt32LE(version, 8);
+      bytes.writeUInt32LE(crc32(bytes.subarray(0, 60)), 60);
+      return bytes;
+    };
+    expect(codeOf(versioned(2))).toBe('FORMAT_TOO_NEW');
+    expect(codeOf(versioned(0))).toBe('CORRUPT');
+    expect(codeOf(good)).toBe('opened');
     const missing = join(path, '..', 'hnsw.1.f32');
     expect(() => VectorFile.open(missing, shape)).toThrow(expect.objectContaining({ code: 'IO_ERROR' }));
+    // A directory opens but cannot be read: IO_ERROR, not a raw EISDIR.
+    expect(() => VectorFile.open(join(path, '..'), shape)).toThrow(expect.objectContaining({ code: 'IO_ERROR' }));
   });
 
   it('reject bad reader arguments with INVALID_ARGUMENT, natively and in the twin', () => {
