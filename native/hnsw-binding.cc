@@ -85,6 +85,8 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
                                                  InstanceMethod("loadAsync", &HnswGraphWrap::LoadAsync),
                                                  InstanceMethod("loadRange", &HnswGraphWrap::LoadRange),
                                                  InstanceMethod("loadRangeAsync", &HnswGraphWrap::LoadRangeAsync),
+                                                 InstanceMethod("fillVectors", &HnswGraphWrap::FillVectors),
+                                                 InstanceMethod("finishFill", &HnswGraphWrap::FinishFill),
                                                  InstanceMethod("exactAmong", &HnswGraphWrap::ExactAmong),
                                                  InstanceMethod("readVectors", &HnswGraphWrap::ReadVectors),
                                                  InstanceMethod("storedDistances", &HnswGraphWrap::StoredDistances),
@@ -308,11 +310,13 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     return true;
   }
 
+  // save(path, withoutVectors?): hnswlib's file, or the graph without its live vectors (hnsw-file.h).
   Napi::Value Save(const Napi::CallbackInfo& info) {
     std::string path;
     if (!PathArgument(info, &path)) return info.Env().Undefined();
+    const bool without_vectors = info.Length() > 1 && info[1].ToBoolean().Value();
     return Guard(info.Env(), [&] {
-      graph_->Save(path);
+      graph_->Save(path, !without_vectors);
       return info.Env().Undefined();
     });
   }
@@ -335,9 +339,10 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     return worker->Promise();
   }
 
-  // loadRange(path, offset, length, crcSeed, crcExpected): the graph in bytes [offset, offset +
-  // length) of a snapshot file, checksummed as it is read (hnsw-file.h, ReadGraphRange).
-  bool RangeArguments(const Napi::CallbackInfo& info, std::string* path, GraphRange* range) {
+  // loadRange(path, offset, length, crcSeed, crcExpected, withoutVectors?): the graph in bytes
+  // [offset, offset + length) of a snapshot file, checksummed as it is read (hnsw-file.h,
+  // ReadGraphRange); with withoutVectors, the graph awaits its live vectors (fillVectors, finishFill).
+  bool RangeArguments(const Napi::CallbackInfo& info, std::string* path, GraphRange* range, bool* without_vectors) {
     double offset = 0, length = 0, seed = 0, expected = 0;
     constexpr double kMaxOffset = 9007199254740991.0;  // 2^53 - 1: exact in a JavaScript number
     if (!PathArgument(info, path) || !HasArguments(info, 5) || !IntegerArgument(info, 1, "offset", 0, kMaxOffset, &offset) ||
@@ -350,15 +355,17 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
     range->length = static_cast<std::uint64_t>(length);
     range->crc_seed = static_cast<std::uint32_t>(seed);
     range->crc_expected = static_cast<std::uint32_t>(expected);
+    *without_vectors = info.Length() > 5 && info[5].ToBoolean().Value();
     return true;
   }
 
   Napi::Value LoadRange(const Napi::CallbackInfo& info) {
     std::string path;
     GraphRange range;
-    if (!RangeArguments(info, &path, &range)) return info.Env().Undefined();
+    bool without_vectors = false;
+    if (!RangeArguments(info, &path, &range, &without_vectors)) return info.Env().Undefined();
     return Guard(info.Env(), [&] {
-      graph_->LoadRange(path, range);
+      graph_->LoadRange(path, range, without_vectors);
       return info.Env().Undefined();
     });
   }
@@ -366,9 +373,12 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
   Napi::Value LoadRangeAsync(const Napi::CallbackInfo& info) {
     std::string path;
     GraphRange range;
-    if (!RangeArguments(info, &path, &range) || !graph_) return info.Env().Undefined();
+    bool without_vectors = false;
+    if (!RangeArguments(info, &path, &range, &without_vectors) || !graph_) return info.Env().Undefined();
     std::shared_ptr<HnswGraph> graph = graph_;
-    auto* worker = new PromiseWorker(info.Env(), [graph, path, range] { graph->LoadRange(path, range); }, {info.This()});
+    auto* worker = new PromiseWorker(
+        info.Env(), [graph, path, range, without_vectors] { graph->LoadRange(path, range, without_vectors); },
+        {info.This()});
     worker->Queue();
     return worker->Promise();
   }
@@ -437,6 +447,35 @@ class HnswGraphWrap : public Napi::ObjectWrap<HnswGraphWrap> {
       graph_->StoredDistances(first.Data(), second.Data(), first.ElementLength(), out.Data());
       return info.Env().Undefined();
     });
+  }
+
+  // fillVectors(labels: Uint32Array, rows: Uint8Array of labels.length × dim float32s): the labels
+  // whose rows differ from the snapshot's or that the graph does not await (HnswGraph::FillVectors).
+  Napi::Value FillVectors(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] {
+      if (info.Length() != 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray() ||
+          info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+          info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        throw std::invalid_argument("fillVectors(labels: Uint32Array, rows: Uint8Array)");
+      }
+      Napi::Uint32Array labels = info[0].As<Napi::Uint32Array>();
+      Napi::Uint8Array rows = info[1].As<Napi::Uint8Array>();
+      if (rows.ElementLength() != labels.ElementLength() * graph_->dim() * sizeof(float)) {
+        throw std::invalid_argument("fillVectors: rows must hold labels.length * dim float32s");
+      }
+      return Uint32Result(info.Env(), graph_->FillVectors(labels.Data(), labels.ElementLength(), rows.Data()));
+    });
+  }
+
+  // finishFill(): the live labels that got no row (HnswGraph::FinishFill).
+  Napi::Value FinishFill(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&] { return Uint32Result(info.Env(), graph_->FinishFill()); });
+  }
+
+  static Napi::Value Uint32Result(Napi::Env env, const std::vector<std::uint32_t>& values) {
+    Napi::Uint32Array out = Napi::Uint32Array::New(env, values.size());
+    std::copy(values.begin(), values.end(), out.Data());
+    return out;
   }
 
   Napi::Value Labels(const Napi::CallbackInfo& info) {

@@ -152,7 +152,7 @@ namespace {
 // An int8 graph passes its `vector_bytes` and `distance_params` (HnswStore's int8 constructor); 0 and
 // null mean `dim` floats.
 std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, GraphFileReader& file,
-                                     std::size_t vector_bytes, const void* distance_params) {
+                                     std::size_t vector_bytes, const void* distance_params, PendingVectors* pending) {
   auto store = vector_bytes == 0 ? std::make_unique<HnswStore>(dim, distance)
                                  : std::make_unique<HnswStore>(dim, distance, vector_bytes, distance_params);
   const auto layer0_offset = file.Read<std::size_t>();
@@ -188,10 +188,31 @@ std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, Gra
   // flag) right after it is read and checksummed, while it is still in the cache.
   store->label_lookup.reserve(count);
   std::size_t deleted = 0;
-  const std::size_t piece_elements = std::max<std::size_t>(1, kPieceBytes / store->element_bytes);
+  // Without vectors, an element comes as its layer-0 list, label and vector checksum, read into
+  // `compact` a piece at a time and spread into place.
+  const std::size_t compact_bytes = store->vector_offset + sizeof(StoredLabel) + sizeof(std::uint32_t);
+  const std::size_t file_element_bytes = pending != nullptr ? compact_bytes : store->element_bytes;
+  const std::size_t piece_elements = std::max<std::size_t>(1, kPieceBytes / file_element_bytes);
+  std::vector<char> compact;
+  if (pending != nullptr) {
+    compact.resize(std::min(count, piece_elements) * compact_bytes);
+    pending->crc.assign(count, 0);
+    pending->filled.assign(count, 0);
+  }
   for (std::size_t first = 0; first < count; first += piece_elements) {
     const std::size_t last = std::min(count, first + piece_elements);
-    file.Read(store->elements + first * store->element_bytes, (last - first) * store->element_bytes);
+    if (pending == nullptr) {
+      file.Read(store->elements + first * store->element_bytes, (last - first) * store->element_bytes);
+    } else {
+      file.Read(compact.data(), (last - first) * compact_bytes);
+      for (std::size_t i = first; i < last; i++) {
+        const char* from = compact.data() + (i - first) * compact_bytes;
+        char* element = store->Element(static_cast<NodeId>(i));
+        std::memcpy(element, from, store->vector_offset);
+        std::memcpy(element + store->label_offset, from + store->vector_offset, sizeof(StoredLabel));
+        std::memcpy(&pending->crc[i], from + store->vector_offset + sizeof(StoredLabel), sizeof(std::uint32_t));
+      }
+    }
     for (std::size_t i = first; i < last; i++) {
       const auto node = static_cast<NodeId>(i);
       if (!LinksValid(store->Links0(node), store->max_links0, count)) {
@@ -199,6 +220,19 @@ std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, Gra
       }
       store->label_lookup[store->Label(node)] = node;
       deleted += store->IsDeleted(node) ? 1 : 0;
+    }
+  }
+  // The deleted elements' vectors, which no record holds, each checked against its checksum.
+  if (pending != nullptr) {
+    for (std::size_t i = 0; i < count; i++) {
+      const auto node = static_cast<NodeId>(i);
+      if (!store->IsDeleted(node)) continue;
+      char* vector = store->Element(node) + store->vector_offset;
+      file.Read(vector, store->vector_bytes);
+      if (Crc32(vector, store->vector_bytes, 0) != pending->crc[i]) {
+        file.Fail("deleted element " + std::to_string(i) + "'s vector");
+      }
+      pending->filled[i] = 1;
     }
   }
 
@@ -263,14 +297,14 @@ std::unique_ptr<HnswStore> ReadGraph(std::size_t dim, HnswDistance distance, Gra
 std::unique_ptr<HnswStore> ReadGraphFile(std::size_t dim, HnswDistance distance, const std::string& path,
                                          std::size_t vector_bytes, const void* distance_params) {
   GraphFileReader file(path);
-  return ReadGraph(dim, distance, file, vector_bytes, distance_params);
+  return ReadGraph(dim, distance, file, vector_bytes, distance_params, nullptr);
 }
 
 std::unique_ptr<HnswStore> ReadGraphRange(std::size_t dim, HnswDistance distance, const std::string& path,
                                           const GraphRange& range, std::size_t vector_bytes,
-                                          const void* distance_params) {
+                                          const void* distance_params, PendingVectors* pending) {
   GraphFileReader file(path, range);
-  auto store = ReadGraph(dim, distance, file, vector_bytes, distance_params);
+  auto store = ReadGraph(dim, distance, file, vector_bytes, distance_params, pending);
   // Checked last, over every byte: a damaged vector passes every structural check above.
   if (file.Crc() != range.crc_expected) {
     throw std::runtime_error("the snapshot " + path + " is damaged: its payload checksum is wrong");
@@ -278,7 +312,7 @@ std::unique_ptr<HnswStore> ReadGraphRange(std::size_t dim, HnswDistance distance
   return store;
 }
 
-void WriteGraphFile(const HnswStore& store, const std::string& path) {
+void WriteGraphFile(const HnswStore& store, const std::string& path, bool vectors) {
   GraphFileWriter file(path);
   const std::size_t count = store.count;
   file.Write(std::size_t{0});  // layer-0 links at the start of each element
@@ -294,7 +328,20 @@ void WriteGraphFile(const HnswStore& store, const std::string& path) {
   file.Write(store.m);
   file.Write(store.level_mult);
   file.Write(store.ef_construction);
-  file.Write(store.elements, count * store.element_bytes);
+  if (vectors) {
+    file.Write(store.elements, count * store.element_bytes);
+  } else {
+    for (std::size_t i = 0; i < count; i++) {
+      const char* element = store.Element(static_cast<NodeId>(i));
+      file.Write(element, store.vector_offset);
+      file.Write(element + store.label_offset, sizeof(StoredLabel));
+      file.Write(Crc32(element + store.vector_offset, store.vector_bytes, 0));
+    }
+    for (std::size_t i = 0; i < count; i++) {
+      const auto node = static_cast<NodeId>(i);
+      if (store.IsDeleted(node)) file.Write(store.Vector(node), store.vector_bytes);
+    }
+  }
   for (std::size_t i = 0; i < count; i++) {
     const int level = store.levels[i];
     const std::uint32_t bytes = level > 0 ? static_cast<std::uint32_t>(store.links_bytes * static_cast<std::size_t>(level)) : 0;

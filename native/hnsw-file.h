@@ -7,12 +7,19 @@
 //   size_t efConstruction;
 // then the element blocks of hnsw-store.h for every element; then per element a uint32 byte count
 // and that many bytes of its upper-layer link lists (0 for a node on layer 0 only).
+//
+// The same file without vectors (QuiverDB's own, for snapshots of float graphs, whose vectors the
+// records hold): the same header; then per element its layer-0 link list, its label (size_t) and
+// the CRC-32 of its stored vector (uint32); then the stored vectors of the deleted elements (which
+// no record holds), in element order; then the upper-layer lists as above. A graph read from it
+// awaits its live vectors (PendingVectors).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hnsw-space.h"
 #include "hnsw-store.h"
@@ -39,16 +46,26 @@ struct GraphRange {
   std::uint32_t crc_expected = 0;
 };
 
+// The vectors a graph read from a file without vectors still awaits: per element the CRC-32 its
+// stored vector had when it was written, and whether it has its vector again (the deleted elements'
+// come with the file).
+struct PendingVectors {
+  std::vector<std::uint32_t> crc;
+  std::vector<std::uint8_t> filled;
+};
+
 // ReadGraphFile over `range` of the file at `path`, in the same one pass, straight into the new
 // store (no copy of the file), checksumming every byte as it is read: the graph must fill the range
 // exactly, and the CRC-32 of its bytes continued from `crc_seed` must be `crc_expected`, or it
-// throws "... is damaged: its payload checksum is wrong" and no store is returned.
+// throws "... is damaged: its payload checksum is wrong" and no store is returned. With `pending`,
+// the range holds the graph without vectors: the live elements' vectors are left zero and `pending`
+// says what they must be.
 std::unique_ptr<HnswStore> ReadGraphRange(std::size_t dim, HnswDistance distance, const std::string& path,
                                           const GraphRange& range, std::size_t vector_bytes = 0,
-                                          const void* distance_params = nullptr);
+                                          const void* distance_params = nullptr, PendingVectors* pending = nullptr);
 
-// Writes `store` to `path` (replacing it) in the same format. Throws when the file cannot be
-// written in full.
-void WriteGraphFile(const HnswStore& store, const std::string& path);
+// Writes `store` to `path` (replacing it) in the same format, or without its live vectors (see
+// above). Throws when the file cannot be written in full.
+void WriteGraphFile(const HnswStore& store, const std::string& path, bool vectors = true);
 
 }  // namespace quiver

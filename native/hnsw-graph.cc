@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "crc32.h"
 #include "hnsw-file.h"
 #include "hnsw-insert.h"
 #include "hnsw-search.h"
@@ -175,6 +177,12 @@ HnswStore& HnswGraph::Open() const {
   return *store_;
 }
 
+HnswStore& HnswGraph::Ready() const {
+  HnswStore& store = Open();
+  if (pending_) throw std::runtime_error("the HNSW graph still awaits its vectors (fillVectors, finishFill)");
+  return store;
+}
+
 void HnswGraph::Init(std::size_t max_elements, std::size_t m, std::size_t ef_construction, std::size_t seed) {
   std::unique_ptr<HnswStore> fresh;
   if (quantiser_) {
@@ -186,6 +194,7 @@ void HnswGraph::Init(std::size_t max_elements, std::size_t m, std::size_t ef_con
   }
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   store_.swap(fresh);
+  pending_.reset();
 }
 
 void HnswGraph::Load(const std::string& path) {
@@ -195,25 +204,88 @@ void HnswGraph::Load(const std::string& path) {
   Adopt(*loaded, true);
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   store_.swap(loaded);
+  pending_.reset();
 }
 
-void HnswGraph::LoadRange(const std::string& path, const GraphRange& range) {
+void HnswGraph::LoadRange(const std::string& path, const GraphRange& range, bool without_vectors) {
+  if (without_vectors && quantiser_) throw std::runtime_error("an int8 graph's snapshot holds its codes");
+  auto pending = without_vectors ? std::make_unique<PendingVectors>() : nullptr;
   auto loaded = quantiser_
                     ? ReadGraphRange(dim_, distance_, path, range, quantiser_->code_bytes(), quantiser_->params())
-                    : ReadGraphRange(dim_, distance_, path, range);
+                    : ReadGraphRange(dim_, distance_, path, range, 0, nullptr, pending.get());
   Adopt(*loaded, true);
   std::unique_lock<std::shared_mutex> exclusive(lock_);
   store_.swap(loaded);
+  pending_.swap(pending);
 }
 
-void HnswGraph::Save(const std::string& path) const {
+void HnswGraph::Save(const std::string& path, bool vectors) const {
+  if (!vectors && quantiser_) throw std::runtime_error("an int8 graph's codes are not the records' vectors");
   std::shared_lock<std::shared_mutex> shared(lock_);
-  WriteGraphFile(Open(), path);
+  WriteGraphFile(Ready(), path, vectors);
+}
+
+std::vector<std::uint32_t> HnswGraph::FillVectors(const std::uint32_t* labels, std::size_t count,
+                                                  const unsigned char* rows) {
+  std::unique_lock<std::shared_mutex> exclusive(lock_);
+  HnswStore& store = Open();
+  if (!pending_) throw std::runtime_error("the HNSW graph awaits no vectors");
+  PendingVectors& pending = *pending_;
+  std::vector<std::uint32_t> differing;
+  std::vector<float> row(dim_);
+  for (std::size_t i = 0; i < count; i++) {
+    const auto found = store.label_lookup.find(labels[i]);
+    const bool awaited = found != store.label_lookup.end() && pending.filled[found->second] == 0;
+    if (!awaited) {  // not in the graph, deleted there (its vector came with the file), or given twice
+      differing.push_back(labels[i]);
+      continue;
+    }
+    const NodeId node = found->second;
+    std::memcpy(row.data(), rows + i * dim_ * sizeof(float), dim_ * sizeof(float));
+    const void* stored = Prepared(row.data(), true).stored;
+    std::memcpy(store.Element(node) + store.vector_offset, stored, store.vector_bytes);
+    pending.filled[node] = 1;
+    if (Crc32(stored, store.vector_bytes, 0) != pending.crc[node]) differing.push_back(labels[i]);
+  }
+  return differing;
+}
+
+std::vector<std::uint32_t> HnswGraph::FinishFill() {
+  std::unique_lock<std::shared_mutex> exclusive(lock_);
+  HnswStore& store = Open();
+  if (!pending_) throw std::runtime_error("the HNSW graph awaits no vectors");
+  const PendingVectors& pending = *pending_;
+  std::vector<std::uint32_t> missing;
+  std::vector<float> mean(dim_);
+  for (std::size_t i = 0; i < store.count; i++) {
+    if (pending.filled[i] != 0) continue;
+    const auto node = static_cast<NodeId>(i);
+    missing.push_back(static_cast<std::uint32_t>(store.Label(node)));
+    // A live element without a record was deleted after the snapshot: the log replay marks it
+    // deleted, and searches still pass through it. Its vector is gone, so it gets the mean of its
+    // filled layer-0 neighbours', which keeps it near where it was.
+    std::fill(mean.begin(), mean.end(), 0.0f);
+    std::size_t neighbours = 0;
+    const LinkHeader* links = store.Links0(node);
+    const NodeId* ids = HnswStore::LinkIds(links);
+    for (std::size_t j = 0; j < HnswStore::LinkCount(links); j++) {
+      if (pending.filled[ids[j]] == 0) continue;
+      const auto* vector = reinterpret_cast<const float*>(store.Vector(ids[j]));
+      for (std::size_t d = 0; d < dim_; d++) mean[d] += vector[d];
+      neighbours++;
+    }
+    if (neighbours > 0) {
+      for (float& value : mean) value /= static_cast<float>(neighbours);
+    }
+    std::memcpy(store.Element(node) + store.vector_offset, Prepared(mean.data(), true).stored, store.vector_bytes);
+  }
+  pending_.reset();
+  return missing;
 }
 
 void HnswGraph::Resize(std::size_t max_elements) {
   std::unique_lock<std::shared_mutex> exclusive(lock_);
-  Open().Resize(max_elements);
+  Ready().Resize(max_elements);
 }
 
 void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std::size_t count, std::size_t threads) {
@@ -221,7 +293,7 @@ void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std:
   for (std::size_t start = 0; start < count; start += kAddChunk) {
     const std::size_t end = std::min(count, start + kAddChunk);
     std::unique_lock<std::shared_mutex> exclusive(lock_);
-    HnswStore& store = Open();
+    HnswStore& store = Ready();
     if (start == 0) {
       // Refuse the whole batch up front rather than fail half-way at the capacity check.
       std::size_t fresh = 0;
@@ -246,7 +318,7 @@ void HnswGraph::AddBatch(const float* vectors, const std::uint32_t* labels, std:
 
 void HnswGraph::MarkDelete(std::uint32_t label) {
   std::unique_lock<std::shared_mutex> exclusive(lock_);
-  MarkDeleted(Open(), label);
+  MarkDeleted(Ready(), label);
 }
 
 void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t k, std::size_t ef,
@@ -254,7 +326,7 @@ void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t
                             float* distances) const {
   const std::size_t dim = dim_;
   std::shared_lock<std::shared_mutex> shared(lock_);
-  const HnswStore& store = Open();
+  const HnswStore& store = Ready();
   const AllowList* filter = allow.elements != nullptr ? &allow : nullptr;
   RunAll(count, threads, [&](std::size_t query) {
     SearchOne(store, loop_, Prepared(queries + query * dim, false).query, k, ef, filter, labels + query * k,
@@ -265,7 +337,7 @@ void HnswGraph::SearchBatch(const float* queries, std::size_t count, std::size_t
 void HnswGraph::ExactAmong(const float* query, const std::uint32_t* labels, std::size_t count, std::size_t k,
                            std::size_t threads, std::uint32_t* out_labels, float* out_distances) const {
   std::shared_lock<std::shared_mutex> shared(lock_);
-  const HnswStore& store = Open();
+  const HnswStore& store = Ready();
   // The calling thread's buffer: valid for this whole call, and only read by the helpers.
   const void* prepared = Prepared(query, false).query;
   const std::size_t worker_count = std::min({threads, std::max<std::size_t>(1, count * dim_ / kExactPartWork),
@@ -298,7 +370,7 @@ void HnswGraph::ExactAmong(const float* query, const std::uint32_t* labels, std:
 
 void HnswGraph::ReadVectors(const std::uint32_t* labels, std::size_t count, float* out) const {
   std::shared_lock<std::shared_mutex> shared(lock_);
-  const HnswStore& store = Open();
+  const HnswStore& store = Ready();
   for (std::size_t i = 0; i < count; i++) {
     const auto found = store.label_lookup.find(labels[i]);
     if (found == store.label_lookup.end()) throw std::runtime_error("label " + std::to_string(labels[i]) + " is not in the graph");
@@ -314,7 +386,7 @@ void HnswGraph::ReadVectors(const std::uint32_t* labels, std::size_t count, floa
 void HnswGraph::StoredDistances(const std::uint32_t* first, const std::uint32_t* second, std::size_t count,
                                 float* out) const {
   std::shared_lock<std::shared_mutex> shared(lock_);
-  const HnswStore& store = Open();
+  const HnswStore& store = Ready();
   const auto vector_of = [&](std::uint32_t label) {
     const auto found = store.label_lookup.find(label);
     if (found == store.label_lookup.end()) throw std::runtime_error("label " + std::to_string(label) + " is not in the graph");
@@ -348,6 +420,7 @@ void HnswGraph::Dispose() {
   {
     std::unique_lock<std::shared_mutex> exclusive(lock_);
     store_.swap(freed);
+    pending_.reset();
   }
 }
 

@@ -81,8 +81,20 @@ class HnswGraph {
   void Load(const std::string& path);
   // Replaces the graph by the one in `range` of a snapshot file at `path`, checksummed as it is
   // read (ReadGraphRange): on any failure, damage included, the graph is left as it was.
-  void LoadRange(const std::string& path, const GraphRange& range);
-  void Save(const std::string& path) const;
+  // With `without_vectors` (float graphs only), the range holds the graph without its live vectors
+  // (hnsw-file.h): until FinishFill, only Labels, CurrentCount, MaxElements, FillVectors and
+  // FinishFill may be called.
+  void LoadRange(const std::string& path, const GraphRange& range, bool without_vectors = false);
+  // Writes the graph file, or (float graphs only) the graph without its live vectors.
+  void Save(const std::string& path, bool vectors = true) const;
+  // Gives a graph loaded without vectors the rows of `count` labels (count × dim floats as bytes, in
+  // any alignment), stored as inserts store them (normalised for cosine). Returns the labels whose
+  // stored row's CRC-32 differs from the one written with the graph, and those the graph does not
+  // await (absent, deleted in it, or given before): the caller decides whether the log explains them.
+  std::vector<std::uint32_t> FillVectors(const std::uint32_t* labels, std::size_t count, const unsigned char* rows);
+  // Ends the fill: returns the live labels that got no row, whose vectors become the mean of their
+  // filled layer-0 neighbours' (for the log replay to delete them); the graph is usable again.
+  std::vector<std::uint32_t> FinishFill();
   void Resize(std::size_t max_elements);
 
   // Inserts `count` rows of `vectors` (count × dim floats) under `labels`; a label already in the
@@ -121,7 +133,8 @@ class HnswGraph {
   void Dispose();
 
  private:
-  HnswStore& Open() const;  // throws when not initialised or disposed
+  HnswStore& Open() const;   // throws when not initialised or disposed
+  HnswStore& Ready() const;  // Open, and throws while the graph awaits its vectors
   // A row as the store sees it: `stored`, the row itself, normalised for cosine, or its int8 codes
   // (for an int8 graph only when `stored` is asked for, else null); `query`, the form the query →
   // stored kernel reads (for float graphs `stored` again; for int8 ones an Int8Query). Both in
@@ -143,6 +156,7 @@ class HnswGraph {
   const bool legacy_norms_;
   mutable std::shared_mutex lock_;
   std::unique_ptr<HnswStore> store_;  // guarded by lock_
+  std::unique_ptr<PendingVectors> pending_;  // guarded by lock_: set from LoadRange to FinishFill
 };
 
 }  // namespace quiver

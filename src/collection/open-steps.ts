@@ -7,7 +7,7 @@ import type { AnnIndex } from '../index/types.js';
 import { finish, runSync, type Started, type Steps, settle, start } from '../steps.js';
 import { crashPoint } from '../storage/crash-point.js';
 import type { IndexContext } from './index-context.js';
-import { loadSteps } from './persistence.js';
+import { isDamagedRecords, loadSteps } from './persistence.js';
 import { RecordBatch } from './record-batch.js';
 import { replacedUnderReader, SnapshotReplaced } from './snapshot-replaced.js';
 
@@ -81,7 +81,7 @@ export function* openSteps(context: IndexContext, assertOpen: () => void): Steps
           continue; // a snapshot truncated the log meanwhile: start again from it
         }
       } catch (error) {
-        if (isQuiverError(error, 'CLOSED') || isQuiverError(error, 'NOT_FOUND')) throw error;
+        if (isQuiverError(error, 'CLOSED') || isQuiverError(error, 'NOT_FOUND') || isDamagedRecords(error)) throw error;
         if (replacedUnderReader(context.store, manifest.file, error)) throw new SnapshotReplaced(manifest.file);
         context.events.onWarning({
           code: 'SNAPSHOT_INVALID',

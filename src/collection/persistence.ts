@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { QuiverError } from '../errors.js';
 import type { AnnIndex } from '../index/types.js';
 import { vectorFileOf } from '../index/vector-file.js';
-import { type Steps, step } from '../steps.js';
+import { pause, type Steps, step } from '../steps.js';
 import { crashPoint } from '../storage/crash-point.js';
 import {
   readSnapshotHeadSteps,
@@ -17,6 +17,7 @@ import {
   writeSnapshot,
 } from '../storage/snapshot-file.js';
 import type { ManifestRow } from '../storage/store.js';
+import { checkedRecord } from '../storage/stored-record.js';
 import type { IndexContext } from './index-context.js';
 
 /**
@@ -67,8 +68,11 @@ function saveFile(context: IndexContext, ann: AnnIndex, seq: number, committed: 
   const graphFile = join(context.directory, `${name}.graph.tmp`);
   const vectorFile = join(context.directory, vectorFileOf(name));
   let written: { file: string; checksum: number };
+  // A graph whose vectors are the records' own is written without them: each vector is on disk once.
+  const withoutVectors = ann.writeGraphWithoutVectors !== undefined;
   try {
-    writeGraph.call(ann, graphFile);
+    if (withoutVectors) ann.writeGraphWithoutVectors!(graphFile);
+    else writeGraph.call(ann, graphFile);
     // A kind's float-vector file is in place before its snapshot is (a snapshot never names one
     // that is not there yet); a crash in between leaves an orphan that the next cleanup removes.
     if (ann.writeVectorFile !== undefined) {
@@ -79,7 +83,7 @@ function saveFile(context: IndexContext, ann: AnnIndex, seq: number, committed: 
     written = writeSnapshot(
       context.directory,
       name,
-      { dim: ann.dim, metric: ann.metric, ...fileHeader(context.row.index), seq },
+      { dim: ann.dim, metric: ann.metric, ...fileHeader(context.row.index), seq, withoutVectors },
       liveLabels.call(ann),
       graphFile,
     );
@@ -178,6 +182,7 @@ function* loadFileSteps(context: IndexContext, manifest: ManifestRow): Steps<Ann
       length: snapshot.graphLength,
       crcSeed: snapshot.labelsChecksum,
       crcExpected: snapshot.checksum,
+      withoutVectors: snapshot.header.withoutVectors === true,
     },
     liveLabels: snapshot.liveLabels,
     vectorFile: { path: vectorFileOf(file), seq: manifest.seq },
@@ -191,8 +196,84 @@ function* loadFileSteps(context: IndexContext, manifest: ManifestRow): Steps<Ann
   } catch (error) {
     throw existsSync(file) ? error : removedWhileRead(file, error);
   }
+  if (loaded.graph.withoutVectors) {
+    try {
+      yield* fillSteps(context, ann, manifest.seq);
+    } catch (error) {
+      ann.dispose();
+      throw error;
+    }
+  }
   crashPoint('snapshot-loaded');
   return ann;
+}
+
+/** Errors of records that fail their own checksum, found while filling a graph: the open fails with them. */
+const damagedRecords = new WeakSet<QuiverError>();
+
+/** True for an error of damaged records (CORRUPT), which a rebuild from those records cannot mend. */
+export function isDamagedRecords(error: unknown): boolean {
+  return error instanceof QuiverError && damagedRecords.has(error);
+}
+
+/**
+ * Checks the records of `labels` (those present) against their own checksums: one that fails is
+ * damage in the records themselves, CORRUPT naming it, which the open passes on instead of rebuilding.
+ */
+function checkRecords(context: IndexContext, labels: readonly number[]): void {
+  const row = context.row;
+  try {
+    for (const record of context.store.recordsByLabels(row.id, labels, true)) {
+      if (record !== undefined) checkedRecord(record, row.dim, row.name);
+    }
+  } catch (error) {
+    if (error instanceof QuiverError) damagedRecords.add(error);
+    throw error;
+  }
+}
+
+/** Labels per read of the records when a graph's vectors are filled from them. */
+const FILL_LABELS = 8192;
+
+/**
+ * Fills a graph loaded without vectors from the records, FILL_LABELS labels at a time in label
+ * order (Store.vectorRun: one statement per run, no row objects). Each vector is checked against
+ * the CRC-32 the snapshot kept for it; one that differs, a record the graph does not await, and a
+ * live label without a record must be explained by the log after the snapshot (the replay that
+ * follows applies them). Anything else is damage: a record that fails its own checksum is CORRUPT;
+ * otherwise the snapshot is unusable (the open warns and rebuilds).
+ */
+function* fillSteps(context: IndexContext, ann: AnnIndex, seq: number): Steps<void> {
+  const row = context.row;
+  const unexplained: number[] = [];
+  const highest = context.store.highestLabel(row.id);
+  for (let first = 0; highest !== undefined && first <= highest; first += FILL_LABELS) {
+    const run = context.store.vectorRun(row.id, first, FILL_LABELS, row.dim);
+    if (run === undefined) {
+      // A vector of the wrong length: the run's records, checked one by one, name it.
+      const labels = Array.from({ length: Math.min(FILL_LABELS, highest - first + 1) }, (_, i) => first + i);
+      checkRecords(context, labels);
+      throw new QuiverError(
+        'CORRUPT',
+        `the vectors of labels ${first}-${first + FILL_LABELS - 1} are not dim ${row.dim}`,
+      );
+    }
+    if (run.labels.length > 0) for (const label of ann.fillVectors!(run.labels, run.vectors)) unexplained.push(label);
+    if (first + FILL_LABELS <= highest) yield* pause();
+  }
+  for (const label of ann.finishFill!()) unexplained.push(label);
+  if (unexplained.length === 0) return;
+  // A snapshot written meanwhile (by the writer, while a reader's asynchronous open filled) may have
+  // truncated the log that explains them: the open's last step sees the new manifest and starts again.
+  if (context.store.manifest(row.id)?.seq !== seq) return;
+  const logged = new Set(context.store.labelsLoggedAfter(row.id, seq));
+  const unlogged = unexplained.filter((label) => !logged.has(label));
+  if (unlogged.length === 0) return;
+  checkRecords(context, unlogged);
+  throw new QuiverError(
+    'CORRUPT',
+    `the vectors of ${unlogged.length} record(s) (label ${unlogged[0]} first) differ from the snapshot's, and the log does not say why`,
+  );
 }
 
 /**

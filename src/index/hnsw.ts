@@ -63,6 +63,7 @@ export class HnswIndex implements AnnIndex {
   readonly dim: number;
   readonly params: HnswParams;
   #graph: NativeHnswGraph | undefined;
+  readonly #int8: boolean; // its vectors are 8-bit codes (hnsw-int8.ts)
   #slots: Uint8Array; // Slot state per label
   #size = 0; // live labels
   #nodes = 0; // labels in the graph, live or deleted: one node each
@@ -96,6 +97,7 @@ export class HnswIndex implements AnnIndex {
     this.dim = dim;
     this.params = params;
     this.#capacity = Math.max(16, initialCapacity);
+    this.#int8 = ranges !== undefined;
     // With `ranges`: an int8 graph (its vectors as 8-bit codes, queries as 16-bit values; see hnsw-int8.ts).
     this.#graph = createHnswGraph(metric, dim, kernels, kernels === 'simd' ? 'sorted' : 'hnswlib', ranges);
     this.#graph.init({
@@ -166,6 +168,38 @@ export class HnswIndex implements AnnIndex {
       throw new QuiverError('INTERNAL', 'the HNSW graph cannot be written while a queued insert runs');
     }
     this.#open().save(graphFile);
+  }
+
+  /**
+   * Writes the graph without its live vectors, which the records hold (a snapshot's graph; see
+   * native/hnsw-file.h): links, labels, a CRC-32 per stored vector and the deleted nodes' vectors.
+   * A graph loaded from it awaits its vectors: {@link fillVectors}, then {@link finishFill}.
+   * @throws QuiverError INTERNAL while a queued insert runs, or for an int8 graph (its codes are not the records' vectors).
+   */
+  writeGraphWithoutVectors(graphFile: string): void {
+    if (this.#queue !== undefined) {
+      throw new QuiverError('INTERNAL', 'the HNSW graph cannot be written while a queued insert runs');
+    }
+    if (this.#int8) throw new QuiverError('INTERNAL', "an int8 graph's snapshot keeps its codes");
+    this.#open().save(graphFile, true);
+  }
+
+  /**
+   * Gives a graph loaded without vectors the float32 rows (bytes, rows.byteLength = labels.length ×
+   * dim × 4) of `labels`. Returns the labels whose row differs from the one the graph was written
+   * with, and those the graph does not await (absent, deleted in it, or given before): only the
+   * log after the snapshot may explain them.
+   */
+  fillVectors(labels: Uint32Array, rows: Uint8Array): Uint32Array {
+    return this.#open().fillVectors(labels, rows);
+  }
+
+  /**
+   * Ends the fill: returns the live labels that got no row (deleted since the snapshot, if the log
+   * says so). Each keeps a stand-in vector, the mean of its filled neighbours', until it is removed.
+   */
+  finishFill(): Uint32Array {
+    return this.#open().finishFill();
   }
 
   /**

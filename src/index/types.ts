@@ -128,6 +128,20 @@ export interface AnnIndex {
   searchBatchAsync?(queries: Float32Array, k: number, ef: number, threads?: number): Promise<BatchNeighbours>;
   /** 'file' kinds: writes the graph file a snapshot wraps (not while {@link busy}). */
   writeGraph?(graphFile: string): void;
+  /**
+   * Optional, 'file' kinds whose graph holds the records' own vectors: {@link writeGraph} without
+   * them (a snapshot then stores each vector once, in its record). An index loaded from it awaits
+   * them: {@link fillVectors} with every record's vector, then {@link finishFill}.
+   */
+  writeGraphWithoutVectors?(graphFile: string): void;
+  /**
+   * With writeGraphWithoutVectors: gives a loaded index the float32 rows (bytes) of `labels`;
+   * returns the labels the snapshot does not explain (a row that differs from the one written, a
+   * label not awaited).
+   */
+  fillVectors?(labels: Uint32Array, rows: Uint8Array): Uint32Array;
+  /** With writeGraphWithoutVectors: ends the fill; returns the live labels that got no row. */
+  finishFill?(): Uint32Array;
   /** 'file' kinds: the live labels, ascending, that a snapshot records beside the graph. */
   liveLabels?(): Uint32Array;
   /**

@@ -92,11 +92,27 @@ export interface AddonHnswGraph {
     labels: Uint32Array,
     distances: Float32Array,
   ): Promise<void>;
-  save(path: string): void;
+  save(path: string, withoutVectors: boolean): void;
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
-  loadRange(path: string, offset: number, length: number, crcSeed: number, crcExpected: number): void;
-  loadRangeAsync(path: string, offset: number, length: number, crcSeed: number, crcExpected: number): Promise<void>;
+  loadRange(
+    path: string,
+    offset: number,
+    length: number,
+    crcSeed: number,
+    crcExpected: number,
+    withoutVectors: boolean,
+  ): void;
+  loadRangeAsync(
+    path: string,
+    offset: number,
+    length: number,
+    crcSeed: number,
+    crcExpected: number,
+    withoutVectors: boolean,
+  ): Promise<void>;
+  fillVectors(labels: Uint32Array, rows: Uint8Array): Uint32Array;
+  finishFill(): Uint32Array;
   exactAmong(
     query: Float32Array,
     labels: Uint32Array,

@@ -91,6 +91,11 @@ export interface HnswGraphRange {
   readonly length: number;
   readonly crcSeed: number;
   readonly crcExpected: number;
+  /**
+   * The range holds the graph without its live vectors (a float graph's snapshot: the records hold
+   * them); the loaded graph awaits them (fillVectors, then finishFill) before anything else.
+   */
+  readonly withoutVectors?: boolean;
 }
 
 /**
@@ -120,8 +125,11 @@ export interface NativeHnswGraph {
   /** The k nearest live (and allowed) labels of each query; returns the number of queries. */
   searchBatch(args: HnswSearchArguments): number;
   searchBatchAsync(args: HnswSearchArguments): Promise<number>;
-  /** Writes hnswlib's own graph file. */
-  save(path: string): void;
+  /**
+   * Writes hnswlib's own graph file, or with `withoutVectors` (float graphs) the graph without its
+   * live vectors: links, labels, a CRC-32 per stored vector and the deleted nodes' vectors.
+   */
+  save(path: string, withoutVectors?: boolean): void;
   /** Replaces the graph by the one in an hnswlib graph file (as written by hnswlib-node or `save`). */
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
@@ -132,6 +140,17 @@ export interface NativeHnswGraph {
    */
   loadRange(range: HnswGraphRange): void;
   loadRangeAsync(range: HnswGraphRange): Promise<void>;
+  /**
+   * Gives a graph loaded without vectors the float32 rows (as bytes, any alignment) of `labels`,
+   * stored as inserts store them. Returns the labels whose stored row differs from the one the
+   * graph was written with, and those it does not await (absent, deleted in it, or given before).
+   */
+  fillVectors(labels: Uint32Array, rows: Uint8Array): Uint32Array;
+  /**
+   * Ends the fill and returns the live labels that got no row: their vectors become the mean of
+   * their filled layer-0 neighbours' (they are to be deleted by the caller's log replay).
+   */
+  finishFill(): Uint32Array;
   /**
    * Exact k-NN of `query` (dim numbers) among `labels`, scored over the graph's stored vectors:
    * the k best into `outLabels` / `outDistances`, best first (ties to the lower label), padded
@@ -326,9 +345,9 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
     return queryCount;
   }
 
-  save(path: string): void {
+  save(path: string, withoutVectors = false): void {
     if (typeof path !== 'string') throw invalid('hnsw.save', 'path must be a string');
-    callAddon('hnsw.save', () => this.#graph.save(path));
+    callAddon('hnsw.save', () => this.#graph.save(path, withoutVectors === true));
   }
 
   load(path: string): void {
@@ -348,7 +367,14 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
   loadRange(range: HnswGraphRange): void {
     checkRange('hnsw.loadRange', range);
     callAddon('hnsw.loadRange', () =>
-      this.#graph.loadRange(range.path, range.offset, range.length, range.crcSeed, range.crcExpected),
+      this.#graph.loadRange(
+        range.path,
+        range.offset,
+        range.length,
+        range.crcSeed,
+        range.crcExpected,
+        range.withoutVectors === true,
+      ),
     );
   }
 
@@ -356,9 +382,33 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
     checkRange('hnsw.loadRangeAsync', range);
     let pending: Promise<void> | undefined;
     callAddon('hnsw.loadRangeAsync', () => {
-      pending = this.#graph.loadRangeAsync(range.path, range.offset, range.length, range.crcSeed, range.crcExpected);
+      pending = this.#graph.loadRangeAsync(
+        range.path,
+        range.offset,
+        range.length,
+        range.crcSeed,
+        range.crcExpected,
+        range.withoutVectors === true,
+      );
     });
     await awaitAddon('hnsw.loadRangeAsync', pending!);
+  }
+
+  fillVectors(labels: Uint32Array, rows: Uint8Array): Uint32Array {
+    if (!(labels instanceof Uint32Array) || !(rows instanceof Uint8Array)) {
+      throw invalid('hnsw.fillVectors', 'labels must be a Uint32Array and rows a Uint8Array');
+    }
+    if (rows.byteLength !== labels.length * this.dim * 4) {
+      throw invalid(
+        'hnsw.fillVectors',
+        `rows must hold ${labels.length} × ${this.dim} float32s, got ${rows.byteLength} bytes`,
+      );
+    }
+    return callAddon('hnsw.fillVectors', () => this.#graph.fillVectors(labels, rows));
+  }
+
+  finishFill(): Uint32Array {
+    return callAddon('hnsw.finishFill', () => this.#graph.finishFill());
   }
 
   exactAmong(

@@ -10,7 +10,8 @@
 // | 12     | 4     | header length in bytes (64)                                  |
 // | 16     | 4     | dim                                                          |
 // | 20     | 1     | metric: 0 l2, 1 cosine, 2 ip                                 |
-// | 21     | 3     | reserved, zero                                               |
+// | 21     | 1     | flags (format 2; zero in format 1): bit 0, graph without vectors |
+// | 22     | 2     | reserved, zero                                               |
 // | 24     | 4     | m                                                            |
 // | 28     | 4     | efConstruction                                               |
 // | 32     | 8     | seq covered (float64 holding an integer)                     |
@@ -20,6 +21,9 @@
 // | 56     | 4     | reserved, zero                                               |
 // | 60     | 4     | CRC-32 of bytes 0..59                                        |
 // | 64     | P     | payload: L uint32 live labels, then hnswlib's graph file     |
+// Format 2 sets bit 0 of the flags when the graph file is the one without vectors
+// (native/hnsw-file.h): a float graph's, whose live vectors the open fills from the records.
+// A graph with its vectors (an int8 graph's codes) is still written as format 1.
 // An open reads the header and the labels here (readSnapshotHeadSteps) and leaves the graph to the
 // index, which reads its range of this file and continues the payload CRC-32 from the labels'.
 import {
@@ -42,7 +46,9 @@ import { runSync, type Steps, step } from '../steps.js';
 import { crashPoint } from './crash-point.js';
 
 const MAGIC = Buffer.from('QUIVHNSW', 'latin1');
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
+/** Flags bit 0: the graph is written without its live vectors. */
+const FLAG_WITHOUT_VECTORS = 1;
 const HEADER_BYTES = 64;
 const CHUNK_BYTES = 1 << 20;
 const METRIC_CODES: readonly Metric[] = ['l2', 'cosine', 'ip'];
@@ -53,6 +59,8 @@ export interface SnapshotHeader {
   readonly m: number;
   readonly efConstruction: number;
   readonly seq: number;
+  /** The graph file is written without its live vectors (the open fills them from the records). */
+  readonly withoutVectors?: boolean;
 }
 
 export interface SnapshotWritten {
@@ -127,10 +135,11 @@ export function writeSnapshot(
 function encodeHeader(header: SnapshotHeader, labelCount: number, payloadLength: number, checksum: number): Buffer {
   const bytes = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(bytes, 0);
-  bytes.writeUInt32LE(SNAPSHOT_FORMAT_VERSION, 8);
+  bytes.writeUInt32LE(header.withoutVectors === true ? SNAPSHOT_FORMAT_VERSION : 1, 8);
   bytes.writeUInt32LE(HEADER_BYTES, 12);
   bytes.writeUInt32LE(header.dim, 16);
   bytes.writeUInt8(METRIC_CODES.indexOf(header.metric), 20);
+  bytes.writeUInt8(header.withoutVectors === true ? FLAG_WITHOUT_VECTORS : 0, 21);
   bytes.writeUInt32LE(header.m, 24);
   bytes.writeUInt32LE(header.efConstruction, 28);
   bytes.writeDoubleLE(header.seq, 32);
@@ -160,8 +169,14 @@ function parseHeader(file: string, bytes: Buffer, size: number): ParsedHeader {
   const version = bytes.readUInt32LE(8);
   if (crc32(bytes.subarray(0, 60)) !== bytes.readUInt32LE(60)) throw corrupt(file, 'its header checksum is wrong');
   if (version > SNAPSHOT_FORMAT_VERSION) {
-    throw new QuiverError('FORMAT_TOO_NEW', `snapshot ${file} has format ${version}; this QuiverDB reads up to 1`);
+    throw new QuiverError(
+      'FORMAT_TOO_NEW',
+      `snapshot ${file} has format ${version}; this QuiverDB reads up to ${SNAPSHOT_FORMAT_VERSION}`,
+    );
   }
+  if (version === 0) throw corrupt(file, 'its format version is 0');
+  const flags = version >= 2 ? bytes.readUInt8(21) : 0;
+  if ((flags & ~FLAG_WITHOUT_VECTORS) !== 0) throw corrupt(file, `its flags ${flags} are unknown`);
   if (bytes.readUInt32LE(12) !== HEADER_BYTES) throw corrupt(file, 'its header length is wrong');
   const metric = METRIC_CODES[bytes.readUInt8(20)];
   if (metric === undefined) throw corrupt(file, 'its metric code is unknown');
@@ -171,6 +186,7 @@ function parseHeader(file: string, bytes: Buffer, size: number): ParsedHeader {
     m: bytes.readUInt32LE(24),
     efConstruction: bytes.readUInt32LE(28),
     seq: bytes.readDoubleLE(32),
+    withoutVectors: (flags & FLAG_WITHOUT_VECTORS) !== 0,
   };
   const labelCount = bytes.readUInt32LE(40);
   const payloadLength = bytes.readDoubleLE(44);

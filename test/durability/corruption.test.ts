@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { open } from '../../src/index.js';
+import { recordChecksum } from '../../src/storage/record-checksum.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 import { recordsAsSchema8 } from '../helpers/schema-8.js';
 
@@ -147,14 +148,47 @@ describe('damaged values read back from SQLite', () => {
     });
   });
 
-  it('a damaged vector is CORRUPT wherever the vector is returned; hits without vectors never read it', () => {
+  it('a damaged vector is CORRUPT when the graph is filled from the records, naming the record', () => {
+    // The snapshot keeps a checksum of each vector, not the vector: the open finds the record's
+    // vector differing with no logged change, and the record's own checksum names the damage.
     const path = build();
     const nan = Buffer.from(new Float32Array([Number.NaN, 1, 2, 3]).buffer);
     damage(path, "UPDATE records SET vector = ? WHERE id = 'r3'", nan);
-    expectCorrupt(read(path, 'query-vectors', '[3, 1, 2, 3]'), '"r3"', 'NaN');
+    expectCorrupt(read(path, 'open'), '"r3"', 'NaN');
     expectCorrupt(read(path, 'get', 'r3'), '"r3"', 'NaN');
-    // The index holds the vector as written; the hit's id, metadata and distance are right.
-    expect(read(path, 'query', '[3, 1, 2, 3]')).toEqual({ ok: true, result: 5 });
+  });
+
+  it('a vector changed to other finite numbers fails the record checksum at open (it used to be searched silently)', () => {
+    const path = build();
+    const other = Buffer.from(new Float32Array([3, 1, 2, 3.5]).buffer);
+    damage(path, "UPDATE records SET vector = ? WHERE id = 'r3'", other);
+    expectCorrupt(read(path, 'open'), '"r3"', 'checksum');
+    expectCorrupt(read(path, 'query-ids', '[3, 1, 2, 3]'), '"r3"', 'checksum');
+  });
+
+  it("a vector changed together with its record's checksums (a change the log never saw) makes the snapshot unusable: rebuilt", () => {
+    const path = build();
+    const sqlite = new Database(join(path, 'quiver.sqlite'));
+    const row = sqlite.prepare("SELECT label, id, metadata, text FROM records WHERE id = 'r3'").get() as {
+      label: number;
+      id: string;
+      metadata: string;
+      text: string | null;
+    };
+    const vector = new Uint8Array(new Float32Array([3, 1, 2, 3.5]).buffer);
+    sqlite
+      .prepare("UPDATE records SET vector = ?, checksum = ? WHERE id = 'r3'")
+      .run(vector, recordChecksum({ ...row, vector }));
+    sqlite.close();
+    const warnings: string[] = [];
+    const db = open(path, { readOnly: true, onWarning: (warning) => warnings.push(warning.code) });
+    try {
+      const hits = db.collection('c').queryIds({ vector: [3, 1, 2, 3.5], k: 1 });
+      expect(hits.map((hit) => [hit.id, hit.distance])).toEqual([['r3', 0]]);
+      expect(warnings).toEqual(['SNAPSHOT_INVALID']);
+    } finally {
+      db.close();
+    }
   });
 
   it('a record moved off the key its label gives is CORRUPT for the queries that reach it', () => {

@@ -111,6 +111,47 @@ describe('a clean close and reopen', () => {
     }
   });
 
+  it('keeps each vector once: the graph without vectors, filled from the records, with the changes after it replayed', async () => {
+    const docs = db.collection('docs');
+    docs.snapshot();
+    const [name] = snapshotFiles();
+    const file = join(directory.path, 'docs', name!);
+    // Format 2, flagged as the graph without vectors: smaller than the layer-0 elements with their
+    // vectors alone (600 nodes of a 4 + 32 × 4-byte list, a vector and an 8-byte label).
+    const bytes = readFileSync(file);
+    expect([bytes.readUInt32LE(8), bytes[21]]).toEqual([2, 1]);
+    expect(bytes.length).toBeLessThan(600 * (4 + 32 * 4 + DIM * 4 + 8));
+    // After the snapshot: a vector changed in place, a record deleted, a new record on a freed label.
+    const moved = vectors[9]!.map((x) => -x);
+    docs.upsert([{ id: 7, vector: moved, metadata: { i: 7 } }]);
+    docs.delete(8);
+    docs.upsert([{ id: 'new', vector: vectors[8]! }]);
+    const exact = (query: Float32Array) => {
+      const all = vectors.map((vector, i) => ({ id: String(i), vector }));
+      const current = all.filter(({ id }) => !['0', '1', '2', '7', '8'].includes(id));
+      current.push({ id: '7', vector: moved }, { id: 'new', vector: vectors[8]! });
+      return current
+        .map(({ id, vector }) => ({ id, d: vector.reduce((sum, x, j) => sum + (x - query[j]!) ** 2, 0) }))
+        .sort((a, b) => a.d - b.d)
+        .slice(0, 10)
+        .map(({ id }) => id);
+    };
+    for (const asynchronous of [false, true]) {
+      const reader = open(directory.path, { ...options(), readOnly: true });
+      try {
+        progress = [];
+        const opened = asynchronous ? await reader.collectionAsync('docs') : reader.collection('docs');
+        expect(warnings).toEqual([]);
+        expect(progress.map((event) => event.phase)).toEqual(['load', 'replay']);
+        for (const query of [...queries, moved, vectors[8]!]) {
+          expect(opened.queryIds({ vector: query, k: 10, ef: 600 }).map((hit) => hit.id)).toEqual(exact(query));
+        }
+      } finally {
+        reader.close();
+      }
+    }
+  });
+
   it('snapshots automatically once the log passes the threshold', () => {
     db.close();
     db = open(directory.path, { ...options(), snapshotThreshold: 700 });
@@ -170,12 +211,16 @@ describe('damaged snapshots are rebuilt from the records', () => {
     });
   }
 
-  it('a flipped vector bit is reported as a wrong payload checksum, synchronously and asynchronously', async () => {
+  it("a flipped bit in a vector's checksum is reported as a wrong payload checksum, synchronously and asynchronously", async () => {
+    // The graph without vectors (native/hnsw-file.h): 597 live labels, a 96-byte graph header, then
+    // per element its layer-0 list (4 + 32 × 4 bytes at m 16), its label (8) and its vector's CRC-32 (4).
     const flip = () => {
       const [name] = snapshotFiles();
       const file = join(directory.path, 'docs', name!);
       const bytes = readFileSync(file);
-      bytes[Math.floor(bytes.length / 2)]! ^= 0x02;
+      expect(bytes.readUInt32LE(8)).toBe(2); // format 2: the graph without vectors
+      const element = 300;
+      bytes[64 + 597 * 4 + 96 + element * 144 + 140]! ^= 0x02;
       writeFileSync(file, bytes);
     };
     db.close();
