@@ -9,7 +9,10 @@ import { QuiverError } from '../errors.js';
 import { type Database, open } from '../index.js';
 import { VectorFile, vectorFileOf } from '../index/vector-file.js';
 import { normalized } from '../index/vector-math.js';
-import { readSnapshot } from '../storage/snapshot-file.js';
+import { type HnswParams, HnswIndex } from '../index/hnsw.js';
+import { fillFromRecords, notLoggedAfter } from '../collection/persistence.js';
+import { runSync } from '../steps.js';
+import { readSnapshot, readSnapshotHeadSteps } from '../storage/snapshot-file.js';
 import { type CollectionRow, type Store, vectorOf } from '../storage/store.js';
 import { recordKey } from '../storage/record-key.js';
 import { inspectRecord } from '../storage/stored-record.js';
@@ -21,7 +24,8 @@ export const VERIFY_HELP = `Usage: quiver verify DB [options]
 
 Checks the database directory DB without changing it (read-only): SQLite's own integrity_check; every
 index snapshot (magic, version, checksums, length, parameters) against its manifest, the records
-and the log; the log (it names existing collections, and its last word on each label agrees with
+and the log (a snapshot without vectors is filled from the records as an open fills it, each vector
+against the checksum it kept); the log (it names existing collections, and its last word on each label agrees with
 the records); and every record (its checksum over label, id, vector and metadata, and its head checksum
 over all but the vector; a vector of dim × 4 bytes of finite float32; metadata a JSON object; a label in
 range; unique labels and ids; stored under the key its label gives). Lists each problem found.
@@ -263,6 +267,10 @@ function verifyLogAndSnapshot(
         rebuilt,
       );
     }
+    if (header.withoutVectors === true) {
+      const problem = unexplainedVectors(store, row, join(databasePath, manifest.file), manifest.seq);
+      if (problem !== undefined) damage('vectors', `${manifest.file}: ${problem}`, rebuilt);
+    }
     const vectorFile = vectorFileOf(manifest.file);
     if (existsSync(join(databasePath, vectorFile))) {
       // Labels the log touched after the snapshot are not read from its float-vector file.
@@ -280,6 +288,33 @@ function verifyLogAndSnapshot(
   } catch (error) {
     if (!(error instanceof QuiverError)) throw error;
     damage('snapshot', error.message, rebuilt);
+  }
+}
+
+/**
+ * What a snapshot without vectors does not explain, its graph filled from the records as an open
+ * fills it (src/collection/persistence.ts): vectors that differ from the checksums it kept (or
+ * records it lacks, or live labels without a record) with no logged change since; undefined when
+ * nothing. Holds the whole graph in memory while it checks.
+ */
+function unexplainedVectors(store: Store, row: CollectionRow, file: string, seq: number): string | undefined {
+  const head = runSync(readSnapshotHeadSteps(file));
+  const graph = {
+    path: file,
+    offset: head.graphOffset,
+    length: head.graphLength,
+    crcSeed: head.labelsChecksum,
+    crcExpected: head.checksum,
+    withoutVectors: true,
+  };
+  const index = HnswIndex.load(graph, row.metric, row.dim, row.index as HnswParams, head.liveLabels);
+  try {
+    const unlogged = notLoggedAfter(store, row.id, seq, runSync(fillFromRecords(store, row, index)));
+    if (unlogged.length === 0) return undefined;
+    const some = `${unlogged.slice(0, 5).join(', ')}${unlogged.length > 5 ? '…' : ''}`;
+    return `the records of ${unlogged.length} labels (${some}) differ from what the snapshot kept, and the log does not say why`;
+  } finally {
+    index.dispose();
   }
 }
 

@@ -16,7 +16,7 @@ import {
   snapshotName,
   writeSnapshot,
 } from '../storage/snapshot-file.js';
-import type { ManifestRow } from '../storage/store.js';
+import type { CollectionRow, ManifestRow, Store } from '../storage/store.js';
 import { checkedRecord } from '../storage/stored-record.js';
 import type { IndexContext } from './index-context.js';
 
@@ -220,10 +220,9 @@ export function isDamagedRecords(error: unknown): boolean {
  * Checks the records of `labels` (those present) against their own checksums: one that fails is
  * damage in the records themselves, CORRUPT naming it, which the open passes on instead of rebuilding.
  */
-function checkRecords(context: IndexContext, labels: readonly number[]): void {
-  const row = context.row;
+function checkRecords(store: Store, row: CollectionRow, labels: readonly number[]): void {
   try {
-    for (const record of context.store.recordsByLabels(row.id, labels, true)) {
+    for (const record of store.recordsByLabels(row.id, labels, true)) {
       if (record !== undefined) checkedRecord(record, row.dim, row.name);
     }
   } catch (error) {
@@ -236,23 +235,44 @@ function checkRecords(context: IndexContext, labels: readonly number[]): void {
 const FILL_LABELS = 8192;
 
 /**
- * Fills a graph loaded without vectors from the records, FILL_LABELS labels at a time in label
- * order (Store.vectorRun: one statement per run, no row objects). Each vector is checked against
- * the CRC-32 the snapshot kept for it; one that differs, a record the graph does not await, and a
- * live label without a record must be explained by the log after the snapshot (the replay that
- * follows applies them). Anything else is damage: a record that fails its own checksum is CORRUPT;
- * otherwise the snapshot is unusable (the open warns and rebuilds).
+ * Fills a graph loaded without vectors from the records, and checks what the snapshot does not
+ * explain against the log after it (see {@link fillFromRecords}); anything left is damage: a record
+ * that fails its own checksum is CORRUPT; otherwise the snapshot is unusable (the open warns and
+ * rebuilds).
  */
 function* fillSteps(context: IndexContext, ann: AnnIndex, seq: number): Steps<void> {
   const row = context.row;
+  const unexplained = yield* fillFromRecords(context.store, row, ann);
+  if (unexplained.length === 0) return;
+  // A snapshot written meanwhile (by the writer, while a reader's asynchronous open filled) may have
+  // truncated the log that explains them: the open's last step sees the new manifest and starts again.
+  if (context.store.manifest(row.id)?.seq !== seq) return;
+  const unlogged = notLoggedAfter(context.store, row.id, seq, unexplained);
+  if (unlogged.length === 0) return;
+  checkRecords(context.store, row, unlogged);
+  throw new QuiverError(
+    'CORRUPT',
+    `the vectors of ${unlogged.length} record(s) (label ${unlogged[0]} first) differ from the snapshot's, and the log does not say why`,
+  );
+}
+
+/**
+ * Fills a graph loaded without vectors (AnnIndex.fillVectors) from the records, FILL_LABELS labels
+ * at a time in label order (Store.vectorRun: one statement per run, no row objects), and ends the
+ * fill. Each vector is checked against the CRC-32 the snapshot kept for it. Returns the labels the
+ * snapshot does not explain: a vector that differs, a record the graph does not await, a live label
+ * without a record. The log after the snapshot must explain each (the replay then applies them).
+ * @throws QuiverError CORRUPT for a vector of the wrong length (naming its record when its checksum fails)
+ */
+export function* fillFromRecords(store: Store, row: CollectionRow, ann: AnnIndex): Steps<number[]> {
   const unexplained: number[] = [];
-  const highest = context.store.highestLabel(row.id);
+  const highest = store.highestLabel(row.id);
   for (let first = 0; highest !== undefined && first <= highest; first += FILL_LABELS) {
-    const run = context.store.vectorRun(row.id, first, FILL_LABELS, row.dim);
+    const run = store.vectorRun(row.id, first, FILL_LABELS, row.dim);
     if (run === undefined) {
       // A vector of the wrong length: the run's records, checked one by one, name it.
       const labels = Array.from({ length: Math.min(FILL_LABELS, highest - first + 1) }, (_, i) => first + i);
-      checkRecords(context, labels);
+      checkRecords(store, row, labels);
       throw new QuiverError(
         'CORRUPT',
         `the vectors of labels ${first}-${first + FILL_LABELS - 1} are not dim ${row.dim}`,
@@ -262,18 +282,14 @@ function* fillSteps(context: IndexContext, ann: AnnIndex, seq: number): Steps<vo
     if (first + FILL_LABELS <= highest) yield* pause();
   }
   for (const label of ann.finishFill!()) unexplained.push(label);
-  if (unexplained.length === 0) return;
-  // A snapshot written meanwhile (by the writer, while a reader's asynchronous open filled) may have
-  // truncated the log that explains them: the open's last step sees the new manifest and starts again.
-  if (context.store.manifest(row.id)?.seq !== seq) return;
-  const logged = new Set(context.store.labelsLoggedAfter(row.id, seq));
-  const unlogged = unexplained.filter((label) => !logged.has(label));
-  if (unlogged.length === 0) return;
-  checkRecords(context, unlogged);
-  throw new QuiverError(
-    'CORRUPT',
-    `the vectors of ${unlogged.length} record(s) (label ${unlogged[0]} first) differ from the snapshot's, and the log does not say why`,
-  );
+  return unexplained;
+}
+
+/** Those of `labels` that the log of the collection does not touch after `seq`. */
+export function notLoggedAfter(store: Store, collectionId: number, seq: number, labels: readonly number[]): number[] {
+  if (labels.length === 0) return [];
+  const logged = new Set(store.labelsLoggedAfter(collectionId, seq));
+  return labels.filter((label) => !logged.has(label));
 }
 
 /**
