@@ -25,8 +25,8 @@ export const VERIFY_HELP = `Usage: quiver verify DB [options]
 Checks the database directory DB without changing it (read-only): SQLite's own integrity_check; every
 index snapshot (magic, version, checksums, length, parameters) against its manifest, the records
 and the log (a snapshot without vectors is filled from the records as an open fills it, each vector
-against the checksum it kept); the log (it names existing collections, and its last word on each label agrees with
-the records); and every record (its checksum over label, id, vector and metadata, and its head checksum
+against the checksum it kept); the log (it names existing collections, and its last word on each
+label agrees with the records); and every record (its checksum over label, id, vector and metadata, and its head checksum
 over all but the vector; a vector of dim × 4 bytes of finite float32; metadata a JSON object; a label in
 range; unique labels and ids; stored under the key its label gives). Lists each problem found.
 
