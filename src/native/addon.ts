@@ -67,6 +67,16 @@ export type AddonHnswGraphClass = new (
   format?: number,
 ) => AddonHnswGraph;
 
+/** The addon's graph-load arguments: where the graph lies in a snapshot file, its checksums, and whether it is without vectors. */
+export type GraphRangeArguments = [
+  path: string,
+  offset: number,
+  length: number,
+  crcSeed: number,
+  crcExpected: number,
+  withoutVectors: boolean,
+];
+
 /** The addon's HnswGraph object: positional arguments, checked again natively. */
 export interface AddonHnswGraph {
   init(maxElements: number, m: number, efConstruction: number, seed: number): void;
@@ -95,22 +105,8 @@ export interface AddonHnswGraph {
   save(path: string, withoutVectors: boolean): void;
   load(path: string): void;
   loadAsync(path: string): Promise<void>;
-  loadRange(
-    path: string,
-    offset: number,
-    length: number,
-    crcSeed: number,
-    crcExpected: number,
-    withoutVectors: boolean,
-  ): void;
-  loadRangeAsync(
-    path: string,
-    offset: number,
-    length: number,
-    crcSeed: number,
-    crcExpected: number,
-    withoutVectors: boolean,
-  ): Promise<void>;
+  loadRange(...range: GraphRangeArguments): void;
+  loadRangeAsync(...range: GraphRangeArguments): Promise<void>;
   fillVectors(labels: Uint32Array, rows: Uint8Array): Uint32Array;
   finishFill(): Uint32Array;
   exactAmong(

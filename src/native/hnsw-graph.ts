@@ -2,7 +2,7 @@
 // threaded: typed arrays in, caller-supplied output buffers, shapes checked before each call as
 // INVALID_ARGUMENT, failures inside the addon as NATIVE_ERROR. Imports only this folder's addon.ts,
 // checks.ts and threads.ts.
-import { type AddonHnswGraph, awaitAddon, callAddon } from './addon.js';
+import { type AddonHnswGraph, awaitAddon, callAddon, type GraphRangeArguments } from './addon.js';
 import { checkArray, checkCount, checkNoOverlap, checkOutput, checkRows, checkThreads, invalid } from './checks.js';
 
 /** hnswlib's spaces: `cosine` is inner product over vectors the graph normalises on the way in. */
@@ -366,30 +366,14 @@ class NativeHnswGraphImpl implements NativeHnswGraph {
 
   loadRange(range: HnswGraphRange): void {
     checkRange('hnsw.loadRange', range);
-    callAddon('hnsw.loadRange', () =>
-      this.#graph.loadRange(
-        range.path,
-        range.offset,
-        range.length,
-        range.crcSeed,
-        range.crcExpected,
-        range.withoutVectors === true,
-      ),
-    );
+    callAddon('hnsw.loadRange', () => this.#graph.loadRange(...rangeArguments(range)));
   }
 
   async loadRangeAsync(range: HnswGraphRange): Promise<void> {
     checkRange('hnsw.loadRangeAsync', range);
     let pending: Promise<void> | undefined;
     callAddon('hnsw.loadRangeAsync', () => {
-      pending = this.#graph.loadRangeAsync(
-        range.path,
-        range.offset,
-        range.length,
-        range.crcSeed,
-        range.crcExpected,
-        range.withoutVectors === true,
-      );
+      pending = this.#graph.loadRangeAsync(...rangeArguments(range));
     });
     await awaitAddon('hnsw.loadRangeAsync', pending!);
   }
@@ -526,6 +510,11 @@ export function createHnswGraph(
   ranges?: Int8Ranges,
 ): NativeHnswGraph {
   return new NativeHnswGraphImpl(space, dim, kernels, loop, ranges);
+}
+
+/** The addon's arguments for loading `range`. */
+function rangeArguments(range: HnswGraphRange): GraphRangeArguments {
+  return [range.path, range.offset, range.length, range.crcSeed, range.crcExpected, range.withoutVectors === true];
 }
 
 /** Checks a {@link HnswGraphRange}. @throws QuiverError INVALID_ARGUMENT */
