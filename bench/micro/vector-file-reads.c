@@ -2,10 +2,13 @@
 // ways the rescoring could: one pread per slot (what native/vector-slots.cc does) or a copy out of a
 // memory mapping of the whole file. Times QUERIES rounds of PER_QUERY random slots each way, twice
 // (the page cache and the mapping warm after the first round), and prints the process's resident
-// memory after each: a mapping's touched pages count in it, a pread's do not.
+// memory after each: a mapping's touched pages count in it, a pread's do not. Then the mapping with
+// a resident budget: its pages are dropped (madvise MADV_DONTNEED over the whole mapping) whenever
+// the reads since the last drop have touched BUDGET MiB, which bounds RSS at the price of the drop
+// and of faulting the pages in again.
 // Build and run by hand (Linux), on a file written by a snapshot of an int8 collection:
 //   cc -O2 -o /tmp/vector-file-reads bench/micro/vector-file-reads.c
-//   /tmp/vector-file-reads DB/COLLECTION/hnsw.SEQ.f32 [QUERIES=20000] [PER_QUERY=20]
+//   /tmp/vector-file-reads DB/COLLECTION/hnsw.SEQ.f32 [QUERIES=20000] [PER_QUERY=20] [BUDGET=8]
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
@@ -40,11 +43,12 @@ static void print_rss(const char* when) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s FILE.f32 [QUERIES] [PER_QUERY]\n", argv[0]);
+    fprintf(stderr, "usage: %s FILE.f32 [QUERIES] [PER_QUERY] [BUDGET_MIB]\n", argv[0]);
     return 2;
   }
   const long queries = argc > 2 ? atol(argv[2]) : 20000;
   const long per_query = argc > 3 ? atol(argv[3]) : 20;
+  const long budget_mib = argc > 4 ? atol(argv[4]) : 8;
   const int fd = open(argv[1], O_RDONLY);
   if (fd < 0) {
     perror(argv[1]);
@@ -97,6 +101,29 @@ int main(int argc, char** argv) {
       sink += (unsigned char)buffer[5];
     }
     printf("mmap, round %d: %.2f us a query\n", round, (now_us() - start) / queries);
+    print_rss("after");
+  }
+  // Each slot read touches at most two pages of 4 KiB (slots are not page-aligned).
+  const long budget_pages = budget_mib * 256;
+  madvise((void*)mapped, info.st_size, MADV_DONTNEED);
+  for (int round = 1; round <= 2; round++) {
+    long touched = 0, drops = 0;
+    const double start = now_us();
+    for (long q = 0; q < queries; q++) {
+      for (long i = 0; i < per_query; i++) {
+        const uint32_t label = labels[q * per_query + i];
+        memcpy(buffer + i * slot_bytes, mapped + HEADER_BYTES + (size_t)label * slot_bytes, slot_bytes);
+        touched += 1 + (long)(slot_bytes / 4096) + 1;
+      }
+      sink += (unsigned char)buffer[5];
+      if (touched > budget_pages) {
+        madvise((void*)mapped, info.st_size, MADV_DONTNEED);
+        touched = 0;
+        drops++;
+      }
+    }
+    printf("mmap within %ld MiB, round %d: %.2f us a query (%ld drops)\n", budget_mib, round,
+           (now_us() - start) / queries, drops);
     print_rss("after");
   }
   return sink == 0xffffffff;
