@@ -6,6 +6,7 @@ import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, trunca
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HnswIndex } from '../../src/index/hnsw.js';
+import { crc32 } from '../../src/quant/crc32.js';
 import { type Database, open, type OpenOptions, type QuiverProgress, type QuiverWarning } from '../../src/index.js';
 import { tempDirectory } from '../helpers/fixtures.js';
 import { randomVectors } from '../helpers/random.js';
@@ -258,6 +259,28 @@ describe('damaged snapshots are rebuilt from the records', () => {
     } finally {
       spy.mockRestore();
       reader.close();
+    }
+  });
+
+  it('a header of a newer format, of format 0 or with unknown flags (its checksum right) → rebuild', () => {
+    db.close();
+    const original = readFileSync(join(directory.path, 'docs', snapshotFiles()[0]!));
+    const cases: [string, (bytes: Buffer) => void, RegExp][] = [
+      ['newer', (bytes) => bytes.writeUInt32LE(3, 8), /has format 3; this QuiverDB reads up to 2/],
+      ['zero', (bytes) => bytes.writeUInt32LE(0, 8), /its format version is 0/],
+      ['flags', (bytes) => bytes.writeUInt8(3, 21), /its flags 3 are unknown/],
+    ];
+    for (const [, change, reason] of cases) {
+      const bytes = Buffer.from(original);
+      change(bytes);
+      bytes.writeUInt32LE(crc32(bytes.subarray(0, 60)), 60);
+      // The file the manifest names (each close after a rebuild writes a new one).
+      writeFileSync(join(directory.path, 'docs', snapshotFiles()[0]!), bytes);
+      reopen();
+      expect(warnings.map((warning) => warning.code)).toEqual(['SNAPSHOT_INVALID']);
+      expect(warnings[0]!.message).toMatch(reason);
+      expectExactAnswers(db);
+      db.close();
     }
   });
 

@@ -133,6 +133,16 @@ describe.each<HnswSpace>(['l2', 'ip', 'cosine'])('a %s graph without its vectors
     expect(stored(loaded, others)).toEqual(stored(graph, others));
     expect(stored(loaded, Uint32Array.of(DELETED[0]!))).toEqual(stored(graph, Uint32Array.of(DELETED[0]!)));
     expect(() => loaded.finishFill()).toThrow(/awaits no vectors/);
+    // Rows that are not labels.length × dim float32s are refused before the addon is called.
+    const refused = (() => {
+      try {
+        loaded.fillVectors(Uint32Array.of(1), new Uint8Array(DIM * 4 - 1));
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(isQuiverError(refused, 'INVALID_ARGUMENT')).toBe(true);
     graph.dispose();
     loaded.dispose();
   });
