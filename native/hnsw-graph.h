@@ -48,9 +48,11 @@ struct AllowList {
 };
 
 // Locking: lock_ is a std::shared_mutex over store_.
-//   exclusive: Init, Load (the swap only; the file is read unlocked), Resize, AddBatch (one chunk at
-//              a time, so searches interleave between chunks), MarkDelete, Dispose;
-//   shared:    SearchBatch, ExactAmong, ReadVectors, Save, Labels, CurrentCount, MaxElements.
+//   exclusive: Init, Load and LoadRange (the swap only; the file is read unlocked), FillVectors,
+//              FinishFill, Resize, AddBatch (one chunk at a time, so searches interleave between
+//              chunks), MarkDelete, Dispose;
+//   shared:    SearchBatch, ExactAmong, ReadVectors, StoredDistances, Save, Labels, CurrentCount,
+//              MaxElements.
 // Inserts may run side by side (they lock per node and per label, hnsw-insert.h), but not beside
 // a search or a resize; the lock enforces exactly that. The pool threads of an
 // AddBatch or SearchBatch run under the lock held by the calling thread and take no lock of ours.

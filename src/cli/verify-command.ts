@@ -1,7 +1,8 @@
 // `quiver verify DB`: checks, read-only, that quiver.sqlite is sound, every snapshot passes the
 // snapshot reader and agrees with the records and the log, and every record is well-formed.
-// Imports src/db.ts and storage/; never changes the database (a snapshot is read and checksummed in
-// place). Exit 1 on damage.
+// Imports src/db.ts and storage/, and for a snapshot without vectors the graph (index/hnsw.ts) and
+// the open's own fill (collection/persistence.ts); never changes the database (a snapshot is read
+// and checksummed in place, and a graph filled in memory). Exit 1 on damage.
 import { indexKind } from '../index/registry.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

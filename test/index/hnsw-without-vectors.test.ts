@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
+import { HnswIndex } from '../../src/index/hnsw.js';
 import { createHnswGraph, type HnswSpace, type NativeHnswGraph } from '../../src/native/hnsw-graph.js';
 import { crc32 } from '../../src/quant/crc32.js';
 import { random } from '../helpers/random.js';
@@ -169,13 +170,33 @@ describe.each<HnswSpace>(['l2', 'ip', 'cosine'])('a %s graph without its vectors
   });
 });
 
-it('an int8 graph is never written without its codes', () => {
-  const graph = createHnswGraph('l2', DIM, 'simd', 'sorted', {
-    lows: new Float32Array(DIM).fill(-1),
-    highs: new Float32Array(DIM).fill(1),
-  });
+it('an int8 graph is never written, nor read, without its codes', () => {
+  const ranges = { lows: new Float32Array(DIM).fill(-1), highs: new Float32Array(DIM).fill(1) };
+  const graph = createHnswGraph('l2', DIM, 'simd', 'sorted', ranges);
   graph.init({ maxElements: 16, m: M, efConstruction: 64, seed: 100 });
   graph.addBatch(rows.subarray(0, 4 * DIM), Uint32Array.of(0, 1, 2, 3), 1);
   expect(() => graph.save(join(folder, 'int8.graph'), true)).toThrow(/codes are not the records' vectors/);
+  // The index refuses before the addon does.
+  const index = new HnswIndex('l2', DIM, { m: M, efConstruction: 64 }, 16, 'simd', ranges);
+  expect(() => index.writeGraphWithoutVectors(join(folder, 'int8-index.graph'))).toThrow(
+    expect.objectContaining({ code: 'INTERNAL' }),
+  );
+  index.dispose();
+  // A snapshot flagged as without vectors, for an int8 graph, is refused (the open then rebuilds).
+  const file = join(folder, 'int8-full.graph');
+  graph.save(file);
+  const bytes = readFileSync(file);
+  const loaded = createHnswGraph('l2', DIM, 'simd', 'sorted', ranges);
+  expect(() =>
+    loaded.loadRange({
+      path: file,
+      offset: 0,
+      length: bytes.length,
+      crcSeed: 0,
+      crcExpected: crc32(bytes),
+      withoutVectors: true,
+    }),
+  ).toThrow(/int8 graph's snapshot holds its codes/);
+  loaded.dispose();
   graph.dispose();
 });
