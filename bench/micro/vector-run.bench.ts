@@ -1,12 +1,17 @@
 // Micro-benchmark: reading every vector of a collection in label order, as the open of a snapshot
 // without vectors does to fill its graph (src/collection/persistence.ts, fillSteps). Times four ways
 // of reading the records' vector BLOBs from SQLite, the fill's own read (Store.vectorRun, 8,192
-// labels per statement), and the whole open of the collection in this process.
+// labels per statement), the open's two steps apart (the graph read, the fill and its addon share),
+// and the whole open of the collection in this process.
 // Run by hand on an existing database: `npx tsx bench/micro/vector-run.bench.ts --database DIR
 // [--collection bench] [--passes 3]`. The database is opened read-only and left as it was.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { fillFromRecords } from '../../src/collection/persistence.js';
+import { type HnswParams, HnswIndex } from '../../src/index/hnsw.js';
 import { open } from '../../src/index.js';
+import { runSync } from '../../src/steps.js';
+import { readSnapshotHeadSteps } from '../../src/storage/snapshot-file.js';
 import { recordKey } from '../../src/storage/record-key.js';
 import { Store } from '../../src/storage/store.js';
 import { machineLine } from './micro-report.js';
@@ -102,6 +107,49 @@ for (const [name, read] of ways) {
   const results = Array.from({ length: passes }, () => timed(read));
   const seconds = results.map((result) => result.seconds.toFixed(2)).join(', ');
   console.log(`| ${name} | ${seconds} | ${(results[0]!.bytes / 1e6).toFixed(0)} |`);
+}
+
+// The open's two steps for a snapshot without vectors, timed apart: the graph read from the
+// manifest's snapshot file (HnswIndex.load), then the fill from the records (fillFromRecords).
+const manifest = store.manifest(row.id);
+const stored = store.findCollection(collection);
+if (manifest !== undefined && manifest.file !== '' && stored !== undefined) {
+  const file = join(directory, manifest.file);
+  const head = runSync(readSnapshotHeadSteps(file));
+  if (head.header.withoutVectors === true) {
+    console.log('\n| pass | graph read from the snapshot, s | fill from the records, s | of it in the addon, s |');
+    console.log('|---|---|---|---|');
+    for (let pass = 1; pass <= passes; pass++) {
+      let start = process.hrtime.bigint();
+      const graph = { path: file, offset: head.graphOffset, length: head.graphLength, crcSeed: head.labelsChecksum };
+      const index = HnswIndex.load(
+        { ...graph, crcExpected: head.checksum, withoutVectors: true },
+        stored.metric,
+        stored.dim,
+        stored.index as HnswParams,
+        head.liveLabels,
+      );
+      const loadSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+      let addon = 0n;
+      const timedIndex = Object.assign(Object.create(index) as HnswIndex, {
+        fillVectors: (labels: Uint32Array, rows: Uint8Array) => {
+          const at = process.hrtime.bigint();
+          const unexplained = index.fillVectors(labels, rows);
+          addon += process.hrtime.bigint() - at;
+          return unexplained;
+        },
+        finishFill: () => index.finishFill(),
+      });
+      start = process.hrtime.bigint();
+      const unexplained = runSync(fillFromRecords(store, stored, timedIndex));
+      const fillSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+      index.dispose();
+      if (unexplained.length > 0) console.log(`(${unexplained.length} labels the snapshot does not explain)`);
+      console.log(
+        `| ${pass} | ${loadSeconds.toFixed(2)} | ${fillSeconds.toFixed(2)} | ${(Number(addon) / 1e9).toFixed(3)} |`,
+      );
+    }
+  }
 }
 store.close();
 sqlite.close();
