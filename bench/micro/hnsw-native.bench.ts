@@ -9,10 +9,9 @@ import hnswlib from 'hnswlib-node';
 import { HnswIndex } from '../../src/index/hnsw.js';
 import { normalizedRows } from '../../src/index/vector-math.js';
 import { nativeKernels } from '../../src/native/kernels.js';
-import type { Metric } from '../../src/schema.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
 import { readFvecs } from '../datasets/texmex.js';
-import { timedRound } from './micro-report.js';
+import { type MicroDataSet as DataSet, timedRound } from './micro-report.js';
 
 const threadsFlag = process.argv.indexOf('--threads');
 const THREADS = threadsFlag === -1 ? 2 : Number(process.argv[threadsFlag + 1]);
@@ -24,14 +23,6 @@ const ROUNDS = 3;
 const ROUND_MS = 1200;
 const BUILD_ROUNDS = 2;
 const folder = mkdtempSync(join(tmpdir(), 'quiver-hnsw-bench-'));
-
-interface DataSet {
-  readonly name: string;
-  readonly metric: Metric;
-  readonly dim: number;
-  readonly base: Float32Array;
-  readonly queries: Float32Array;
-}
 
 function rows(data: Float32Array, dim: number): Float32Array[] {
   return Array.from({ length: data.length / dim }, (_, row) => data.subarray(row * dim, (row + 1) * dim));

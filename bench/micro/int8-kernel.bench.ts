@@ -15,10 +15,9 @@ import { HnswIndex } from '../../src/index/hnsw.js';
 import { learnRanges } from '../../src/index/scalar-quantiser.js';
 import { normalizedRows } from '../../src/index/vector-math.js';
 import { nativeKernels } from '../../src/native/kernels.js';
-import type { Metric } from '../../src/schema.js';
 import { generateSynthetic } from '../datasets/synthetic.js';
 import { readBvecs } from '../datasets/texmex.js';
-import { timedRound } from './micro-report.js';
+import { type MicroDataSet as DataSet, timedRound } from './micro-report.js';
 
 const flag = (name: string, fallback: string) => {
   const at = process.argv.indexOf(name);
@@ -40,14 +39,6 @@ const ROUNDS = 3;
 const ROUND_MS = 1000;
 /** Labels scored per query in the kernel measurement: 2,000 int8 vectors (1.6 MB) stay in cache; float ones (6 MB) less so. */
 const KERNEL_LABELS = 2000;
-
-interface DataSet {
-  readonly name: string;
-  readonly metric: Metric;
-  readonly dim: number;
-  readonly base: Float32Array;
-  readonly queries: Float32Array;
-}
 
 const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
 

@@ -1,10 +1,21 @@
-// Shared printing for the tinybench micro-benchmarks: the machine line and a Markdown table of
-// ops/s, mean and p99 per task. Imports tinybench's types and the harness's machine description.
+// Shared pieces of the micro-benchmarks: the machine line, a Markdown table of ops/s, mean and p99
+// per tinybench task, timed rounds, and the shape of a data set. Imports tinybench's types and the
+// harness's machine description.
 
 import { loadavg } from 'node:os';
+import type { Metric } from '../../src/metric.js';
 import type { Bench } from 'tinybench';
 import { machineInfo } from '../harness/machine.js';
 import { formatBytes } from '../harness/report-markdown.js';
+
+/** A data set a micro-benchmark searches: base rows and query rows of `dim` floats each, flattened. */
+export interface MicroDataSet {
+  readonly name: string;
+  readonly metric: Metric;
+  readonly dim: number;
+  readonly base: Float32Array;
+  readonly queries: Float32Array;
+}
 
 /** One line naming the machine, the software and the load average (1, 5, 15 minutes) right now. */
 export function machineLine(): string {

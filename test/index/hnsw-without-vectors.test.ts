@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isQuiverError } from '../../src/errors.js';
 import { HnswIndex } from '../../src/index/hnsw.js';
-import { createHnswGraph, type HnswSpace, type NativeHnswGraph } from '../../src/native/hnsw-graph.js';
+import { createHnswGraph, type HnswSpace, type Int8Ranges, type NativeHnswGraph } from '../../src/native/hnsw-graph.js';
 import { crc32 } from '../../src/quant/crc32.js';
 import { random } from '../helpers/random.js';
 
@@ -44,17 +44,23 @@ function reloaded(space: HnswSpace, graph: NativeHnswGraph, name: string): { gra
   return { graph: loadedFrom(space, file), file };
 }
 
-function loadedFrom(space: HnswSpace, file: string): NativeHnswGraph {
+/** A new graph (int8 with `ranges`) loading the whole of `file` as a graph without vectors. */
+function loadedFrom(space: HnswSpace, file: string, ranges?: Int8Ranges): NativeHnswGraph {
   const bytes = readFileSync(file);
-  const loaded = createHnswGraph(space, DIM);
-  loaded.loadRange({
-    path: file,
-    offset: 0,
-    length: bytes.length,
-    crcSeed: 0,
-    crcExpected: crc32(bytes),
-    withoutVectors: true,
-  });
+  const loaded = createHnswGraph(space, DIM, 'simd', 'sorted', ranges);
+  try {
+    loaded.loadRange({
+      path: file,
+      offset: 0,
+      length: bytes.length,
+      crcSeed: 0,
+      crcExpected: crc32(bytes),
+      withoutVectors: true,
+    });
+  } catch (error) {
+    loaded.dispose();
+    throw error;
+  }
   return loaded;
 }
 
@@ -185,18 +191,6 @@ it('an int8 graph is never written, nor read, without its codes', () => {
   // A snapshot flagged as without vectors, for an int8 graph, is refused (the open then rebuilds).
   const file = join(folder, 'int8-full.graph');
   graph.save(file);
-  const bytes = readFileSync(file);
-  const loaded = createHnswGraph('l2', DIM, 'simd', 'sorted', ranges);
-  expect(() =>
-    loaded.loadRange({
-      path: file,
-      offset: 0,
-      length: bytes.length,
-      crcSeed: 0,
-      crcExpected: crc32(bytes),
-      withoutVectors: true,
-    }),
-  ).toThrow(/int8 graph's snapshot holds its codes/);
-  loaded.dispose();
+  expect(() => loadedFrom('l2', file, ranges)).toThrow(/int8 graph's snapshot holds its codes/);
   graph.dispose();
 });
